@@ -1,0 +1,39 @@
+"""attnwidget: real Keras attention layers from a ``%%attention`` cell, shown as a clickable widget.
+
+``%load_ext attnwidget`` registers the magics without importing Keras or TensorFlow; the first
+run imports them.
+"""
+
+from __future__ import annotations
+
+from .api import attention
+from .config import ConfigError, tokenize
+from .result import AttentionResult
+from .widget import AttentionWidget
+
+__version__ = "0.1.0"
+__all__ = ["attention", "AttentionResult", "AttentionWidget", "ConfigError", "tokenize",
+           "load_ipython_extension"]
+
+_LAYERS = ("BaseAttention", "GlobalSelfAttention", "CrossAttention", "CausalSelfAttention",
+           "PositionalEmbedding")
+
+
+def __getattr__(name):
+    # The Keras layer classes import Keras: only when asked for.
+    if name in _LAYERS:
+        from . import layers
+
+        return getattr(layers, name)
+    raise AttributeError(f"module 'attnwidget' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext attnwidget``: register ``%%attention`` and ``%attention``."""
+    from .magic import AttentionMagics
+
+    ipython.register_magics(AttentionMagics)
+
+
+def unload_ipython_extension(ipython) -> None:  # noqa: D103 - nothing to undo beyond IPython's own
+    pass

@@ -1,0 +1,206 @@
+"""Configuration of one attention run: parse, resolve ``$names`` and validate.
+
+A configuration is a flat mapping of the keys in :data:`KEYS`. It comes from a cell body in
+YAML, from the magic's line options, or from keyword arguments of :func:`attnwidget.attention`.
+Every problem raises :class:`ConfigError` (a ``ValueError``) with one line that names the key
+and what was expected; the magic turns it into an IPython ``UsageError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import yaml
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message is one line naming the key."""
+
+
+KINDS = ("global", "cross", "causal", "base")
+VIEWS = ("graph", "matrix", "heads")
+DEFAULT_MAX_TOKENS = 512
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    default: Any
+    doc: str
+
+
+KEYS: dict[str, Key] = {k.name: k for k in [
+    Key("kind", "global", "global | cross | causal | base (a bare MultiHeadAttention)"),
+    Key("num_heads", 2, "number of attention heads (positive integer)"),
+    Key("key_dim", 2, "size of each head's query and key projections (positive integer)"),
+    Key("value_dim", None, "size of each head's value projection (default: key_dim)"),
+    Key("d_model", 16, "embedding size when the input is text or tokens"),
+    Key("query", None, "text, a list of tokens, an array (T, D) / (B, T, D), a shape [B, T, D], or $name"),
+    Key("context", None, "what the query attends to (cross; base: the value); same forms as query"),
+    Key("key", None, "base only: keys, if different from the value (context); same forms as query"),
+    Key("tokens", None, "labels of the query positions when query is an array (default 0..T-1)"),
+    Key("context_tokens", None, "labels of the context positions when context is an array"),
+    Key("seed", 0, "seed of the layer's initial weights and random inputs (integer)"),
+    Key("device", "auto", "auto (first GPU, else CPU) | cpu | gpu | gpu:N"),
+    Key("view", "graph", "graph | matrix | heads: the widget's first view"),
+    Key("layer", None, "$name of your own Keras attention layer to run instead of building one"),
+    Key("batch", 0, "which batch element the widget shows first"),
+    Key("max_tokens", DEFAULT_MAX_TOKENS, "longest text accepted, in tokens (raise it for longer texts)"),
+]}
+
+# Line options that are spelled differently from their key.
+ALIASES = {"heads": "num_heads"}
+
+_TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` into words and punctuation.
+
+    A word is a run of letters, digits or ``_`` with inner apostrophes kept ("didn't" is one
+    token); every other non-space character is a token of its own.
+    """
+    return _TOKEN_RE.findall(text)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"{key}: given twice (line {key_node.start_mark.line + 1})")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_body(body: str) -> dict[str, Any]:
+    """Parse a cell body (YAML mapping) into a dict; empty body gives ``{}``."""
+    if not body or not body.strip():
+        return {}
+    try:
+        data = yaml.load(body, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.context_mark or exc.problem_mark  # where the broken construct starts
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"cell body: YAML syntax error{where}: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cell body: YAML syntax error: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"cell body: expected 'key: value' lines (a YAML mapping), got a {type(data).__name__}")
+    for k in data:
+        if not isinstance(k, str):
+            raise ConfigError(f"cell body: keys must be names, got {k!r}")
+    return data
+
+
+def check_names(cfg: Mapping[str, Any]) -> None:
+    """Refuse unknown keys, suggesting the closest known one."""
+    for name in cfg:
+        if name not in KEYS:
+            close = difflib.get_close_matches(name, list(KEYS) + list(ALIASES), n=1, cutoff=0.6)
+            hint = f" (did you mean '{ALIASES.get(close[0], close[0])}'?)" if close else ""
+            raise ConfigError(f"{name}: unknown key{hint}; known keys: {', '.join(KEYS)}")
+
+
+def resolve_names(cfg: dict[str, Any], namespace: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Replace string values ``$name`` by ``namespace[name]``."""
+    out = {}
+    for key, value in cfg.items():
+        if isinstance(value, str) and value.startswith("$"):
+            name = value[1:]
+            if not name.isidentifier():
+                raise ConfigError(f"{key}: '{value}' is not a valid $name")
+            if namespace is None or name not in namespace:
+                raise ConfigError(f"{key}: ${name} is not defined")
+            value = namespace[name]
+        out[key] = value
+    return out
+
+
+def _positive_int(key: str, value: Any, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{key}: expected one of {' | '.join(choices)}, got {value!r}")
+    return value
+
+
+def _device(value: Any) -> str:
+    v = str(value).strip().lower() if isinstance(value, str) else value
+    if isinstance(v, str) and (v in ("auto", "cpu", "gpu") or re.fullmatch(r"(cpu|gpu):\d+", v)):
+        return v
+    raise ConfigError(f"device: expected auto | cpu | gpu | gpu:N, got {value!r}")
+
+
+def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill defaults and check scalar keys; inputs (query, context, key) are checked by ``inputs``.
+
+    Returns the resolved configuration (a new dict with every key of :data:`KEYS`).
+    """
+    check_names(cfg)
+    out = {name: cfg.get(name, k.default) for name, k in KEYS.items()}
+    out["kind"] = _choice("kind", out["kind"], KINDS)
+    out["num_heads"] = _positive_int("num_heads", out["num_heads"])
+    out["key_dim"] = _positive_int("key_dim", out["key_dim"])
+    out["value_dim"] = _positive_int("value_dim", out["value_dim"], allow_none=True)
+    out["d_model"] = _positive_int("d_model", out["d_model"])
+    out["max_tokens"] = _positive_int("max_tokens", out["max_tokens"])
+    for key in ("seed", "batch"):
+        v = out[key]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ConfigError(f"{key}: expected a non-negative integer, got {v!r}")
+        out[key] = int(v)
+    out["device"] = _device(out["device"])
+    out["view"] = _choice("view", out["view"], VIEWS)
+    if out["query"] is None and out["layer"] is None or _is_empty(out["query"]):
+        raise ConfigError("query: expected a text, tokens or an array; got nothing (an empty query)")
+    kind = out["kind"]
+    if kind == "cross" and out["context"] is None:
+        raise ConfigError("context: kind 'cross' needs a context to attend to (context: ...)")
+    if kind in ("global", "causal") and out["context"] is not None:
+        raise ConfigError(f"context: kind '{kind}' is self-attention and takes no context; use kind: cross")
+    if out["key"] is not None and kind != "base":
+        raise ConfigError(f"key: only kind 'base' takes a separate key, not '{kind}'")
+    for key in ("tokens", "context_tokens"):
+        v = out[key]
+        if v is not None and (isinstance(v, str) or not all(isinstance(s, (str, int, float)) for s in v)):
+            raise ConfigError(f"{key}: expected a list of labels, got {type(v).__name__}")
+    return out
+
+
+def _is_empty(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple)):
+        return len(value) == 0
+    return False
+
+
+def check_output_name(name: str | None) -> str | None:
+    """The ``-o NAME`` target must be a plain identifier."""
+    if name is None:
+        return None
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ConfigError(f"-o: expected a Python name to bind the result to, got {name!r}")
+    return name

@@ -1,0 +1,115 @@
+"""The ``%%attention`` cell magic and ``%attention`` line magic."""
+
+from __future__ import annotations
+
+import yaml
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split
+from IPython.utils.text import dedent
+
+from . import config as C
+
+# Keys whose line value is free text (kept as written unless it is a [list] or a $name).
+_TEXT_KEYS = ("query", "context", "key")
+
+
+def _keys_help() -> str:
+    width = max(len(k) for k in C.KEYS)
+    rows = "\n".join(f"  {k.name:<{width}}  {k.doc} (default: {k.default!r})" for k in C.KEYS.values())
+    return (
+        "Build and run a Keras attention layer and show its scores as an interactive widget.\n\n"
+        "The cell body is YAML, one 'key: value' per line; the line takes the same keys as\n"
+        "options (--num-heads or --heads, --key-dim ...) and overrides the body. A value\n"
+        "'$name' reads a variable of the notebook. The result (an AttentionResult) is shown and,\n"
+        "with -o NAME or a bare NAME first on the line, bound to that name.\n\n"
+        "Example::\n\n"
+        "  %%attention -o res --heads 2\n"
+        "  kind: cross\n"
+        "  key_dim: 2\n"
+        "  query: $target\n"
+        "  context: $source\n\n"
+        f"Keys:\n{rows}\n")
+
+
+def _with_doc(doc):
+    def deco(func):
+        func.__doc__ = doc
+        return func
+    return deco
+
+
+def _option_value(key: str, raw: str):
+    if key in _TEXT_KEYS and not raw.lstrip().startswith("["):
+        return raw
+    try:
+        return yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        return raw
+
+
+@magics_class
+class AttentionMagics(Magics):
+    """``%%attention`` / ``%attention``."""
+
+    @magic_arguments()
+    @argument("name", nargs="?", help="bind the result to this name (same as -o NAME)")
+    @argument("-o", "--output", metavar="NAME", help="bind the result to this name")
+    @argument("--kind", help="global | cross | causal | base")
+    @argument("--heads", "--num-heads", dest="num_heads", metavar="N", help="number of heads")
+    @argument("--key-dim", dest="key_dim", metavar="N", help="size of each head's query/key")
+    @argument("--value-dim", dest="value_dim", metavar="N", help="size of each head's value")
+    @argument("--d-model", dest="d_model", metavar="N", help="embedding size for text input")
+    @argument("--query", metavar="TEXT|$name", help="the query (text, [tokens], [B, T, D] or $name)")
+    @argument("--context", metavar="TEXT|$name", help="what the query attends to (cross, base)")
+    @argument("--key", metavar="TEXT|$name", help="base only: separate keys")
+    @argument("--seed", metavar="N", help="seed of the weights and random inputs")
+    @argument("--device", metavar="D", help="auto | cpu | gpu | gpu:N")
+    @argument("--view", metavar="V", help="graph | matrix | heads")
+    @argument("--layer", metavar="$name", help="run your own Keras attention layer")
+    @argument("--batch", metavar="N", help="batch element shown first")
+    @argument("--max-tokens", dest="max_tokens", metavar="N", help="longest text accepted")
+    @_with_doc(_keys_help())
+    @no_var_expand
+    @line_cell_magic
+    def attention(self, line: str, cell: str | None = None):
+        try:
+            name, cfg = self._configuration(line, cell)
+            from . import engine
+
+            resolved = C.validate(C.resolve_names(cfg, self.shell.user_ns))
+            result = engine.run(resolved)
+        except C.ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        if name:
+            self.shell.user_ns[name] = result
+        return result
+
+    def _configuration(self, line: str, cell: str | None) -> tuple[str | None, dict]:
+        try:
+            argv = arg_split(line, posix=True)  # posix: quotes group words and are removed
+        except ValueError as exc:
+            raise C.ConfigError(f"line: cannot split the options ({exc})") from None
+        args = self.attention.parser.parse_args(argv)
+        self._refuse_repeats(argv)
+        if args.name and args.output and args.name != args.output:
+            raise C.ConfigError(f"-o: two result names given ({args.name!r} and {args.output!r}); give one")
+        name = C.check_output_name(args.output or args.name)
+        body = C.parse_body(dedent(cell or ""))
+        C.check_names(body)
+        options = {k: _option_value(k, v) for k, v in vars(args).items()
+                   if k not in ("name", "output") and v is not None}
+        return name, {**body, **options}
+
+    def _refuse_repeats(self, argv: list[str]) -> None:
+        parser = self.attention.parser
+        seen: dict[str, str] = {}
+        for word in argv:
+            opt = word.split("=", 1)[0]
+            action = parser._option_string_actions.get(opt)  # noqa: SLF001 - argparse has no public map
+            if action is None:
+                continue
+            if action.dest in seen:
+                raise C.ConfigError(f"{opt}: given twice on the line (also as {seen[action.dest]})")
+            seen[action.dest] = opt
