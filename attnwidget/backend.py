@@ -19,14 +19,18 @@ _keras = None
 
 @contextlib.contextmanager
 def _quiet_stderr():
-    """Silence C++ start-up logs written straight to file descriptor 2 (absl, oneDNN, CUDA stubs)."""
+    """Silence C++ start-up logs written straight to file descriptor 2 (absl, oneDNN, CUDA stubs).
+
+    Always fd 2 itself: in a Jupyter kernel ``sys.stderr.fileno()`` is a saved copy, while fd 2 is
+    the pipe the kernel forwards to the notebook.
+    """
+    fd = 2
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real fd (some kernels): nothing to silence
+        sys.stderr.flush()
+        saved = os.dup(fd)
+    except OSError:  # no fd 2 at all: nothing to silence
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), fd)

@@ -29,18 +29,27 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    # Keras's rule (keras.initializers.compute_fans), so the spread matches Keras's defaults.
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    if len(shape) == 2:
-        return shape[0], shape[1]
-    receptive = int(np.prod(shape[:-2]))
-    return shape[-2] * receptive, shape[-1] * receptive
+def _kernel(rng: np.random.Generator, shape: tuple[int, ...], output: bool) -> np.ndarray:
+    """A dense or einsum kernel.
+
+    Query/key/value kernels ``(d, heads, key_dim)`` are LeCun-normal (std 1/√d), so each projected
+    component has the spread of the input and q·k/√key_dim has unit spread at any key_dim.
+    Keras's Glorot default, with its convolution-style fans, makes an untrained head attend
+    almost uniformly (entropy ln T on the lecture's sentence at key_dim 512), which shows nothing.
+    The output kernel ``(heads, value_dim, d)`` is Glorot-uniform over heads × value_dim → d.
+    """
+    if output:
+        fan_in, fan_out = int(np.prod(shape[:-1])), shape[-1]
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, shape)
+    return rng.normal(0.0, 1.0 / np.sqrt(shape[0]), shape)
 
 
 def seed_weights(layers: list, seed: int) -> None:
-    """Glorot-uniform kernels, uniform(±0.05) embeddings, zero biases, unit gammas, from ``seed`` alone."""
+    """Weights of the layers the engine built, from ``seed`` alone (see :func:`_kernel`).
+
+    Embeddings N(0, 1/d), zero biases and betas, unit gammas.
+    """
     rng = np.random.default_rng([seed, 0x5EED])
     for layer in layers:
         for w in layer.weights:
@@ -52,11 +61,11 @@ def seed_weights(layers: list, seed: int) -> None:
             elif leaf in ("beta", "bias"):
                 value = np.zeros(shape)
             elif leaf == "embeddings":
-                value = rng.uniform(-0.05, 0.05, shape)
+                # N(0, 1/d): after the tutorial's × √d_model each entry is about N(0, 1), as
+                # large as the positional encoding, so words matter as much as positions.
+                value = rng.normal(0.0, 1.0 / np.sqrt(shape[-1]), shape)
             else:
-                fan_in, fan_out = _fans(shape)
-                limit = np.sqrt(6.0 / (fan_in + fan_out))
-                value = rng.uniform(-limit, limit, shape)
+                value = _kernel(rng, shape, output="attention_output" in name)
             w.assign(value.astype(w.dtype))
 
 

@@ -1,0 +1,99 @@
+// Painting of the graph's lines and weight bars onto a 2D context (used live and for export).
+
+const LEVELS = 20;
+
+/** Is line c attached to the active token? */
+function isOn(sel, c, active) {
+  if (!active) return false;
+  return active.side === "query" ? sel.query[c] === active.index : sel.key[c] === active.index;
+}
+
+/** Opacity of a line of weight fraction w: BertViz-like w / heads, full weight for the active token. */
+export function lineAlpha(w, nh, on, anyActive) {
+  if (on) return Math.min(1, 0.12 + 0.88 * w);
+  const a = Math.min(1, (1.6 * w) / Math.max(1, Math.sqrt(nh)));
+  return anyActive ? a * 0.12 : a;
+}
+
+/**
+ * g: {sel, nh, color(head) -> css colour, x0, x1, yq(i), yk(j), yMin, yMax, active, pair}
+ * `pair` = {i, j}: the (query, key) pair under the pointer, drawn emphasised.
+ */
+export function paintLines(ctx, g) {
+  const { sel } = g;
+  const anyActive = Boolean(g.active);
+  ctx.lineCap = "round";
+  for (const pass of anyActive ? [0, 1] : [0]) {
+    const buckets = new Map();
+    for (let c = 0; c < sel.n; c++) {
+      const on = isOn(sel, c, g.active);
+      if ((pass === 1) !== on) continue;
+      const ya = g.yq(sel.query[c]), yb = g.yk(sel.key[c]);
+      if ((ya < g.yMin && yb < g.yMin) || (ya > g.yMax && yb > g.yMax)) continue;
+      const a = lineAlpha(sel.weight[c] / 255, g.nh, on, anyActive);
+      const lvl = Math.round(a * LEVELS);
+      if (lvl <= 0) continue;
+      const key = (sel.head[c] + 1) * (LEVELS + 1) + lvl;
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = []));
+      b.push(c);
+    }
+    ctx.lineWidth = pass === 1 ? 2 : sel.n > 5000 ? 1 : 1.4;
+    for (const [key, list] of [...buckets].sort((p, q) => (p[0] % (LEVELS + 1)) - (q[0] % (LEVELS + 1)))) {
+      const head = Math.floor(key / (LEVELS + 1)) - 1;
+      ctx.globalAlpha = (key % (LEVELS + 1)) / LEVELS;
+      ctx.strokeStyle = g.color(head);
+      ctx.beginPath();
+      for (const c of list) {
+        ctx.moveTo(g.x0, g.yq(sel.query[c]));
+        ctx.lineTo(g.x1, g.yk(sel.key[c]));
+      }
+      ctx.stroke();
+    }
+  }
+  ctx.globalAlpha = 1;
+  if (g.pair) {
+    ctx.lineWidth = 3.5;
+    ctx.strokeStyle = g.emphasis;
+    ctx.beginPath();
+    ctx.moveTo(g.x0, g.yq(g.pair.i));
+    ctx.lineTo(g.x1, g.yk(g.pair.j));
+    ctx.stroke();
+  }
+}
+
+/**
+ * Weight bars beside the tokens of the column opposite the active token.
+ * b: {rows: [{y, values: [{frac, color}]}], x, w, rowH}
+ */
+export function paintBars(ctx, b, track) {
+  for (const row of b.rows) {
+    const n = row.values.length;
+    if (!n) continue;
+    const avail = Math.max(2, b.rowH - 4);
+    const bh = Math.max(1, Math.min(5, avail / n));
+    const total = bh * n;
+    let y = row.y - total / 2;
+    ctx.fillStyle = track;
+    ctx.globalAlpha = 0.6;
+    ctx.fillRect(b.x, y, b.w, total);
+    ctx.globalAlpha = 1;
+    for (const v of row.values) {
+      const len = Math.max(0, Math.min(1, v.frac)) * b.w;
+      ctx.fillStyle = v.color;
+      ctx.fillRect(b.x, y, Math.max(len, v.frac > 0 ? 1 : 0), Math.max(1, bh - (bh > 2 ? 0.5 : 0)));
+      y += bh;
+    }
+  }
+}
+
+/** A pin marker (filled circle with a ring) at (x, y). */
+export function paintPin(ctx, x, y, color, bg) {
+  ctx.beginPath();
+  ctx.arc(x, y, 4.5, 0, Math.PI * 2);
+  ctx.fillStyle = color;
+  ctx.fill();
+  ctx.lineWidth = 1.5;
+  ctx.strokeStyle = bg;
+  ctx.stroke();
+}

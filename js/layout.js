@@ -1,0 +1,116 @@
+// Pure geometry: token columns, row heights, label truncation, hit testing, canvas sizing.
+
+export const ROW_MAX = 20;
+export const ROW_MIN = 14;
+export const GRAPH_MAX_HEIGHT = 640;
+
+export function clamp(v, lo, hi) {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/**
+ * Layout of the graph's two token columns. Rows shrink from ROW_MAX to ROW_MIN to fit
+ * `maxHeight`; beyond that the content is taller than the viewport and scrolls.
+ * The shorter column is centred against the longer one.
+ * Returns {rowH, contentH, viewH, query: {n, top}, key: {n, top}}.
+ */
+export function graphLayout(nQuery, nKey, { maxHeight = GRAPH_MAX_HEIGHT, pad = 6 } = {}) {
+  const n = Math.max(1, nQuery, nKey);
+  const rowH = clamp(Math.floor((maxHeight - 2 * pad) / n), ROW_MIN, ROW_MAX);
+  const contentH = n * rowH + 2 * pad;
+  const col = (m) => ({ n: m, top: pad + ((n - m) * rowH) / 2 });
+  return { rowH, contentH, viewH: Math.min(contentH, maxHeight), query: col(nQuery), key: col(nKey), pad };
+}
+
+/** Vertical centre of row i of a column (content coordinates). */
+export function rowCenter(col, rowH, i) {
+  return col.top + (i + 0.5) * rowH;
+}
+
+/** Index of the row under content coordinate y, or -1. */
+export function rowAt(col, rowH, y) {
+  const i = Math.floor((y - col.top) / rowH);
+  return i >= 0 && i < col.n ? i : -1;
+}
+
+/** Rows of a column intersecting [y0, y1) (content coordinates): [first, last] (last exclusive). */
+export function visibleRows(col, rowH, y0, y1) {
+  const a = clamp(Math.floor((y0 - col.top) / rowH), 0, col.n);
+  const b = clamp(Math.ceil((y1 - col.top) / rowH), 0, col.n);
+  return [a, b];
+}
+
+/** Display text of a token: "∅" for empty strings, visible marks for whitespace-only tokens. */
+export function displayToken(s) {
+  const t = s == null ? "" : String(s);
+  if (t === "") return "∅";
+  if (/^\s+$/.test(t)) return t.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
+  return t.replace(/\n/g, "↵");
+}
+
+/** Truncate to at most `max` characters (code points), ending with an ellipsis when cut. */
+export function truncate(s, max) {
+  const chars = Array.from(String(s));
+  if (chars.length <= max) return chars.join("");
+  if (max <= 1) return "…";
+  return chars.slice(0, max - 1).join("") + "…";
+}
+
+/** Truncate so that measure(text) <= width (measure: string -> px). */
+export function truncateToWidth(s, width, measure) {
+  const str = String(s);
+  if (measure(str) <= width) return str;
+  const chars = Array.from(str);
+  let lo = 0, hi = chars.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (measure(chars.slice(0, mid).join("") + "…") <= width) lo = mid; else hi = mid - 1;
+  }
+  return chars.slice(0, lo).join("") + "…";
+}
+
+/** Width of a label column: the widest label + padding, within [min, max]. */
+export function labelColumnWidth(labels, measure, { min = 36, max = 160, padding = 22 } = {}) {
+  let w = 0;
+  for (const s of labels) w = Math.max(w, measure(s));
+  return Math.ceil(clamp(w + padding, min, max));
+}
+
+/** Backing-store size of a canvas of CSS size (w, h) at devicePixelRatio dpr (capped area). */
+export function canvasSize(w, h, dpr = 1, maxPixels = 16e6) {
+  let r = Math.max(1, dpr || 1);
+  const cw = Math.max(1, Math.round(w)), ch = Math.max(1, Math.round(h));
+  if (cw * ch * r * r > maxPixels) r = Math.max(0.25, Math.sqrt(maxPixels / (cw * ch)));
+  return { cssW: cw, cssH: ch, width: Math.max(1, Math.round(cw * r)), height: Math.max(1, Math.round(ch * r)), ratio: r };
+}
+
+/**
+ * Matrix geometry for Q x K cells in `width` px: label margins, cell sizes.
+ * Returns {left, top, cw, ch, w, h, rotate, labelEveryQ, labelEveryK, legendY, totalH}.
+ */
+export function matrixLayout(Q, K, width, { leftLabel = 80, keyLabel = 80, maxCell = 36, maxHeight = 720, fontPx = 12, legendH = 46 } = {}) {
+  const left = Math.ceil(leftLabel) + 8;
+  const avail = Math.max(K, width - left - 16);
+  const cw = clamp(avail / K, 1, maxCell);
+  const ch = clamp(Math.min(cw, maxHeight / Q), 1, maxCell);
+  const rotate = keyLabel > cw - 4;
+  const top = (rotate ? Math.ceil(Math.min(keyLabel, 120) * 0.8) : fontPx) + 12;
+  const w = cw * K, h = ch * Q;
+  const labelEveryQ = Math.max(1, Math.ceil((fontPx + 1) / ch));
+  const labelEveryK = Math.max(1, Math.ceil((rotate ? fontPx + 1 : keyLabel + 6) / cw));
+  const legendY = top + h + 14;
+  return { left, top, cw, ch, w, h, rotate, labelEveryQ, labelEveryK, legendY, totalH: legendY + legendH, totalW: Math.max(width, left + w + 16) };
+}
+
+/** Cell under (x, y) in matrix canvas coordinates: {i, j} or null. */
+export function cellAt(m, Q, K, x, y) {
+  const j = Math.floor((x - m.left) / m.cw), i = Math.floor((y - m.top) / m.ch);
+  return i >= 0 && i < Q && j >= 0 && j < K ? { i, j } : null;
+}
+
+/** Columns of the heads grid for `n` thumbnails in `width` px: {cols, size}. */
+export function gridLayout(n, width, { min = 120, max = 200, gap = 10 } = {}) {
+  const cols = Math.max(1, Math.min(n, Math.floor((width + gap) / (min + gap))));
+  const size = Math.floor(clamp((width - gap * (cols - 1)) / cols, min * 0.6, max));
+  return { cols, size };
+}

@@ -1,0 +1,125 @@
+// Which lines the graph draws: threshold, top-k per token, automatic cap, aggregation. DOM-free.
+
+export const DEFAULT_CAP = 100000;
+
+/** Visible heads: sorted, unique, in range. */
+export function visibleHeads(heads, H) {
+  const out = [...new Set((heads || []).filter((h) => Number.isInteger(h) && h >= 0 && h < H))];
+  return out.sort((a, b) => a - b);
+}
+
+/** Smallest quantized byte that passes `threshold` (fraction 0..1 of [lo, hi]); never 0. */
+export function thresholdByte(threshold) {
+  const t = Math.min(1, Math.max(0, Number(threshold) || 0));
+  return Math.max(1, Math.ceil(t * 255 - 1e-9));
+}
+
+/**
+ * Aggregate over `heads` ("mean" | "max"): Float32Array(Q*K) of quantized units (0..255).
+ * With mode "none" or a single head, the head's bytes are returned as floats.
+ */
+export function aggregate(data, heads, mode) {
+  const { Q, K, q } = data;
+  const n = Q * K;
+  const out = new Float32Array(n);
+  if (!heads.length) return out;
+  if (mode === "max") {
+    for (const h of heads) {
+      const off = h * n;
+      for (let c = 0; c < n; c++) if (q[off + c] > out[c]) out[c] = q[off + c];
+    }
+  } else {
+    for (const h of heads) {
+      const off = h * n;
+      for (let c = 0; c < n; c++) out[c] += q[off + c];
+    }
+    if (heads.length > 1) for (let c = 0; c < n; c++) out[c] /= heads.length;
+  }
+  return out;
+}
+
+/** Indices of the `k` largest entries of vals[off .. off+len) that pass `keep(j)` (descending). */
+function topIndices(vals, off, len, k, minV, keep) {
+  const idx = [];
+  for (let j = 0; j < len; j++) {
+    const v = vals[off + j];
+    if (v < minV || !keep(j)) continue;
+    if (idx.length < k) {
+      idx.push(j);
+      for (let p = idx.length - 1; p > 0 && vals[off + idx[p]] > vals[off + idx[p - 1]]; p--) {
+        const t = idx[p]; idx[p] = idx[p - 1]; idx[p - 1] = t;
+      }
+    } else if (v > vals[off + idx[k - 1]]) {
+      idx[k - 1] = j;
+      for (let p = k - 1; p > 0 && vals[off + idx[p]] > vals[off + idx[p - 1]]; p--) {
+        const t = idx[p]; idx[p] = idx[p - 1]; idx[p - 1] = t;
+      }
+    }
+  }
+  return idx;
+}
+
+/**
+ * Select lines. opts: {heads, threshold, topK, aggregate: "none"|"mean"|"max", cap}.
+ * Returns {n, head: Int16Array (-1 = aggregate), query: Int32Array, key: Int32Array,
+ *          weight: Float32Array (0..255 quantized units), capped: bool, topK: effective k (0 = all),
+ *          total: lines that passed the threshold before any top-k}.
+ */
+export function selectLines(data, opts = {}) {
+  const { H, Q, K, mask } = data;
+  const heads = visibleHeads(opts.heads ?? [...Array(H).keys()], H);
+  const mode = opts.aggregate === "mean" || opts.aggregate === "max" ? opts.aggregate : "none";
+  const cap = opts.cap ?? DEFAULT_CAP;
+  const minV = thresholdByte(opts.threshold);
+  const keep = mask ? null : () => true;
+  // Planes of values: one per visible head, or one aggregate plane.
+  let planes;
+  if (mode === "none") planes = heads.map((h) => ({ head: h, vals: data.q, off: h * Q * K }));
+  else planes = heads.length ? [{ head: -1, vals: aggregate(data, heads, mode), off: 0 }] : [];
+
+  // Count what passes the threshold.
+  let total = 0;
+  for (const p of planes) {
+    for (let i = 0; i < Q; i++) {
+      const base = p.off + i * K;
+      for (let j = 0; j < K; j++) {
+        if (p.vals[base + j] >= minV && (!mask || mask[i * K + j])) total++;
+      }
+    }
+  }
+  let k = Math.max(0, Math.trunc(Number(opts.topK) || 0));
+  let capped = false;
+  const bound = (kk) => (kk > 0 ? Math.min(total, planes.length * Q * Math.min(kk, K)) : total);
+  if (bound(k) > cap) {
+    capped = true;
+    const auto = Math.max(1, Math.floor(cap / Math.max(1, planes.length * Q)));
+    k = k > 0 ? Math.min(k, auto) : auto;
+  }
+  const n0 = bound(k);
+  const head = new Int16Array(n0), query = new Int32Array(n0), key = new Int32Array(n0);
+  const weight = new Float32Array(n0);
+  let n = 0;
+  for (const p of planes) {
+    for (let i = 0; i < Q && n < n0; i++) {
+      const base = p.off + i * K;
+      const ok = mask ? (j) => mask[i * K + j] !== 0 : keep;
+      if (k > 0 && k < K) {
+        for (const j of topIndices(p.vals, base, K, k, minV, ok)) {
+          if (n >= n0) break;
+          head[n] = p.head; query[n] = i; key[n] = j; weight[n] = p.vals[base + j]; n++;
+        }
+      } else {
+        for (let j = 0; j < K && n < n0; j++) {
+          const v = p.vals[base + j];
+          if (v < minV || !ok(j)) continue;
+          head[n] = p.head; query[n] = i; key[n] = j; weight[n] = v; n++;
+        }
+      }
+    }
+  }
+  return {
+    n,
+    head: head.subarray(0, n), query: query.subarray(0, n), key: key.subarray(0, n),
+    weight: weight.subarray(0, n), capped, topK: k, total, heads, aggregate: mode,
+  };
+}

@@ -1,0 +1,251 @@
+// Matrix view: heat map of one head (or the aggregate of the visible heads), rows = queries.
+
+import { h, sizeCanvas } from "./dom.js";
+import { matrixLayout, cellAt, canvasSize, truncateToWidth, labelColumnWidth, clamp } from "./layout.js";
+import { aggregate, visibleHeads } from "./lines.js";
+import { sequentialTable, maskColors, legendStops } from "./colors.js";
+import { formatValue } from "./codec.js";
+import { svgRecorder } from "./export.js";
+
+const FONT_PX = 11;
+
+export function createMatrix(app) {
+  const { dis } = app;
+  const canvas = h("canvas", { class: "aw-matrix-canvas", tabindex: "0", role: "img" });
+  const scroller = h("div", { class: "aw-matrix-scroll" }, [canvas]);
+  const el = h("div", { class: "aw-matrix" }, [scroller]);
+  const st = { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "" };
+
+  const mode = () => (["mean", "max"].includes(app.get("aggregate")) ? app.get("aggregate") : "none");
+  const headIndex = () => clamp(app.get("head") | 0, 0, Math.max(0, (app.data?.H ?? 1) - 1));
+  const title = () => {
+    const md = mode();
+    if (md === "none") return app.headName(headIndex());
+    const n = visibleHeads(app.get("heads"), app.data.H).length;
+    return `${md} of ${n} visible head${n === 1 ? "" : "s"}`;
+  };
+
+  function plane() {
+    const d = app.data, md = mode();
+    const key = `${md}|${md === "none" ? headIndex() : app.get("heads").join(",")}|${app.theme.dark}|${st.dataVersion}`;
+    if (key === st.imgKey) return;
+    st.imgKey = key;
+    const n = d.Q * d.K;
+    st.plane = md === "none" ? d.q.subarray(headIndex() * n, (headIndex() + 1) * n) : aggregate(d, visibleHeads(app.get("heads"), d.H), md);
+    const img = st.img && st.img.width === d.K && st.img.height === d.Q ? st.img : document.createElement("canvas");
+    img.width = d.K; img.height = d.Q;
+    const c2 = img.getContext("2d");
+    const id = c2.createImageData(d.K, d.Q);
+    const tb = sequentialTable(app.theme.dark);
+    const mk = maskColors(app.theme.dark)[0];
+    const mr = parseInt(mk.slice(1, 3), 16), mg = parseInt(mk.slice(3, 5), 16), mb = parseInt(mk.slice(5, 7), 16);
+    for (let c = 0; c < n; c++) {
+      const o = c * 4;
+      if (d.mask && !d.mask[c]) { id.data[o] = mr; id.data[o + 1] = mg; id.data[o + 2] = mb; }
+      else { const v = Math.round(st.plane[c]) * 3; id.data[o] = tb[v]; id.data[o + 1] = tb[v + 1]; id.data[o + 2] = tb[v + 2]; }
+      id.data[o + 3] = 255;
+    }
+    c2.putImageData(id, 0, 0);
+    st.img = img;
+  }
+
+  function hatchPattern(ctx) {
+    const [fill, line] = maskColors(app.theme.dark);
+    const t = document.createElement("canvas");
+    t.width = t.height = 6;
+    const c = t.getContext("2d");
+    c.fillStyle = fill; c.fillRect(0, 0, 6, 6);
+    c.strokeStyle = line; c.lineWidth = 1;
+    c.beginPath(); c.moveTo(0, 6); c.lineTo(6, 0); c.moveTo(-1, 1); c.lineTo(1, -1); c.moveTo(5, 7); c.lineTo(7, 5); c.stroke();
+    return ctx.createPattern(t, "repeat");
+  }
+
+  /** Value (in data units) of cell (i, j) of what is shown, exact when `_exact` covers it. */
+  function cellValue(i, j) {
+    const d = app.data, md = mode();
+    if (md === "none") return app.value(headIndex(), i, j);
+    const hs = visibleHeads(app.get("heads"), d.H);
+    const vals = hs.map((hd) => app.value(hd, i, j));
+    if (!vals.length) return { value: NaN, exact: false };
+    const v = md === "max" ? Math.max(...vals.map((x) => x.value)) : vals.reduce((a, x) => a + x.value, 0) / vals.length;
+    return { value: v, exact: vals.every((x) => x.exact) };
+  }
+
+  function layout() {
+    const d = app.data;
+    const qLabels = Array.from({ length: d.Q }, (_, i) => app.label("query", i));
+    const kLabels = Array.from({ length: d.K }, (_, j) => app.label("key", j));
+    const lw = labelColumnWidth(qLabels, app.measureSmall, { min: 24, max: 130, padding: 4 });
+    const kw = labelColumnWidth(kLabels, app.measureSmall, { min: 10, max: 110, padding: 2 });
+    return { ...matrixLayout(d.Q, d.K, app.ui.width, { leftLabel: lw, keyLabel: kw, fontPx: FONT_PX, legendH: 40 }), lw, kw, qLabels, kLabels };
+  }
+
+  function paint(ctx, m, forExport) {
+    const d = app.data, th = app.theme;
+    const selQ = app.get("selected_query"), selK = app.get("selected_key");
+    ctx.fillStyle = th.bg; ctx.fillRect(0, 0, m.totalW, m.totalH);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(st.img, m.left, m.top, m.w, m.h);
+    if (d.mask && Math.min(m.cw, m.ch) >= 4) {
+      ctx.fillStyle = forExport ? hatchPattern(ctx) : (st.hatchKey === `${th.dark}` && st.hatch) || (st.hatch = hatchPattern(ctx), st.hatchKey = `${th.dark}`, st.hatch);
+      for (let i = 0; i < d.Q; i++) {
+        for (let j = 0; j < d.K;) {
+          if (d.mask[i * d.K + j]) { j++; continue; }
+          let e = j;
+          while (e < d.K && !d.mask[i * d.K + e]) e++;
+          ctx.fillRect(m.left + j * m.cw, m.top + i * m.ch, (e - j) * m.cw, m.ch);
+          j = e;
+        }
+      }
+    }
+    // numbers in the cells when they fit
+    if (m.cw >= 34 && m.ch >= 16) {
+      ctx.font = `10px ${th.font}`; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+      for (let i = 0; i < d.Q; i++) for (let j = 0; j < d.K; j++) {
+        if (d.mask && !d.mask[i * d.K + j]) continue;
+        const q = st.plane[i * d.K + j];
+        const v = cellValue(i, j).value;
+        ctx.fillStyle = (q > 140) !== th.dark ? "#ffffff" : "#1a1a1a";
+        ctx.fillText(Math.abs(v) < 10 ? v.toFixed(2) : v.toPrecision(3), m.left + (j + 0.5) * m.cw, m.top + (i + 0.5) * m.ch);
+      }
+    }
+    // labels
+    ctx.font = `${FONT_PX}px ${th.font}`;
+    ctx.textBaseline = "middle"; ctx.textAlign = "right";
+    for (let i = 0; i < d.Q; i++) {
+      if (i !== selQ && (i % m.labelEveryQ || (selQ != null && Math.abs(i - selQ) < m.labelEveryQ))) continue;
+      ctx.fillStyle = i === selQ ? th.accent : th.fg1;
+      ctx.font = `${i === selQ ? "bold " : ""}${FONT_PX}px ${th.font}`;
+      ctx.fillText(truncateToWidth(m.qLabels[i], m.lw, app.measureSmall), m.left - 5, m.top + (i + 0.5) * m.ch);
+    }
+    for (let j = 0; j < d.K; j++) {
+      if (j !== selK && (j % m.labelEveryK || (selK != null && Math.abs(j - selK) < m.labelEveryK))) continue;
+      ctx.fillStyle = j === selK ? th.accent : th.fg1;
+      ctx.font = `${j === selK ? "bold " : ""}${FONT_PX}px ${th.font}`;
+      const text = truncateToWidth(m.kLabels[j], m.rotate ? m.top * 1.2 - 14 : m.kw, app.measureSmall);
+      ctx.save();
+      ctx.translate(m.left + (j + 0.5) * m.cw, m.top - 5);
+      if (m.rotate) { ctx.rotate(-Math.PI / 3); ctx.textAlign = "left"; } else { ctx.textAlign = "center"; ctx.textBaseline = "bottom"; }
+      ctx.fillText(text, 0, 0);
+      ctx.restore();
+      ctx.textBaseline = "middle"; ctx.textAlign = "right";
+    }
+    // crosshair: selected row / column, hovered cell
+    ctx.strokeStyle = th.accent; ctx.lineWidth = 2;
+    if (selQ != null && selQ < d.Q) ctx.strokeRect(m.left - 1, m.top + selQ * m.ch - 1, m.w + 2, m.ch + 2);
+    if (selK != null && selK < d.K) ctx.strokeRect(m.left + selK * m.cw - 1, m.top - 1, m.cw + 2, m.h + 2);
+    if (st.hover && !forExport) {
+      ctx.strokeStyle = th.fg; ctx.lineWidth = 1.5;
+      ctx.strokeRect(m.left + st.hover.j * m.cw - 0.5, m.top + st.hover.i * m.ch - 0.5, m.cw + 1, m.ch + 1);
+    }
+    paintLegend(ctx, m);
+  }
+
+  function paintLegend(ctx, m) {
+    const d = app.data, th = app.theme;
+    const x = m.left, y = m.legendY, w = Math.min(200, Math.max(120, m.w * 0.5)), bh = 10;
+    const grad = ctx.createLinearGradient(x, 0, x + w, 0);
+    for (const s of legendStops(0, 1, 9, th.dark)) grad.addColorStop(s.offset, s.color);
+    ctx.fillStyle = grad; ctx.fillRect(x, y, w, bh);
+    ctx.strokeStyle = th.border; ctx.lineWidth = 1; ctx.strokeRect(x - 0.5, y - 0.5, w + 1, bh + 1);
+    ctx.font = `${FONT_PX}px ${th.font}`; ctx.fillStyle = th.fg1; ctx.textBaseline = "top";
+    const stops = legendStops(d.lo, d.hi, 3);
+    stops.forEach((s, k) => {
+      ctx.textAlign = k === 0 ? "left" : k === stops.length - 1 ? "right" : "center";
+      ctx.fillText(formatValue(s.value).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, ""), x + s.offset * w, y + bh + 3);
+    });
+    ctx.textAlign = "left"; ctx.textBaseline = "middle";
+    let tx = x + w + 12;
+    if (d.mask) {
+      ctx.fillStyle = hatchPattern(ctx); ctx.fillRect(tx, y, 16, bh);
+      ctx.strokeRect(tx - 0.5, y - 0.5, 17, bh + 1);
+      ctx.fillStyle = th.fg1; ctx.fillText("masked", tx + 21, y + bh / 2);
+      tx += 21 + app.measureSmall("masked") + 14;
+    }
+    ctx.fillStyle = th.fg2;
+    ctx.fillText(`${title()}${d.probability ? "" : ` · not probabilities (raw scores), scale ${formatValue(d.lo)}..${formatValue(d.hi)}`}`, tx, y + bh / 2);
+  }
+
+  function draw() {
+    const d = app.data;
+    if (!d) return;
+    plane();
+    const m = layout();
+    st.m = m;
+    const size = canvasSize(m.totalW, m.totalH, window.devicePixelRatio || 1);
+    paint(sizeCanvas(canvas, size), m, false);
+    canvas.setAttribute("aria-label", `attention matrix, ${title()}, ${d.Q} queries by ${d.K} keys`);
+  }
+
+  // ----- interaction --------------------------------------------------------------------------
+  const pos = (e) => { const r = canvas.getBoundingClientRect(); return { x: e.clientX - r.left, y: e.clientY - r.top }; };
+  function hit(e) {
+    const d = app.data, m = st.m;
+    if (!d || !m) return null;
+    const { x, y } = pos(e);
+    const c = cellAt(m, d.Q, d.K, x, y);
+    if (c) return { kind: "cell", ...c };
+    if (x < m.left && y >= m.top && y < m.top + m.h) return { kind: "query", i: Math.floor((y - m.top) / m.ch) };
+    if (y < m.top && x >= m.left && x < m.left + m.w) return { kind: "key", j: Math.floor((x - m.left) / m.cw) };
+    return null;
+  }
+  function showTip(i, j, anchor) {
+    const { value, exact } = cellValue(i, j);
+    const masked = app.isMasked(i, j);
+    const text = `query '${app.label("query", i)}' → key '${app.label("key", j)}': ${formatValue(value)}`;
+    const extra = [mode() === "none" ? app.headName(headIndex()) : title(), exact ? "exact" : `≈ (8-bit, ±${formatValue((app.data.hi - app.data.lo) / 510)})`];
+    app.tooltip.show(anchor, text, [], `${extra.join(" · ")}${masked ? " · masked" : ""}`);
+  }
+  dis.listen(canvas, "mousemove", (e) => {
+    const t = hit(e);
+    const cell = t && t.kind === "cell" ? { i: t.i, j: t.j } : null;
+    if (cell) showTip(cell.i, cell.j, { x: e.clientX, y: e.clientY });
+    else app.tooltip.hide();
+    if ((cell?.i ?? -1) !== (st.hover?.i ?? -1) || (cell?.j ?? -1) !== (st.hover?.j ?? -1)) { st.hover = cell; app.invalidate(); }
+    canvas.style.cursor = t ? "pointer" : "default";
+  });
+  dis.listen(canvas, "mouseleave", () => { st.hover = null; app.tooltip.hide(); app.invalidate(); });
+  dis.listen(canvas, "click", (e) => {
+    const t = hit(e);
+    if (!t) return;
+    const q = app.get("selected_query"), k = app.get("selected_key");
+    if (t.kind === "cell") {
+      if (q === t.i && k === t.j) app.release(); else app.set({ selected_query: t.i, selected_key: t.j });
+    } else if (t.kind === "query") app.set({ selected_query: q === t.i && k == null ? null : t.i, selected_key: null });
+    else app.set({ selected_key: k === t.j && q == null ? null : t.j, selected_query: null });
+  });
+  dis.listen(canvas, "keydown", (e) => {
+    const d = app.data;
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (!d || !moves[e.key]) return;
+    e.preventDefault();
+    const [di, dj] = moves[e.key];
+    const i = clamp((app.get("selected_query") ?? (di ? -di : 0)) + di, 0, d.Q - 1);
+    const j = clamp((app.get("selected_key") ?? (dj ? -dj : 0)) + dj, 0, d.K - 1);
+    app.set({ selected_query: i, selected_key: j });
+    const m = st.m, r = canvas.getBoundingClientRect();
+    showTip(i, j, { x: r.left + m.left + (j + 1) * m.cw, y: r.top + m.top + (i + 1) * m.ch });
+  });
+
+  function update(changed) {
+    if (changed.has("_data")) { st.dataVersion = (st.dataVersion || 0) + 1; st.hover = null; }
+  }
+
+  function exportCanvas(scale = 2) {
+    if (!app.data || !st.m) return null;
+    const m = st.m, cv = document.createElement("canvas");
+    cv.width = Math.round(m.totalW * scale); cv.height = Math.round(m.totalH * scale);
+    const ctx = cv.getContext("2d");
+    ctx.scale(scale, scale);
+    paint(ctx, m, true);
+    return cv;
+  }
+  function exportSVG() {
+    if (!app.data || !st.m) return null;
+    const m = st.m;
+    const body = svgRecorder((ctx) => paint(ctx, m, true), app.measureSmall);
+    return [`<svg xmlns="http://www.w3.org/2000/svg" width="${m.totalW}" height="${m.totalH}" viewBox="0 0 ${m.totalW} ${m.totalH}">`, ...body, "</svg>"].join("\n");
+  }
+
+  return { el, update, draw, exportCanvas, exportSVG, destroy() {} };
+}

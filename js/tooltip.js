@@ -1,0 +1,54 @@
+// Tooltip inside the widget root (absolute, so it works inside any output area).
+
+import { h } from "./dom.js";
+import { formatValue } from "./codec.js";
+
+export function createTooltip(root) {
+  const el = h("div", { class: "aw-tooltip", role: "tooltip", hidden: true });
+  root.append(el);
+
+  /**
+   * anchor: an Element or {rect} (placed beside it, away from the centre), or {x, y} (client coordinates).
+   * rows: [{name, color, value, exact}] shown as a small table.
+   */
+  function show(anchor, title, rows = [], note = null) {
+    const kids = [h("div", { class: "aw-tip-title", text: title })];
+    if (rows.length) {
+      const tbl = h("div", { class: "aw-tip-rows" });
+      for (const r of rows) {
+        tbl.append(
+          h("span", { class: "aw-tip-dot", style: { background: r.color } }),
+          h("span", { class: "aw-tip-name", text: r.name }),
+          h("span", { class: "aw-tip-val", text: r.masked ? "masked" : formatValue(r.value) + (r.exact ? "" : " ≈") }),
+        );
+      }
+      kids.push(tbl);
+      if (rows.some((r) => !r.exact && !r.masked)) kids.push(h("div", { class: "aw-tip-note", text: "≈ 8-bit value; exact values load for the pinned token" }));
+    }
+    if (note) kids.push(h("div", { class: "aw-tip-note", text: note }));
+    el.replaceChildren(...kids);
+    el.hidden = false;
+    const rr = root.getBoundingClientRect();
+    let x, y;
+    if (anchor instanceof Element || anchor.rect) {
+      const a = anchor.rect || anchor.getBoundingClientRect();
+      const rightHalf = a.left + a.width / 2 > rr.left + rr.width / 2;
+      x = rightHalf ? a.left - rr.left - el.offsetWidth - 8 : a.right - rr.left + 8;
+      y = a.top - rr.top - 4;
+    } else {
+      x = anchor.x - rr.left + 14;
+      y = anchor.y - rr.top + 14;
+      if (x + el.offsetWidth > rr.width) x = anchor.x - rr.left - el.offsetWidth - 14;
+    }
+    x = Math.max(2, Math.min(x, rr.width - el.offsetWidth - 2));
+    y = Math.max(2, y);
+    el.style.left = `${x}px`;
+    el.style.top = `${y}px`;
+  }
+
+  function hide() {
+    el.hidden = true;
+  }
+
+  return { el, show, hide };
+}

@@ -1,0 +1,174 @@
+"""Real Chromium (Debian's package, driven by Playwright) and a real JupyterLab server on 127.0.0.1.
+
+Every request that leaves ``file://``, ``data:``, ``blob:`` and 127.0.0.1 is aborted and counted,
+so a test can assert that nothing was fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+import pytest
+
+ARTIFACTS = pathlib.Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_or_skip() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        reason = "Debian's chromium is not installed (apt-get install chromium); browser tests need it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+    return path
+
+
+def is_local(url: str) -> bool:
+    p = urlparse(url)
+    return p.scheme in ("file", "data", "blob", "about") or p.hostname in ("127.0.0.1", "localhost")
+
+
+class Browser:
+    """One Chromium; ``new_page()`` gives a page whose outside requests are aborted and listed."""
+
+    def __init__(self):
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
+        self.blocked: list[str] = []
+        self.console_errors: list[str] = []
+
+    def new_page(self, width=1280, height=1000, color_scheme="light"):
+        context = self.browser.new_context(viewport={"width": width, "height": height},
+                                           color_scheme=color_scheme, accept_downloads=True)
+
+        def route(r):
+            if is_local(r.request.url):
+                r.continue_()
+            else:
+                self.blocked.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+        page.on("dialog", lambda d: (self.console_errors.append(f"dialog: {d.message}"), d.dismiss()))
+        return page
+
+    def close(self):
+        self.browser.close()
+        self._pw.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    """A JupyterLab 4 server in ``root`` on a random free port, with a token."""
+
+    def __init__(self, root: pathlib.Path, app: str = "lab"):
+        self.root = root
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        conf = root / ".jupyter-config"
+        (conf / "labconfig").mkdir(parents=True, exist_ok=True)
+        # No news toast over the widget (and no reason to reach out for news).
+        (conf / "labconfig" / "page_config.json").write_text(json.dumps(
+            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(conf), "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+               "PYTHONUNBUFFERED": "1"}
+        self.log = open(root / f"{app}.log", "w")
+        cmd = [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}"]
+        if app == "lab":
+            cmd += ["--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={root / '.settings'}",
+                    f"--LabApp.workspaces_dir={root / '.workspaces'}"]
+        self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter {app} exited: {(root / f'{app}.log').read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"jupyter {app} did not start in 90 s")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class Notebook:
+    """A notebook open in JupyterLab, driven through ``window.jupyterapp`` (expose_app_in_browser)."""
+
+    def __init__(self, page, lab: Lab, name: str):
+        self.page = page
+        page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+            timeout=120_000)
+
+    def run(self, index: int, timeout: float = 180_000) -> str:
+        """Run cell ``index``; wait until it has finished; return its output text."""
+        self.page.evaluate(
+            """async (i) => {
+                const nb = window.jupyterapp.shell.currentWidget;
+                nb.content.activeCellIndex = i;
+                nb.content.deselectAll();
+                await window.jupyterapp.commands.execute('notebook:run-cell');
+            }""", index)
+        self.page.wait_for_function(
+            """(i) => { const nb = window.jupyterapp.shell.currentWidget;
+                        const c = nb.content.widgets[i];
+                        return c.model.executionCount !== null && !c.node.querySelector('.jp-InputArea-prompt')
+                               .textContent.includes('*')
+                               && nb.sessionContext.session.kernel.status === 'idle'; }""",
+            arg=index, timeout=timeout)
+        return self.output(index)
+
+    def output(self, index: int) -> str:
+        return self.page.evaluate(
+            "(i) => window.jupyterapp.shell.currentWidget.content.widgets[i].outputArea.node.innerText", index)
+
+    def theme(self, name: str) -> None:
+        self.page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", name)
+        light = "true" if "Light" in name else "false"
+        self.page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000)
+        self.page.wait_for_timeout(300)
+
+
+def write_notebook(path: pathlib.Path, sources: list[str]) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)

@@ -1,0 +1,150 @@
+"""The widget in a real JupyterLab 4 driven by Debian's Chromium: clicks reach Python, Python moves the view.
+
+Screenshots of each view in light and dark theme land in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_support import ARTIFACTS, Browser, Lab, Notebook, write_notebook
+from conftest import IT_SENTENCE
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "%load_ext attnwidget",
+    f"%%attention -o res\nkind: global\nnum_heads: 2\nkey_dim: 512\nquery: {IT_SENTENCE}",
+    "%%attention -o res2\nkind: cross\nnum_heads: 12\nkey_dim: 2\nquery: [1, 8, 16]\ncontext: [1, 4, 16]",
+    "w, w2 = res.widget, res2.widget\nprint('STATE', w.selected_query, w.selected_key, w.heads, w.view, '|', w2.selected_query, w2.heads, w2.view)",
+    "res.widget.view = 'matrix'",
+    "res.widget.view = 'graph'",
+    "res.widget.view = 'heads'",
+    "res.widget.selected_query = 2",
+]
+
+# Counts painted pixels of the visible canvases of a widget root (not only background).
+PAINTED = """(root) => {
+  let n = 0;
+  for (const c of root.querySelectorAll('canvas')) {
+    if (!c.offsetParent || !c.width || !c.height) continue;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+  }
+  return n;
+}"""
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab")
+    write_notebook(root / "widgets.ipynb", CELLS)
+    browser = Browser()
+    lab = Lab(root)
+    page = browser.new_page()
+    nb = Notebook(page, lab, "widgets.ipynb")
+    for i in range(3):
+        nb.run(i)
+    page.locator(".attnwidget").nth(1).wait_for(timeout=60_000)
+    yield nb, browser
+    browser.close()
+    lab.stop()
+
+
+def state(nb) -> str:
+    out = nb.run(3)
+    return out.split("STATE", 1)[1].strip()
+
+
+def test_two_widgets_render_with_tokens_and_lines(session):
+    nb, browser = session
+    page = nb.page
+    roots = page.locator(".attnwidget")
+    assert roots.count() == 2
+    first = roots.nth(0)
+    assert first.locator('[data-side="query"]').count() == 11
+    assert first.locator('[data-side="key"][data-index="7"]').inner_text().strip() == "it"
+    assert roots.nth(1).locator('[data-side="key"]').count() == 4
+    assert first.evaluate(PAINTED) > 500
+    loading = nb.output(1)
+    assert "attnwidget: loading Keras" in loading
+    assert "oneDNN" not in loading and "absl" not in loading  # TensorFlow's start-up noise is silenced
+    assert browser.blocked == [], browser.blocked
+    assert browser.console_errors == [], browser.console_errors
+
+
+def test_click_pins_and_esc_releases(session):
+    nb, _ = session
+    it = nb.page.locator(".attnwidget").nth(0).locator('[data-side="query"][data-index="7"]')
+    it.click()
+    assert state(nb).startswith("7 None [0, 1] graph | None")
+    assert "aw-pinned" in it.get_attribute("class")
+    it.press("Escape")
+    assert state(nb).startswith("None None [0, 1] graph")
+    it.click()
+    it.click()  # a second click releases
+    assert state(nb).startswith("None None")
+
+
+def test_key_click_and_head_solo(session):
+    nb, _ = session
+    root = nb.page.locator(".attnwidget").nth(1)
+    root.locator('[data-side="key"][data-index="2"]').click()
+    swatch = root.locator('.aw-swatch[data-head="11"]')
+    swatch.dblclick()
+    s = state(nb)
+    assert s.endswith("| None [11] graph"), s
+    swatch.dblclick()  # again restores all heads
+    assert state(nb).endswith(f"| None {list(range(12))} graph")
+    three = root.locator('.aw-swatch[data-head="3"]')
+    three.click()  # a single click waits out the double-click delay, then toggles
+    nb.page.wait_for_function("(el) => el.getAttribute('aria-pressed') === 'false'", arg=three.element_handle())
+    assert state(nb).endswith(f"| None {[h for h in range(12) if h != 3]} graph")
+    three.click()
+    nb.page.wait_for_function("(el) => el.getAttribute('aria-pressed') === 'true'", arg=three.element_handle())
+    # the first widget is untouched by all of this
+    assert state(nb).startswith("None None [0, 1] graph")
+
+
+def test_keyboard_path_pins_a_token(session):
+    nb, _ = session
+    root = nb.page.locator(".attnwidget").nth(0)
+    root.locator('[data-side="query"][data-index="0"]').focus()
+    nb.page.keyboard.press("ArrowDown")
+    nb.page.keyboard.press("ArrowDown")
+    assert nb.page.evaluate("() => document.activeElement.dataset.index") == "2"
+    nb.page.keyboard.press("Enter")
+    assert state(nb).startswith("2 None")
+    # running the probe cell moved the focus to the notebook: give it back to the pinned token
+    root.locator('[data-side="query"][data-index="2"]').focus()
+    nb.page.keyboard.press("ArrowDown")  # the pin walks with the focus
+    assert state(nb).startswith("3 None")
+    root.locator('[data-side="query"][data-index="3"]').focus()
+    nb.page.keyboard.press("Escape")
+    assert state(nb).startswith("None None")
+
+
+def test_python_moves_the_view_and_screenshots(session):
+    nb, _ = session
+    page = nb.page
+    root = page.locator(".attnwidget").nth(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    nb.run(7)  # selected_query = 2 from Python
+    assert "aw-pinned" in root.locator('[data-side="query"][data-index="2"]').get_attribute("class")
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        nb.theme(theme)
+        tag = "dark" if "Dark" in theme else "light"
+        for cell, view in ((5, "graph"), (4, "matrix"), (6, "heads")):
+            nb.run(cell)
+            tab = root.locator(f'button[data-view="{view}"]')
+            tab.wait_for()
+            page.wait_for_function(
+                "(el) => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000)
+            page.wait_for_timeout(250)
+            assert root.evaluate(PAINTED) > 200, (view, tag)
+            root.screenshot(path=str(ARTIFACTS / f"lab-{view}-{tag}.png"))
+            if view == "graph":
+                page.locator(".attnwidget").nth(1).screenshot(path=str(ARTIFACTS / f"lab-cross-graph-{tag}.png"))
+    nb.theme("JupyterLab Light")
+    nb.run(5)
+    assert "graph" in state(nb)
