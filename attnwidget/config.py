@@ -50,6 +50,7 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("view", "graph", "graph | matrix | heads: the widget's first view"),
     Key("layer", None, "$name of your own Keras attention layer to run instead of building one"),
     Key("batch", 0, "which batch element the widget shows first"),
+    Key("select", None, "query token pinned at first: its index, or its text (first occurrence)"),
     Key("max_tokens", DEFAULT_MAX_TOKENS, "longest text accepted, in tokens (raise it for longer texts)"),
 ]}
 
@@ -182,6 +183,10 @@ def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"context: kind '{kind}' is self-attention and takes no context; use kind: cross")
     if out["key"] is not None and kind != "base":
         raise ConfigError(f"key: only kind 'base' takes a separate key, not '{kind}'")
+    sel = out["select"]
+    if sel is not None and (isinstance(sel, bool) or not isinstance(sel, (int, str))
+                            or (isinstance(sel, int) and sel < 0)):
+        raise ConfigError(f"select: expected a token's index (0, 1, ...) or its text, got {sel!r}")
     for key in ("tokens", "context_tokens"):
         v = out[key]
         if v is not None and (isinstance(v, str) or not all(isinstance(s, (str, int, float)) for s in v)):

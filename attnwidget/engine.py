@@ -190,6 +190,7 @@ def run(cfg: dict, announce=print) -> AttentionResult:
     q_len, k_len = scores_np.shape[2:]
     key_seq = seqs.get("context", seqs.get("key", seqs["query"])) if kind in ("cross", "base") else seqs["query"]
     mask = np.tril(np.ones((q_len, k_len), dtype=bool)) if kind == "causal" else None
+    _check_select(cfg["select"], seqs["query"].tokens)
     return AttentionResult(
         scores=scores_np, output=output_np,
         query_tokens=list(seqs["query"].tokens), key_tokens=list(key_seq.tokens),
@@ -198,6 +199,15 @@ def run(cfg: dict, announce=print) -> AttentionResult:
         timings={"build_ms": (t1 - t0) * 1e3, "run_ms": (t2 - t1) * 1e3},
         inputs=inputs_np, input_shapes={k: v.shape for k, v in inputs_np.items()},
     )
+
+
+def _check_select(select, tokens: list[str]) -> None:
+    if select is None:
+        return
+    if isinstance(select, int) and select >= len(tokens):
+        raise ConfigError(f"select: index {select} is past the last query token ({len(tokens) - 1})")
+    if isinstance(select, str) and select not in tokens:
+        raise ConfigError(f"select: {select!r} is not one of the query tokens")
 
 
 def _remember(key, value) -> None:

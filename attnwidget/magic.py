@@ -12,7 +12,7 @@ from IPython.utils.text import dedent
 from . import config as C
 
 # Keys whose line value is free text (kept as written unless it is a [list] or a $name).
-_TEXT_KEYS = ("query", "context", "key")
+_TEXT_KEYS = ("query", "context", "key", "select")
 
 
 def _keys_help() -> str:
@@ -41,6 +41,8 @@ def _with_doc(doc):
 
 
 def _option_value(key: str, raw: str):
+    if key == "select" and raw.strip().isdigit():
+        return int(raw)
     if key in _TEXT_KEYS and not raw.lstrip().startswith("["):
         return raw
     try:
@@ -70,6 +72,7 @@ class AttentionMagics(Magics):
     @argument("--layer", metavar="$name", help="run your own Keras attention layer")
     @argument("--batch", metavar="N", help="batch element shown first")
     @argument("--max-tokens", dest="max_tokens", metavar="N", help="longest text accepted")
+    @argument("--select", metavar="TOKEN|N", help="query token pinned at first")
     @_with_doc(_keys_help())
     @no_var_expand
     @line_cell_magic

@@ -57,6 +57,13 @@ class AttentionResult:
             "batch_size": int(self.scores.shape[0]),
         }
 
+    def selected_index(self) -> int | None:
+        """Index of the ``select`` key's query token (its index, or its text's first occurrence)."""
+        sel = self.config.get("select")
+        if sel is None or isinstance(sel, int):
+            return sel
+        return self.query_tokens.index(sel)
+
     @property
     def widget(self):
         """The :class:`~attnwidget.widget.AttentionWidget` of this result (made once, on first use)."""
@@ -65,7 +72,8 @@ class AttentionResult:
 
             self._widget = AttentionWidget(
                 self.scores, self.query_tokens, self.key_tokens, mask=self.mask, info=self.info(),
-                view=self.config.get("view", "graph"), batch=self.config.get("batch", 0))
+                view=self.config.get("view", "graph"), batch=self.config.get("batch", 0),
+                selected_query=self.selected_index())
         return self._widget
 
     def _repr_mimebundle_(self, include=None, exclude=None):

@@ -43,6 +43,15 @@ def test_global_it_sentence_and_line_overrides_body(ip):
     assert res.widget.view == "matrix"
 
 
+def test_select_pins_a_token_before_display(ip):
+    res = ip.run_cell_magic("attention", "--select it", f"query: {IT_SENTENCE}")
+    assert res.widget.selected_query == 7
+    res = ip.run_cell_magic("attention", "", "query: a b c\nselect: 2")
+    assert res.widget.selected_query == 2
+    err = run_error(ip, "%%attention\nquery: a b c\nselect: z")
+    assert type(err) is UsageError and str(err) == "select: 'z' is not one of the query tokens"
+
+
 def test_line_form(ip):
     res = ip.run_line_magic("attention", '--kind causal --query "one two three four"')
     assert res.scores.shape == (1, 2, 4, 4)
