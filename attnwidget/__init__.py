@@ -7,16 +7,19 @@ run imports them.
 from __future__ import annotations
 
 from .api import attention
+from .capture import capture  # the function; binding it here shadows the submodule's name on purpose
+from .stats import compare, rollout
 from .config import ConfigError, tokenize
 from .result import AttentionResult
 from .widget import AttentionWidget
 
 __version__ = "0.1.0"
-__all__ = ["attention", "AttentionResult", "AttentionWidget", "ConfigError", "tokenize",
+__all__ = ["attention", "capture", "compare", "rollout", "AttentionResult", "AttentionWidget", "ConfigError", "tokenize",
            "load_ipython_extension"]
 
 _LAYERS = ("BaseAttention", "GlobalSelfAttention", "CrossAttention", "CausalSelfAttention",
            "PositionalEmbedding")
+_MODELS = ("FeedForward", "EncoderLayer", "Encoder", "DecoderLayer", "Decoder", "Transformer")
 
 
 def __getattr__(name):
@@ -25,6 +28,10 @@ def __getattr__(name):
         from . import layers
 
         return getattr(layers, name)
+    if name in _MODELS:
+        from . import models
+
+        return getattr(models, name)
     raise AttributeError(f"module 'attnwidget' has no attribute {name!r}")
 
 

@@ -15,15 +15,21 @@ MAX_ERROR = 1.0 / 510.0
 
 
 def value_range(scores: np.ndarray) -> tuple[float, float, bool]:
-    """Return ``(lo, hi, is_probability)`` of the finite values of ``scores``."""
+    """Return ``(lo, hi, is_probability)`` of the finite values of ``scores`` ``(..., key_len)``.
+
+    Softmax weights (every value in [0, 1], every row summing to 1, or to 0 for a fully masked
+    row) are drawn on [0, 1]. Anything else (a user's raw logits, rows that do not sum to one) is
+    not normalised: it is drawn on its own finite range and the widget says so.
+    """
     finite = np.isfinite(scores)
     if not finite.any():
         return 0.0, 1.0, False
     vals = scores if finite.all() else scores[finite]
     lo, hi = float(vals.min()), float(vals.max())
     if lo >= 0.0 and hi <= 1.0 + 1e-6 and finite.all():
-        # Rows that sum to one are weights; anything else in [0, 1] is still drawn on [0, 1].
-        return 0.0, 1.0, True
+        sums = scores.sum(-1, dtype=np.float64)
+        if np.all((np.abs(sums - 1.0) < 1e-3) | (np.abs(sums) < 1e-6)):
+            return 0.0, 1.0, True
     if hi <= lo:
         hi = lo + 1.0
     return lo, hi, False

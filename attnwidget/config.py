@@ -22,8 +22,9 @@ class ConfigError(ValueError):
     """A bad configuration value; the message is one line naming the key."""
 
 
-KINDS = ("global", "cross", "causal", "base")
-VIEWS = ("graph", "matrix", "heads")
+KINDS = ("global", "cross", "causal", "base", "encoder", "decoder", "transformer")
+STACK_KINDS = ("encoder", "decoder", "transformer")  # the tutorial's stacks (attnwidget.models)
+VIEWS = ("graph", "matrix", "heads", "explain", "model")
 DEFAULT_MAX_TOKENS = 512
 
 
@@ -35,7 +36,7 @@ class Key:
 
 
 KEYS: dict[str, Key] = {k.name: k for k in [
-    Key("kind", "global", "global | cross | causal | base (a bare MultiHeadAttention)"),
+    Key("kind", "global", "global | cross | causal | base (a bare MultiHeadAttention) | encoder | decoder | transformer (the tutorial's stacks)"),
     Key("num_heads", 2, "number of attention heads (positive integer)"),
     Key("key_dim", 2, "size of each head's query and key projections (positive integer)"),
     Key("value_dim", None, "size of each head's value projection (default: key_dim)"),
@@ -47,8 +48,12 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("context_tokens", None, "labels of the context positions when context is an array"),
     Key("seed", 0, "seed of the layer's initial weights and random inputs (integer)"),
     Key("device", "auto", "auto (first GPU, else CPU) | cpu | gpu | gpu:N"),
-    Key("view", "graph", "graph | matrix | heads: the widget's first view"),
+    Key("view", "graph", "graph | matrix | heads | explain | model: the widget's first view"),
     Key("layer", None, "$name of your own Keras attention layer to run instead of building one"),
+    Key("model", None, "$name of your own Keras model (any nesting of MultiHeadAttention layers): every attention layer is recorded"),
+    Key("inputs", None, "with model: what the model is called with ($name of an array, a tuple or a dict)"),
+    Key("num_layers", 2, "encoder | decoder | transformer: layers per stack (positive integer)"),
+    Key("dff", None, "encoder | decoder | transformer: feed-forward width (default: 4 × d_model)"),
     Key("batch", 0, "which batch element the widget shows first"),
     Key("select", None, "query token pinned at first: its index, or its text (first occurrence)"),
     Key("max_tokens", DEFAULT_MAX_TOKENS, "longest text accepted, in tokens (raise it for longer texts)"),
@@ -57,14 +62,24 @@ KEYS: dict[str, Key] = {k.name: k for k in [
 # Line options that are spelled differently from their key.
 ALIASES = {"heads": "num_heads"}
 
-_TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
+# Combining marks, joiners, variation selectors, skin tones and emoji tags stay with their base.
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf-\u05c7\u0610-\u061a\u064b-\u065f\u0670" \
+         "\u06d6-\u06ed\u0900-\u0903\u093a-\u094f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f"
+_EXTEND = f"[{_MARKS}\\U0001F3FB-\\U0001F3FF\\U000E0020-\\U000E007F]"
+_TOKEN_RE = re.compile(
+    rf"[\U0001F1E6-\U0001F1FF]{{2}}"                                     # a flag: two regional indicators
+    rf"|(?:\w|[{_MARKS}])+(?:['’](?:\w|[{_MARKS}])+)*"                    # a word, apostrophes inside
+    rf"|[^\w\s]{_EXTEND}*(?:\u200d[^\w\s]{_EXTEND}*)*",                  # a symbol or emoji sequence
+    re.UNICODE)
 
 
 def tokenize(text: str) -> list[str]:
     """Split ``text`` into words and punctuation.
 
-    A word is a run of letters, digits or ``_`` with inner apostrophes kept ("didn't" is one
-    token); every other non-space character is a token of its own.
+    A word is a run of letters, digits, ``_`` and combining marks with inner apostrophes kept
+    ("didn't" is one token); every other non-space character is a token of its own, together with
+    what extends it (an emoji with its skin tone, variation selector or zero-width-joined parts; a
+    flag's two regional indicators).
     """
     return _TOKEN_RE.findall(text)
 
@@ -133,12 +148,25 @@ def resolve_names(cfg: dict[str, Any], namespace: Mapping[str, Any] | None) -> d
     return out
 
 
+#: Largest values accepted: past them a layer would not fit a notebook's memory (or Keras's int32 seeds).
+LIMITS = {"num_heads": 128, "key_dim": 4096, "value_dim": 4096, "d_model": 4096, "max_tokens": 16384,
+          "num_layers": 48, "dff": 65536, "seed": 2**31 - 1, "batch": 4096}
+#: Largest number of attention weights (batch × heads × query_len × key_len) one run may return.
+MAX_WEIGHTS = 8 * 4096 * 4096
+
+
 def _positive_int(key: str, value: Any, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
+    _below_limit(key, value)
     return int(value)
+
+
+def _below_limit(key: str, value: int) -> None:
+    if key in LIMITS and value > LIMITS[key]:
+        raise ConfigError(f"{key}: expected at most {LIMITS[key]:,}, got {value:,}")
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -167,21 +195,25 @@ def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
     out["value_dim"] = _positive_int("value_dim", out["value_dim"], allow_none=True)
     out["d_model"] = _positive_int("d_model", out["d_model"])
     out["max_tokens"] = _positive_int("max_tokens", out["max_tokens"])
+    out["num_layers"] = _positive_int("num_layers", out["num_layers"])
+    out["dff"] = _positive_int("dff", out["dff"], allow_none=True)
     for key in ("seed", "batch"):
         v = out[key]
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise ConfigError(f"{key}: expected a non-negative integer, got {v!r}")
+        _below_limit(key, v)
         out[key] = int(v)
     out["device"] = _device(out["device"])
     out["view"] = _choice("view", out["view"], VIEWS)
-    if out["query"] is None and out["layer"] is None or _is_empty(out["query"]):
+    _check_models(cfg, out)
+    if out["query"] is None and out["layer"] is None and out["model"] is None or _is_empty(out["query"]):
         raise ConfigError("query: expected a text, tokens or an array; got nothing (an empty query)")
     kind = out["kind"]
     if kind == "cross" and out["context"] is None:
         raise ConfigError("context: kind 'cross' needs a context to attend to (context: ...)")
     if kind in ("global", "causal") and out["context"] is not None:
         raise ConfigError(f"context: kind '{kind}' is self-attention and takes no context; use kind: cross")
-    if out["key"] is not None and kind != "base":
+    if out["key"] is not None and kind not in ("base", "model"):
         raise ConfigError(f"key: only kind 'base' takes a separate key, not '{kind}'")
     sel = out["select"]
     if sel is not None and (isinstance(sel, bool) or not isinstance(sel, (int, str))
@@ -189,9 +221,46 @@ def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"select: expected a token's index (0, 1, ...) or its text, got {sel!r}")
     for key in ("tokens", "context_tokens"):
         v = out[key]
-        if v is not None and (isinstance(v, str) or not all(isinstance(s, (str, int, float)) for s in v)):
+        if v is not None and (not isinstance(v, (list, tuple)) or not all(isinstance(s, (str, int, float)) for s in v)):
             raise ConfigError(f"{key}: expected a list of labels, got {type(v).__name__}")
     return out
+
+
+def _check_models(cfg: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """``model:`` / ``inputs:`` and the stack kinds (encoder, decoder, transformer)."""
+    kind = out["kind"]
+    if out["model"] is not None:
+        if out["layer"] is not None:
+            raise ConfigError("model: give either model (a whole model) or layer (one attention layer), not both")
+        if out["inputs"] is None:
+            raise ConfigError("inputs: model needs inputs to run on (inputs: $x, or a tuple like ($context, $target))")
+        for key in ("query", "context", "key"):
+            if out[key] is not None:
+                raise ConfigError(f"{key}: model takes its input from inputs, not {key}")
+        if "kind" in cfg:
+            raise ConfigError(f"kind: model runs your own model; drop kind ({kind!r})")
+        out["kind"] = "model"
+    elif out["inputs"] is not None:
+        raise ConfigError("inputs: only with model ($name of your own Keras model)")
+    for key in ("num_layers", "dff"):
+        if key in cfg and kind not in STACK_KINDS:
+            raise ConfigError(f"{key}: only for kind encoder | decoder | transformer, not {out['kind']!r}")
+    if kind not in STACK_KINDS:
+        return
+    if out["layer"] is not None:
+        raise ConfigError(f"layer: kind {kind!r} builds its own stack; use model: $name for your own model")
+    if out["key"] is not None:
+        raise ConfigError(f"key: kind {kind!r} takes no separate key")
+    if out["query"] is None:
+        raise ConfigError(f"query: kind {kind!r} needs a text or tokens (the {'source' if kind == 'encoder' else 'target'} sentence)")
+    if kind == "encoder" and out["context"] is not None:
+        raise ConfigError("context: kind 'encoder' is self-attention and takes no context; use kind: transformer")
+    if kind in ("decoder", "transformer") and out["context"] is None:
+        raise ConfigError(f"context: kind {kind!r} needs a context (the source sentence) to attend to")
+    if "key_dim" not in cfg:
+        out["key_dim"] = out["d_model"]  # the tutorial: key_dim = d_model per head
+    if out["dff"] is None:
+        out["dff"] = 4 * out["d_model"]
 
 
 def _is_empty(value: Any) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import backend
 from .capture import find_mha, recording
-from .config import ConfigError
+from .config import STACK_KINDS, ConfigError
 from .inputs import Sequence, check_batches, to_sequence
 from .result import AttentionResult
 
@@ -114,6 +114,8 @@ def run(cfg: dict, announce=print) -> AttentionResult:
     keras = backend.load_keras(announce)
     device = backend.resolve_device(keras, cfg["device"])
     kind = cfg["kind"]
+    if cfg.get("model") is not None or kind in STACK_KINDS:
+        return run_model(cfg, keras, device)
     rng = np.random.default_rng(cfg["seed"])  # random inputs from a shape: private generator
     common = dict(max_tokens=cfg["max_tokens"], rng=rng)
     seqs: dict[str, Sequence] = {
@@ -127,6 +129,7 @@ def run(cfg: dict, announce=print) -> AttentionResult:
             raise ConfigError(
                 f"key: has {seqs['key'].shape[1]} positions but context (the value) has {seqs['context'].shape[1]}")
     batch = check_batches(seqs)
+    _check_size(cfg, seqs, batch)
     if cfg["batch"] >= batch:
         raise ConfigError(f"batch: expected an index in 0..{batch - 1}, got {cfg['batch']}")
     vocab = sorted({tok for s in seqs.values() if s.is_text for tok in s.tokens})
@@ -201,6 +204,19 @@ def run(cfg: dict, announce=print) -> AttentionResult:
     )
 
 
+def _check_size(cfg: dict, seqs: dict[str, Sequence], batch: int) -> None:
+    """Refuse a run whose scores would not fit (before Keras tries to allocate them)."""
+    from .config import MAX_WEIGHTS
+
+    q_len = seqs["query"].shape[1]
+    k_len = max(s.shape[1] for s in seqs.values())
+    heads = getattr(cfg.get("layer"), "num_heads", None) or cfg["num_heads"]
+    n = batch * int(heads) * q_len * k_len
+    if n > MAX_WEIGHTS:
+        raise ConfigError(f"query: the scores would hold {n:,} weights (batch × heads × query × key), "
+                          f"more than {MAX_WEIGHTS:,}; use fewer heads, tokens or batch elements")
+
+
 def _check_select(select, tokens: list[str]) -> None:
     if select is None:
         return
@@ -215,3 +231,127 @@ def _remember(key, value) -> None:
     _CACHE.move_to_end(key)
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
+
+
+# --- whole models: the user's own (model: $m) or the tutorial's stacks (kind: encoder | decoder | transformer)
+
+def _model_inputs(value):
+    """``inputs:`` as the model is called with it: a tuple of arrays stays a tuple, a dict a dict."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, tuple) or (isinstance(value, list) and value and all(hasattr(v, "shape") for v in value)):
+        return tuple(value)
+    if hasattr(value, "shape"):
+        return value
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - anything unreadable is a bad value
+        raise ConfigError(f"inputs: expected an array, a tuple of arrays or a dict, got {type(value).__name__}") from exc
+
+
+def _ids(key: str, seq: Sequence, vocab: list[str], kind: str) -> np.ndarray:
+    if not seq.is_text:
+        raise ConfigError(f"{key}: kind {kind!r} takes a text or a list of tokens (they become token ids), got an array")
+    return np.array([[vocab.index(tok) for tok in seq.tokens]], dtype="int32")
+
+
+def _build_stack(keras, cfg: dict, vocab: list[str]):
+    from . import layers as L
+    from . import models as M
+
+    # Dropout only acts in training; the tutorial's 0.1 is kept except on torch, where Keras 3.15 cannot
+    # create a Dropout's seed state inside keras.device(...) (torch 2.13: "Only Tensors of floating point
+    # ... can require gradients"); without dropout the layers compute the same at training=False.
+    common = dict(num_layers=cfg["num_layers"], d_model=cfg["d_model"], num_heads=cfg["num_heads"],
+                  dff=cfg["dff"], key_dim=cfg["key_dim"],
+                  dropout_rate=0.0 if keras.backend.backend() == "torch" else 0.1)
+    kind, n = cfg["kind"], max(1, len(vocab))
+    embed = None
+    if kind == "encoder":
+        model = M.Encoder(vocab_size=n, **common)
+    elif kind == "decoder":
+        model = M.Decoder(vocab_size=n, **common)
+        embed = L.PositionalEmbedding(n, cfg["d_model"])  # embeds a text context
+    else:
+        model = M.Transformer(input_vocab_size=n, target_vocab_size=n, **common)
+    return model, embed
+
+
+def run_model(cfg: dict, keras, device: str) -> AttentionResult:
+    """Record every attention layer of ``cfg["model"]`` or of a stack built from the configuration."""
+    from .capture import capture
+
+    kind = cfg["kind"]
+    t0 = time.perf_counter()
+    built = False
+    if cfg.get("model") is not None:
+        model = cfg["model"]
+        if not isinstance(model, keras.layers.Layer):
+            raise ConfigError(f"model: expected a Keras model or layer, got {type(model).__name__}")
+        inputs, call_kwargs, tokens, ctx_tokens = _model_inputs(cfg["inputs"]), {}, cfg["tokens"], cfg["context_tokens"]
+        input_arrays = {}
+    else:
+        rng = np.random.default_rng(cfg["seed"])
+        common = dict(max_tokens=cfg["max_tokens"], rng=rng)
+        q = to_sequence("query", cfg["query"], labels=cfg["tokens"], label_key="tokens", **common)
+        c = None
+        if cfg["context"] is not None:
+            c = to_sequence("context", cfg["context"], labels=cfg["context_tokens"], label_key="context_tokens", **common)
+        vocab = sorted({tok for s in (q, c) if s is not None and s.is_text for tok in s.tokens})
+        cache_key = ("stack", keras.backend.backend(), kind, cfg["num_layers"], cfg["d_model"], cfg["num_heads"],
+                     cfg["key_dim"], cfg["dff"], cfg["seed"], tuple(vocab), device,
+                     None if c is None or c.is_text else c.shape[-1])
+        with keras.device(device):
+            if cache_key in _CACHE:
+                model, embed = _CACHE[cache_key]
+                _CACHE.move_to_end(cache_key)
+            else:
+                model, embed = _build_stack(keras, cfg, vocab)
+                built = True
+            q_ids = _ids("query", q, vocab, kind)
+            call_kwargs = {}
+            if kind == "encoder":
+                inputs = q_ids
+            elif kind == "transformer":
+                inputs = (_ids("context", c, vocab, kind), q_ids)
+            else:
+                if c.is_text:
+                    ctx = embed(_ids("context", c, vocab, kind))
+                elif c.shape[-1] != cfg["d_model"]:
+                    raise ConfigError(f"context: the decoder attends to vectors of d_model = {cfg['d_model']}, "
+                                      f"got an array {c.shape}")
+                else:
+                    ctx = keras.ops.convert_to_tensor(c.array)
+                    if c.shape[0] != 1:
+                        q_ids = np.repeat(q_ids, c.shape[0], axis=0)
+                inputs, call_kwargs = q_ids, {"context": ctx}
+            if built:
+                model(inputs, training=False, **call_kwargs)
+                seed_weights([m for m in (model, embed) if m is not None], cfg["seed"])
+                if embed is not None and kind == "decoder" and c.is_text:
+                    call_kwargs = {"context": embed(_ids("context", c, vocab, kind))}
+                _remember(cache_key, (model, embed))
+        tokens, ctx_tokens = q.tokens, (c.tokens if c is not None else None)
+        input_arrays = {"query": q_ids}
+        if c is not None:
+            input_arrays["context"] = (np.asarray(keras.ops.convert_to_numpy(call_kwargs["context"]))
+                                       if "context" in call_kwargs else inputs[0])
+    t1 = time.perf_counter()
+    try:
+        res = capture(model, inputs, tokens=tokens, context_tokens=ctx_tokens, device=device,
+                      call_kwargs=call_kwargs)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a user's model can fail in any way; one line names the key
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if msg.startswith(("model:", "layer:")):
+            raise ConfigError(msg) from exc
+        raise ConfigError(f"inputs: {type(model).__name__} failed on these inputs: {msg}") from exc
+    res.config = {**cfg, "kind": kind if kind != "model" else type(model).__name__}
+    res.timings = {"build_ms": (t1 - t0) * 1e3, "run_ms": res.timings.get("run_ms", 0.0)}
+    res.device = device
+    res.inputs = input_arrays
+    if input_arrays:
+        res.input_shapes = {k: tuple(np.shape(v)) for k, v in input_arrays.items()}
+    _check_select(cfg["select"], res.query_tokens)
+    return res

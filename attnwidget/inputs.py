@@ -84,6 +84,8 @@ def to_sequence(key: str, value: Any, *, labels: Seq[Any] | None, label_key: str
             if min(value) <= 0:
                 raise ConfigError(f"{key}: a shape needs positive sizes, got {list(value)}")
             shape = tuple(value) if len(value) == 3 else (1, *value)
+            if shape[0] > 4096 or shape[2] > 4096:
+                raise ConfigError(f"{key}: a shape's batch and feature sizes may be at most 4,096, got {list(value)}")
             if shape[1] > max_tokens:
                 raise ConfigError(f"{key}: {shape[1]} positions, more than max_tokens ({max_tokens}); raise it with 'max_tokens: {shape[1]}'")
             a = rng.standard_normal(shape).astype(np.float32)

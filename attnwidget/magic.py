@@ -58,7 +58,7 @@ class AttentionMagics(Magics):
     @magic_arguments()
     @argument("name", nargs="?", help="bind the result to this name (same as -o NAME)")
     @argument("-o", "--output", metavar="NAME", help="bind the result to this name")
-    @argument("--kind", help="global | cross | causal | base")
+    @argument("--kind", help="global | cross | causal | base | encoder | decoder | transformer")
     @argument("--heads", "--num-heads", dest="num_heads", metavar="N", help="number of heads")
     @argument("--key-dim", dest="key_dim", metavar="N", help="size of each head's query/key")
     @argument("--value-dim", dest="value_dim", metavar="N", help="size of each head's value")
@@ -68,23 +68,33 @@ class AttentionMagics(Magics):
     @argument("--key", metavar="TEXT|$name", help="base only: separate keys")
     @argument("--seed", metavar="N", help="seed of the weights and random inputs")
     @argument("--device", metavar="D", help="auto | cpu | gpu | gpu:N")
-    @argument("--view", metavar="V", help="graph | matrix | heads")
+    @argument("--view", metavar="V", help="graph | matrix | heads | explain")
     @argument("--layer", metavar="$name", help="run your own Keras attention layer")
+    @argument("--model", metavar="$name", help="record every attention layer of your own Keras model")
+    @argument("--inputs", metavar="$name", help="with --model: what the model is called with")
+    @argument("--num-layers", dest="num_layers", metavar="N", help="encoder | decoder | transformer: layers")
+    @argument("--dff", metavar="N", help="encoder | decoder | transformer: feed-forward width")
     @argument("--batch", metavar="N", help="batch element shown first")
     @argument("--max-tokens", dest="max_tokens", metavar="N", help="longest text accepted")
     @argument("--select", metavar="TOKEN|N", help="query token pinned at first")
+    @argument("--html", metavar="PATH", help="also write the view as a self-contained HTML file")
     @_with_doc(_keys_help())
     @no_var_expand
     @line_cell_magic
     def attention(self, line: str, cell: str | None = None):
         try:
-            name, cfg = self._configuration(line, cell)
+            name, cfg, html_path = self._configuration(line, cell)
             from . import engine
 
             resolved = C.validate(C.resolve_names(cfg, self.shell.user_ns))
             result = engine.run(resolved)
         except C.ConfigError as exc:
             raise UsageError(str(exc)) from None
+        if html_path:
+            try:
+                result.to_html(html_path)
+            except OSError as exc:
+                raise UsageError(f"--html: cannot write {html_path!r} ({exc.strerror or exc})") from None
         if name:
             self.shell.user_ns[name] = result
         return result
@@ -102,8 +112,8 @@ class AttentionMagics(Magics):
         body = C.parse_body(dedent(cell or ""))
         C.check_names(body)
         options = {k: _option_value(k, v) for k, v in vars(args).items()
-                   if k not in ("name", "output") and v is not None}
-        return name, {**body, **options}
+                   if k not in ("name", "output", "html") and v is not None}
+        return name, {**body, **options}, args.html
 
     def _refuse_repeats(self, argv: list[str]) -> None:
         parser = self.attention.parser

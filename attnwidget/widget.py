@@ -7,6 +7,7 @@ State shared with the browser lives in synced traits (below). What only the brow
 from __future__ import annotations
 
 import pathlib
+import uuid
 from typing import Any, Sequence
 
 import anywidget
@@ -16,8 +17,11 @@ import traitlets as t
 from . import codec
 
 _STATIC = pathlib.Path(__file__).parent / "static"
-VIEWS = ("graph", "matrix", "heads")
+VIEWS = ("graph", "matrix", "heads", "explain", "model")
 AGGREGATES = ("none", "mean", "max")
+MODES = ("all", "encoder", "decoder", "cross")
+MODE_KINDS = {"encoder": "self", "decoder": "causal", "cross": "cross"}
+LAYER_KINDS = ("self", "causal", "cross")
 _MISSING_BUNDLE = """export default { render({ el }) {
   el.textContent = "attnwidget: the front end is not built (attnwidget/static/widget.js); run: npm install && npm run build";
 } };"""
@@ -37,7 +41,11 @@ def as_float32(x: Any, name: str = "scores") -> np.ndarray:
 
 
 def normalize_scores(scores: Any) -> list[np.ndarray]:
-    """Return one ``(batch, heads, query_len, key_len)`` float32 array per layer."""
+    """Return one ``(batch, heads, query_len, key_len)`` float32 array per layer.
+
+    Layers may differ in heads, query and key length (encoder self T×T, decoder self U×U, cross
+    U×T), not in batch size.
+    """
     items = list(scores) if isinstance(scores, (list, tuple)) else [scores]
     if not items:
         raise ValueError("scores: expected an array (heads, q, k) or (batch, heads, q, k), got an empty list")
@@ -51,11 +59,21 @@ def normalize_scores(scores: Any) -> list[np.ndarray]:
                 f"scores: expected shape (heads, q, k) or (batch, heads, q, k), got {tuple(a.shape)}")
         if min(a.shape) == 0:
             raise ValueError(f"scores: every dimension must be at least 1, got {tuple(a.shape)}")
-        if layers and a.shape != layers[0].shape:
+        if layers and a.shape[0] != layers[0].shape[0]:
             raise ValueError(
-                f"scores[{i}]: every layer must have the same shape; got {tuple(a.shape)} after {tuple(layers[0].shape)}")
+                f"scores[{i}]: every layer must have the same batch size; got {tuple(a.shape)} after {tuple(layers[0].shape)}")
         layers.append(a)
     return layers
+
+
+def _per_layer(tokens: Any, n: int, name: str) -> list:
+    """``tokens`` for every layer: one list for all, or a list of lists (one per layer)."""
+    items = list(tokens)
+    if items and all(isinstance(x, (list, tuple)) for x in items):
+        if len(items) != n:
+            raise ValueError(f"{name}: got {len(items)} token lists for {n} layers")
+        return items
+    return [items] * n
 
 
 class AttentionWidget(anywidget.AnyWidget):
@@ -74,11 +92,17 @@ class AttentionWidget(anywidget.AnyWidget):
     # --- data (Python -> browser) -------------------------------------------------------------
     _data = t.Dict().tag(sync=True)   # current layer/batch: {"q": uint8 (H,Q,K), "shape", "lo", "hi", ...}
     _exact = t.Dict().tag(sync=True)  # float32 row/column of the pinned token
+    _explain = t.Dict().tag(sync=True)  # explain view: the pinned query's computation (see explain_table)
+    _can_explain = t.Bool(False).tag(sync=True)  # False: bare scores, no layer to explain
     query_tokens = t.List(t.Unicode()).tag(sync=True)
     key_tokens = t.List(t.Unicode()).tag(sync=True)
     head_names = t.List(t.Unicode()).tag(sync=True)
     layer_names = t.List(t.Unicode()).tag(sync=True)
+    layer_kinds = t.List(t.Unicode()).tag(sync=True)  # per layer: self | causal | cross
+    _overview = t.Dict().tag(sync=True)  # model view: per-(layer, head) uint8 thumbnails (overview.py)
     info = t.Dict().tag(sync=True)    # header: kind, device, shapes, run time, notices
+
+    _uid = t.Unicode().tag(sync=True)  # ties a static HTML copy to its live view (export.py)
 
     # --- selection (both ways) -----------------------------------------------------------------
     selected_query = t.Int(None, allow_none=True).tag(sync=True)
@@ -91,6 +115,7 @@ class AttentionWidget(anywidget.AnyWidget):
     threshold = t.Float(0.0, min=0.0, max=1.0).tag(sync=True)
     top_k = t.Int(0, min=0).tag(sync=True)      # lines per token, 0 = all
     aggregate = t.Enum(AGGREGATES, default_value="none").tag(sync=True)
+    mode = t.Enum(MODES, default_value="all").tag(sync=True)  # which layers the selector offers
 
     def __init__(
         self,
@@ -102,35 +127,67 @@ class AttentionWidget(anywidget.AnyWidget):
         *,
         mask: Any = None,
         info: dict | None = None,
+        explainer: Any = None,
+        layer_kinds: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         layers = normalize_scores(scores)
-        b, h, q, k = layers[0].shape
-        qt = [str(s) for s in query_tokens]
-        kt = qt if key_tokens is None else [str(s) for s in key_tokens]
-        if len(qt) != q or len(kt) != k:
-            raise ValueError(
-                f"tokens: scores have shape {tuple(layers[0].shape)} (query_len={q}, key_len={k}) "
-                f"but got {len(qt)} query tokens and {len(kt)} key tokens")
-        hn = [f"head {i}" for i in range(h)] if head_names is None else [str(s) for s in head_names]
-        ln = [f"layer {i}" for i in range(len(layers))] if layer_names is None else [str(s) for s in layer_names]
-        if len(hn) != h:
-            raise ValueError(f"head_names: scores have {h} heads but got {len(hn)} names")
-        if len(ln) != len(layers):
-            raise ValueError(f"layer_names: got {len(layers)} layers of scores but {len(ln)} names")
+        n = len(layers)
+        # Tokens, head names and masks may be given per layer (lists of lists) when shapes differ.
+        per_q = _per_layer(query_tokens, n, "query_tokens")
+        per_k = [None] * n if key_tokens is None else _per_layer(key_tokens, n, "key_tokens")
+        per_m = list(mask) if isinstance(mask, (list, tuple)) else [mask] * n
+        if len(per_m) != n:
+            raise ValueError(f"mask: got {len(per_m)} masks for {n} layers")
+        self._tokens, self._masks, self._head_names = [], [], []
+        for i, a in enumerate(layers):
+            b, h, q, k = a.shape
+            qt = [str(s) for s in per_q[i]]
+            kt = qt if per_k[i] is None else [str(s) for s in per_k[i]]
+            if len(qt) != q or len(kt) != k:
+                where = "" if n == 1 else f" of layer {i}"
+                raise ValueError(
+                    f"tokens: scores{where} have shape {tuple(a.shape)} (query_len={q}, key_len={k}) "
+                    f"but got {len(qt)} query tokens and {len(kt)} key tokens")
+            hn = [f"head {j}" for j in range(h)] if head_names is None else [str(s) for s in head_names]
+            if len(hn) != h:
+                raise ValueError(f"head_names: scores have {h} heads but got {len(hn)} names")
+            m = None
+            if per_m[i] is not None:
+                m = np.asarray(per_m[i], dtype=bool)
+                if m.shape != (q, k):
+                    raise ValueError(f"mask: expected shape {(q, k)} to match scores {tuple(a.shape)}, got {m.shape}")
+            self._tokens.append((qt, kt))
+            self._head_names.append(hn)
+            self._masks.append(m)
+        ln = [f"layer {i}" for i in range(n)] if layer_names is None else [str(s) for s in layer_names]
+        if len(ln) != n:
+            raise ValueError(f"layer_names: got {n} layers of scores but {len(ln)} names")
+        kinds = list(layer_kinds) if layer_kinds is not None else [
+            "causal" if m is not None and np.array_equal(m, np.tril(np.ones(m.shape, bool))) else
+            "self" if a.shape[2] == a.shape[3] else "cross" for a, m in zip(layers, self._masks)]
+        if len(kinds) != n or any(k not in LAYER_KINDS for k in kinds):
+            raise ValueError(f"layer_kinds: expected {n} of {' | '.join(LAYER_KINDS)}, got {kinds}")
         self._layers = layers
-        self._mask = None
-        if mask is not None:
-            m = np.asarray(mask, dtype=bool)
-            if m.shape != (q, k):
-                raise ValueError(f"mask: expected shape {(q, k)} to match scores {tuple(layers[0].shape)}, got {m.shape}")
-            self._mask = m
-        kwargs.setdefault("heads", list(range(h)))
+        self._explainer = explainer  # (query, head, batch) -> attnwidget.explain.Explanation, or None
+        start = int(kwargs.get("layer", 0) or 0)
+        if not 0 <= start < n:
+            raise ValueError(f"layer: expected an index in 0..{n - 1} ({n} layers), got {start}")
+        self._mask = self._masks[start]
+        self._shown_heads = layers[start].shape[1]
+        qt, kt = self._tokens[start]
+        hn = self._head_names[start]
+        kwargs.setdefault("heads", list(range(layers[start].shape[1])))
+        kwargs.setdefault("layer_kinds", kinds)
+        kwargs.setdefault("_uid", uuid.uuid4().hex)
         super().__init__(
             query_tokens=qt, key_tokens=kt, head_names=hn, layer_names=ln,
             info=dict(info or {}), **kwargs)
         self._send_data()
         self._send_exact()
+        self._send_overview()
+        self._can_explain = explainer is not None
+        self._send_explain()
 
     # --- shapes -------------------------------------------------------------------------------
     @property
@@ -140,7 +197,8 @@ class AttentionWidget(anywidget.AnyWidget):
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
-        return tuple(self._layers[0].shape)  # type: ignore[return-value]
+        """``(batch, heads, query_len, key_len)`` of the current layer."""
+        return tuple(self._layers[self.layer].shape)  # type: ignore[return-value]
 
     def _check_index(self, name: str, value: int | None, size: int, what: str) -> None:
         if value is not None and not 0 <= value < size:
@@ -177,29 +235,60 @@ class AttentionWidget(anywidget.AnyWidget):
         self._check_index("batch", proposal.value, self.shape[0], f"batch of {self.shape[0]}")
         return proposal.value
 
+    # --- outside a live kernel ------------------------------------------------------------------
+    def to_html(self, path=None, *, title: str = "attention", max_weights: int | None = None) -> str:
+        """A self-contained page of this view (front end and data inline; offline, no kernel needed).
+
+        Written to ``path`` when given; returned either way.
+        """
+        from . import export
+
+        return export.to_html(self, path, title=title, max_weights=max_weights)
+
+    def _ipython_display_(self) -> None:
+        # Two outputs: a static HTML copy (what nbconvert, slides and a reopened notebook show)
+        # and the live view (which hides the copy beside it when it renders).
+        from IPython import get_ipython
+        from IPython.display import display
+
+        from . import export
+
+        shell = get_ipython()
+        if shell is not None and type(shell).__name__ != "TerminalInteractiveShell":
+            display({"text/html": export.fragment(self)}, raw=True)
+        bundle = self._repr_mimebundle_()
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
+        # An empty text/plain: where the live view cannot show (exports), the static copy stands for it.
+        data = {**data, "text/plain": ""}
+        display(data, metadata=metadata, raw=True)
+
     # --- what the browser gets ----------------------------------------------------------------
     def _current(self) -> np.ndarray:
         """``(heads, query_len, key_len)`` float32 view of the current layer and batch."""
         return self._layers[self.layer][self.batch]
 
-    def _send_data(self) -> None:
-        s = self._current()
+    def slice_data(self, layer: int, batch: int) -> dict[str, Any]:
+        """What the browser draws for one layer and batch element: uint8 scores ``(heads, q, k)`` and stats."""
+        s = self._layers[layer][batch]
         lo, hi, prob = codec.value_range(s)
         h, q, k = s.shape
         with np.errstate(divide="ignore", invalid="ignore"):
             p = np.clip(np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0), 0, None)
             ent = -(p * np.log(np.where(p > 0, p, 1.0))).sum(-1).mean(-1)
-        self._data = {
+        return {
             "q": codec.quantize(s, lo, hi),
             "shape": [h, q, k],
             "lo": lo,
             "hi": hi,
             "probability": prob,
-            "mask": codec.pack_mask(self._mask),
+            "mask": codec.pack_mask(self._masks[layer]),
             "nonfinite": int((~np.isfinite(s)).sum()),
             "head_max": [float(v) for v in np.nan_to_num(s).reshape(h, -1).max(-1)],
             "head_entropy": [float(v) for v in ent],
         }
+
+    def _send_data(self) -> None:
+        self._data = self.slice_data(self.layer, self.batch)
 
     def _send_exact(self) -> None:
         s = self._current()
@@ -212,9 +301,82 @@ class AttentionWidget(anywidget.AnyWidget):
 
     @t.observe("layer", "batch")
     def _on_slice(self, change):
+        if change["name"] == "layer":
+            self._apply_layer()
+        else:
+            self._send_overview()
         self._send_data()
         self._send_exact()
+
+    # --- whole models: layers of their own shape, encoder / decoder / cross modes ----------------
+    def _apply_layer(self) -> None:
+        """Tokens, head names and mask follow the selected layer; selections out of its range are dropped."""
+        i = self.layer
+        _, h, q, k = self._layers[i].shape
+        self._mask = self._masks[i]
+        with self.hold_sync(), self.hold_trait_notifications():
+            if self.selected_query is not None and self.selected_query >= q:
+                self.selected_query = None
+            if self.selected_key is not None and self.selected_key >= k:
+                self.selected_key = None
+            if self.head >= h:
+                self.head = 0
+            shown = [x for x in self.heads if x < h]
+            if len(self.heads) >= self._shown_heads or not shown:
+                shown = list(range(h))
+            self.heads = shown
+            self._shown_heads = h
+            self.query_tokens, self.key_tokens = self._tokens[i]
+            self.head_names = self._head_names[i]
+            if self.mode != "all" and self.layer_kinds[i] != MODE_KINDS[self.mode]:
+                self.mode = "all"
+
+    @t.validate("mode")
+    def _v_mode(self, proposal):
+        want = MODE_KINDS.get(proposal.value)
+        if want is not None and want not in self.layer_kinds:
+            raise t.TraitError(f"mode: no {want} layer here (layer kinds: {', '.join(sorted(set(self.layer_kinds)))})")
+        return proposal.value
+
+    @t.observe("mode")
+    def _on_mode(self, change):
+        want = MODE_KINDS.get(self.mode)
+        if want is not None and self.layer_kinds[self.layer] != want:
+            self.layer = self.layer_kinds.index(want)
+
+    def _send_overview(self) -> None:
+        from .overview import overview
+
+        self._overview = overview(self._layers, self.batch, self.layer_names, self.layer_kinds)
 
     @t.observe("selected_query", "selected_key")
     def _on_select(self, change):
         self._send_exact()
+
+    # --- explain view -------------------------------------------------------------------------
+    def _explain_dict(self, query: int, head: int, batch: int) -> dict[str, Any]:
+        try:
+            return self._explainer(query, head, batch).to_dict()
+        except ValueError as exc:  # e.g. a user's layer whose .mha does not see the layer's inputs
+            return {"query": query, "head": head, "batch": batch, "error": str(exc)}
+
+    def _send_explain(self) -> None:
+        """Fill ``_explain`` for the pinned query and ``head``, only while the explain view shows."""
+        if self._explainer is None or self.view != "explain" or self.selected_query is None:
+            self._explain = {}
+        else:
+            self._explain = self._explain_dict(self.selected_query, self.head, self.batch)
+
+    @t.observe("selected_query", "head", "batch", "layer", "view")
+    def _on_explain_inputs(self, change):
+        self._send_explain()
+
+    def explain_table(self, max_queries: int = 64) -> dict[str, dict]:
+        """Every query × head of the current batch in ``_explain``'s form, keyed ``"q,h"`` (for static exports).
+
+        Empty when the widget has no explainer (bare scores) or more than ``max_queries`` query tokens.
+        """
+        _, h, q, _ = self.shape
+        if self._explainer is None or q > max_queries:
+            return {}
+        return {f"{i},{hd}": self._explain_dict(i, hd, self.batch) for i in range(q) for hd in range(h)}

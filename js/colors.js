@@ -154,3 +154,40 @@ export function maskColors(dark = false) {
 export function rgba([r, g, b], a = 1) {
   return `rgba(${Math.round(r)},${Math.round(g)},${Math.round(b)},${a})`;
 }
+
+/** True when [lo, hi] straddles zero: signed values (differences) get the diverging scale. */
+export function isDiverging(lo, hi) {
+  return lo < 0 && hi > 0;
+}
+
+/**
+ * 256-entry RGB lookup table from a quantized byte (lo..hi mapped to 0..255) to its colour:
+ * the sequential scale, or, when lo < 0 < hi, the diverging scale centred on 0 (white) and
+ * symmetric (±max(|lo|, hi)), so equal magnitudes get equal strength on both sides.
+ */
+export function scaleTable(lo, hi, dark = false) {
+  if (!isDiverging(lo, hi)) return sequentialTable(dark);
+  const key = `${lo}|${hi}|${dark}`;
+  let t = cache.get(key);
+  if (t) return t;
+  const div = divergingTable(dark), m = Math.max(-lo, hi);
+  t = new Uint8ClampedArray(256 * 3);
+  for (let q = 0; q < 256; q++) {
+    const v = lo + (q * (hi - lo)) / 255;
+    const i = Math.round((Math.min(1, Math.max(-1, v / m)) + 1) * 127.5);
+    for (let c = 0; c < 3; c++) t[q * 3 + c] = div[i * 3 + c];
+  }
+  if (cache.size > 64) cache.clear();
+  cache.set(key, t);
+  return t;
+}
+
+/** Legend stops of the scale `scaleTable(lo, hi)` uses: offsets over [lo, hi] with their colours. */
+export function scaleStops(lo, hi, n = 9, dark = false) {
+  if (!isDiverging(lo, hi)) return legendStops(lo, hi, n, dark);
+  const m = Math.max(-lo, hi);
+  return Array.from({ length: n }, (_, k) => {
+    const t = n === 1 ? 0 : k / (n - 1), value = lo + t * (hi - lo);
+    return { offset: t, value, color: rgbToHex(diverging(value / m, dark)) };
+  });
+}

@@ -3,7 +3,9 @@
 import { h } from "./dom.js";
 import { formatValue } from "./codec.js";
 
-const VIEWS = [["graph", "Graph"], ["matrix", "Matrix"], ["heads", "Heads"]];
+const VIEWS = [["graph", "Graph"], ["matrix", "Matrix"], ["heads", "Heads"], ["explain", "Explain"], ["model", "Model"]];
+const MODES = [["all", "all"], ["encoder", "encoder (self)"], ["decoder", "decoder (causal)"], ["cross", "cross"]];
+const MODE_KIND = { encoder: "self", decoder: "causal", cross: "cross" };
 const DBLCLICK_MS = 250;
 
 function shape(s) {
@@ -38,10 +40,12 @@ export function createControls(app, { onExport }) {
 
   const lab = (text, ctl, extra) => h("label", { class: "aw-ctl" }, [h("span", { class: "aw-ctl-label", text }), ctl, extra]);
   const layerWrap = lab("layer", layerSel);
+  const modeSel = h("select", { class: "aw-select", "aria-label": "which layers: encoder, decoder or cross attention" });
+  const modeWrap = lab("layers", modeSel);
   const batchWrap = lab("batch", batchSel);
   const thrWrap = lab("threshold", thr, thrOut);
   const topkWrap = lab("top-k", topk);
-  const toolbar = h("div", { class: "aw-toolbar" }, [tabs, layerWrap, batchWrap, lab("heads", aggSel), thrWrap, topkWrap,
+  const toolbar = h("div", { class: "aw-toolbar" }, [tabs, modeWrap, layerWrap, batchWrap, lab("heads", aggSel), thrWrap, topkWrap,
     h("span", { class: "aw-spacer" }), h("span", { class: "aw-dl" }, [h("span", { class: "aw-ctl-label", text: "save" }), png, svg])]);
   const el = h("div", { class: "aw-controls" }, [header, notices, toolbar, swatches]);
 
@@ -66,6 +70,12 @@ export function createControls(app, { onExport }) {
     app.set({ top_k: v });
   });
   dis.listen(layerSel, "change", () => app.set({ layer: Number(layerSel.value) }));
+  dis.listen(modeSel, "change", () => {
+    const kinds = app.get("layer_kinds") || [], want = MODE_KIND[modeSel.value], cur = app.get("layer") | 0;
+    const patch = { mode: modeSel.value };
+    if (want && kinds[cur] !== want && kinds.includes(want)) patch.layer = kinds.indexOf(want);
+    app.set(patch);
+  });
   dis.listen(batchSel, "change", () => app.set({ batch: Number(batchSel.value) }));
   dis.listen(png, "click", () => onExport("png"));
   dis.listen(svg, "click", () => onExport("svg"));
@@ -153,10 +163,21 @@ export function createControls(app, { onExport }) {
     thrOut.textContent = t.toFixed(2);
     if (document.activeElement !== topk) topk.value = String(app.get("top_k") ?? 0);
     thrWrap.hidden = topkWrap.hidden = view !== "graph";
+    el.querySelector(".aw-dl").hidden = view === "explain"; // the explain view is a table: nothing to save as an image
     const layers = app.get("layer_names") || [];
     layerWrap.hidden = layers.length <= 1;
-    if (changed.has("layer_names") || layerSel.options.length !== layers.length) {
-      layerSel.replaceChildren(...layers.map((n, i) => h("option", { value: i, text: n })));
+    tabButtons.find((b) => b.dataset.view === "model").hidden = layers.length <= 1;
+    // encoder / decoder / cross: the layer selector offers the layers of that kind only
+    const kinds = app.get("layer_kinds") || [], mode = app.get("mode") || "all";
+    const present = MODES.filter(([m]) => m === "all" || kinds.includes(MODE_KIND[m]));
+    modeWrap.hidden = layers.length <= 1 || present.length <= 2;
+    if (modeSel.options.length !== present.length) modeSel.replaceChildren(...present.map(([v, t]) => h("option", { value: v, text: t })));
+    modeSel.value = mode;
+    const shown = layers.map((n, i) => i).filter((i) => !MODE_KIND[mode] || kinds[i] === MODE_KIND[mode] || i === (app.get("layer") | 0));
+    const key = `${mode}|${shown.join(",")}|${layers.join("\n")}`;
+    if (layerSel.dataset.key !== key) {
+      layerSel.replaceChildren(...shown.map((i) => h("option", { value: i, text: layers[i] })));
+      layerSel.dataset.key = key;
     }
     layerSel.value = String(app.get("layer") ?? 0);
     const nb = Math.trunc(Number(info.batch_size)) || 0;

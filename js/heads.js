@@ -2,7 +2,7 @@
 
 import { h } from "./dom.js";
 import { gridLayout } from "./layout.js";
-import { sequentialTable, maskColors } from "./colors.js";
+import { scaleTable, maskColors } from "./colors.js";
 import { escapeXml } from "./export.js";
 
 export function createHeads(app) {
@@ -16,7 +16,7 @@ export function createHeads(app) {
     canvas.width = d.K; canvas.height = d.Q;
     const ctx = canvas.getContext("2d");
     const img = ctx.createImageData(d.K, d.Q);
-    const tb = sequentialTable(app.theme.dark);
+    const tb = scaleTable(d.lo, d.hi, app.theme.dark);
     const mk = maskColors(app.theme.dark)[0];
     const m = [1, 3, 5].map((o) => parseInt(mk.slice(o, o + 2), 16));
     const q = d.q, off = hd * n;

@@ -3,7 +3,7 @@
 import { h, sizeCanvas } from "./dom.js";
 import { matrixLayout, cellAt, canvasSize, truncateToWidth, labelColumnWidth, clamp } from "./layout.js";
 import { aggregate, visibleHeads } from "./lines.js";
-import { sequentialTable, maskColors, legendStops } from "./colors.js";
+import { scaleTable, scaleStops, isDiverging, maskColors } from "./colors.js";
 import { formatValue } from "./codec.js";
 import { svgRecorder } from "./export.js";
 
@@ -36,7 +36,7 @@ export function createMatrix(app) {
     img.width = d.K; img.height = d.Q;
     const c2 = img.getContext("2d");
     const id = c2.createImageData(d.K, d.Q);
-    const tb = sequentialTable(app.theme.dark);
+    const tb = scaleTable(d.lo, d.hi, app.theme.dark); // diverging when lo < 0 < hi (differences)
     const mk = maskColors(app.theme.dark)[0];
     const mr = parseInt(mk.slice(1, 3), 16), mg = parseInt(mk.slice(3, 5), 16), mb = parseInt(mk.slice(5, 7), 16);
     for (let c = 0; c < n; c++) {
@@ -105,7 +105,8 @@ export function createMatrix(app) {
         if (d.mask && !d.mask[i * d.K + j]) continue;
         const q = st.plane[i * d.K + j];
         const v = cellValue(i, j).value;
-        ctx.fillStyle = (q > 140) !== th.dark ? "#ffffff" : "#1a1a1a";
+        const tb = scaleTable(d.lo, d.hi, th.dark), c3 = Math.round(q) * 3;
+        ctx.fillStyle = 0.299 * tb[c3] + 0.587 * tb[c3 + 1] + 0.114 * tb[c3 + 2] < 140 ? "#ffffff" : "#1a1a1a";
         ctx.fillText(Math.abs(v) < 10 ? v.toFixed(2) : v.toPrecision(3), m.left + (j + 0.5) * m.cw, m.top + (i + 0.5) * m.ch);
       }
     }
@@ -145,11 +146,13 @@ export function createMatrix(app) {
     const d = app.data, th = app.theme;
     const x = m.left, y = m.legendY, w = Math.min(200, Math.max(120, m.w * 0.5)), bh = 10;
     const grad = ctx.createLinearGradient(x, 0, x + w, 0);
-    for (const s of legendStops(0, 1, 9, th.dark)) grad.addColorStop(s.offset, s.color);
+    for (const s of scaleStops(d.lo, d.hi, 9, th.dark)) grad.addColorStop(s.offset, s.color);
     ctx.fillStyle = grad; ctx.fillRect(x, y, w, bh);
     ctx.strokeStyle = th.border; ctx.lineWidth = 1; ctx.strokeRect(x - 0.5, y - 0.5, w + 1, bh + 1);
     ctx.font = `${FONT_PX}px ${th.font}`; ctx.fillStyle = th.fg1; ctx.textBaseline = "top";
-    const stops = legendStops(d.lo, d.hi, 3);
+    const stops = isDiverging(d.lo, d.hi) // a tick at 0, the white middle of the diverging scale
+      ? [{ offset: 0, value: d.lo }, { offset: -d.lo / (d.hi - d.lo), value: 0 }, { offset: 1, value: d.hi }]
+      : scaleStops(d.lo, d.hi, 3);
     stops.forEach((s, k) => {
       ctx.textAlign = k === 0 ? "left" : k === stops.length - 1 ? "right" : "center";
       ctx.fillText(formatValue(s.value).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, ""), x + s.offset * w, y + bh + 3);

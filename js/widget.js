@@ -13,16 +13,22 @@ import { createControls } from "./controls.js";
 import { createGraph } from "./graph.js";
 import { createMatrix } from "./matrix.js";
 import { createHeads } from "./heads.js";
+import { createModelView } from "./modelview.js";
+import { createExplain } from "./explain.js";
 import { downloadBlob } from "./export.js";
+import { hideStaticTwin } from "./twin.js";
 
 const TRAITS = ["_data", "_exact", "query_tokens", "key_tokens", "head_names", "layer_names", "info",
-  "selected_query", "selected_key", "heads", "head", "layer", "batch", "view", "threshold", "top_k", "aggregate"];
+  "selected_query", "selected_key", "heads", "head", "layer", "batch", "view", "threshold", "top_k", "aggregate",
+  "_explain", "_can_explain", "_overview", "layer_kinds", "mode"];
 
 function render({ model, el }) {
   const dis = new Disposer();
   const root = h("div", { class: "attnwidget", tabindex: "-1" });
   el.append(root);
   dis.add(() => root.remove());
+  if (model.get("_uid")) root.dataset.awUid = model.get("_uid");
+  dis.add(hideStaticTwin(el, model.get("_uid")));
 
   // UI-only state: never in the model.
   const ui = { hover: null, width: 0 };
@@ -83,7 +89,7 @@ function render({ model, el }) {
   }
 
   const controls = createControls(app, { onExport: exportView });
-  const views = { graph: createGraph(app), matrix: createMatrix(app), heads: createHeads(app) };
+  const views = { graph: createGraph(app), matrix: createMatrix(app), heads: createHeads(app), explain: createExplain(app), model: createModelView(app) };
   const body = h("div", { class: "aw-body" }, Object.values(views).map((v) => v.el));
   root.prepend(controls.el, body);
 

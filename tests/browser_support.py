@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+# A live view in a notebook (not the static copy written beside it for exports, which it hides).
+LIVE = ".attnwidget:not(.attnwidget-static .attnwidget)"
 ARTIFACTS = pathlib.Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -97,9 +99,9 @@ class Lab:
         cmd = [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}"]
-        if app == "lab":
-            cmd += ["--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={root / '.settings'}",
-                    f"--LabApp.workspaces_dir={root / '.workspaces'}"]
+        app_class = {"lab": "LabApp", "notebook": "JupyterNotebookApp"}[app]
+        cmd += [f"--{app_class}.expose_app_in_browser=True", f"--{app_class}.user_settings_dir={root / '.settings'}",
+                f"--{app_class}.workspaces_dir={root / '.workspaces'}"]
         self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 90
@@ -125,9 +127,9 @@ class Lab:
 class Notebook:
     """A notebook open in JupyterLab, driven through ``window.jupyterapp`` (expose_app_in_browser)."""
 
-    def __init__(self, page, lab: Lab, name: str):
+    def __init__(self, page, lab: Lab, name: str, path: str = "lab/tree"):
         self.page = page
-        page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+        page.goto(f"{lab.url}/{path}/{name}?token={lab.token}")
         page.wait_for_function(
             "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
             " && window.jupyterapp.shell.currentWidget.sessionContext"
@@ -163,6 +165,20 @@ class Notebook:
         light = "true" if "Light" in name else "false"
         self.page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000)
         self.page.wait_for_timeout(300)
+
+
+def pinned(token, expected: bool) -> bool:
+    """Wait (up to 5 s) for a token button's pinned style to become ``expected``; return the final state.
+
+    Changes reach the view on its next animation frame, so a bare read right after a click or a
+    cell run can see the old state.
+    """
+    try:
+        token.page.wait_for_function("([el, want]) => el.classList.contains('aw-pinned') === want",
+                                     arg=[token.element_handle(), expected], timeout=5_000)
+    except Exception:  # noqa: BLE001 - the caller asserts on the returned state
+        pass
+    return "aw-pinned" in (token.get_attribute("class") or "")
 
 
 def write_notebook(path: pathlib.Path, sources: list[str]) -> None:

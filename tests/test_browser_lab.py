@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import ARTIFACTS, Browser, Lab, Notebook, write_notebook
+from browser_support import ARTIFACTS, LIVE, Browser, Lab, Notebook, pinned, write_notebook
 from conftest import IT_SENTENCE
 
 pytestmark = pytest.mark.browser
@@ -45,7 +45,7 @@ def session(tmp_path_factory):
     nb = Notebook(page, lab, "widgets.ipynb")
     for i in range(3):
         nb.run(i)
-    page.locator(".attnwidget").nth(1).wait_for(timeout=60_000)
+    page.locator(LIVE).nth(1).wait_for(timeout=60_000)
     yield nb, browser
     browser.close()
     lab.stop()
@@ -59,7 +59,7 @@ def state(nb) -> str:
 def test_two_widgets_render_with_tokens_and_lines(session):
     nb, browser = session
     page = nb.page
-    roots = page.locator(".attnwidget")
+    roots = page.locator(LIVE)
     assert roots.count() == 2
     first = roots.nth(0)
     assert first.locator('[data-side="query"]').count() == 11
@@ -75,10 +75,10 @@ def test_two_widgets_render_with_tokens_and_lines(session):
 
 def test_click_pins_and_esc_releases(session):
     nb, _ = session
-    it = nb.page.locator(".attnwidget").nth(0).locator('[data-side="query"][data-index="7"]')
+    it = nb.page.locator(LIVE).nth(0).locator('[data-side="query"][data-index="7"]')
     it.click()
     assert state(nb).startswith("7 None [0, 1] graph | None")
-    assert "aw-pinned" in it.get_attribute("class")
+    assert pinned(it, True)
     it.press("Escape")
     assert state(nb).startswith("None None [0, 1] graph")
     it.click()
@@ -88,7 +88,7 @@ def test_click_pins_and_esc_releases(session):
 
 def test_key_click_and_head_solo(session):
     nb, _ = session
-    root = nb.page.locator(".attnwidget").nth(1)
+    root = nb.page.locator(LIVE).nth(1)
     root.locator('[data-side="key"][data-index="2"]').click()
     swatch = root.locator('.aw-swatch[data-head="11"]')
     swatch.dblclick()
@@ -108,7 +108,7 @@ def test_key_click_and_head_solo(session):
 
 def test_keyboard_path_pins_a_token(session):
     nb, _ = session
-    root = nb.page.locator(".attnwidget").nth(0)
+    root = nb.page.locator(LIVE).nth(0)
     root.locator('[data-side="query"][data-index="0"]').focus()
     nb.page.keyboard.press("ArrowDown")
     nb.page.keyboard.press("ArrowDown")
@@ -127,10 +127,10 @@ def test_keyboard_path_pins_a_token(session):
 def test_python_moves_the_view_and_screenshots(session):
     nb, _ = session
     page = nb.page
-    root = page.locator(".attnwidget").nth(0)
+    root = page.locator(LIVE).nth(0)
     ARTIFACTS.mkdir(exist_ok=True)
     nb.run(7)  # selected_query = 2 from Python
-    assert "aw-pinned" in root.locator('[data-side="query"][data-index="2"]').get_attribute("class")
+    assert pinned(root.locator('[data-side="query"][data-index="2"]'), True)
     for theme in ("JupyterLab Light", "JupyterLab Dark"):
         nb.theme(theme)
         tag = "dark" if "Dark" in theme else "light"
@@ -144,7 +144,7 @@ def test_python_moves_the_view_and_screenshots(session):
             assert root.evaluate(PAINTED) > 200, (view, tag)
             root.screenshot(path=str(ARTIFACTS / f"lab-{view}-{tag}.png"))
             if view == "graph":
-                page.locator(".attnwidget").nth(1).screenshot(path=str(ARTIFACTS / f"lab-cross-graph-{tag}.png"))
+                page.locator(LIVE).nth(1).screenshot(path=str(ARTIFACTS / f"lab-cross-graph-{tag}.png"))
     nb.theme("JupyterLab Light")
     nb.run(5)
     assert "graph" in state(nb)

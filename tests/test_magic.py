@@ -104,7 +104,7 @@ def test_first_run_says_it_is_loading_and_is_quiet():
 
 
 BAD = [
-    ("kind: globl\nquery: a", "", "kind: expected one of global | cross | causal | base, got 'globl'"),
+    ("kind: globl\nquery: a", "", "kind: expected one of global | cross | causal | base | encoder | decoder | transformer, got 'globl'"),
     ("num_head: 2\nquery: a", "", "num_head: unknown key (did you mean 'num_heads'?)"),
     ("key_dims: 2\nquery: a", "", "key_dims: unknown key (did you mean 'key_dim'?)"),
     ("num_heads: two\nquery: a", "", "num_heads: expected a positive integer, got 'two'"),
@@ -124,7 +124,7 @@ BAD = [
     ("query: a", "-o 2bad", "-o: expected a Python name to bind the result to, got '2bad'"),
     ("query: a\ndevice: tpu", "", "device: expected auto | cpu | gpu | gpu:N, got 'tpu'"),
     ("query: a\ndevice: gpu", "", "device: 'gpu' asked for a GPU but none is visible to Keras"),
-    ("query: a\nview: table", "", "view: expected one of graph | matrix | heads, got 'table'"),
+    ("query: a\nview: table", "", "view: expected one of graph | matrix | heads | explain | model, got 'table'"),
     ("- a\n- b", "", "cell body: expected 'key: value' lines (a YAML mapping), got a list"),
     ("query: a\nlayer: $source", "", "layer: expected a Keras attention layer, got ndarray"),
 ]

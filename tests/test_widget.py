@@ -79,7 +79,8 @@ def test_inputs_of_every_array_kind():
     ((np.ones((2, 3, 3)), ["a", "b"]), "tokens: scores have shape (1, 2, 3, 3) (query_len=3, key_len=3) but got 2 query tokens and 2 key tokens"),
     ((np.ones((3, 3)), ["a", "b", "c"]), "scores: expected shape (heads, q, k) or (batch, heads, q, k), got (3, 3)"),
     ((np.ones((2, 3, 4)), ["a", "b", "c"], ["x"]), "tokens: scores have shape (1, 2, 3, 4) (query_len=3, key_len=4) but got 3 query tokens and 1 key tokens"),
-    (([np.ones((1, 2, 2)), np.ones((1, 3, 3))], ["a", "b"]), "scores[1]: every layer must have the same shape"),
+    (([np.ones((1, 1, 2, 2)), np.ones((2, 1, 3, 3))], ["a", "b"]), "scores[1]: every layer must have the same batch size"),
+    (([np.ones((1, 2, 2)), np.ones((1, 3, 3))], ["a", "b"]), "tokens: scores of layer 1 have shape (1, 1, 3, 3)"),
     ((np.array([["x"]]), ["a"]), "scores: expected an array of numbers"),
 ])
 def test_shape_errors_name_both_shapes(args, message):
@@ -127,3 +128,44 @@ def test_mask_travels(scores):
     m = np.tril(np.ones((5, 4), bool))
     w = AttentionWidget(scores, list("abcde"), list("wxyz"), mask=m)
     assert np.frombuffer(w._data["mask"], np.uint8).reshape(5, 4).tolist() == m.astype(int).tolist()
+
+
+def test_layers_of_their_own_shape_tokens_and_kinds(scores):
+    enc = softmax(np.random.default_rng(1).standard_normal((2, 2, 4, 4))).astype("float32")
+    dec = softmax(np.random.default_rng(2).standard_normal((2, 3, 3, 3))).astype("float32")
+    cross = softmax(np.random.default_rng(3).standard_normal((2, 2, 3, 4))).astype("float32")
+    w = AttentionWidget([enc, dec, cross], [list("abcd"), list("xyz"), list("xyz")], [list("abcd"), list("xyz"), list("abcd")],
+                        layer_names=["enc", "dec", "cross"], layer_kinds=["self", "causal", "cross"],
+                        mask=[None, np.tril(np.ones((3, 3), bool)), None])
+    assert w.query_tokens == list("abcd") and w._data["shape"] == [2, 4, 4] and w._data["mask"] == b""
+    w.selected_query, w.selected_key, w.head = 3, 1, 1
+    w.layer = 1
+    assert w.query_tokens == list("xyz") and w.key_tokens == list("xyz") and w.heads == [0, 1, 2]
+    assert w.selected_query is None and w.selected_key == 1 and w.head == 1  # out of range: dropped
+    assert w._data["shape"] == [3, 3, 3] and len(w._data["mask"]) == 9
+    w.mode = "cross"  # the layer follows the mode
+    assert w.layer == 2 and w.key_tokens == list("abcd") and w.heads == [0, 1]
+    w.layer = 0  # a layer outside the mode resets it
+    assert w.mode == "all"
+    with pytest.raises(traitlets.TraitError, match="mode: no causal layer"):
+        AttentionWidget(enc, list("abcd")).mode = "decoder"
+    with pytest.raises(traitlets.TraitError, match="head: expected an index in 0..1"):
+        w.head = 2
+
+
+def test_overview_has_a_thumbnail_per_layer_and_head():
+    big = softmax(np.random.default_rng(0).standard_normal((1, 8, 100, 100))).astype("float32")
+    w = AttentionWidget([big] * 6, [str(i) for i in range(100)])
+    ov = w._overview
+    assert len(ov["layers"]) == 6
+    first = ov["layers"][0]
+    assert (first["H"], first["h"], first["w"]) == (8, 48, 48)  # downsampled to at most 48 × 48
+    assert len(ov["q"]) == 6 * 9 * 48 * 48  # 8 heads and their mean, one byte per pixel
+    thumb = np.frombuffer(ov["q"], np.uint8, 48 * 48, first["offset"] + 3 * 48 * 48).reshape(48, 48) * first["hi"] / 255
+    from attnwidget.overview import downsample
+    small = downsample(big[0, 3])
+    np.testing.assert_allclose(small.sum(-1), 1.0, atol=1e-5)  # mass per key block: rows still sum to 1
+    assert first["lo"] == 0 and first["hi"] == pytest.approx(downsample(big[0]).max())
+    np.testing.assert_allclose(thumb, small, atol=first["hi"] / 510 + 1e-6)
+    np.testing.assert_allclose(first["entropy"], w._data["head_entropy"], atol=1e-4)
+    np.testing.assert_allclose(first["max"], w._data["head_max"], atol=1e-4)

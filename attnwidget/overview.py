@@ -1,0 +1,70 @@
+"""The model view's data: every (layer, head) as a small uint8 thumbnail, with per-head statistics.
+
+One binary buffer holds all thumbnails, so the browser draws a 6-layer × 8-head grid without the
+full scores of the layers it does not show. A thumbnail is the layer's ``(q, k)`` matrix averaged
+down to at most :data:`MAX_SIDE` × :data:`MAX_SIDE`: the mean over a block of queries of the weight
+each puts on a block of keys (summed), so rows still sum to 1 and a 512-token layer does not fade to
+its 1/512 average. Each layer's thumbnails use the range 0 … their largest value (``hi``); signed
+scores (differences) use ±their largest magnitude.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from . import codec, stats
+
+MAX_SIDE = 48
+
+
+def _bins(n: int, m: int) -> np.ndarray:
+    """Start indices of ``m`` nearly equal blocks covering ``0..n-1``."""
+    return np.floor(np.arange(m) * n / m).astype(np.intp)
+
+
+def downsample(a: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    """``(..., q, k)`` down to at most ``max_side`` per side: mean over query blocks, sum over key blocks."""
+    q, k = a.shape[-2:]
+    hq, wk = min(q, max_side), min(k, max_side)
+    if (hq, wk) == (q, k):
+        return a
+    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    rows = np.add.reduceat(a, _bins(q, hq), axis=-2) / np.diff(np.append(_bins(q, hq), q))[:, None]
+    return np.add.reduceat(rows, _bins(k, wk), axis=-1)
+
+
+def overview(layers: Sequence[np.ndarray], batch: int, names: Sequence[str], kinds: Sequence[str],
+             max_side: int = MAX_SIDE) -> dict:
+    """``_overview``: ``{"q": bytes, "layers": [{name, kind, H, Q, K, h, w, offset, lo, hi, probability,
+    entropy, max, mean_offset}]}``; head ``j`` of layer ``l`` is ``h·w`` bytes at ``offset + j·h·w``,
+    followed by the mean of the heads at ``mean_offset``."""
+    chunks: list[bytes] = []
+    offset = 0
+    out = []
+    for name, kind, a in zip(names, kinds, layers):
+        s = a[min(batch, a.shape[0] - 1)]
+        h, q, k = s.shape
+        lo, hi, prob = codec.value_range(s)
+        small = downsample(s, max_side)
+        mean = small.mean(0, keepdims=True)
+        finite = small[np.isfinite(small)]
+        if lo < 0 < hi:
+            hi = float(np.abs(finite).max()) if finite.size else 1.0
+            lo = -hi
+        elif finite.size:
+            lo, hi = min(0.0, float(finite.min())), float(finite.max())
+        if not hi > lo:
+            hi = lo + 1.0
+        th, tw = small.shape[-2:]
+        body = codec.quantize(small, lo, hi) + codec.quantize(mean, lo, hi)
+        out.append({
+            "name": str(name), "kind": str(kind), "H": h, "Q": q, "K": k, "h": th, "w": tw,
+            "offset": offset, "mean_offset": offset + h * th * tw, "lo": lo, "hi": hi, "probability": prob,
+            "entropy": [round(float(v), 4) for v in stats.head_entropy(s)],
+            "max": [round(float(v), 4) for v in stats.head_max(s)],
+        })
+        chunks.append(body)
+        offset += len(body)
+    return {"q": b"".join(chunks), "layers": out, "max_side": max_side}

@@ -1,0 +1,147 @@
+// Boots attnwidget views inside static HTML (to_html files, nbconvert HTML and reveal.js slides,
+// notebooks reopened without a kernel): no kernel, no network. Built as an IIFE and inlined by
+// attnwidget/export.py; the view itself is the same bundle as the live widget, carried gzipped.
+
+const G = globalThis;
+
+function b64bytes(s) {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+async function gunzipText(b64) {
+  const stream = new Blob([b64bytes(b64)]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).text();
+}
+
+// One module instance and one <style> per page and bundle version, however many views.
+function cache() {
+  if (!G.__attnwidgetStatic) G.__attnwidgetStatic = { modules: {}, styles: {} };
+  return G.__attnwidgetStatic;
+}
+
+function loadModule(box) {
+  const src = box.querySelector("script.aw-bundle");
+  const c = cache();
+  const hash = src.dataset.hash;
+  if (!c.modules[hash]) {
+    c.modules[hash] = gunzipText(src.textContent.trim()).then(async (code) => {
+      const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+      try { return await import(url); } finally { URL.revokeObjectURL(url); }
+    });
+  }
+  return c.modules[hash];
+}
+
+async function loadCss(box) {
+  const src = box.querySelector("script.aw-css");
+  const c = cache();
+  const hash = src.dataset.hash;
+  if (c.styles[hash]) return;
+  c.styles[hash] = true;
+  const style = document.createElement("style");
+  style.dataset.attnwidgetCss = hash;
+  style.textContent = await gunzipText(src.textContent.trim());
+  document.head.append(style);
+}
+
+/** The anywidget model interface over a plain state object; other slices are swapped in locally. */
+export function staticModel(state) {
+  const listeners = new Map();
+  const emit = (k) => (listeners.get(`change:${k}`) || []).slice().forEach((cb) => cb());
+  function swap(k, v) {
+    if (state[k] === v) return;
+    state[k] = v;
+    emit(k);
+  }
+  // What Python does on a layer change (widget.py, _apply_layer): tokens and heads follow the layer.
+  function switchLayer(meta) {
+    if (!meta) return;
+    const h = meta.head_names.length;
+    if (state.selected_query != null && state.selected_query >= meta.query_tokens.length) swap("selected_query", null);
+    if (state.selected_key != null && state.selected_key >= meta.key_tokens.length) swap("selected_key", null);
+    if (state.head >= h) swap("head", 0);
+    swap("heads", Array.from({ length: h }, (_, i) => i));
+    swap("query_tokens", meta.query_tokens);
+    swap("key_tokens", meta.key_tokens);
+    swap("head_names", meta.head_names);
+  }
+  const model = {
+    get: (k) => state[k],
+    set(k, v) {
+      if (state[k] === v) return;
+      state[k] = v;
+      emit(k);
+      if (k === "layer" && state._layer_meta) switchLayer(state._layer_meta[v]);
+      if ((k === "layer" || k === "batch") && state._slices) {
+        const d = state._slices[`${state.layer},${state.batch}`];
+        if (d) swap("_data", d);
+      }
+      if (state._explain_table && ["selected_query", "head", "view", "layer", "batch"].includes(k)) {
+        const here = !state._explain_for || (state._explain_for[0] === state.layer && state._explain_for[1] === state.batch);
+        const e = here && state.selected_query != null ? state._explain_table[`${state.selected_query},${state.head}`] : null;
+        swap("_explain", e ? { ...e, V: (state._explain_values || {})[String(e.head)] } : {});
+      }
+    },
+    on(ev, cb) {
+      if (!listeners.has(ev)) listeners.set(ev, []);
+      listeners.get(ev).push(cb);
+    },
+    off(ev, cb) {
+      if (!ev) { listeners.clear(); return; }
+      listeners.set(ev, cb ? (listeners.get(ev) || []).filter((f) => f !== cb) : []);
+    },
+    save_changes() {},
+    send() {},
+  };
+  return model;
+}
+
+// In a notebook, watch this output area for a while: when the live view of the same widget
+// appears (restored from saved widget state), step aside; when ipywidgets says "model not
+// found" (reopened without widget state), hide that line, since this copy works.
+function watchArea(box) {
+  const area = box.closest(".jp-OutputArea");
+  if (!area) return;
+  const check = () => {
+    if (liveTwin(box)) (box.closest(".jp-OutputArea-child") || box).style.display = "none";
+    area.querySelectorAll(".jupyter-widgets").forEach((n) => {
+      if (/model not found/.test(n.textContent)) (n.closest(".jp-OutputArea-child") || n).style.display = "none";
+    });
+  };
+  check();
+  const mo = new MutationObserver(check);
+  mo.observe(area, { subtree: true, childList: true, characterData: true });
+  setTimeout(() => mo.disconnect(), 30000);
+}
+
+function liveTwin(box) {
+  const area = box.closest(".jp-OutputArea");
+  const uid = box.dataset.awUid;
+  return area && uid ? area.querySelector(`.attnwidget[data-aw-uid="${uid}"]:not(.attnwidget-static .attnwidget)`) : null;
+}
+
+async function boot(id) {
+  const box = document.getElementById(id);
+  if (!box || box.dataset.awBooted) return;
+  box.dataset.awBooted = "1";
+  if (liveTwin(box)) { // the live widget is already here: this copy is for exports only
+    (box.closest(".jp-OutputArea-child") || box).style.display = "none";
+    return;
+  }
+  const note = box.querySelector(".aw-static-note");
+  try {
+    const state = JSON.parse(box.querySelector("script.aw-state").textContent);
+    const [mod] = await Promise.all([loadModule(box), loadCss(box)]);
+    if (note) note.remove();
+    mod.default.render({ model: staticModel(state), el: box.querySelector(".aw-mount") });
+    watchArea(box);
+  } catch (err) {
+    if (note) note.textContent = `attnwidget: could not show this view (${err && err.message ? err.message : err})`;
+    console.error("attnwidget static view:", err);
+  }
+}
+
+G.__attnwidgetBoot = boot;

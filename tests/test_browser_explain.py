@@ -1,0 +1,160 @@
+"""The explain view in a real JupyterLab 4 (Debian's Chromium): pin "it", open the tab, read the weights
+from the page and compare them with Python's; the keyboard walks the pin; Esc releases it.
+
+Screenshots: ``test-artifacts/lab-explain-light.png`` (global, "it" pinned), ``lab-explain-causal-light.png``
+(masked keys), ``lab-explain-dark.png``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from browser_support import ARTIFACTS, Browser, Lab, Notebook, write_notebook
+from conftest import IT_SENTENCE
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "%load_ext attnwidget\nimport json, numpy as np, attnwidget",
+    f"%%attention -o res\nkind: global\nnum_heads: 2\nkey_dim: 512\nquery: {IT_SENTENCE}",
+    # probe: the pin, the head, the view and the exact weights Keras returned for them
+    "w = res.widget\nq = w.selected_query\n"
+    "print('STATE', json.dumps({'q': q, 'head': w.head, 'view': w.view, 'explain': w._explain.get('query'),"
+    " 'w': None if q is None else [float(x) for x in res.scores[0, w.head, q]]}))",
+    f"%%attention -o cres\nkind: causal\nnum_heads: 2\nkey_dim: 8\nview: explain\nselect: it\nquery: {IT_SENTENCE}",
+    "attnwidget.AttentionWidget(np.full((2, 3, 3), 1 / 3), list('abc'), view='explain')",
+]
+
+LIVE = ".attnwidget:not(.attnwidget-static .attnwidget)"  # the live views, not a static copy beside them
+ROWS = """(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r) => ({
+  j: Number(r.dataset.explainKey), w: Number(r.dataset.weight), masked: r.dataset.masked === 'true',
+  cells: Array.from(r.cells, (c) => c.textContent)}))"""
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab-explain")
+    write_notebook(root / "explain.ipynb", CELLS)
+    browser = Browser()
+    lab = Lab(root)
+    page = browser.new_page()
+    nb = Notebook(page, lab, "explain.ipynb")
+    for i in range(2):
+        nb.run(i)
+    page.locator(LIVE).first.wait_for(timeout=60_000)
+    yield nb, browser
+    browser.close()
+    lab.stop()
+
+
+def state(nb) -> dict:
+    return json.loads(nb.run(2).split("STATE", 1)[1].strip())
+
+
+def wait_explained(nb, root, query: int, head: int = 0):
+    """Until the table shows ``query`` / ``head`` (the title names them and nothing is stale)."""
+    nb.page.wait_for_function(
+        """([el, q, h]) => { const t = el.querySelector('.aw-explain-title');
+              const x = el.querySelector('.aw-explain');
+              return t && t.textContent.startsWith(`query ${q} `) && t.textContent.endsWith(`head ${h}`)
+                     && !x.classList.contains('aw-stale') && el.querySelectorAll('tr[data-explain-key]').length > 0
+                     && !el.querySelector('.aw-explain-scroll').hidden; }""",
+        arg=[root.element_handle(), query, head], timeout=20_000)
+
+
+def test_pin_open_explain_and_read_the_weights(session):
+    nb, browser = session
+    page = nb.page
+    root = page.locator(LIVE).first
+    root.locator('[data-side="query"][data-index="7"]').click()  # pin "it" in the graph view
+    root.locator('button[data-view="explain"]').click()
+    wait_explained(nb, root, 7)
+    rows = root.evaluate(ROWS)
+    assert [r["cells"][1] for r in rows][7] == "it"
+    weights = [r["w"] for r in rows]
+    assert abs(sum(weights) - 1) < 1e-5
+    total = root.locator("tr.aw-explain-sum").inner_text()
+    assert "Σ = 1.000" in total
+    py = state(nb)
+    assert (py["q"], py["head"], py["view"], py["explain"]) == (7, 0, "explain", 7)
+    assert max(abs(a - b) for a, b in zip(weights, py["w"])) < 1e-6, (weights, py["w"])
+    # the shown, rounded weights are the same numbers
+    assert all(abs(float(r["cells"][4]) - r["w"]) <= 5e-4 for r in rows)
+    assert root.locator("[data-explain-output]").inner_text().startswith("[")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(200)
+    root.screenshot(path=str(ARTIFACTS / "lab-explain-light.png"))
+    assert browser.blocked == [] and browser.console_errors == [], (browser.blocked, browser.console_errors)
+
+
+def test_head_select_and_step_buttons(session):
+    nb, _ = session
+    root = nb.page.locator(LIVE).first
+    root.locator("select.aw-explain-head").select_option("1")
+    wait_explained(nb, root, 7, 1)
+    py = state(nb)
+    assert py["head"] == 1
+    assert max(abs(r["w"] - b) for r, b in zip(root.evaluate(ROWS), py["w"])) < 1e-6
+    root.locator('button[data-explain-step="-1"]').click()
+    wait_explained(nb, root, 6, 1)
+    assert state(nb)["q"] == 6
+    root.locator('button[data-explain-step="1"]').click()
+    wait_explained(nb, root, 7, 1)
+    root.locator("select.aw-explain-head").select_option("0")
+    wait_explained(nb, root, 7, 0)
+
+
+def test_arrow_keys_walk_the_pin_and_esc_releases(session):
+    nb, _ = session
+    page = nb.page
+    root = page.locator(LIVE).first
+    view = root.locator(".aw-explain")
+    view.focus()
+    page.keyboard.press("ArrowDown")
+    wait_explained(nb, root, 8)
+    py = state(nb)
+    assert py["q"] == 8 and py["explain"] == 8
+    assert max(abs(r["w"] - b) for r, b in zip(root.evaluate(ROWS), py["w"])) < 1e-6
+    view.focus()  # running the probe moved the focus to the notebook
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    wait_explained(nb, root, 6)
+    assert state(nb)["q"] == 6
+    view.focus()
+    page.keyboard.press("Escape")
+    page.wait_for_function("(el) => el.querySelector('.aw-explain-message').textContent.startsWith('pin a query token')",
+                           arg=root.element_handle(), timeout=10_000)
+    py = state(nb)
+    assert py["q"] is None and py["explain"] is None
+    # the token strip pins too
+    root.locator('button[data-explain-query="7"]').click()
+    wait_explained(nb, root, 7)
+    assert state(nb)["q"] == 7
+
+
+def test_causal_masked_keys_and_bare_scores(session):
+    nb, browser = session
+    page = nb.page
+    nb.run(3)
+    nb.run(4)
+    roots = page.locator(LIVE)
+    roots.nth(2).wait_for(timeout=60_000)
+    causal, bare = roots.nth(1), roots.nth(2)
+    wait_explained(nb, causal, 7)
+    rows = causal.evaluate(ROWS)
+    masked = [r["j"] for r in rows if r["masked"]]
+    assert masked == [8, 9, 10]
+    assert all(r["w"] == 0 and r["cells"][3] == "−∞" for r in rows if r["masked"])
+    assert abs(sum(r["w"] for r in rows) - 1) < 1e-5
+    page.wait_for_timeout(200)
+    causal.screenshot(path=str(ARTIFACTS / "lab-explain-causal-light.png"))
+    page.wait_for_function(
+        "(el) => el.querySelector('.aw-explain-message').textContent.startsWith('explain needs the layer')",
+        arg=bare.element_handle(), timeout=10_000)
+    nb.theme("JupyterLab Dark")
+    wait_explained(nb, roots.first, 7)
+    roots.first.screenshot(path=str(ARTIFACTS / "lab-explain-dark.png"))
+    nb.theme("JupyterLab Light")
+    assert browser.blocked == [] and browser.console_errors == [], (browser.blocked, browser.console_errors)

@@ -1,0 +1,111 @@
+"""A whole Transformer in real JupyterLab + Chromium: the layer selector, encoder/decoder/cross modes,
+and the model view (layer × head grid) whose clicks move Python's ``layer`` / ``head``."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_support import ARTIFACTS, LIVE, Browser, Lab, Notebook, write_notebook
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "%load_ext attnwidget",
+    "%%attention -o res\nkind: transformer\nnum_layers: 2\nnum_heads: 4\nd_model: 16\n"
+    "query: <s> the cat sat on the mat\ncontext: le chat est assis sur le tapis",
+    "w = res.widget\nprint('STATE', w.layer, w.head, w.view, w.mode, w.aggregate, len(w.query_tokens), len(w.key_tokens))",
+    "res.widget.view = 'model'",
+    "long = ' '.join(f'w{i}' for i in range(256))",
+    "%%attention -o big --view model\nkind: encoder\nnum_layers: 6\nnum_heads: 8\nd_model: 32\nquery: $long",
+]
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    root = tmp_path_factory.mktemp("labmodel")
+    write_notebook(root / "model.ipynb", CELLS)
+    browser = Browser()
+    lab = Lab(root)
+    page = browser.new_page(width=1280, height=1100)
+    nb = Notebook(page, lab, "model.ipynb")
+    for i in range(2):
+        nb.run(i)
+    page.locator(LIVE).first.wait_for(timeout=60_000)
+    yield nb, browser
+    browser.close()
+    lab.stop()
+
+
+def state(nb, want=None, tries=10):
+    """Python's view of the widget; with ``want`` (a prefix), wait for the browser's change to arrive."""
+    for _ in range(tries):
+        s = nb.run(2).split("STATE", 1)[1].split()
+        if want is None or s[:len(want)] == want:
+            return s
+        nb.page.wait_for_timeout(300)
+    return s
+
+
+def test_layer_selector_and_modes(session):
+    nb, browser = session
+    root = nb.page.locator(LIVE).first
+    layer_sel = root.locator('select[aria-label="layer"]')
+    assert layer_sel.locator("option").count() == 6
+    assert layer_sel.locator("option").nth(3).inner_text() == "decoder/dec_layers_0/cross_attention/mha"
+    assert state(nb) == ["0", "0", "graph", "all", "none", "7", "7"]  # encoder self-attention: the context
+    layer_sel.select_option("3")
+    assert state(nb, ["3"]) == ["3", "0", "graph", "all", "none", "9", "7"]  # cross: target × context
+    nb.page.wait_for_function("(r) => r.querySelectorAll('[data-side=\"key\"]').length === 7 && r.querySelectorAll('[data-side=\"query\"]').length === 9",
+                              arg=root.element_handle())
+    assert root.locator('[data-side="query"][data-index="0"]').inner_text().strip() == "<"  # the target's "<s>" is 3 tokens
+    mode = root.locator('select[aria-label^="which layers"]')
+    assert mode.is_visible()
+    mode.select_option("decoder")
+    assert state(nb, ["2"])[:4] == ["2", "0", "graph", "decoder"]  # moved to the first causal layer
+    assert layer_sel.locator("option").count() == 2
+    mode.select_option("all")
+    assert state(nb, ["2", "0", "graph", "all"])[3] == "all" and layer_sel.locator("option").count() == 6
+    assert browser.console_errors == [], browser.console_errors
+    assert browser.blocked == [], browser.blocked
+
+
+def test_model_view_click_opens_layer_and_head(session):
+    nb, browser = session
+    page = nb.page
+    root = page.locator(LIVE).first
+    nb.run(3)
+    tab = root.locator('button[data-view="model"]')
+    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000)
+    canvas = root.locator("canvas.aw-model-canvas")
+    assert canvas.is_visible()
+    painted = canvas.evaluate("""(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]); return seen.size; }""")
+    assert painted > 30  # thumbnails in many colours, not an empty canvas
+    ARTIFACTS.mkdir(exist_ok=True)
+    root.screenshot(path=str(ARTIFACTS / "lab-model-light.png"))
+    pos = root.evaluate("(r) => r.attnwidget.views.model.locate(4, 2)")
+    canvas.click(position=pos)
+    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
+                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+    assert state(nb, ["4"])[:5] == ["4", "2", "matrix", "all", "none"]
+    nb.run(3)
+    pos = root.evaluate("(r) => r.attnwidget.views.model.locate(1, 'mean')")
+    canvas.click(position=pos)
+    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
+                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+    assert state(nb, ["1"])[:5] == ["1", "2", "matrix", "all", "mean"]
+    assert browser.console_errors == [], browser.console_errors
+
+
+def test_model_view_is_fast_at_6_layers_by_8_heads(session):
+    nb, browser = session
+    page = nb.page
+    nb.run(4)
+    nb.run(5)
+    root = page.locator(LIVE).nth(1)
+    root.locator("canvas.aw-model-canvas").wait_for(timeout=60_000)
+    ms = root.evaluate("""(r) => { const v = r.attnwidget.views.model; v.draw();
+        const t0 = performance.now(); for (let i = 0; i < 10; i++) v.draw(); return (performance.now() - t0) / 10; }""")
+    assert ms < 50, f"model view redraw took {ms:.1f} ms"
+    root.screenshot(path=str(ARTIFACTS / "lab-model-6x8-light.png"))
+    assert browser.console_errors == [], browser.console_errors
