@@ -1,9 +1,8 @@
-"""Build (or reuse) the attention layer of a configuration and run it on the chosen device.
+"""Run the attention layer (or whole model) of a configuration on the chosen device.
 
 The run is ``layer(..., return_attention_scores=True, training=False)`` under
-``keras.device(...)``. Layers the engine builds get their weights from a private NumPy
-generator seeded by ``seed``, so the user's ``random``, NumPy and Keras global states are
-untouched, and a cache keeps built layers so re-running an unchanged cell reuses them.
+``keras.device(...)``. Layers come from :mod:`attnwidget.build` (seeded, global random states
+untouched); a cache keeps built layers so re-running an unchanged cell reuses them.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .build import build_layer, build_stack, private_random, seed_weights  # noqa: F401 - seed_weights re-exported
 from .capture import find_mha, recording
 from .config import STACK_KINDS, ConfigError
 from .inputs import Sequence, check_batches, to_sequence
@@ -27,63 +27,6 @@ CACHE_SIZE = 8
 def clear_cache() -> None:
     """Forget every layer the engine built (the next run builds new ones)."""
     _CACHE.clear()
-
-
-def _kernel(rng: np.random.Generator, shape: tuple[int, ...], output: bool) -> np.ndarray:
-    """A dense or einsum kernel.
-
-    Query/key/value kernels ``(d, heads, key_dim)`` are LeCun-normal (std 1/√d), so each projected
-    component has the spread of the input and q·k/√key_dim has unit spread at any key_dim.
-    Keras's Glorot default, with its convolution-style fans, makes an untrained head attend
-    almost uniformly (entropy ln T on the lecture's sentence at key_dim 512), which shows nothing.
-    The output kernel ``(heads, value_dim, d)`` is Glorot-uniform over heads × value_dim → d.
-    """
-    if output:
-        fan_in, fan_out = int(np.prod(shape[:-1])), shape[-1]
-        limit = np.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-limit, limit, shape)
-    return rng.normal(0.0, 1.0 / np.sqrt(shape[0]), shape)
-
-
-def seed_weights(layers: list, seed: int) -> None:
-    """Weights of the layers the engine built, from ``seed`` alone (see :func:`_kernel`).
-
-    Embeddings N(0, 1/d), zero biases and betas, unit gammas.
-    """
-    rng = np.random.default_rng([seed, 0x5EED])
-    for layer in layers:
-        for w in layer.weights:
-            shape = tuple(int(s) for s in w.shape)
-            name = w.path if hasattr(w, "path") else w.name
-            leaf = name.rsplit("/", 1)[-1]
-            if leaf == "gamma":
-                value = np.ones(shape)
-            elif leaf in ("beta", "bias"):
-                value = np.zeros(shape)
-            elif leaf == "embeddings":
-                # N(0, 1/d): after the tutorial's × √d_model each entry is about N(0, 1), as
-                # large as the positional encoding, so words matter as much as positions.
-                value = rng.normal(0.0, 1.0 / np.sqrt(shape[-1]), shape)
-            else:
-                value = _kernel(rng, shape, output="attention_output" in name)
-            w.assign(value.astype(w.dtype))
-
-
-def _build(keras, cfg: dict, vocab: list[str]):
-    from . import layers as L
-
-    # Explicit seeds everywhere: Keras's default seeds would draw from Python's global `random`.
-    mha_kwargs = dict(
-        num_heads=cfg["num_heads"], key_dim=cfg["key_dim"], value_dim=cfg["value_dim"],
-        kernel_initializer=keras.initializers.GlorotUniform(seed=cfg["seed"]), seed=cfg["seed"])
-    kind = cfg["kind"]
-    layer = (keras.layers.MultiHeadAttention(**mha_kwargs) if kind == "base"
-             else L.KIND_CLASSES[kind](**mha_kwargs))
-    embed = None
-    if vocab:
-        embed = L.PositionalEmbedding(len(vocab), cfg["d_model"],
-                                      embeddings_initializer=keras.initializers.RandomUniform(seed=cfg["seed"]))
-    return layer, embed
 
 
 def _call(layer, kind: str, x, ctx, key, keras):
@@ -142,19 +85,19 @@ def run(cfg: dict, announce=print) -> AttentionResult:
                  cfg["d_model"], cfg["seed"], tuple(vocab), tuple((k, s and s[-1]) for k, s in dims), device)
     t0 = time.perf_counter()
     built = False
-    with keras.device(device):
+    with private_random(), keras.device(device):  # Keras's default seeds draw from `random`
         if user_layer is not None:
             layer = user_layer
             embed = _CACHE.get(("embed", cache_key), (None, None))[1] if vocab else None
             if vocab and embed is None:
-                embed = _build(keras, cfg, vocab)[1]
+                embed = build_layer(keras, cfg, vocab)[1]
                 built = True
                 _remember(("embed", cache_key), (None, embed))
         elif cache_key in _CACHE:
             layer, embed = _CACHE[cache_key]
             _CACHE.move_to_end(cache_key)
         else:
-            layer, embed = _build(keras, cfg, vocab)
+            layer, embed = build_layer(keras, cfg, vocab)
             built = True
 
         def tensors():
@@ -255,28 +198,6 @@ def _ids(key: str, seq: Sequence, vocab: list[str], kind: str) -> np.ndarray:
     return np.array([[vocab.index(tok) for tok in seq.tokens]], dtype="int32")
 
 
-def _build_stack(keras, cfg: dict, vocab: list[str]):
-    from . import layers as L
-    from . import models as M
-
-    # Dropout only acts in training; the tutorial's 0.1 is kept except on torch, where Keras 3.15 cannot
-    # create a Dropout's seed state inside keras.device(...) (torch 2.13: "Only Tensors of floating point
-    # ... can require gradients"); without dropout the layers compute the same at training=False.
-    common = dict(num_layers=cfg["num_layers"], d_model=cfg["d_model"], num_heads=cfg["num_heads"],
-                  dff=cfg["dff"], key_dim=cfg["key_dim"],
-                  dropout_rate=0.0 if keras.backend.backend() == "torch" else 0.1)
-    kind, n = cfg["kind"], max(1, len(vocab))
-    embed = None
-    if kind == "encoder":
-        model = M.Encoder(vocab_size=n, **common)
-    elif kind == "decoder":
-        model = M.Decoder(vocab_size=n, **common)
-        embed = L.PositionalEmbedding(n, cfg["d_model"])  # embeds a text context
-    else:
-        model = M.Transformer(input_vocab_size=n, target_vocab_size=n, **common)
-    return model, embed
-
-
 def run_model(cfg: dict, keras, device: str) -> AttentionResult:
     """Record every attention layer of ``cfg["model"]`` or of a stack built from the configuration."""
     from .capture import capture
@@ -301,12 +222,12 @@ def run_model(cfg: dict, keras, device: str) -> AttentionResult:
         cache_key = ("stack", keras.backend.backend(), kind, cfg["num_layers"], cfg["d_model"], cfg["num_heads"],
                      cfg["key_dim"], cfg["dff"], cfg["seed"], tuple(vocab), device,
                      None if c is None or c.is_text else c.shape[-1])
-        with keras.device(device):
+        with private_random(), keras.device(device):
             if cache_key in _CACHE:
                 model, embed = _CACHE[cache_key]
                 _CACHE.move_to_end(cache_key)
             else:
-                model, embed = _build_stack(keras, cfg, vocab)
+                model, embed = build_stack(keras, cfg, vocab)
                 built = True
             q_ids = _ids("query", q, vocab, kind)
             call_kwargs = {}

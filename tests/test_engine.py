@@ -179,3 +179,12 @@ def test_positional_embedding_is_the_tutorials():
     pos = np.arange(3)[:, None] / np.power(10000.0, np.arange(3)[None, :] / 3.0)
     enc = np.concatenate([np.sin(pos), np.cos(pos)], -1)
     np.testing.assert_allclose(res.inputs["query"][0], emb[ids] * np.sqrt(6) + enc, atol=1e-5)
+
+
+def test_building_a_stack_leaves_global_random_state_alone():
+    attnwidget.attention(kind="global", query="warm up")
+    py, npst = random.getstate(), np.random.get_state()[1].copy()
+    engine.clear_cache()
+    attnwidget.attention(kind="transformer", num_layers=1, num_heads=2, d_model=8, query="a b c", context="d e")
+    assert random.getstate() == py
+    assert (np.random.get_state()[1] == npst).all()
