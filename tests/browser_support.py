@@ -181,6 +181,23 @@ def pinned(token, expected: bool) -> bool:
     return "aw-pinned" in (token.get_attribute("class") or "")
 
 
+def notebook_session(root, name: str, cells: list[str], run: int, live: int = 1, **page_kw):
+    """Generator for module fixtures: a notebook of ``cells`` open in a fresh JupyterLab, its first ``run``
+    cells executed and ``live`` live views shown; yields ``(Notebook, Browser)``, then shuts all down."""
+    write_notebook(root / name, cells)
+    browser = Browser()
+    lab = Lab(root)
+    try:
+        nb = Notebook(browser.new_page(**page_kw), lab, name)
+        for i in range(run):
+            nb.run(i)
+        nb.page.locator(LIVE).nth(live - 1).wait_for(timeout=60_000)
+        yield nb, browser
+    finally:
+        browser.close()
+        lab.stop()
+
+
 def write_notebook(path: pathlib.Path, sources: list[str]) -> None:
     import nbformat
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from browser_support import ARTIFACTS, Browser, Lab, Notebook, write_notebook
+from browser_support import ARTIFACTS, LIVE, notebook_session
 from conftest import IT_SENTENCE
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,6 @@ CELLS = [
     "attnwidget.AttentionWidget(np.full((2, 3, 3), 1 / 3), list('abc'), view='explain')",
 ]
 
-LIVE = ".attnwidget:not(.attnwidget-static .attnwidget)"  # the live views, not a static copy beside them
 ROWS = """(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r) => ({
   j: Number(r.dataset.explainKey), w: Number(r.dataset.weight), masked: r.dataset.masked === 'true',
   cells: Array.from(r.cells, (c) => c.textContent)}))"""
@@ -35,18 +34,7 @@ ROWS = """(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab-explain")
-    write_notebook(root / "explain.ipynb", CELLS)
-    browser = Browser()
-    lab = Lab(root)
-    page = browser.new_page()
-    nb = Notebook(page, lab, "explain.ipynb")
-    for i in range(2):
-        nb.run(i)
-    page.locator(LIVE).first.wait_for(timeout=60_000)
-    yield nb, browser
-    browser.close()
-    lab.stop()
+    yield from notebook_session(tmp_path_factory.mktemp("lab-explain"), "explain.ipynb", CELLS, run=2, live=1)
 
 
 def state(nb) -> dict:

@@ -3,9 +3,7 @@ executed demo, and the executed notebook reopened in JupyterLab without a kernel
 
 from __future__ import annotations
 
-import json
 import pathlib
-import shutil
 import subprocess
 import sys
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import ARTIFACTS, LIVE, Browser, Lab, Notebook, pinned, write_notebook
+from browser_support import ARTIFACTS, LIVE, pinned, notebook_session
 from conftest import IT_SENTENCE
 
 pytestmark = pytest.mark.browser
@@ -37,18 +37,7 @@ PAINTED = """(root) => {
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab")
-    write_notebook(root / "widgets.ipynb", CELLS)
-    browser = Browser()
-    lab = Lab(root)
-    page = browser.new_page()
-    nb = Notebook(page, lab, "widgets.ipynb")
-    for i in range(3):
-        nb.run(i)
-    page.locator(LIVE).nth(1).wait_for(timeout=60_000)
-    yield nb, browser
-    browser.close()
-    lab.stop()
+    yield from notebook_session(tmp_path_factory.mktemp("lab"), "widgets.ipynb", CELLS, run=3, live=2)
 
 
 def state(nb) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import ARTIFACTS, LIVE, Browser, Lab, Notebook, write_notebook
+from browser_support import ARTIFACTS, LIVE, notebook_session
 
 pytestmark = pytest.mark.browser
 
@@ -22,18 +22,7 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    root = tmp_path_factory.mktemp("labmodel")
-    write_notebook(root / "model.ipynb", CELLS)
-    browser = Browser()
-    lab = Lab(root)
-    page = browser.new_page(width=1280, height=1100)
-    nb = Notebook(page, lab, "model.ipynb")
-    for i in range(2):
-        nb.run(i)
-    page.locator(LIVE).first.wait_for(timeout=60_000)
-    yield nb, browser
-    browser.close()
-    lab.stop()
+    yield from notebook_session(tmp_path_factory.mktemp("labmodel"), "model.ipynb", CELLS, run=2, live=1, width=1280, height=1100)
 
 
 def state(nb, want=None, tries=10):

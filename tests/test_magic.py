@@ -146,20 +146,3 @@ def test_bad_input_is_one_exact_usage_error_and_keeps_the_old_result(ip, ns, bod
     assert str(err).startswith(message), str(err)
     assert "\n" not in str(err)
     assert ns["kept"] is sentinel
-
-
-def test_interrupted_run_keeps_the_earlier_result(ip, ns, monkeypatch):
-    from attnwidget import engine
-
-    first = ip.run_cell_magic("attention", "-o kept", "query: a b")
-
-    def interrupted(*a, **k):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(engine, "_call", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        ip.run_cell_magic("attention", "-o kept", "query: c d e")
-    monkeypatch.undo()
-    assert ns["kept"] is first and first.scores.shape == (1, 2, 2, 2)
-    again = ip.run_cell_magic("attention", "-o kept", "query: c d e")
-    assert again.scores.shape == (1, 2, 3, 3)
