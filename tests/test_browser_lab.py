@@ -113,6 +113,26 @@ def test_keyboard_path_pins_a_token(session):
     assert state(nb).startswith("None None")
 
 
+def test_download_png_and_svg_of_the_pinned_view(session):
+    nb, _ = session
+    root = nb.page.locator(LIVE).nth(0)
+    it = root.locator('[data-side="query"][data-index="7"]')
+    it.click()
+    assert pinned(it, True)
+    with nb.page.expect_download() as png:
+        root.get_by_role("button", name="PNG").click()
+    data = open(png.value.path(), "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    assert png.value.suggested_filename.endswith(".png")
+    with nb.page.expect_download() as svg:
+        root.get_by_role("button", name="SVG").click()
+    text = open(svg.value.path(), encoding="utf-8").read()
+    assert text.startswith("<svg") or "<svg" in text[:200]
+    assert ">it<" in text and ("<line" in text or "<path" in text)  # the tokens and the pinned token's lines
+    it.press("Escape")
+    assert state(nb).startswith("None None")
+
+
 def test_python_moves_the_view_and_screenshots(session):
     nb, _ = session
     page = nb.page
