@@ -30,7 +30,8 @@ def downsample(a: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     hq, wk = min(q, max_side), min(k, max_side)
     if (hq, wk) == (q, k):
         return a
-    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    if not np.isfinite(a).all():
+        a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
     rows = np.add.reduceat(a, _bins(q, hq), axis=-2) / np.diff(np.append(_bins(q, hq), q))[:, None]
     return np.add.reduceat(rows, _bins(k, wk), axis=-1)
 
@@ -47,7 +48,7 @@ def overview(layers: Sequence[np.ndarray], batch: int, names: Sequence[str], kin
         s = a[min(batch, a.shape[0] - 1)]
         h, q, k = s.shape
         lo, hi, prob = codec.value_range(s)
-        small = downsample(s, max_side)
+        small = np.stack([downsample(s[j], max_side) for j in range(h)])  # head by head: no full-size copy
         mean = small.mean(0, keepdims=True)
         finite = small[np.isfinite(small)]
         if lo < 0 < hi:
@@ -62,8 +63,8 @@ def overview(layers: Sequence[np.ndarray], batch: int, names: Sequence[str], kin
         out.append({
             "name": str(name), "kind": str(kind), "H": h, "Q": q, "K": k, "h": th, "w": tw,
             "offset": offset, "mean_offset": offset + h * th * tw, "lo": lo, "hi": hi, "probability": prob,
-            "entropy": [round(float(v), 4) for v in stats.head_entropy(s)],
-            "max": [round(float(v), 4) for v in stats.head_max(s)],
+            "entropy": [round(stats.mean_entropy_2d(s[j]), 4) for j in range(h)],
+            "max": [round(stats.max_2d(s[j]), 4) for j in range(h)],
         })
         chunks.append(body)
         offset += len(body)

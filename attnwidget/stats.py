@@ -36,6 +36,29 @@ def head_max(scores: Any) -> np.ndarray:
     return a.reshape(a.shape[:-2] + (-1,)).max(-1)
 
 
+def mean_entropy_2d(a: np.ndarray, block: int = 1 << 22) -> float:
+    """Mean over rows of the entropy of a ``(q, k)`` array of weights, in float32 blocks of rows
+    (negative and non-finite values count as 0); for large single heads."""
+    q, k = a.shape
+    step = max(1, block // max(1, k))
+    total = 0.0
+    for r0 in range(0, q, step):
+        p = np.array(a[r0:r0 + step], dtype=np.float32)
+        if not np.isfinite(p).all():
+            p = np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
+        np.maximum(p, 0, out=p)
+        lg = np.where(p > 0, p, 1.0)
+        np.log(lg, out=lg)
+        lg *= p
+        total -= float(lg.sum(dtype=np.float64))
+    return total / q
+
+
+def max_2d(a: np.ndarray) -> float:
+    """Largest value of a ``(q, k)`` array, NaN as 0 (as :func:`head_max`), without a copy when finite."""
+    return float(a.max()) if np.isfinite(a).all() else float(np.nan_to_num(a).max())
+
+
 def aggregate(scores: Any, how: str = "mean", axis: int = -3) -> np.ndarray:
     """Mean or max over heads (``axis`` -3 of ``(..., heads, q, k)``), or over any other axis."""
     a = np.asarray(scores, dtype=np.float32)

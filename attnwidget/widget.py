@@ -14,7 +14,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from . import codec
+from . import codec, stats
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("graph", "matrix", "heads", "explain", "model")
@@ -91,6 +91,7 @@ class AttentionWidget(anywidget.AnyWidget):
 
     # --- data (Python -> browser) -------------------------------------------------------------
     _data = t.Dict().tag(sync=True)   # current layer/batch: {"q": uint8 (H,Q,K), "shape", "lo", "hi", ...}
+    # (above codec.SPARSE_THRESHOLD weights: {"mode": "sparse", "idx", "val", "pool", ...}, see slice_data)
     _exact = t.Dict().tag(sync=True)  # float32 row/column of the pinned token
     _explain = t.Dict().tag(sync=True)  # explain view: the pinned query's computation (see explain_table)
     _can_explain = t.Bool(False).tag(sync=True)  # False: bare scores, no layer to explain
@@ -272,6 +273,8 @@ class AttentionWidget(anywidget.AnyWidget):
         s = self._layers[layer][batch]
         lo, hi, prob = codec.value_range(s)
         h, q, k = s.shape
+        if h * q * k > codec.SPARSE_THRESHOLD:
+            return self._sparse_data(s, lo, hi, prob, self._masks[layer])
         with np.errstate(divide="ignore", invalid="ignore"):
             p = np.clip(np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0), 0, None)
             ent = -(p * np.log(np.where(p > 0, p, 1.0))).sum(-1).mean(-1)
@@ -285,6 +288,23 @@ class AttentionWidget(anywidget.AnyWidget):
             "nonfinite": int((~np.isfinite(s)).sum()),
             "head_max": [float(v) for v in np.nan_to_num(s).reshape(h, -1).max(-1)],
             "head_entropy": [float(v) for v in ent],
+        }
+
+    @staticmethod
+    def _sparse_data(s: np.ndarray, lo: float, hi: float, prob: bool, mask: np.ndarray | None) -> dict[str, Any]:
+        """Above ``codec.SPARSE_THRESHOLD`` weights: top-k keys per query and a max-pooled overview
+        instead of every weight (see ``codec.sparse_encode``); statistics computed head by head."""
+        h, q, k = s.shape
+        nonfinite, head_max, head_entropy = 0, [], []
+        for hd in range(h):
+            a = s[hd]
+            nonfinite += int((~np.isfinite(a)).sum())
+            head_max.append(stats.max_2d(a))
+            head_entropy.append(stats.mean_entropy_2d(a))
+        return {
+            **codec.sparse_encode(s, lo, hi, mask),
+            "shape": [h, q, k], "lo": lo, "hi": hi, "probability": prob,
+            "nonfinite": nonfinite, "head_max": head_max, "head_entropy": head_entropy,
         }
 
     def _send_data(self) -> None:

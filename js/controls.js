@@ -139,7 +139,8 @@ export function createControls(app, { onExport }) {
       if (app.error) ns.push(["warn", app.error]);
       if (d && d.nonfinite > 0) ns.push(["warn", `${d.nonfinite} non-finite value${d.nonfinite === 1 ? "" : "s"} (NaN/inf) drawn as ${formatValue(d.lo)}`]);
       if (d && !d.probability) ns.push(["info", `values are not probabilities (raw scores), scale ${formatValue(d.lo)}..${formatValue(d.hi)}`]);
-      if (d && d.mask) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
+      if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
+      if (d && d.sparse) ns.push(["info", `${d.H} × ${d.Q.toLocaleString()} × ${d.K.toLocaleString()} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
       notices.replaceChildren(...ns.map(([k, t]) => h("div", { class: `aw-notice aw-notice-${k}`, text: t })));
     }
     if (changed.has("_data") || changed.has("head_names") || swatches.childElementCount !== (d?.H ?? 0) + 1) buildSwatches();

@@ -1,13 +1,18 @@
 // Graph view: query tokens left, key tokens right, one canvas of lines between them.
 
 import { h, sizeCanvas } from "./dom.js";
-import { graphLayout, rowCenter, canvasSize, labelColumnWidth, truncateToWidth, clamp } from "./layout.js";
-import { selectLines } from "./lines.js";
+import { graphLayout, rowCenter, visibleRows, canvasSize, labelColumnWidth, truncateToWidth, clamp } from "./layout.js";
+import { selectLines, selectExactLines } from "./lines.js";
 import { paintLines, paintBars, paintPin } from "./graphpaint.js";
+
+// Above this many lines, the faded lines behind an active token are cached as a bitmap.
+const BACKGROUND_MIN_LINES = 20000;
 import { escapeXml, svgRecorder } from "./export.js";
 
 const SIDES = ["query", "key"];
 const LINE_KEYS = ["_data", "heads", "threshold", "top_k", "aggregate"];
+const EXTRA_KEYS = [...LINE_KEYS, "_exact", "selected_query", "selected_key"];
+const OVERSCAN = 12; // rows rendered above and below the visible window
 
 export function createGraph(app) {
   const { dis } = app;
@@ -24,7 +29,10 @@ export function createGraph(app) {
   scroller.append(content);
   el.append(notice, scroller);
 
-  const st = { sel: null, lay: null, buttons: { query: [], key: [] }, widths: { query: 60, key: 60 }, geom: null };
+  // Token buttons exist only for the visible rows (plus the pinned, focused and hovered ones):
+  // st.buttons[side] maps index -> button; st.labels[side] holds every label.
+  const st = { sel: null, extra: null, lay: null, buttons: { query: new Map(), key: new Map() }, labels: { query: [], key: [] },
+    widths: { query: 60, key: 60 }, geom: null, built: false };
 
   // ----- state helpers ----------------------------------------------------------------------
   const pinned = () => {
@@ -45,23 +53,26 @@ export function createGraph(app) {
     const d = app.data;
     for (const side of SIDES) {
       const n = d ? (side === "query" ? d.Q : d.K) : 0;
-      const labels = Array.from({ length: n }, (_, i) => app.label(side, i));
-      st.widths[side] = labelColumnWidth(labels, app.measure, { min: 40, max: 150, padding: 24 });
-      const frag = document.createDocumentFragment();
-      st.buttons[side] = labels.map((lab, i) => {
-        const raw = app.token(side, i);
-        const b = h("button", {
-          type: "button", class: `aw-tok aw-tok-${side}`, "data-side": side, "data-index": i,
-          "aria-label": `${side} token ${i} "${raw}"`, "aria-pressed": "false", title: `${side} ${i}: ${raw === "" ? "(empty)" : raw}`,
-        }, [h("span", { class: "aw-pin", "aria-hidden": "true" }),
-          h("span", { class: "aw-tok-text", text: truncateToWidth(lab, st.widths[side] - 22, app.measure) })]);
-        if (lab !== raw || raw === "") b.classList.add("aw-tok-special");
-        frag.append(b);
-        return b;
-      });
-      cols[side].replaceChildren(frag);
+      st.labels[side] = Array.from({ length: n }, (_, i) => app.label(side, i));
+      st.widths[side] = labelColumnWidth(st.labels[side], app.measure, { min: 40, max: 150, padding: 24 });
+      st.buttons[side] = new Map();
+      cols[side].replaceChildren();
     }
+    st.built = true;
     st.layKey = null;
+  }
+
+  function makeButton(side, i) {
+    const raw = app.token(side, i), lab = st.labels[side][i];
+    const b = h("button", {
+      type: "button", class: `aw-tok aw-tok-${side}`, "data-side": side, "data-index": i,
+      "aria-label": `${side} token ${i} "${raw}"`, "aria-pressed": "false", title: `${side} ${i}: ${raw === "" ? "(empty)" : raw}`,
+    }, [h("span", { class: "aw-pin", "aria-hidden": "true" }),
+      h("span", { class: "aw-tok-text", text: truncateToWidth(lab, st.widths[side] - 22, app.measure) })]);
+    if (lab !== raw || raw === "") b.classList.add("aw-tok-special");
+    b.style.top = `${st.lay[side].top + i * st.lay.rowH + 1}px`;
+    b.style.height = `${st.lay.rowH - 2}px`;
+    return b;
   }
 
   function placeButtons() {
@@ -72,26 +83,63 @@ export function createGraph(app) {
     scroller.style.maxHeight = `${lay.viewH}px`;
     for (const side of SIDES) {
       cols[side].style.width = `${st.widths[side]}px`;
-      const col = lay[side];
-      st.buttons[side].forEach((b, i) => {
-        b.style.top = `${col.top + i * lay.rowH + 1}px`;
-        b.style.height = `${lay.rowH - 2}px`;
-      });
+      cols[side].replaceChildren();
+      st.buttons[side] = new Map();
     }
     el.style.setProperty("--aw-row", `${lay.rowH}px`);
+  }
+
+  /** Create the buttons of the rows in view (and of the pinned, focused, hovered tokens); drop the rest. */
+  function renderWindow() {
+    const d = app.data;
+    if (!d || !st.lay) return;
+    const top = scroller.scrollTop, lay = st.lay, p = pinned(), hv = app.ui.hover;
+    const focused = document.activeElement && content.contains(document.activeElement) ? document.activeElement : null;
+    for (const side of SIDES) {
+      const [a, b] = visibleRows(lay[side], lay.rowH, top - OVERSCAN * lay.rowH, top + lay.viewH + OVERSCAN * lay.rowH);
+      const keep = new Set();
+      for (let i = a; i < b; i++) keep.add(i);
+      if (p && p.side === side) keep.add(p.index);
+      if (side === "key" && app.get("selected_key") != null && app.get("selected_key") < d.K) keep.add(app.get("selected_key"));
+      if (hv && hv.side === side) keep.add(hv.index);
+      if (focused && focused.dataset.side === side) keep.add(Number(focused.dataset.index));
+      const map = st.buttons[side], col = cols[side];
+      for (const [i, btn] of map) if (!keep.has(i)) { btn.remove(); map.delete(i); }
+      const missing = [...keep].filter((i) => !map.has(i) && i < lay[side].n).sort((x, y) => x - y);
+      if (!missing.length) continue;
+      let next = col.firstElementChild;
+      for (const i of missing) { // insert in index order (tab order follows the tokens)
+        while (next && Number(next.dataset.index) < i) next = next.nextElementSibling;
+        const btn = makeButton(side, i);
+        col.insertBefore(btn, next);
+        map.set(i, btn);
+      }
+    }
   }
 
   function markPinned() {
     const p = pinned();
     for (const side of SIDES) {
-      st.buttons[side].forEach((b, i) => {
+      for (const [i, b] of st.buttons[side]) {
         const on = Boolean(p && p.side === side && p.index === i);
         const cross = !on && side === "key" && p?.side === "query" && app.get("selected_key") === i;
         b.classList.toggle("aw-pinned", on);
         b.classList.toggle("aw-marked", cross);
         b.setAttribute("aria-pressed", on ? "true" : "false");
-      });
+      }
     }
+  }
+
+  /** Scroll (if needed) so that row `index` of `side` is in view; `center`: put it in the middle. */
+  function reveal(side, index, center = false) {
+    if (!st.lay) return;
+    const y = rowCenter(st.lay[side], st.lay.rowH, index), top = scroller.scrollTop, vh = st.lay.viewH, r = st.lay.rowH;
+    let want = top;
+    if (center && (y < top || y > top + vh)) want = y - vh / 2;
+    else if (y - r / 2 < top) want = y - r / 2 - 2;
+    else if (y + r / 2 > top + vh) want = y + r / 2 - vh + 2;
+    want = clamp(want, 0, Math.max(0, st.lay.contentH - vh));
+    if (Math.abs(want - top) >= 1) scroller.scrollTop = want;
   }
 
   // ----- selection (model) ------------------------------------------------------------------
@@ -138,7 +186,7 @@ export function createGraph(app) {
   dis.listen(content, "keydown", (e) => {
     const t = tokOf(e);
     if (!t) return;
-    const n = st.buttons[t.side].length;
+    const n = app.data ? (t.side === "query" ? app.data.Q : app.data.K) : 0;
     let side = t.side, index = t.index;
     if (e.key === "ArrowDown") index = Math.min(n - 1, index + 1);
     else if (e.key === "ArrowUp") index = Math.max(0, index - 1);
@@ -159,10 +207,14 @@ export function createGraph(app) {
   });
 
   function focusToken(side, index) {
-    const b = st.buttons[side][index];
+    reveal(side, index);
+    renderWindow();
+    const b = st.buttons[side].get(index);
     if (!b) return;
     b.focus({ preventScroll: true });
     b.scrollIntoView?.({ block: "nearest", inline: "nearest" });
+    markPinned();
+    app.invalidate();
   }
 
   // ----- drawing ------------------------------------------------------------------------------
@@ -200,8 +252,15 @@ export function createGraph(app) {
     const pair = p && hv && hv.side !== p.side
       ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
     if (st.sel) {
-      paintLines(ctx, { ...g, sel: st.sel, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
-        color: (hd) => (hd < 0 ? app.theme.accent : app.headColor(hd)), active: act, pair, emphasis: app.theme.fg });
+      const lines = { ...g, sel: st.sel, extra: st.extra, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
+        color: (hd) => (hd < 0 ? app.theme.accent : app.headColor(hd)), active: act, pair, emphasis: app.theme.fg };
+      if (act && g.size && st.sel.n > BACKGROUND_MIN_LINES) {
+        // Many lines: the faded ones behind the active token do not depend on which token it is.
+        ctx.drawImage(background(lines, g.size), 0, 0, g.size.cssW, g.size.cssH);
+        paintLines(ctx, { ...lines, layer: "active" });
+      } else {
+        paintLines(ctx, lines);
+      }
     }
     const bars = barsFor(act, g);
     if (bars) paintBars(ctx, bars, app.theme.border2);
@@ -211,26 +270,61 @@ export function createGraph(app) {
     }
   }
 
+  /** The faded layer of every line, drawn once per line set, scroll position, size and theme. */
+  function background(lines, size) {
+    const key = [size.cssW, size.cssH, size.ratio, lines.yMin, lines.yMax, lines.x0, lines.x1, st.scrollTop].join("|");
+    const bg = st.bg;
+    if (bg && bg.sel === st.sel && bg.theme === app.theme && bg.key === key) return bg.canvas;
+    const canvas = bg?.canvas || document.createElement("canvas");
+    const ctx = sizeCanvas(canvas, size);
+    ctx.clearRect(0, 0, size.cssW, size.cssH);
+    paintLines(ctx, { ...lines, active: null, pair: null, extra: null, layer: "background" });
+    st.bg = { canvas, sel: st.sel, theme: app.theme, key };
+    return canvas;
+  }
+
   function draw() {
     const d = app.data;
     if (!d) { notice.textContent = "no data"; return; }
     if (!st.lay || st.layKey !== `${d.Q}x${d.K}`) { placeButtons(); st.layKey = `${d.Q}x${d.K}`; }
+    if (st.reveal) { reveal(st.reveal.side, st.reveal.index, true); st.reveal = null; }
+    renderWindow();
+    markPinned();
     const g = geometry(app.ui.width, scroller.scrollTop);
     const size = canvasSize(g.midW, st.lay.viewH, window.devicePixelRatio || 1);
     const ctx = sizeCanvas(canvas, size);
     ctx.clearRect(0, 0, size.cssW, size.cssH);
-    paintAll(ctx, { ...g, yMin: 0, yMax: size.cssH });
+    st.scrollTop = scroller.scrollTop;
+    paintAll(ctx, { ...g, yMin: 0, yMax: size.cssH, size });
     st.geom = g;
   }
 
   function update(changed) {
-    if (changed.has("_data") || changed.has("query_tokens") || changed.has("key_tokens") || !st.buttons.query.length) buildButtons();
+    if (changed.has("_data") || changed.has("query_tokens") || changed.has("key_tokens") || !st.built) buildButtons();
     if (LINE_KEYS.some((k) => changed.has(k)) || !st.sel) recomputeLines();
+    if (EXTRA_KEYS.some((k) => changed.has(k))) recomputeExtra();
+    // buttons exist even while another view shows (as before virtualisation)
+    const d = app.data;
+    if (d && (!st.lay || st.layKey !== `${d.Q}x${d.K}`)) { placeButtons(); st.layKey = `${d.Q}x${d.K}`; }
+    renderWindow();
     markPinned();
     if (changed.has("selected_query") || changed.has("selected_key")) {
+      const p = pinned();
+      if (p) st.reveal = p; // pinned from Python (or the matrix): scroll it into view if it is not
       const hv = app.ui.hover;
-      if (hv) { const b = st.buttons[hv.side][hv.index]; if (b) tooltipFor(hv.side, hv.index, b); }
+      if (hv) { const b = st.buttons[hv.side].get(hv.index); if (b) tooltipFor(hv.side, hv.index, b); }
     }
+  }
+
+  /** Sparse data: the pinned token's lines come from its exact row / column (every key / query). */
+  function recomputeExtra() {
+    const d = app.data, ex = app.exact, p = pinned();
+    st.extra = null;
+    if (!d || !d.sparse || !p || !ex) return;
+    const values = p.side === "query" ? (ex.query === p.index ? ex.row : null) : (ex.key === p.index ? ex.col : null);
+    if (!values) return;
+    st.extra = selectExactLines(d, values, p.side, p.index, { heads: app.get("heads"), threshold: app.get("threshold"),
+      topK: app.get("top_k"), aggregate: app.get("aggregate"), isMasked: app.isMasked });
   }
 
   function recomputeLines() {
@@ -238,6 +332,7 @@ export function createGraph(app) {
     st.sel = d ? selectLines(d, { heads: app.get("heads"), threshold: app.get("threshold"), topK: app.get("top_k"), aggregate: app.get("aggregate") }) : null;
     const msgs = [];
     if (st.sel && !st.sel.heads.length) msgs.push("no heads selected: click a head swatch to show it");
+    if (st.sel?.sparse) msgs.push(`${d.Q.toLocaleString()} × ${d.K.toLocaleString()} tokens: lines come from each query's ${d.k} strongest keys per head; a pinned token's from its exact weights`);
     if (st.sel?.capped) msgs.push(`${st.sel.total.toLocaleString()} lines pass the threshold: showing the top ${st.sel.topK} per token and head (${st.sel.n.toLocaleString()} lines); raise the threshold or set top-k to change this`);
     notice.textContent = msgs.join(" · ");
     notice.hidden = !msgs.length;

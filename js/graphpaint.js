@@ -18,25 +18,36 @@ export function lineAlpha(w, nh, on, anyActive) {
 /**
  * g: {sel, nh, color(head) -> css colour, x0, x1, yq(i), yk(j), yMin, yMax, active, pair}
  * `pair` = {i, j}: the (query, key) pair under the pointer, drawn emphasised.
+ * `layer`: "background" | "active" | undefined (see below).
  */
 export function paintLines(ctx, g) {
   const { sel } = g;
-  const anyActive = Boolean(g.active);
+  // g.layer: "background" = every line faded as behind an active token (cached by the graph, so a
+  // click repaints only the active token's lines); "active" = only those; default both.
+  const anyActive = Boolean(g.active) || g.layer === "background";
   ctx.lineCap = "round";
-  for (const pass of anyActive ? [0, 1] : [0]) {
+  const passes = g.layer === "background" ? [0] : g.layer === "active" ? [1] : anyActive ? [0, 1] : [0];
+  for (const pass of passes) {
     const buckets = new Map();
-    for (let c = 0; c < sel.n; c++) {
-      const on = isOn(sel, c, g.active);
-      if ((pass === 1) !== on) continue;
-      const ya = g.yq(sel.query[c]), yb = g.yk(sel.key[c]);
-      if ((ya < g.yMin && yb < g.yMin) || (ya > g.yMax && yb > g.yMax)) continue;
-      const a = lineAlpha(sel.weight[c] / 255, g.nh, on, anyActive);
-      const lvl = Math.round(a * LEVELS);
-      if (lvl <= 0) continue;
-      const key = (sel.head[c] + 1) * (LEVELS + 1) + lvl;
-      let b = buckets.get(key);
-      if (!b) buckets.set(key, (b = []));
-      b.push(c);
+    // `extra` (the pinned token's lines from exact values) replaces that token's lines of `sel`.
+    const ex = g.extra && g.extra.n ? g.extra : null;
+    for (const [s, skip] of [[sel, ex], [ex, null]]) {
+      if (!s) continue;
+      const skipQ = skip && skip.side === "query", skipK = skip && skip.side === "key";
+      for (let c = 0; c < s.n; c++) {
+        if ((skipQ && s.query[c] === skip.index) || (skipK && s.key[c] === skip.index)) continue;
+        const on = isOn(s, c, g.active);
+        if ((pass === 1) !== on) continue;
+        const ya = g.yq(s.query[c]), yb = g.yk(s.key[c]);
+        if ((ya < g.yMin && yb < g.yMin) || (ya > g.yMax && yb > g.yMax)) continue;
+        const a = lineAlpha(s.weight[c] / 255, g.nh, on, anyActive);
+        const lvl = Math.round(a * LEVELS);
+        if (lvl <= 0) continue;
+        const key = (s.head[c] + 1) * (LEVELS + 1) + lvl;
+        let b = buckets.get(key);
+        if (!b) buckets.set(key, (b = { ya: [], yb: [] }));
+        b.ya.push(ya); b.yb.push(yb);
+      }
     }
     ctx.lineWidth = pass === 1 ? 2 : sel.n > 5000 ? 1 : 1.4;
     for (const [key, list] of [...buckets].sort((p, q) => (p[0] % (LEVELS + 1)) - (q[0] % (LEVELS + 1)))) {
@@ -44,15 +55,15 @@ export function paintLines(ctx, g) {
       ctx.globalAlpha = (key % (LEVELS + 1)) / LEVELS;
       ctx.strokeStyle = g.color(head);
       ctx.beginPath();
-      for (const c of list) {
-        ctx.moveTo(g.x0, g.yq(sel.query[c]));
-        ctx.lineTo(g.x1, g.yk(sel.key[c]));
+      for (let c = 0; c < list.ya.length; c++) {
+        ctx.moveTo(g.x0, list.ya[c]);
+        ctx.lineTo(g.x1, list.yb[c]);
       }
       ctx.stroke();
     }
   }
   ctx.globalAlpha = 1;
-  if (g.pair) {
+  if (g.pair && g.layer !== "background") {
     ctx.lineWidth = 3.5;
     ctx.strokeStyle = g.emphasis;
     ctx.beginPath();

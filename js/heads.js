@@ -8,21 +8,23 @@ import { escapeXml } from "./export.js";
 export function createHeads(app) {
   const { dis } = app;
   const grid = h("div", { class: "aw-heads-grid", role: "list" });
-  const el = h("div", { class: "aw-heads" }, [h("div", { class: "aw-hint", text: "click a head to open it in the matrix view" }), grid]);
+  const hint = h("div", { class: "aw-hint", text: "click a head to open it in the matrix view" });
+  const el = h("div", { class: "aw-heads" }, [hint, grid]);
   const st = { cards: [], key: "" };
 
   function paintThumb(canvas, hd) {
-    const d = app.data, n = d.Q * d.K;
-    canvas.width = d.K; canvas.height = d.Q;
+    const d = app.data, R = d.sparse ? d.Pq : d.Q, C = d.sparse ? d.Pk : d.K, n = R * C;
+    const mask = d.sparse ? d.poolMask : d.mask;
+    canvas.width = C; canvas.height = R;
     const ctx = canvas.getContext("2d");
-    const img = ctx.createImageData(d.K, d.Q);
+    const img = ctx.createImageData(C, R);
     const tb = scaleTable(d.lo, d.hi, app.theme.dark);
     const mk = maskColors(app.theme.dark)[0];
     const m = [1, 3, 5].map((o) => parseInt(mk.slice(o, o + 2), 16));
-    const q = d.q, off = hd * n;
+    const q = d.sparse ? d.pool : d.q, off = hd * n; // sparse: the max-pooled overview
     for (let c = 0; c < n; c++) {
       const o = c * 4;
-      if (d.mask && !d.mask[c]) { img.data[o] = m[0]; img.data[o + 1] = m[1]; img.data[o + 2] = m[2]; }
+      if (mask && !mask[c]) { img.data[o] = m[0]; img.data[o + 1] = m[1]; img.data[o + 2] = m[2]; }
       else { const v = q[off + c] * 3; img.data[o] = tb[v]; img.data[o + 1] = tb[v + 1]; img.data[o + 2] = tb[v + 2]; }
       img.data[o + 3] = 255;
     }
@@ -56,6 +58,7 @@ export function createHeads(app) {
     const d = app.data;
     if (!d) return;
     if (!st.cards.length || st.key !== `${app.theme.dark}`) build();
+    hint.textContent = `click a head to open it in the matrix view${d.sparse ? ` · each cell: max of a ${d.bq}×${d.bk} block` : ""}`;
     const { cols, size } = gridLayout(d.H, app.ui.width - 4, { min: 130, max: 220 });
     grid.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
     const aspect = d.Q / d.K;

@@ -66,6 +66,7 @@ function topIndices(vals, off, len, k, minV, keep) {
  *          total: lines that passed the threshold before any top-k}.
  */
 export function selectLines(data, opts = {}) {
+  if (data.sparse) return selectSparseLines(data, opts);
   const { H, Q, K, mask } = data;
   const heads = visibleHeads(opts.heads ?? [...Array(H).keys()], H);
   const mode = opts.aggregate === "mean" || opts.aggregate === "max" ? opts.aggregate : "none";
@@ -122,4 +123,109 @@ export function selectLines(data, opts = {}) {
     head: head.subarray(0, n), query: query.subarray(0, n), key: key.subarray(0, n),
     weight: weight.subarray(0, n), capped, topK: k, total, heads, aggregate: mode,
   };
+}
+
+/**
+ * Sparse data (each query's top-k keys per head): lines from those lists, with the same options and
+ * result as selectLines. "mean"/"max" aggregate the heads' lists (a key missing from a head's list
+ * counts 0 there, so the mean is a lower bound). `total`: top-k entries that pass the threshold.
+ */
+export function selectSparseLines(data, opts = {}) {
+  const { H, Q, k: kk, idx, val } = data;
+  const heads = visibleHeads(opts.heads ?? [...Array(H).keys()], H);
+  const mode = opts.aggregate === "mean" || opts.aggregate === "max" ? opts.aggregate : "none";
+  const cap = opts.cap ?? DEFAULT_CAP;
+  const minV = thresholdByte(opts.threshold);
+  const nPlanes = mode === "none" ? heads.length : heads.length ? 1 : 0;
+  let total = 0;
+  for (const hd of heads) {
+    const end = (hd + 1) * Q * kk;
+    for (let c = hd * Q * kk; c < end; c++) if (val[c] >= minV) total++;
+  }
+  let k = Math.max(0, Math.trunc(Number(opts.topK) || 0));
+  let capped = false;
+  const bound = (x) => Math.min(total, nPlanes * Q * (x > 0 ? Math.min(x, kk) : kk));
+  if (bound(k) > cap) {
+    capped = true;
+    const auto = Math.max(1, Math.floor(cap / Math.max(1, nPlanes * Q)));
+    k = k > 0 ? Math.min(k, auto) : auto;
+  }
+  const per = k > 0 ? Math.min(k, kk) : kk;
+  const n0 = nPlanes * Q * per;
+  const head = new Int16Array(n0), query = new Int32Array(n0), key = new Int32Array(n0), weight = new Float32Array(n0);
+  let n = 0;
+  if (mode === "none") {
+    for (const hd of heads) {
+      for (let i = 0; i < Q; i++) {
+        const off = (hd * Q + i) * kk;
+        for (let c = 0; c < per; c++) {
+          const v = val[off + c];
+          if (v < minV) break; // sorted: the rest are smaller
+          head[n] = hd; query[n] = i; key[n] = idx[off + c]; weight[n] = v; n++;
+        }
+      }
+    }
+  } else if (heads.length) {
+    const acc = new Map();
+    for (let i = 0; i < Q; i++) {
+      acc.clear();
+      for (const hd of heads) {
+        const off = (hd * Q + i) * kk;
+        for (let c = 0; c < kk; c++) {
+          const j = idx[off + c], v = val[off + c];
+          if (!v) break;
+          const prev = acc.get(j) ?? 0;
+          acc.set(j, mode === "max" ? Math.max(prev, v) : prev + v);
+        }
+      }
+      const cand = [];
+      for (const [j, v0] of acc) { const v = mode === "max" ? v0 : v0 / heads.length; if (v >= minV) cand.push([j, v]); }
+      cand.sort((a, b) => b[1] - a[1]);
+      for (let c = 0; c < Math.min(per, cand.length); c++) { head[n] = -1; query[n] = i; key[n] = cand[c][0]; weight[n] = cand[c][1]; n++; }
+    }
+  }
+  return {
+    n, head: head.subarray(0, n), query: query.subarray(0, n), key: key.subarray(0, n),
+    weight: weight.subarray(0, n), capped, topK: k, total, heads, aggregate: mode, sparse: true,
+  };
+}
+
+/**
+ * Lines of the pinned token from its exact float32 row/column (`_exact`, every key or query):
+ * side "query" (row: H*K values) or "key" (column: H*Q values). Same options; `topK` per head.
+ */
+export function selectExactLines(data, values, side, index, opts = {}) {
+  const { H, lo, hi } = data;
+  const n = side === "query" ? data.K : data.Q;
+  const heads = visibleHeads(opts.heads ?? [...Array(H).keys()], H);
+  const mode = opts.aggregate === "mean" || opts.aggregate === "max" ? opts.aggregate : "none";
+  const minV = thresholdByte(opts.threshold);
+  const scale = 255 / (hi - lo);
+  const masked = opts.isMasked || (() => false);
+  const planes = [];
+  const q = (v) => (Number.isFinite(v) ? Math.min(255, Math.max(0, (v - lo) * scale)) : v > 0 ? 255 : 0);
+  if (mode === "none") {
+    for (const hd of heads) planes.push({ head: hd, w: Float32Array.from({ length: n }, (_, t) => q(values[hd * n + t])) });
+  } else if (heads.length) {
+    const w = new Float32Array(n);
+    for (const hd of heads) for (let t = 0; t < n; t++) { const v = q(values[hd * n + t]); w[t] = mode === "max" ? Math.max(w[t], v) : w[t] + v; }
+    if (mode === "mean") for (let t = 0; t < n; t++) w[t] /= heads.length;
+    planes.push({ head: -1, w });
+  }
+  const k = Math.max(0, Math.trunc(Number(opts.topK) || 0));
+  const out = { head: [], query: [], key: [], weight: [] };
+  for (const p of planes) {
+    let ts = [];
+    for (let t = 0; t < n; t++) {
+      if (Math.round(p.w[t]) < minV) continue;
+      if (masked(side === "query" ? index : t, side === "query" ? t : index)) continue;
+      ts.push(t);
+    }
+    if (k > 0 && ts.length > k) ts = ts.sort((a, b) => p.w[b] - p.w[a]).slice(0, k);
+    for (const t of ts) {
+      out.head.push(p.head); out.query.push(side === "query" ? index : t); out.key.push(side === "query" ? t : index); out.weight.push(p.w[t]);
+    }
+  }
+  return { n: out.head.length, head: Int16Array.from(out.head), query: Int32Array.from(out.query), key: Int32Array.from(out.key),
+    weight: Float32Array.from(out.weight), heads, aggregate: mode, side, index };
 }

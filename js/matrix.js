@@ -13,9 +13,15 @@ export function createMatrix(app) {
   const { dis } = app;
   const canvas = h("canvas", { class: "aw-matrix-canvas", tabindex: "0", role: "img" });
   const scroller = h("div", { class: "aw-matrix-scroll" }, [canvas]);
-  const el = h("div", { class: "aw-matrix" }, [scroller]);
+  const notice = h("div", { class: "aw-notice aw-matrix-notice", hidden: true });
+  const el = h("div", { class: "aw-matrix" }, [notice, scroller]);
   const st = { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "" };
 
+  // Cells: tokens (dense), or bq × bk blocks of the max-pooled overview (sparse data).
+  const G = () => {
+    const d = app.data;
+    return d.sparse ? { R: d.Pq, C: d.Pk, mask: d.poolMask, bq: d.bq, bk: d.bk, sparse: true } : { R: d.Q, C: d.K, mask: d.mask, bq: 1, bk: 1, sparse: false };
+  };
   const mode = () => (["mean", "max"].includes(app.get("aggregate")) ? app.get("aggregate") : "none");
   const headIndex = () => clamp(app.get("head") | 0, 0, Math.max(0, (app.data?.H ?? 1) - 1));
   const title = () => {
@@ -30,18 +36,18 @@ export function createMatrix(app) {
     const key = `${md}|${md === "none" ? headIndex() : app.get("heads").join(",")}|${app.theme.dark}|${st.dataVersion}`;
     if (key === st.imgKey) return;
     st.imgKey = key;
-    const n = d.Q * d.K;
-    st.plane = md === "none" ? d.q.subarray(headIndex() * n, (headIndex() + 1) * n) : aggregate(d, visibleHeads(app.get("heads"), d.H), md);
-    const img = st.img && st.img.width === d.K && st.img.height === d.Q ? st.img : document.createElement("canvas");
-    img.width = d.K; img.height = d.Q;
+    const g = G(), n = g.R * g.C, src = d.sparse ? { Q: g.R, K: g.C, q: d.pool } : d;
+    st.plane = md === "none" ? src.q.subarray(headIndex() * n, (headIndex() + 1) * n) : aggregate(src, visibleHeads(app.get("heads"), d.H), md);
+    const img = st.img && st.img.width === g.C && st.img.height === g.R ? st.img : document.createElement("canvas");
+    img.width = g.C; img.height = g.R;
     const c2 = img.getContext("2d");
-    const id = c2.createImageData(d.K, d.Q);
+    const id = c2.createImageData(g.C, g.R);
     const tb = scaleTable(d.lo, d.hi, app.theme.dark); // diverging when lo < 0 < hi (differences)
     const mk = maskColors(app.theme.dark)[0];
     const mr = parseInt(mk.slice(1, 3), 16), mg = parseInt(mk.slice(3, 5), 16), mb = parseInt(mk.slice(5, 7), 16);
     for (let c = 0; c < n; c++) {
       const o = c * 4;
-      if (d.mask && !d.mask[c]) { id.data[o] = mr; id.data[o + 1] = mg; id.data[o + 2] = mb; }
+      if (g.mask && !g.mask[c]) { id.data[o] = mr; id.data[o + 1] = mg; id.data[o + 2] = mb; }
       else { const v = Math.round(st.plane[c]) * 3; id.data[o] = tb[v]; id.data[o + 1] = tb[v + 1]; id.data[o + 2] = tb[v + 2]; }
       id.data[o + 3] = 255;
     }
@@ -72,27 +78,28 @@ export function createMatrix(app) {
   }
 
   function layout() {
-    const d = app.data;
-    const qLabels = Array.from({ length: d.Q }, (_, i) => app.label("query", i));
-    const kLabels = Array.from({ length: d.K }, (_, j) => app.label("key", j));
+    const d = app.data, g = G();
+    const qLabels = Array.from({ length: g.R }, (_, i) => app.label("query", i * g.bq));
+    const kLabels = Array.from({ length: g.C }, (_, j) => app.label("key", j * g.bk));
     const lw = labelColumnWidth(qLabels, app.measureSmall, { min: 24, max: 130, padding: 4 });
     const kw = labelColumnWidth(kLabels, app.measureSmall, { min: 10, max: 110, padding: 2 });
-    return { ...matrixLayout(d.Q, d.K, app.ui.width, { leftLabel: lw, keyLabel: kw, fontPx: FONT_PX, legendH: 40 }), lw, kw, qLabels, kLabels };
+    return { ...matrixLayout(g.R, g.C, app.ui.width, { leftLabel: lw, keyLabel: kw, fontPx: FONT_PX, legendH: 40 }), lw, kw, qLabels, kLabels };
   }
 
   function paint(ctx, m, forExport) {
-    const d = app.data, th = app.theme;
-    const selQ = app.get("selected_query"), selK = app.get("selected_key");
+    const d = app.data, th = app.theme, g = G();
+    const sq = app.get("selected_query"), sk = app.get("selected_key");
+    const selQ = sq == null ? sq : Math.floor(sq / g.bq), selK = sk == null ? sk : Math.floor(sk / g.bk);
     ctx.fillStyle = th.bg; ctx.fillRect(0, 0, m.totalW, m.totalH);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(st.img, m.left, m.top, m.w, m.h);
-    if (d.mask && Math.min(m.cw, m.ch) >= 4) {
+    if (g.mask && Math.min(m.cw, m.ch) >= 4) {
       ctx.fillStyle = forExport ? hatchPattern(ctx) : (st.hatchKey === `${th.dark}` && st.hatch) || (st.hatch = hatchPattern(ctx), st.hatchKey = `${th.dark}`, st.hatch);
-      for (let i = 0; i < d.Q; i++) {
-        for (let j = 0; j < d.K;) {
-          if (d.mask[i * d.K + j]) { j++; continue; }
+      for (let i = 0; i < g.R; i++) {
+        for (let j = 0; j < g.C;) {
+          if (g.mask[i * g.C + j]) { j++; continue; }
           let e = j;
-          while (e < d.K && !d.mask[i * d.K + e]) e++;
+          while (e < g.C && !g.mask[i * g.C + e]) e++;
           ctx.fillRect(m.left + j * m.cw, m.top + i * m.ch, (e - j) * m.cw, m.ch);
           j = e;
         }
@@ -101,10 +108,10 @@ export function createMatrix(app) {
     // numbers in the cells when they fit
     if (m.cw >= 34 && m.ch >= 16) {
       ctx.font = `10px ${th.font}`; ctx.textAlign = "center"; ctx.textBaseline = "middle";
-      for (let i = 0; i < d.Q; i++) for (let j = 0; j < d.K; j++) {
-        if (d.mask && !d.mask[i * d.K + j]) continue;
-        const q = st.plane[i * d.K + j];
-        const v = cellValue(i, j).value;
+      for (let i = 0; i < g.R; i++) for (let j = 0; j < g.C; j++) {
+        if (g.mask && !g.mask[i * g.C + j]) continue;
+        const q = st.plane[i * g.C + j];
+        const v = g.sparse ? d.lo + (q * (d.hi - d.lo)) / 255 : cellValue(i, j).value;
         const tb = scaleTable(d.lo, d.hi, th.dark), c3 = Math.round(q) * 3;
         ctx.fillStyle = 0.299 * tb[c3] + 0.587 * tb[c3 + 1] + 0.114 * tb[c3 + 2] < 140 ? "#ffffff" : "#1a1a1a";
         ctx.fillText(Math.abs(v) < 10 ? v.toFixed(2) : v.toPrecision(3), m.left + (j + 0.5) * m.cw, m.top + (i + 0.5) * m.ch);
@@ -113,13 +120,13 @@ export function createMatrix(app) {
     // labels
     ctx.font = `${FONT_PX}px ${th.font}`;
     ctx.textBaseline = "middle"; ctx.textAlign = "right";
-    for (let i = 0; i < d.Q; i++) {
+    for (let i = 0; i < g.R; i++) {
       if (i !== selQ && (i % m.labelEveryQ || (selQ != null && Math.abs(i - selQ) < m.labelEveryQ))) continue;
       ctx.fillStyle = i === selQ ? th.accent : th.fg1;
       ctx.font = `${i === selQ ? "bold " : ""}${FONT_PX}px ${th.font}`;
       ctx.fillText(truncateToWidth(m.qLabels[i], m.lw, app.measureSmall), m.left - 5, m.top + (i + 0.5) * m.ch);
     }
-    for (let j = 0; j < d.K; j++) {
+    for (let j = 0; j < g.C; j++) {
       if (j !== selK && (j % m.labelEveryK || (selK != null && Math.abs(j - selK) < m.labelEveryK))) continue;
       ctx.fillStyle = j === selK ? th.accent : th.fg1;
       ctx.font = `${j === selK ? "bold " : ""}${FONT_PX}px ${th.font}`;
@@ -133,8 +140,8 @@ export function createMatrix(app) {
     }
     // crosshair: selected row / column, hovered cell
     ctx.strokeStyle = th.accent; ctx.lineWidth = 2;
-    if (selQ != null && selQ < d.Q) ctx.strokeRect(m.left - 1, m.top + selQ * m.ch - 1, m.w + 2, m.ch + 2);
-    if (selK != null && selK < d.K) ctx.strokeRect(m.left + selK * m.cw - 1, m.top - 1, m.cw + 2, m.h + 2);
+    if (selQ != null && selQ < g.R) ctx.strokeRect(m.left - 1, m.top + selQ * m.ch - 1, m.w + 2, m.ch + 2);
+    if (selK != null && selK < g.C) ctx.strokeRect(m.left + selK * m.cw - 1, m.top - 1, m.cw + 2, m.h + 2);
     if (st.hover && !forExport) {
       ctx.strokeStyle = th.fg; ctx.lineWidth = 1.5;
       ctx.strokeRect(m.left + st.hover.j * m.cw - 0.5, m.top + st.hover.i * m.ch - 0.5, m.cw + 1, m.ch + 1);
@@ -159,14 +166,15 @@ export function createMatrix(app) {
     });
     ctx.textAlign = "left"; ctx.textBaseline = "middle";
     let tx = x + w + 12;
-    if (d.mask) {
+    if (G().mask) {
       ctx.fillStyle = hatchPattern(ctx); ctx.fillRect(tx, y, 16, bh);
       ctx.strokeRect(tx - 0.5, y - 0.5, 17, bh + 1);
       ctx.fillStyle = th.fg1; ctx.fillText("masked", tx + 21, y + bh / 2);
       tx += 21 + app.measureSmall("masked") + 14;
     }
     ctx.fillStyle = th.fg2;
-    ctx.fillText(`${title()}${d.probability ? "" : ` · not probabilities (raw scores), scale ${formatValue(d.lo)}..${formatValue(d.hi)}`}`, tx, y + bh / 2);
+    const pooled = d.sparse ? ` · each cell: max of a ${d.bq}×${d.bk} block` : "";
+    ctx.fillText(`${title()}${pooled}${d.probability ? "" : ` · not probabilities (raw scores), scale ${formatValue(d.lo)}..${formatValue(d.hi)}`}`, tx, y + bh / 2);
   }
 
   function draw() {
@@ -177,7 +185,9 @@ export function createMatrix(app) {
     st.m = m;
     const size = canvasSize(m.totalW, m.totalH, window.devicePixelRatio || 1);
     paint(sizeCanvas(canvas, size), m, false);
-    canvas.setAttribute("aria-label", `attention matrix, ${title()}, ${d.Q} queries by ${d.K} keys`);
+    canvas.setAttribute("aria-label", `attention matrix, ${title()}, ${d.Q} queries by ${d.K} keys${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`);
+    notice.hidden = !d.sparse;
+    if (d.sparse) notice.textContent = `${d.Q.toLocaleString()} × ${d.K.toLocaleString()} tokens: each cell: max of a ${d.bq}×${d.bk} block (pin a query for its exact row)`;
   }
 
   // ----- interaction --------------------------------------------------------------------------
@@ -186,18 +196,40 @@ export function createMatrix(app) {
     const d = app.data, m = st.m;
     if (!d || !m) return null;
     const { x, y } = pos(e);
-    const c = cellAt(m, d.Q, d.K, x, y);
+    const g = G();
+    const c = cellAt(m, g.R, g.C, x, y);
     if (c) return { kind: "cell", ...c };
     if (x < m.left && y >= m.top && y < m.top + m.h) return { kind: "query", i: Math.floor((y - m.top) / m.ch) };
     if (y < m.top && x >= m.left && x < m.left + m.w) return { kind: "key", j: Math.floor((x - m.left) / m.cw) };
     return null;
   }
   function showTip(i, j, anchor) {
+    if (app.data.sparse) { blockTip(i, j, anchor); return; }
     const { value, exact } = cellValue(i, j);
     const masked = app.isMasked(i, j);
     const text = `query '${app.label("query", i)}' → key '${app.label("key", j)}': ${formatValue(value)}`;
     const extra = [mode() === "none" ? app.headName(headIndex()) : title(), exact ? "exact" : `≈ (8-bit, ±${formatValue((app.data.hi - app.data.lo) / 510)})`];
     app.tooltip.show(anchor, text, [], `${extra.join(" · ")}${masked ? " · masked" : ""}`);
+  }
+  /** Sparse data: block (a, b) holds the max over bq queries × bk keys; exact values for the pinned query. */
+  function blockTip(a, b, anchor) {
+    const d = app.data, g = G();
+    const i0 = a * g.bq, i1 = Math.min(d.Q, i0 + g.bq) - 1, j0 = b * g.bk, j1 = Math.min(d.K, j0 + g.bk) - 1;
+    const q = st.plane[a * g.C + b], v = d.lo + (q * (d.hi - d.lo)) / 255;
+    const lines = [`block max ${formatValue(v)} ≈ (8-bit)`];
+    const sq = app.get("selected_query"), ex = app.exact;
+    if (sq != null && sq >= i0 && sq <= i1 && ex && ex.row && ex.query === sq) {
+      const hs = mode() === "none" ? [headIndex()] : visibleHeads(app.get("heads"), d.H);
+      let best = -Infinity, bj = j0;
+      for (let j = j0; j <= j1; j++) {
+        const vals = hs.map((hd) => ex.row[hd * d.K + j]);
+        const x = mode() === "mean" ? vals.reduce((s2, y) => s2 + y, 0) / vals.length : Math.max(...vals);
+        if (x > best) { best = x; bj = j; }
+      }
+      lines.push(`pinned query ${sq} '${app.label("query", sq)}': max ${formatValue(best)} (exact) at key ${bj} '${app.label("key", bj)}'`);
+    }
+    const text = `queries ${i0}..${i1} ('${app.label("query", i0)}'…) → keys ${j0}..${j1} ('${app.label("key", j0)}'…)`;
+    app.tooltip.show(anchor, text, [], `${mode() === "none" ? app.headName(headIndex()) : title()} · ${lines.join(" · ")}${g.mask && !g.mask[a * g.C + b] ? " · masked" : ""}`);
   }
   dis.listen(canvas, "mousemove", (e) => {
     const t = hit(e);
@@ -211,7 +243,11 @@ export function createMatrix(app) {
   dis.listen(canvas, "click", (e) => {
     const t = hit(e);
     if (!t) return;
-    const q = app.get("selected_query"), k = app.get("selected_key");
+    const q = app.get("selected_query"), k = app.get("selected_key"), g = G();
+    if (g.sparse) { // pin the first query / key of the block (its row and column then load exact)
+      if (t.i != null) t.i = Math.min(app.data.Q - 1, t.i * g.bq);
+      if (t.j != null) t.j = Math.min(app.data.K - 1, t.j * g.bk);
+    }
     if (t.kind === "cell") {
       if (q === t.i && k === t.j) app.release(); else app.set({ selected_query: t.i, selected_key: t.j });
     } else if (t.kind === "query") app.set({ selected_query: q === t.i && k == null ? null : t.i, selected_key: null });
@@ -222,12 +258,13 @@ export function createMatrix(app) {
     const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
     if (!d || !moves[e.key]) return;
     e.preventDefault();
-    const [di, dj] = moves[e.key];
+    const g = G();
+    const [di, dj] = moves[e.key].map((v, ax) => v * (ax ? g.bk : g.bq));
     const i = clamp((app.get("selected_query") ?? (di ? -di : 0)) + di, 0, d.Q - 1);
     const j = clamp((app.get("selected_key") ?? (dj ? -dj : 0)) + dj, 0, d.K - 1);
     app.set({ selected_query: i, selected_key: j });
-    const m = st.m, r = canvas.getBoundingClientRect();
-    showTip(i, j, { x: r.left + m.left + (j + 1) * m.cw, y: r.top + m.top + (i + 1) * m.ch });
+    const m = st.m, r = canvas.getBoundingClientRect(), a = Math.floor(i / g.bq), b = Math.floor(j / g.bk);
+    showTip(a, b, { x: r.left + m.left + (b + 1) * m.cw, y: r.top + m.top + (a + 1) * m.ch });
   });
 
   function update(changed) {

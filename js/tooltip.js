@@ -19,11 +19,12 @@ export function createTooltip(root) {
         tbl.append(
           h("span", { class: "aw-tip-dot", style: { background: r.color } }),
           h("span", { class: "aw-tip-name", text: r.name }),
-          h("span", { class: "aw-tip-val", text: r.masked ? "masked" : formatValue(r.value) + (r.exact ? "" : " ≈") }),
+          h("span", { class: "aw-tip-val", text: r.masked ? "masked" : r.below ? `< ${formatValue(r.value)}` : formatValue(r.value) + (r.exact ? "" : " ≈") }),
         );
       }
       kids.push(tbl);
-      if (rows.some((r) => !r.exact && !r.masked)) kids.push(h("div", { class: "aw-tip-note", text: "≈ 8-bit value; exact values load for the pinned token" }));
+      if (rows.some((r) => !r.exact && !r.masked && !r.below)) kids.push(h("div", { class: "aw-tip-note", text: "≈ 8-bit value; exact values load for the pinned token" }));
+      if (rows.some((r) => r.below && !r.masked)) kids.push(h("div", { class: "aw-tip-note", text: "< : not among this query's top keys, below its smallest top-k value; pin a token for exact values" }));
     }
     if (note) kids.push(h("div", { class: "aw-tip-note", text: note }));
     el.replaceChildren(...kids);

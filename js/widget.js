@@ -59,11 +59,13 @@ function render({ model, el }) {
       const hs = visibleHeads(model.get("heads"), d.H);
       const frac = (v) => (Number.isFinite(v) ? (v - d.lo) / (d.hi - d.lo) : 0);
       const masked = app.isMasked(i, j);
-      const rows = hs.map((hd) => { const b = app.value(hd, i, j); return { name: app.headName(hd), color: app.headColor(hd), value: b.value, exact: b.exact, frac: frac(b.value), masked }; });
+      // sparse data: `below` = not among the row's top-k keys (value: the smallest top-k value, drawn as 0)
+      const rows = hs.map((hd) => { const b = app.value(hd, i, j); return { name: app.headName(hd), color: app.headColor(hd), value: b.value, exact: b.exact, below: Boolean(b.below), frac: b.below ? 0 : frac(b.value), masked }; });
       const mode = model.get("aggregate");
       if ((mode === "mean" || mode === "max") && rows.length) {
         const v = mode === "max" ? Math.max(...rows.map((r) => r.value)) : rows.reduce((a, r) => a + r.value, 0) / rows.length;
-        rows.unshift({ name: `${mode} of ${rows.length}`, color: app.theme.accent, value: v, exact: rows.every((r) => r.exact), frac: frac(v), masked, agg: true });
+        const below = rows.some((r) => r.below);
+        rows.unshift({ name: `${mode} of ${rows.length}`, color: app.theme.accent, value: v, exact: rows.every((r) => r.exact), below, frac: below ? 0 : frac(v), masked, agg: true });
       }
       return rows;
     },
