@@ -14,7 +14,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from . import codec, stats
+from . import codec, slices
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("graph", "matrix", "heads", "explain", "model")
@@ -269,43 +269,8 @@ class AttentionWidget(anywidget.AnyWidget):
         return self._layers[self.layer][self.batch]
 
     def slice_data(self, layer: int, batch: int) -> dict[str, Any]:
-        """What the browser draws for one layer and batch element: uint8 scores ``(heads, q, k)`` and stats."""
-        s = self._layers[layer][batch]
-        lo, hi, prob = codec.value_range(s)
-        h, q, k = s.shape
-        if h * q * k > codec.SPARSE_THRESHOLD:
-            return self._sparse_data(s, lo, hi, prob, self._masks[layer])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.clip(np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0), 0, None)
-            ent = -(p * np.log(np.where(p > 0, p, 1.0))).sum(-1).mean(-1)
-        return {
-            "q": codec.quantize(s, lo, hi),
-            "shape": [h, q, k],
-            "lo": lo,
-            "hi": hi,
-            "probability": prob,
-            "mask": codec.pack_mask(self._masks[layer]),
-            "nonfinite": int((~np.isfinite(s)).sum()),
-            "head_max": [float(v) for v in np.nan_to_num(s).reshape(h, -1).max(-1)],
-            "head_entropy": [float(v) for v in ent],
-        }
-
-    @staticmethod
-    def _sparse_data(s: np.ndarray, lo: float, hi: float, prob: bool, mask: np.ndarray | None) -> dict[str, Any]:
-        """Above ``codec.SPARSE_THRESHOLD`` weights: top-k keys per query and a max-pooled overview
-        instead of every weight (see ``codec.sparse_encode``); statistics computed head by head."""
-        h, q, k = s.shape
-        nonfinite, head_max, head_entropy = 0, [], []
-        for hd in range(h):
-            a = s[hd]
-            nonfinite += int((~np.isfinite(a)).sum())
-            head_max.append(stats.max_2d(a))
-            head_entropy.append(stats.mean_entropy_2d(a))
-        return {
-            **codec.sparse_encode(s, lo, hi, mask),
-            "shape": [h, q, k], "lo": lo, "hi": hi, "probability": prob,
-            "nonfinite": nonfinite, "head_max": head_max, "head_entropy": head_entropy,
-        }
+        """What the browser draws for one layer and batch element (see :func:`attnwidget.slices.encode`)."""
+        return slices.encode(self._layers[layer][batch], self._masks[layer])
 
     def _send_data(self) -> None:
         self._data = self.slice_data(self.layer, self.batch)
