@@ -7,7 +7,7 @@ own environment, about 1 minute; nothing of it enters the project venv):
 
 Options: ``--setup`` (only build BertViz's environment), ``--sizes 64,128`` (default
 64,128,256,512,1024,4096), ``--no-bertviz``, ``--bertviz-timeout 60`` (seconds per size and step),
-``--ours-timeout 180``, ``--profile 512,4096`` (after the table: where our page spends its time, from
+``--ours-timeout 120``, ``--profile 512,4096`` (after the table: where our page spends its time, from
 Chromium's CPU profiler over an unminified build of js/), ``--json FILE`` (raw figures).
 
 What is measured, for one layer of 8 heads at each T, on the same weights (seeded standard-normal
@@ -18,14 +18,17 @@ logits -> softmax, float32, shape (1, 8, T, T), tokens "t0".."tT-1"):
   BertViz, the HTML that ``head_view(..., html_action="return")`` returns (its page).
 - first drawing: each page loaded from file:// in a fresh headless Chromium (1280 x 1000, DPR 1);
   an init script polls every animation frame (ours: a visible canvas inside ``.attnwidget`` has
-  non-blank pixels; BertViz: its ``#attention line`` elements exist) and the time of the next
-  animation frame after that, ``performance.now()`` since navigation start, is the figure (one frame,
-  ~16 ms, of resolution).
+  received a 2D drawing call, since the view draws each frame in one task; BertViz: its
+  ``#attention line`` elements exist, all made in one task) and the time of the next animation frame
+  after that, ``performance.now()`` since navigation start, is the figure (one frame, ~16 ms, of
+  resolution). A view that drew in several frames would be timed at its first.
 - click -> repaint: a click dispatched inside the page on a query token button (ours,
   ``[data-side="query"][data-index=i]``; matrix view: a click on the heat map) or a mouseover on a
   left token text (BertViz, which highlights on hover and has no click), from just before the dispatch
   to the second animation frame after it (the frame that shows the change has then been produced);
-  median of 3 tokens (T/4, T/2, 3T/4), 1 when a repaint takes over 5 s.
+  median of 3 tokens (T/4, T/2, 3T/4), 1 when a repaint takes over 5 s. Before each click the token is
+  scrolled into view (untimed), as a person would, so views that keep buttons only for the rows in
+  view work too; each click is checked to have changed the view.
 - JS heap: ``performance.memory.usedJSHeapSize`` (``--enable-precise-memory-info``) after the clicks,
   then after a forced GC (CDP HeapProfiler.collectGarbage); the table shows the value after GC.
 
@@ -38,6 +41,7 @@ size that times out (or fails) ends BertViz's run: larger sizes are not attempte
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import pathlib
@@ -86,7 +90,7 @@ def setup(force: bool = False) -> None:
     """Create BertViz's venv (CPU torch pinned first, then bertviz with torch constrained) and the CDN files."""
     venv = bench_venv()
     py = venv_python()
-    ok = py.exists() and subprocess.run([str(py), "-c", "import bertviz, torch"], capture_output=True).returncode == 0
+    ok = py.exists() and subprocess.run([str(py), "-c", "import bertviz, torch"], check=False, capture_output=True).returncode == 0
     if force or not ok:
         print(f"setting up BertViz's environment in {venv} (torch=={TORCH} CPU, bertviz=={BERTVIZ}) ...", flush=True)
         base = getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
@@ -143,15 +147,28 @@ POLL = """(check) => {
   requestAnimationFrame(tick);
 }"""
 
-# ours: a visible canvas inside .attnwidget with non-blank pixels
-OURS_DRAWN = """() => {
-  const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null && c.width * c.height >= 10000);
-  for (const c of cs) {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const u = new Uint32Array(d.buffer);
-    for (let i = 0; i < u.length; i++) if (u[i] !== 0) return true;
+# ours: every 2D drawing call marks its canvas (installed before the page's scripts run); the view has
+# drawn when a visible canvas inside .attnwidget got one. Pixels alone cannot tell: with near-uniform
+# weights (random logits at large T) every line is fainter than the graph's lowest opacity step, and a
+# finished drawing is blank.
+OURS_HOOK = """(() => {
+  const P = CanvasRenderingContext2D.prototype;
+  for (const m of ['clearRect', 'fillRect', 'strokeRect', 'stroke', 'fill', 'drawImage', 'putImageData', 'fillText']) {
+    const f = P[m];
+    P[m] = function (...a) { if (this.canvas) this.canvas.__benchDrawn = true; return f.apply(this, a); };
   }
-  return false;
+})();"""
+OURS_DRAWN = """() => [...document.querySelectorAll('.attnwidget canvas')]
+  .some((c) => c.__benchDrawn && c.offsetParent !== null && c.width * c.height >= 10000)"""
+PAINTED = """() => {
+  const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null && c.width * c.height >= 10000);
+  let n = 0, total = 0;
+  for (const c of cs) {
+    const u = new Uint32Array(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.buffer);
+    total += u.length;
+    for (let i = 0; i < u.length; i++) if (u[i] !== 0) n++;
+  }
+  return [n, total];
 }"""
 
 BERTVIZ_DRAWN = "() => document.querySelector('#attention line') !== null"
@@ -180,6 +197,38 @@ CLICK = """(a) => {
   }, 0);
 }"""
 
+# Bring query token i into view as a person would (scroll its column), without timing it; works whether
+# the view keeps a button for every token or only for the rows in view.
+REVEAL_TOKEN = """async (i) => {
+  const sel = (k) => document.querySelector(`.attnwidget [data-side="query"][data-index="${k}"]`);
+  const raf = () => new Promise((r) => requestAnimationFrame(r));
+  if (!sel(i)) {
+    const bs = [...document.querySelectorAll('.attnwidget [data-side="query"]')]
+      .map((b) => [Number(b.dataset.index), b]).sort((a, b) => a[0] - b[0]);
+    if (!bs.length) return 'no query token buttons';
+    const [i0, b0] = bs[0], [i1, b1] = bs[bs.length - 1];
+    const rowH = i1 > i0 ? (b1.offsetTop - b0.offsetTop) / (i1 - i0) : b0.offsetHeight;
+    let sc = b0.parentElement;
+    while (sc && !(sc.scrollHeight > sc.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(sc).overflowY))) sc = sc.parentElement;
+    if (!sc) return 'token ' + i + ' has no button and no scrolling column';
+    const y0 = b0.getBoundingClientRect().top - sc.getBoundingClientRect().top + sc.scrollTop;
+    sc.scrollTop = y0 + (i - i0) * rowH - sc.clientHeight / 2;
+    for (let k = 0; k < 10 && !sel(i); k++) await raf();
+    if (!sel(i)) return 'token ' + i + ' did not appear after scrolling';
+  }
+  sel(i).scrollIntoView({ block: 'nearest' });
+  for (let k = 0; k < 3; k++) await raf();
+  return 'ok';
+}"""
+
+BERTVIZ_REVEAL = """async (i) => {
+  const el = document.querySelectorAll('#left text')[i];
+  if (!el) return 'no token text ' + i;
+  el.scrollIntoView({ block: 'center' });
+  for (let k = 0; k < 3; k++) await new Promise((r) => requestAnimationFrame(r));
+  return 'ok';
+}"""
+
 CANVAS_SUM = """() => {
   const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null);
   let s = 0;
@@ -200,7 +249,7 @@ def chromium() -> str:
 
 def chromium_version() -> str:
     try:
-        out = subprocess.run(["/usr/lib/chromium/chromium", "--version"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(["/usr/lib/chromium/chromium", "--version"], check=False, capture_output=True, text=True, timeout=30).stdout
         return out.strip() or "unknown"
     except Exception:  # noqa: BLE001
         return "unknown"
@@ -248,18 +297,43 @@ class Session:
     def close(self):
         try:
             self.browser.close()
-        except Exception:  # noqa: BLE001 - a hung or crashed browser: its process is gone either way
-            pass
+        except Exception as exc:  # noqa: BLE001 - a hung or crashed browser: its process is gone either way
+            self.errors.append(f"close: {exc}"[:200])
 
 
-def load(s: Session, path: pathlib.Path, check: str, timeout_s: float) -> dict:
+class Progress:
+    """What a measuring child process has done so far, in a JSON file the parent watches.
+
+    Playwright's own timeouts do not fire while the page's main thread is busy (a wait_for_function
+    on BertViz at T = 1024 outlived its 30 s timeout by minutes), so the parent kills the child's
+    whole process group when a phase runs past its time-box and keeps what was measured before.
+    """
+
+    def __init__(self, path: pathlib.Path):
+        self.path = path
+        self.data = {"phase": "start", "since": time.time(), "result": {}}
+        self._write()
+
+    def _write(self):
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, default=str))
+        os.replace(tmp, self.path)
+
+    def phase(self, name: str):
+        self.data["phase"], self.data["since"] = name, time.time()
+        self._write()
+
+    def update(self, **kw):
+        self.data["result"].update(kw)
+        self._write()
+
+
+def load(s: Session, path: pathlib.Path, check: str, timeout_s: float, hook: str = "") -> dict:
     """Navigate to ``path``; return the first-drawing time (ms since navigation start) and load timings."""
-    s.page.add_init_script(script=f"({POLL})({json.dumps(check)})")
-    t0 = time.perf_counter()
+    s.page.add_init_script(script=f"{hook}\n({POLL})({json.dumps(check)})")
     s.page.goto(path.as_uri(), wait_until="commit", timeout=timeout_s * 1000)
-    left = max(1.0, timeout_s - (time.perf_counter() - t0))
     s.page.wait_for_function("() => window.__bench && (window.__bench.drawn !== null || window.__bench.error !== null)",
-                             timeout=left * 1000, polling=100)
+                             timeout=timeout_s * 1000, polling=100)
     b = s.page.evaluate("() => window.__bench")
     if b.get("error"):
         raise RuntimeError(f"drawing check failed: {b['error']}")
@@ -287,20 +361,26 @@ def heap(s: Session) -> dict:
             "cdp_heap_mb": metrics.get("JSHeapUsedSize", 0) / 2**20, "dom_nodes": int(metrics.get("Nodes", 0))}
 
 
-def clicks(s: Session, make_args, t: int, timeout_s: float, verify) -> dict:
-    """Up to 3 clicks (tokens T/4, T/2, 3T/4); the median and each total, in ms."""
+def clicks(s: Session, prog: Progress, make_args, t: int, timeout_s: float, verify, reveal: str | None) -> None:
+    """Up to 3 clicks (tokens T/4, T/2, 3T/4), each a phase of its own; the median and each total, in ms."""
     totals, handlers, frames = [], [], []
     for k, idx in enumerate((t // 4, t // 2, 3 * t // 4)):
+        if reveal:
+            prog.phase("prepare click")
+            got = s.page.evaluate(reveal, idx)
+            if got != "ok":
+                raise RuntimeError(got)
         before = verify(s, None)
+        prog.phase("click")
         r = click(s, make_args(k, idx), timeout_s)
-        ok = verify(s, (idx, before))
-        if not ok:
+        prog.phase("verify click")
+        if not verify(s, (idx, before)):
             raise RuntimeError(f"the click on token {idx} changed nothing on screen")
         totals.append(r["total"]); handlers.append(r["handler"]); frames.append(r["frame1"])
+        prog.update(click_ms=statistics.median(totals), clicks_ms=totals, click_handler_ms=statistics.median(handlers),
+                    click_frame1_ms=statistics.median(frames))
         if r["total"] > 5000:
             break
-    return {"click_ms": statistics.median(totals), "clicks_ms": totals, "click_handler_ms": statistics.median(handlers),
-            "click_frame1_ms": statistics.median(frames)}
 
 
 # ----- the two sides --------------------------------------------------------------------------
@@ -313,8 +393,9 @@ def build_ours(w: np.ndarray, t: int, work: pathlib.Path) -> dict:
     t0 = time.perf_counter()
     widget = AttentionWidget(w, tokens(t))
     out["build_s"] = time.perf_counter() - t0
-    state, _, buffers = _remove_buffers(widget.get_state())
+    state, paths, buffers = _remove_buffers(widget.get_state())
     out["buffer_bytes"] = sum(memoryview(b).nbytes for b in buffers)
+    out["buffers"] = {"/".join(map(str, path)): memoryview(b).nbytes for path, b in zip(paths, buffers)}
     out["state_json_bytes"] = len(json.dumps(state, default=str).encode())
     t0 = time.perf_counter()
     page = work / f"ours-graph-{t}.html"
@@ -349,52 +430,124 @@ def bertviz_hovered(s: Session, arg):
         return !!g && g.getAttribute('visibility') === 'hidden' && !!g.querySelector(`line[left-token-index="${i}"][visibility="visible"]`); }""", idx)
 
 
-def measure_ours(pw, t: int, view: str, work: pathlib.Path, timeout_s: float) -> dict:
-    s = Session(pw)
+def measure(spec: dict) -> None:
+    """Child process: one page in a fresh Chromium; figures go to the progress file as they come."""
+    from playwright.sync_api import sync_playwright
+
+    prog = Progress(pathlib.Path(spec["progress"]))
+    t, timeout_s, path = spec["t"], spec["timeout"], pathlib.Path(spec["page"])
     try:
-        r = load(s, work / f"ours-{view}-{t}.html", OURS_DRAWN, timeout_s)
-        if view == "graph":
-            n = s.page.evaluate("() => document.querySelectorAll('.attnwidget [data-side=\"query\"]').length")
-            if n != t:
-                raise RuntimeError(f"{n} query token buttons, expected {t}")
-            r.update(clicks(s, lambda k, i: {"type": "click", "selector": f'.attnwidget [data-side="query"][data-index="{i}"]'},
-                            t, timeout_s, token_pressed))
-        else:
-            spots = [(0.5, 0.5), (0.35, 0.4), (0.6, 0.3)]
-            r.update(clicks(s, lambda k, i: {"type": "click", "fx": spots[k][0], "fy": spots[k][1]}, t, timeout_s, canvas_changed))
-        r.update(heap(s))
-        r["blocked"] = len(s.blocked)
-        r["errors"] = s.errors[:3]
-        return r
-    finally:
-        s.close()
+        with sync_playwright() as pw:
+            s = Session(pw, cdn=bench_venv() / "cdn" if spec["tool"] == "bertviz" else None)
+            try:
+                if spec.get("profile"):
+                    blank = path.with_name("blank.html")
+                    blank.write_text("<!doctype html><title>blank</title>")
+                    s.page.goto(blank.as_uri())
+                    s.cdp.send("Profiler.enable")
+                    s.cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+                    s.cdp.send("Profiler.start")
+                prog.phase("load")
+                if spec["tool"] == "bertviz":
+                    r = load(s, path, BERTVIZ_DRAWN, timeout_s)
+                else:
+                    r = load(s, path, OURS_DRAWN, timeout_s, hook=OURS_HOOK)
+                prog.update(**r)
+                if spec.get("profile"):
+                    prog.phase("profile")
+                    prog.update(profile=profile_summary(s.cdp.send("Profiler.stop")["profile"], r["draw_ms"]))
+                prog.phase("check")
+                if spec["tool"] == "bertviz":
+                    n = s.page.evaluate("() => document.querySelectorAll('#attention line').length")
+                    if n != HEADS * t * t:
+                        raise RuntimeError(f"{n} SVG lines, expected {HEADS * t * t}")
+                    make = lambda k, i: {"type": "mouseover", "textSelector": "#left text", "textIndex": i}
+                    verify, reveal = bertviz_hovered, BERTVIZ_REVEAL
+                elif spec["view"] == "graph":
+                    n = s.page.evaluate("() => document.querySelectorAll('.attnwidget [data-side=\"query\"]').length")
+                    if not n:
+                        raise RuntimeError("no query token buttons")
+                    prog.update(query_buttons=n, painted=s.page.evaluate(PAINTED))
+                    make = lambda k, i: {"type": "click", "selector": f'.attnwidget [data-side="query"][data-index="{i}"]'}
+                    verify, reveal = token_pressed, REVEAL_TOKEN
+                else:
+                    spots = [(0.5, 0.5), (0.35, 0.4), (0.6, 0.3)]
+                    make = lambda k, i: {"type": "click", "fx": spots[k][0], "fy": spots[k][1]}
+                    verify, reveal = canvas_changed, None
+                if spec.get("profile"):
+                    if reveal:
+                        prog.phase("prepare click")
+                        s.page.evaluate(reveal, t // 2)
+                    s.cdp.send("Profiler.start")
+                    prog.phase("click")
+                    c = click(s, make(1, t // 2), timeout_s)
+                    prog.update(click_ms=c["total"], click_handler_ms=c["handler"], click_frame1_ms=c["frame1"],
+                                click_profile=profile_summary(s.cdp.send("Profiler.stop")["profile"], c["total"]))
+                else:
+                    clicks(s, prog, make, t, timeout_s, verify, reveal)
+                    prog.phase("heap")
+                    prog.update(**heap(s))
+                prog.update(blocked=len(s.blocked), served=len(s.served), errors=s.errors[:3])
+                prog.phase("done")
+            finally:
+                s.close()
+    except Exception as exc:  # the parent reads the failure from the progress file
+        prog.data["error"] = failure(exc)
+        prog.update(errors=[*prog.data["result"].get("errors", []), *s.errors[:3]] if "s" in locals() else [])
+        raise
+
+
+PHASE_KEY = {"load": "draw_ms", "check": "draw_ms", "click": "click_ms", "verify click": "click_ms", "prepare click": "click_ms", "heap": "heap_gc_mb",
+             "profile": "profile"}
+
+
+def measure_in_child(spec: dict, timeout_s: float, work: pathlib.Path) -> dict:
+    """Run :func:`measure` in a child process group; kill it when a phase runs past ``timeout_s``."""
+    prog = work / f"progress-{spec['tool']}-{spec.get('view', '')}-{spec['t']}.json"
+    log = work / f"{prog.stem}.log"
+    spec = {**spec, "progress": str(prog), "timeout": timeout_s}
+    with open(log, "w") as lf:
+        proc = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).resolve()), "--measure", json.dumps(spec)],
+                                cwd=ROOT, stdout=lf, stderr=subprocess.STDOUT, start_new_session=True)
+    killed = None
+    started = time.time()
+    while proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            p = json.loads(prog.read_text())
+        except (OSError, ValueError):
+            p = {"phase": "start", "since": started}
+        limit = timeout_s + (30 if p["phase"] in ("start", "check", "prepare click", "verify click", "heap", "profile") else 5)
+        if time.time() - p["since"] > limit:
+            killed = p["phase"]
+            os.killpg(proc.pid, 9)
+            proc.wait()
+    try:
+        p = json.loads(prog.read_text())
+    except (OSError, ValueError):
+        p = {"phase": "start", "result": {}}
+    res = p.get("result", {})
+    why = "timeout" if killed else p.get("error")
+    if not why and proc.returncode != 0:
+        tail = [x for x in log.read_text(errors="replace").splitlines() if x.strip()][-1:]
+        why = f"failed: exit {proc.returncode} {tail}"
+    if why:
+        phase = killed or p.get("phase")
+        res.setdefault("failed", {})[PHASE_KEY.get(phase, "draw_ms")] = why
+        res["failed_phase"] = phase
+    for key in ("draw_ms", "click_ms", "heap_gc_mb"):  # what never came: say why in its cell
+        if key not in res and why:
+            res.setdefault("failed", {}).setdefault(key, "not reached" if key != PHASE_KEY.get(p.get("phase")) else why)
+    return res
 
 
 def build_bertviz(w_path: pathlib.Path, t: int, work: pathlib.Path, timeout_s: float) -> dict:
     page = work / f"bertviz-{t}.html"
     out = subprocess.run([str(venv_python()), str(ROOT / "benchmarks" / "bertviz_page.py"), str(w_path), str(page)],
-                         capture_output=True, text=True, timeout=timeout_s * 3)
+                         check=False, capture_output=True, text=True, timeout=max(120.0, timeout_s * 3))
     if out.returncode != 0:
         raise RuntimeError(f"head_view failed: {out.stderr.strip().splitlines()[-1:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def measure_bertviz(pw, t: int, work: pathlib.Path, timeout_s: float) -> dict:
-    s = Session(pw, cdn=bench_venv() / "cdn")
-    try:
-        r = load(s, work / f"bertviz-{t}.html", BERTVIZ_DRAWN, timeout_s)
-        n = s.page.evaluate("() => document.querySelectorAll('#attention line').length")
-        if n != HEADS * t * t:
-            raise RuntimeError(f"{n} SVG lines, expected {HEADS * t * t}")
-        r.update(clicks(s, lambda k, i: {"type": "mouseover", "textSelector": "#left text", "textIndex": i},
-                        t, timeout_s, bertviz_hovered))
-        r.update(heap(s))
-        r["served"] = len(s.served)
-        r["blocked"] = len(s.blocked)
-        r["errors"] = s.errors[:3]
-        return r
-    finally:
-        s.close()
 
 
 def failure(exc: BaseException) -> str:
@@ -408,11 +561,9 @@ def failure(exc: BaseException) -> str:
 
 # ----- the run --------------------------------------------------------------------------------
 def run(sizes, do_bertviz: bool, bv_timeout: float, ours_timeout: float) -> dict:
-    from playwright.sync_api import sync_playwright
-
     results: dict = {}
     bertviz_stop = None
-    with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp:
         work = pathlib.Path(tmp)
         for t in sizes:
             res = results[t] = {"weights": HEADS * t * t}
@@ -429,31 +580,37 @@ def run(sizes, do_bertviz: bool, bv_timeout: float, ours_timeout: float) -> dict
             del w
             for view in ("graph", "matrix"):
                 if "error" in res["ours"]:
-                    res[view] = {"error": res["ours"]["error"]}
+                    res[view] = {"failed": {k: res["ours"]["error"] for k in ("draw_ms", "click_ms", "heap_gc_mb")}}
                     continue
-                try:
-                    res[view] = measure_ours(pw, t, view, work, ours_timeout)
-                except Exception as exc:  # noqa: BLE001
-                    res[view] = {"error": failure(exc)}
-                print(f"ours {view} {res[view].get('draw_ms', res[view].get('error'))}; ", end="", flush=True)
+                res[view] = measure_in_child({"tool": "ours", "view": view, "t": t, "page": str(work / f"ours-{view}-{t}.html")},
+                                             ours_timeout, work)
+                print(f"ours {view} {cell(res[view], 'draw_ms')}; ", end="", flush=True)
             if not do_bertviz:
-                res["bertviz"] = {"error": "not run (--no-bertviz)"}
+                res["bertviz"] = {"failed": dict.fromkeys(("draw_ms", "click_ms", "heap_gc_mb"), "not run")}
             elif bertviz_stop:
-                res["bertviz"] = {"error": f"not run (T={bertviz_stop} did not finish)"}
+                res["bertviz"] = {"failed": dict.fromkeys(("draw_ms", "click_ms", "heap_gc_mb"),
+                                                          f"not run (T={bertviz_stop} did not finish)")}
             else:
                 try:
                     res["bertviz_build"] = build_bertviz(w_path, t, work, bv_timeout)
-                    res["bertviz"] = measure_bertviz(pw, t, work, bv_timeout)
+                    res["bertviz"] = measure_in_child({"tool": "bertviz", "t": t, "page": str(work / f"bertviz-{t}.html")},
+                                                      bv_timeout, work)
                 except Exception as exc:  # noqa: BLE001
-                    res["bertviz"] = {"error": failure(exc)}
-                if "error" in res["bertviz"] or "click_ms" not in res["bertviz"]:
+                    res["bertviz"] = {"failed": dict.fromkeys(("draw_ms", "click_ms", "heap_gc_mb"), failure(exc))}
+                if res["bertviz"].get("failed"):
                     bertviz_stop = t
-                print(f"bertviz {res['bertviz'].get('draw_ms', res['bertviz'].get('error'))}", end="", flush=True)
+                print(f"bertviz {cell(res['bertviz'], 'draw_ms')}", end="", flush=True)
             for f in work.glob(f"*-{t}.html"):
                 f.unlink()
             w_path.unlink()
             print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     return results
+
+
+def cell(d: dict, key: str):
+    if key in d:
+        return d[key]
+    return d.get("failed", {}).get(key, "—")
 
 
 def fmt(v, unit=""):
@@ -481,21 +638,20 @@ def table(results: dict) -> str:
         ours, g, m, bv = res.get("ours", {}), res.get("graph", {}), res.get("matrix", {}), res.get("bertviz", {})
         bvb = res.get("bertviz_build", {})
         wts = res["weights"]
-        err = lambda d: d.get("error")  # noqa: E731
-        sent = ours["buffer_bytes"] / wts if "buffer_bytes" in ours else err(ours)
-        page = ours["page_bytes"] / wts if "page_bytes" in ours else err(ours)
-        bv_page = bvb["payload_bytes"] / wts if "payload_bytes" in bvb else err(bv)
-        def cell(d, key):  # noqa: E306
-            return d[key] if key in d else (err(d) or "—")
+        sent = ours["buffer_bytes"] / wts if "buffer_bytes" in ours else ours.get("error")
+        page = ours["page_bytes"] / wts if "page_bytes" in ours else ours.get("error")
+        bv_page = bvb["payload_bytes"] / wts if "payload_bytes" in bvb else cell(bv, "draw_ms")
         lines = [
-            ("bytes sent / weight (ours: widget buffers; BertViz: its HTML)", sent, "—", bv_page),
+            ("bytes sent / weight (ours: widget buffers; BertViz: its HTML)", sent, "(same)", bv_page),
             ("bytes / weight of the standalone page", page, "(same)", bv_page),
             ("first drawing, ms from navigation", cell(g, "draw_ms"), cell(m, "draw_ms"), cell(bv, "draw_ms")),
             ("click → repainted frame, ms (BertViz: hover)", cell(g, "click_ms"), cell(m, "click_ms"), cell(bv, "click_ms")),
             ("JS heap after GC, MB", cell(g, "heap_gc_mb"), cell(m, "heap_gc_mb"), cell(bv, "heap_gc_mb")),
         ]
+        blank = " (blank: no line above the lowest opacity step)" if g.get("painted", [1])[0] == 0 else ""
         for k, (name, a, b, c) in enumerate(lines):
-            rows.append(f"| {t if k == 0 else ''} | {f'{wts:,}' if k == 0 else ''} | {name} | {fmt(a)} | {fmt(b)} | {fmt(c)} | {ratio(c, a)} |")
+            note = blank if k == 2 and isinstance(a, (int, float)) else ""
+            rows.append(f"| {t if k == 0 else ''} | {f'{wts:,}' if k == 0 else ''} | {name} | {fmt(a)}{note} | {fmt(b)} | {fmt(c)} | {ratio(c, a)} |")
     return "\n".join(rows)
 
 
@@ -507,21 +663,35 @@ def details(results: dict) -> str:
         if "build_s" in ours:
             over = " (over Jupyter's 10 MiB message limit)" if ours["buffer_bytes"] + ours["state_json_bytes"] > 10 * 2**20 else ""
             parts.append(f"ours: widget {ours['build_s']:.2f} s, to_html {ours['to_html_s']:.2f} s, "
-                         f"buffers {ours['buffer_bytes'] / 2**20:.2f} MiB + state JSON {ours['state_json_bytes'] / 1024:.1f} KiB{over}, "
-                         f"page {ours['page_bytes'] / 2**20:.2f} MiB;")
+                         f"buffers {ours['buffer_bytes'] / 2**20:.2f} MiB ("
+                         + ", ".join(f"{k} {v:,}" for k, v in ours.get("buffers", {}).items())
+                         + f") + state JSON {ours['state_json_bytes'] / 1024:.1f} KiB{over}, page {ours['page_bytes'] / 2**20:.2f} MiB;")
+        elif ours.get("error"):
+            parts.append(f"ours: {ours['error']};")
         for name, d in (("graph", g), ("matrix", m), ("bertviz", bv)):
+            bits = []
             if "draw_ms" in d:
                 nav = d.get("nav", {})
-                parts.append(f"{name}: html parsed (domInteractive) {fmt(nav.get('domInteractive'))} ms, "
-                             f"clicks {', '.join(fmt(x) for x in d.get('clicks_ms', []))} ms (handler {fmt(d.get('click_handler_ms'))}, "
-                             f"1st frame {fmt(d.get('click_frame1_ms'))}), heap before GC {fmt(d.get('heap_mb'))} MB, "
-                             f"DOM nodes {d.get('dom_nodes')}, blocked {d.get('blocked')}"
-                             + (f", CDN files served {d.get('served')}" if "served" in d else "")
-                             + (f", errors {d['errors']}" if d.get("errors") else "") + ";")
-            elif d.get("error"):
-                parts.append(f"{name}: {d['error']};")
+                bits.append(f"HTML parsed (domInteractive) at {fmt(nav.get('domInteractive'))} ms")
+            if "clicks_ms" in d:
+                bits.append(f"clicks {', '.join(fmt(x) for x in d['clicks_ms'])} ms (median handler {fmt(d.get('click_handler_ms'))}, "
+                            f"first frame {fmt(d.get('click_frame1_ms'))})")
+            if "query_buttons" in d:
+                bits.append(f"query token buttons in the DOM {d['query_buttons']:,}")
+            if "painted" in d:
+                bits.append(f"non-blank canvas pixels {d['painted'][0]:,} of {d['painted'][1]:,}")
+            if "heap_mb" in d:
+                bits.append(f"heap before GC {fmt(d['heap_mb'])} MB, DOM nodes {d.get('dom_nodes'):,}")
+            if "blocked" in d:
+                bits.append(f"requests blocked {d['blocked']}" + (f", CDN files served locally {d['served']}" if d.get("served") else ""))
+            if d.get("failed_phase"):
+                bits.append(f"stopped in phase '{d['failed_phase']}': {d['failed'].get(PHASE_KEY.get(d['failed_phase'], 'draw_ms'))}")
+            if d.get("errors"):
+                bits.append(f"page errors {d['errors']}")
+            if bits:
+                parts.append(f"{name}: " + ", ".join(bits) + ";")
         if "gen_s" in bvb:
-            parts.append(f"bertviz head_view() {bvb['gen_s']:.2f} s, page {bvb['page_bytes'] / 2**20:.2f} MiB.")
+            parts.append(f"bertviz: head_view() {bvb['gen_s']:.2f} s, page {bvb['page_bytes'] / 2**20:.2f} MiB.")
         out.append(" ".join(parts))
     return "\n".join(out)
 
@@ -529,7 +699,8 @@ def details(results: dict) -> str:
 # ----- where our page spends its time (--profile) -----------------------------------------------
 FOCUS = ["boot", "gunzipText", "loadModule", "render", "flush", "decode", "decodeData", "toBytes", "decodeBase64",
          "buildButtons", "placeButtons", "markPinned", "recomputeLines", "selectLines", "topIndices", "draw",
-         "paintLines", "paintBars", "barsFor", "labelColumnWidth", "truncateToWidth", "update", "parse", "atob"]
+         "paintLines", "paintBars", "barsFor", "plane", "paint", "labelColumnWidth", "truncateToWidth", "update",
+         "parse", "atob", "replace"]
 
 
 def unminified_static(dest: pathlib.Path) -> pathlib.Path | None:
@@ -559,8 +730,9 @@ def profile_summary(prof: dict, wall_ms: float) -> list[str]:
     def label(n):
         cf = n["callFrame"]
         name = cf["functionName"] or "(anonymous)"
-        src = cf["url"].rsplit("/", 1)[-1][:20]
-        return f"{name} {src}:{cf['lineNumber'] + 1}" if src else name
+        url = cf["url"]
+        src = "bundle" if url.startswith("blob:") else "page" if url.startswith("file:") else ""
+        return f"{name} ({src}:{cf['lineNumber'] + 1})" if src else name
 
     def chain(nid):
         if nid not in chain_cache:
@@ -578,60 +750,53 @@ def profile_summary(prof: dict, wall_ms: float) -> list[str]:
         self_ms[lab] = self_ms.get(lab, 0) + ms
         for f in chain(sid) & set(FOCUS):
             incl_ms[f] = incl_ms.get(f, 0) + ms
-    top = sorted(self_ms.items(), key=lambda kv: -kv[1])[:14]
-    out = [f"  main-thread CPU samples to first drawing: {sum(self_ms.values()):,.0f} ms (first drawing at {wall_ms:,.0f} ms)",
-           "  self time: " + "; ".join(f"{k} {v:,.0f}" for k, v in top),
-           "  inclusive (ms): " + "; ".join(f"{k} {incl_ms[k]:,.0f}" for k in FOCUS if incl_ms.get(k, 0) >= 1)]
-    return out
+    top = sorted(((k, v) for k, v in self_ms.items() if k != "(idle)"), key=lambda kv: -kv[1])[:14]
+    busy = sum(v for k, v in self_ms.items() if k != "(idle)")
+    return [(f"  profiled span: main thread busy {busy:,.0f} ms, idle {self_ms.get('(idle)', 0):,.0f} ms "
+             "((program) = native work: HTML parsing, style, layout, paint)"),
+            "  self time (ms): " + "; ".join(f"{k} {v:,.0f}" for k, v in top),
+            "  inclusive (ms): " + "; ".join(f"{k} {incl_ms[k]:,.0f}" for k in FOCUS if incl_ms.get(k, 0) >= 1)]
 
 
 def profile(sizes, ours_timeout: float) -> str:
-    from playwright.sync_api import sync_playwright
-
     from attnwidget import AttentionWidget, export
 
     lines = []
-    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         work = pathlib.Path(tmp)
         static = unminified_static(work)
-        note = "unminified build of js/" if static else "the minified bundle (the unminified build failed)"
+        note = "an unminified build of js/" if static else "the minified bundle (the unminified build failed)"
         if static:
             css = ROOT / "attnwidget" / "static" / "widget.css"
             if css.exists() and not (work / "widget.css").exists():
                 shutil.copy(css, work / "widget.css")
-            export._STATIC = work  # this process only: the page carries the unminified bundle
+            export._STATIC = work  # this process only: its pages carry the unminified bundle
             export._asset.cache_clear()
-        lines.append(f"Where our page spends its time (CPU profile, 100 µs sampling, {note}; profiled separately from the table):")
+        lines.append(f"Where our page spends its time: Chromium's CPU profiler (100 µs samples) over {note}, "
+                     "runs of their own after the table (the profiler slows the page down):")
         for t in sizes:
             for view in ("graph", "matrix"):
                 w = weights(t)
-                AttentionWidget(w, tokens(t), view=view).to_html(work / f"p-{view}-{t}.html", max_weights=None)
+                page = work / f"p-{view}-{t}.html"
+                t0 = time.perf_counter()
+                AttentionWidget(w, tokens(t), view=view).to_html(page, max_weights=None)
+                py_s = time.perf_counter() - t0
                 del w
-                s = Session(pw)
-                try:
-                    blank = work / "blank.html"
-                    blank.write_text("<!doctype html><title>blank</title>")
-                    s.page.goto(blank.as_uri())
-                    s.cdp.send("Profiler.enable")
-                    s.cdp.send("Profiler.setSamplingInterval", {"interval": 100})
-                    s.cdp.send("Profiler.start")
-                    r = load(s, work / f"p-{view}-{t}.html", OURS_DRAWN, ours_timeout)
-                    prof = s.cdp.send("Profiler.stop")["profile"]
-                    nav = r["nav"]
-                    lines.append(f"T={t} {view}: first drawing {r['draw_ms']:,.0f} ms; HTML parsed (domInteractive) "
-                                 f"{nav['domInteractive']:,.0f} ms, DOMContentLoaded {nav['dcl']:,.0f} ms")
-                    lines += profile_summary(prof, r["draw_ms"])
-                    if view == "graph":
-                        s.cdp.send("Profiler.start")
-                        c = click(s, {"type": "click", "selector": f'.attnwidget [data-side="query"][data-index="{t // 2}"]'}, ours_timeout)
-                        prof = s.cdp.send("Profiler.stop")["profile"]
-                        lines.append(f"T={t} graph click: {c['total']:,.0f} ms (handler {c['handler']:.1f}, first frame {c['frame1']:,.0f})")
-                        lines += profile_summary(prof, c["total"])[1:]
-                except Exception as exc:  # noqa: BLE001
-                    lines.append(f"T={t} {view}: {failure(exc)}")
-                finally:
-                    s.close()
-                (work / f"p-{view}-{t}.html").unlink()
+                r = measure_in_child({"tool": "ours", "view": view, "t": t, "page": str(page), "profile": True}, ours_timeout, work)
+                page.unlink()
+                if "draw_ms" not in r:
+                    lines.append(f"T={t} {view}: {r.get('failed', {}).get('draw_ms')} (stopped in phase '{r.get('failed_phase')}')")
+                    continue
+                nav = r["nav"]
+                lines.append(f"T={t} {view}: widget + to_html in Python {py_s:.1f} s; in the page: first drawing at {r['draw_ms']:,.0f} ms, "
+                             f"HTML parsed (domInteractive) at {nav['domInteractive']:,.0f} ms, DOMContentLoaded {nav['dcl']:,.0f} ms")
+                lines += r.get("profile", [])
+                if "click_ms" in r:
+                    lines.append(f"T={t} {view} click → repaint {r['click_ms']:,.0f} ms (handler {r['click_handler_ms']:.1f} ms, "
+                                 f"first frame at {r['click_frame1_ms']:,.0f} ms)")
+                    lines += r.get("click_profile", [])[:2]
+                elif r.get("failed"):
+                    lines.append(f"T={t} {view} click: {r['failed'].get('click_ms')}")
     return "\n".join(lines)
 
 
@@ -641,22 +806,30 @@ def main() -> None:
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
     ap.add_argument("--no-bertviz", action="store_true")
     ap.add_argument("--bertviz-timeout", type=float, default=60.0)
-    ap.add_argument("--ours-timeout", type=float, default=180.0)
+    ap.add_argument("--ours-timeout", type=float, default=120.0)
     ap.add_argument("--profile", default="", help="sizes to profile our page at, e.g. 512,4096")
     ap.add_argument("--json", default="", help="write the raw figures here")
+    ap.add_argument("--measure", default="", help=argparse.SUPPRESS)  # internal: one page, in a child process
     a = ap.parse_args()
+    if a.measure:
+        measure(json.loads(a.measure))
+        return
     if a.setup:
         setup(force=True)
         return
     sizes = [int(x) for x in a.sizes.split(",") if x]
     if not a.no_bertviz:
         setup()
-    bv = subprocess.run([str(venv_python()), "-c", "import bertviz, torch, importlib.metadata as m;"
-                         "print(m.version('bertviz'), torch.__version__)"], capture_output=True, text=True).stdout.strip() \
-        if not a.no_bertviz else "not run"
+    probe = "import bertviz, torch, importlib.metadata as m; print(m.version('bertviz'), 'with torch', torch.__version__)"
+    bv = "not run" if a.no_bertviz else subprocess.run([str(venv_python()), "-c", probe], check=False, capture_output=True,
+                                                       text=True).stdout.strip()
     t0 = time.perf_counter()
     results = run(sizes, not a.no_bertviz, a.bertviz_timeout, a.ours_timeout)
     print()
+    bundle = ROOT / "attnwidget" / "static" / "widget.js"
+    front = (f"front end measured: attnwidget/static/widget.js sha256 {hashlib.sha256(bundle.read_bytes()).hexdigest()[:12]}, "
+             f"built {time.strftime('%Y-%m-%d %H:%M', time.gmtime(bundle.stat().st_mtime))} UTC") if bundle.exists() else "front end not built"
+    print(front)
     print(f"machine: {os.cpu_count()} CPUs, {chromium_version()} headless (--disable-gpu, 1280×1000, DPR 1); "
           f"BertViz {bv} (torch CPU); one layer, {HEADS} heads, weights = {HEADS}·T²; "
           f"BertViz time-box {a.bertviz_timeout:.0f} s per size and step")

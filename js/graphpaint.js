@@ -15,6 +15,12 @@ export function lineAlpha(w, nh, on, anyActive) {
   return anyActive ? a * 0.12 : a;
 }
 
+function maxWeight(s) {
+  let m = 0;
+  if (s) for (let c = 0; c < s.n; c++) if (s.weight[c] > m) m = s.weight[c];
+  return m;
+}
+
 /**
  * g: {sel, nh, color(head) -> css colour, x0, x1, yq(i), yk(j), yMin, yMax, active, pair}
  * `pair` = {i, j}: the (query, key) pair under the pointer, drawn emphasised.
@@ -27,6 +33,9 @@ export function paintLines(ctx, g) {
   const anyActive = Boolean(g.active) || g.layer === "background";
   ctx.lineCap = "round";
   const passes = g.layer === "background" ? [0] : g.layer === "active" ? [1] : anyActive ? [0, 1] : [0];
+  // Opacity is relative to the strongest line drawn: at T = 4096 softmax weights are a few
+  // hundredths, and on an absolute scale no line would reach the lowest opacity step.
+  const top = Math.max(1, maxWeight(sel), maxWeight(g.extra));
   for (const pass of passes) {
     const buckets = new Map();
     // `extra` (the pinned token's lines from exact values) replaces that token's lines of `sel`.
@@ -40,7 +49,7 @@ export function paintLines(ctx, g) {
         if ((pass === 1) !== on) continue;
         const ya = g.yq(s.query[c]), yb = g.yk(s.key[c]);
         if ((ya < g.yMin && yb < g.yMin) || (ya > g.yMax && yb > g.yMax)) continue;
-        const a = lineAlpha(s.weight[c] / 255, g.nh, on, anyActive);
+        const a = lineAlpha(s.weight[c] / top, g.nh, on, anyActive);
         const lvl = Math.round(a * LEVELS);
         if (lvl <= 0) continue;
         const key = (s.head[c] + 1) * (LEVELS + 1) + lvl;

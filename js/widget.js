@@ -103,6 +103,7 @@ function render({ model, el }) {
     if (!frame) frame = requestAnimationFrame(flush);
   }
   dis.add(() => { if (frame) cancelAnimationFrame(frame); frame = 0; });
+  const stale = Object.fromEntries(Object.keys(views).map((name) => [name, new Set(TRAITS)]));
   function flush() {
     frame = 0;
     const changed = new Set(pending);
@@ -116,7 +117,12 @@ function render({ model, el }) {
       controls.update(changed);
       for (const [name, v] of Object.entries(views)) {
         v.el.hidden = name !== view;
-        v.update(changed);
+        // A hidden view only remembers what changed; it catches up when it is shown.
+        for (const c of changed) stale[name].add(c);
+        if (name !== view) continue;
+        const all = stale[name];
+        stale[name] = new Set();
+        v.update(all);
       }
       views[view].draw();
     } catch (err) {
