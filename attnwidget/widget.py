@@ -332,7 +332,9 @@ class AttentionWidget(anywidget.AnyWidget):
     def _send_overview(self) -> None:
         from .overview import overview
 
-        self._overview = overview(self._layers, self.batch, self.layer_names, self.layer_kinds)
+        # Only a model (several layers) has the model view: a single layer sends nothing for it.
+        multi = len(self._layers) > 1
+        self._overview = overview(self._layers, self.batch, self.layer_names, self.layer_kinds) if multi else {}
 
     @t.observe("selected_query", "selected_key")
     def _on_select(self, change):

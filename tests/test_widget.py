@@ -169,3 +169,8 @@ def test_overview_has_a_thumbnail_per_layer_and_head():
     np.testing.assert_allclose(thumb, small, atol=first["hi"] / 510 + 1e-6)
     np.testing.assert_allclose(first["entropy"], w._data["head_entropy"], atol=1e-4)
     np.testing.assert_allclose(first["max"], w._data["head_max"], atol=1e-4)
+
+
+def test_a_single_layer_sends_no_model_overview(scores):
+    w = AttentionWidget(scores, list("abcde"), list("wxyz"))
+    assert w._overview == {}  # the model view needs several layers; nothing extra on the wire
