@@ -95,3 +95,13 @@ export function svgRecorder(paint, measure) {
   paint(ctx);
   return [`<defs>${defs.map((f) => f()).join("")}</defs>`, ...out];
 }
+
+/** A canvas of `w` × `h` CSS pixels at `scale`, painted by `paint(ctx)` (for PNG downloads). */
+export function paintedCanvas(w, h, scale, paint) {
+  const cv = document.createElement("canvas");
+  cv.width = Math.round(w * scale); cv.height = Math.round(h * scale);
+  const ctx = cv.getContext("2d");
+  ctx.scale(scale, scale);
+  paint(ctx);
+  return cv;
+}

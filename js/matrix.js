@@ -5,7 +5,7 @@ import { matrixLayout, cellAt, canvasSize, truncateToWidth, labelColumnWidth, cl
 import { aggregate, visibleHeads } from "./lines.js";
 import { scaleTable, scaleStops, isDiverging, maskColors } from "./colors.js";
 import { formatValue } from "./codec.js";
-import { svgRecorder } from "./export.js";
+import { svgRecorder, paintedCanvas } from "./export.js";
 
 const FONT_PX = 11;
 
@@ -273,12 +273,8 @@ export function createMatrix(app) {
 
   function exportCanvas(scale = 2) {
     if (!app.data || !st.m) return null;
-    const m = st.m, cv = document.createElement("canvas");
-    cv.width = Math.round(m.totalW * scale); cv.height = Math.round(m.totalH * scale);
-    const ctx = cv.getContext("2d");
-    ctx.scale(scale, scale);
-    paint(ctx, m, true);
-    return cv;
+    const m = st.m;
+    return paintedCanvas(m.totalW, m.totalH, scale, (ctx) => paint(ctx, m, true));
   }
   function exportSVG() {
     if (!app.data || !st.m) return null;

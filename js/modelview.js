@@ -2,6 +2,7 @@
 // with each head's entropy and max weight; a click opens that layer and head in the matrix view.
 
 import { h, sizeCanvas } from "./dom.js";
+import { paintedCanvas } from "./export.js";
 import { canvasSize, clamp, truncateToWidth } from "./layout.js";
 import { toBytes } from "./codec.js";
 import { scaleTable } from "./colors.js";
@@ -205,12 +206,8 @@ export function createModelView(app) {
 
   function exportCanvas(scale = 2) {
     if (!st.ov || !st.m) return null;
-    const m = st.m, cv = document.createElement("canvas");
-    cv.width = Math.round(m.totalW * scale); cv.height = Math.round(m.totalH * scale);
-    const ctx = cv.getContext("2d");
-    ctx.scale(scale, scale);
-    paint(ctx, m, true);
-    return cv;
+    const m = st.m;
+    return paintedCanvas(m.totalW, m.totalH, scale, (ctx) => paint(ctx, m, true));
   }
   function exportSVG() {
     const cv = exportCanvas(2);
