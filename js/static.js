@@ -100,21 +100,31 @@ export function staticModel(state) {
 }
 
 // In a notebook, watch this output area for a while: when the live view of the same widget
-// appears (restored from saved widget state), step aside; when ipywidgets says "model not
-// found" (reopened without widget state), hide that line, since this copy works.
+// appears (restored from saved widget state, or rendered by a kernel), step aside; while there is
+// none, hide ipywidgets' "Loading widget..." / "model not found" placeholder beside this copy (a
+// notebook reopened without a kernel or without widget state), since this copy works.
 function watchArea(box) {
   const area = box.closest(".jp-OutputArea");
   if (!area) return;
+  const child = (n) => n.closest(".jp-OutputArea-child") || n;
   const check = () => {
-    if (liveTwin(box)) (box.closest(".jp-OutputArea-child") || box).style.display = "none";
-    area.querySelectorAll(".jupyter-widgets").forEach((n) => {
-      if (/model not found/.test(n.textContent)) (n.closest(".jp-OutputArea-child") || n).style.display = "none";
-    });
+    const live = liveTwin(box);
+    if (live) {
+      child(box).style.display = "none";
+      child(live).style.display = "";
+      return;
+    }
+    for (const c of area.querySelectorAll(".jp-OutputArea-child")) {
+      if (c.contains(box) || c.querySelector(".attnwidget")) continue;
+      if (/^\s*(Loading widget\.\.\.|Error displaying widget: model not found)\s*$/.test(c.querySelector(".jp-OutputArea-output")?.textContent || "")) {
+        c.style.display = "none";
+      }
+    }
   };
   check();
   const mo = new MutationObserver(check);
   mo.observe(area, { subtree: true, childList: true, characterData: true });
-  setTimeout(() => mo.disconnect(), 30000);
+  setTimeout(() => mo.disconnect(), 120000);
 }
 
 function liveTwin(box) {
