@@ -93,12 +93,8 @@ def run(cfg: dict, announce=print) -> AttentionResult:
                 embed = build_layer(keras, cfg, vocab)[1]
                 built = True
                 _remember(("embed", cache_key), (None, embed))
-        elif cache_key in _CACHE:
-            layer, embed = _CACHE[cache_key]
-            _CACHE.move_to_end(cache_key)
         else:
-            layer, embed = build_layer(keras, cfg, vocab)
-            built = True
+            (layer, embed), built = _cached(cache_key, lambda: build_layer(keras, cfg, vocab))
 
         def tensors():
             out = {}
@@ -169,6 +165,14 @@ def _check_select(select, tokens: list[str]) -> None:
         raise ConfigError(f"select: {select!r} is not one of the query tokens")
 
 
+def _cached(key, build):
+    """``(value, built)``: the cached value of ``key`` (now most recent), else ``build()``'s (not yet stored)."""
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key], False
+    return build(), True
+
+
 def _remember(key, value) -> None:
     _CACHE[key] = value
     _CACHE.move_to_end(key)
@@ -223,12 +227,7 @@ def run_model(cfg: dict, keras, device: str) -> AttentionResult:
                      cfg["key_dim"], cfg["dff"], cfg["seed"], tuple(vocab), device,
                      None if c is None or c.is_text else c.shape[-1])
         with private_random(), keras.device(device):
-            if cache_key in _CACHE:
-                model, embed = _CACHE[cache_key]
-                _CACHE.move_to_end(cache_key)
-            else:
-                model, embed = build_stack(keras, cfg, vocab)
-                built = True
+            (model, embed), built = _cached(cache_key, lambda: build_stack(keras, cfg, vocab))
             q_ids = _ids("query", q, vocab, kind)
             call_kwargs = {}
             if kind == "encoder":
