@@ -29,10 +29,10 @@ def _without_widget_state(nb):
     return nb
 
 
-class OfflineHTMLExporter(HTMLExporter):
-    """``--to attnwidget_html``: a notebook page with no request outside the file."""
+class _Offline(HTMLExporter):
+    """What both exporters share: our templates, and no saved widget state (so the copies show)."""
 
-    export_from_notebook = "HTML (offline, attnwidget)"
+    offline_template = ""  # our template folder under templates/
 
     @default("extra_template_basedirs")
     def _default_extra_template_basedirs(self):
@@ -40,24 +40,24 @@ class OfflineHTMLExporter(HTMLExporter):
 
     @default("template_name")
     def _template_name_default(self):
-        return "attnwidget_html"
+        return self.offline_template
 
     def from_notebook_node(self, nb, resources=None, **kw):
         return super().from_notebook_node(_without_widget_state(nb), resources, **kw)
 
 
-class OfflineSlidesExporter(SlidesExporter):
+class OfflineHTMLExporter(_Offline):
+    """``--to attnwidget_html``: a notebook page with no request outside the file."""
+
+    export_from_notebook = "HTML (offline, attnwidget)"
+    offline_template = "attnwidget_html"
+
+
+class OfflineSlidesExporter(_Offline, SlidesExporter):
     """``--to attnwidget_slides``: reveal.js slides with no request outside the file."""
 
     export_from_notebook = "Reveal.js slides (offline, attnwidget)"
-
-    @default("extra_template_basedirs")
-    def _default_extra_template_basedirs(self):
-        return [str(_TEMPLATES)]
-
-    @default("template_name")
-    def _template_name_default(self):
-        return "attnwidget_slides"
+    offline_template = "attnwidget_slides"
 
     def _init_resources(self, resources):
         resources = super()._init_resources(resources)
@@ -70,6 +70,3 @@ class OfflineSlidesExporter(SlidesExporter):
             "theme": (_REVEAL / "theme.css").read_text(encoding="utf-8"),
         }
         return resources
-
-    def from_notebook_node(self, nb, resources=None, **kw):
-        return super().from_notebook_node(_without_widget_state(nb), resources, **kw)

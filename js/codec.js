@@ -78,20 +78,13 @@ export function decodeData(d) {
   };
 }
 
-function toUint16(x) {
-  const b = toBytes(x);
-  const n = b.byteLength >> 1;
-  if (LITTLE_ENDIAN && b.byteOffset % 2 === 0) return new Uint16Array(b.buffer, b.byteOffset, n);
-  const dv = new DataView(b.buffer, b.byteOffset, n * 2), out = new Uint16Array(n);
-  for (let i = 0; i < n; i++) out[i] = dv.getUint16(i * 2, true);
-  return out;
-}
-function toUint32(x) {
-  const b = toBytes(x);
-  const n = b.byteLength >> 2;
-  if (LITTLE_ENDIAN && b.byteOffset % 4 === 0) return new Uint32Array(b.buffer, b.byteOffset, n);
-  const dv = new DataView(b.buffer, b.byteOffset, n * 4), out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = dv.getUint32(i * 4, true);
+/** Little-endian unsigned ints of `bits` (16 or 32) from bytes; a view when aligned, else a copy. */
+function toUints(x, bits) {
+  const b = toBytes(x), size = bits / 8, n = Math.floor(b.byteLength / size);
+  const Arr = bits === 16 ? Uint16Array : Uint32Array;
+  if (LITTLE_ENDIAN && b.byteOffset % size === 0) return new Arr(b.buffer, b.byteOffset, n);
+  const dv = new DataView(b.buffer, b.byteOffset, n * size), out = new Arr(n);
+  for (let i = 0; i < n; i++) out[i] = bits === 16 ? dv.getUint16(i * 2, true) : dv.getUint32(i * 4, true);
   return out;
 }
 
@@ -103,7 +96,7 @@ function toUint32(x) {
  */
 function decodeSparse(d, H, Q, K) {
   const k = Math.max(1, Math.trunc(num(d.k, 16)));
-  const idx = Number(d.idx_bits) === 32 ? toUint32(d.idx) : toUint16(d.idx);
+  const idx = toUints(d.idx, Number(d.idx_bits) === 32 ? 32 : 16);
   const val = toBytes(d.val);
   if (idx.length < H * Q * k || val.length < H * Q * k) {
     throw new Error(`attnwidget: sparse _data has ${idx.length} indices and ${val.length} values, shape ${H}x${Q}x${k} needs ${H * Q * k}`);
