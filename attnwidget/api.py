@@ -18,7 +18,7 @@ def attention(**cfg: Any):
     >>> res.scores.shape   # (batch, heads, query_len, key_len)
     (1, 2, 8, 4)
     """
-    from . import engine
+    from .run import run
 
-    resolved = C.validate({C.ALIASES.get(k, k): v for k, v in cfg.items()})
-    return engine.run(resolved, announce=None)
+    resolved = C.validate(cfg)
+    return run(resolved, announce=None)

@@ -11,17 +11,18 @@ from __future__ import annotations
 import difflib
 import keyword
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
-import yaml
 
 
 class ConfigError(ValueError):
     """A bad configuration value; the message is one line naming the key."""
 
 
+#: What one attention layer is: self-attention, causal (masked) self-attention, or cross attention.
+LAYER_KINDS = ("self", "causal", "cross")
 KINDS = ("global", "cross", "causal", "base", "encoder", "decoder", "transformer")
 STACK_KINDS = ("encoder", "decoder", "transformer")  # the tutorial's stacks (attnwidget.models)
 VIEWS = ("graph", "matrix", "heads", "explain", "model")
@@ -59,8 +60,45 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("max_tokens", DEFAULT_MAX_TOKENS, "longest text accepted, in tokens (raise it for longer texts)"),
 ]}
 
-# Line options that are spelled differently from their key.
-ALIASES = {"heads": "num_heads"}
+class _ReadOnlyMapping:
+    """Read access by key (``cfg["kind"]``), for code and users that treat a configuration as a dict."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in KEYS else default
+
+    def keys(self):
+        return list(KEYS)
+
+    def __iter__(self):
+        return iter(KEYS)
+
+    def __contains__(self, key: object) -> bool:
+        return key in KEYS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in KEYS}
+
+    def with_(self, **changes: Any) -> "RunConfig":
+        """A copy with ``changes`` (the configuration itself is frozen)."""
+        return replace(self, **changes)
+
+
+#: One validated run: a frozen dataclass with a field per key of :data:`KEYS` (``cfg.kind``, ``cfg.num_heads``).
+RunConfig = make_dataclass(
+    "RunConfig", [(k.name, Any, k.default) for k in KEYS.values()], bases=(_ReadOnlyMapping,),
+    frozen=True, eq=False)
+RunConfig.__module__ = __name__
+RunConfig.__doc__ = "A validated configuration of one run (frozen; every key of :data:`KEYS` as a field)."
+
+
+# Other spellings of a key: the line option --heads, and Keras's name for the context of a bare
+# MultiHeadAttention (kind: base), `value`.
+ALIASES = {"heads": "num_heads", "value": "context"}
 
 # Combining marks, joiners, variation selectors, skin tones and emoji tags stay with their base.
 _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf-\u05c7\u0610-\u061a\u064b-\u065f\u0670" \
@@ -84,50 +122,10 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ConfigError(f"{key}: given twice (line {key_node.start_mark.line + 1})")
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def parse_body(body: str) -> dict[str, Any]:
-    """Parse a cell body (YAML mapping) into a dict; empty body gives ``{}``."""
-    if not body or not body.strip():
-        return {}
-    try:
-        data = yaml.load(body, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.context_mark or exc.problem_mark  # where the broken construct starts
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"cell body: YAML syntax error{where}: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"cell body: YAML syntax error: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"cell body: expected 'key: value' lines (a YAML mapping), got a {type(data).__name__}")
-    for k in data:
-        if not isinstance(k, str):
-            raise ConfigError(f"cell body: keys must be names, got {k!r}")
-    return data
-
-
 def check_names(cfg: Mapping[str, Any]) -> None:
     """Refuse unknown keys, suggesting the closest known one."""
     for name in cfg:
-        if name not in KEYS:
+        if name not in KEYS and name not in ALIASES:
             close = difflib.get_close_matches(name, list(KEYS) + list(ALIASES), n=1, cutoff=0.6)
             hint = f" (did you mean '{ALIASES.get(close[0], close[0])}'?)" if close else ""
             raise ConfigError(f"{name}: unknown key{hint}; known keys: {', '.join(KEYS)}")
@@ -182,11 +180,29 @@ def _device(value: Any) -> str:
     raise ConfigError(f"device: expected auto | cpu | gpu | gpu:N, got {value!r}")
 
 
-def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
+def _merge_aliases(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``value:`` (Keras's name) is the context of ``kind: base``; ``heads`` is ``num_heads``."""
+    out = dict(cfg)
+    if "value" in out:
+        if out.get("kind") != "base":
+            raise ConfigError(f"value: only kind 'base' takes a value (Keras's name for what the query attends "
+                              f"to); for kind {out.get('kind', KEYS['kind'].default)!r} use context")
+        if "context" in out:
+            raise ConfigError("value: give either value or context (the same thing for kind 'base'), not both")
+    for alias, key in ALIASES.items():
+        if alias in out:
+            if key in out:
+                raise ConfigError(f"{alias}: give either {alias} or {key} (the same key), not both")
+            out[key] = out.pop(alias)
+    return out
+
+
+def validate(cfg: Mapping[str, Any]) -> "RunConfig":
     """Fill defaults and check scalar keys; inputs (query, context, key) are checked by ``inputs``.
 
-    Returns the resolved configuration (a new dict with every key of :data:`KEYS`).
+    Returns the resolved, frozen :class:`RunConfig` (every key of :data:`KEYS`).
     """
+    cfg = _merge_aliases(cfg)
     check_names(cfg)
     out = {name: cfg.get(name, k.default) for name, k in KEYS.items()}
     out["kind"] = _choice("kind", out["kind"], KINDS)
@@ -223,7 +239,7 @@ def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
         v = out[key]
         if v is not None and (not isinstance(v, (list, tuple)) or not all(isinstance(s, (str, int, float)) for s in v)):
             raise ConfigError(f"{key}: expected a list of labels, got {type(v).__name__}")
-    return out
+    return RunConfig(**out)
 
 
 def _check_models(cfg: Mapping[str, Any], out: dict[str, Any]) -> None:

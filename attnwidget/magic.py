@@ -10,9 +10,10 @@ from IPython.utils.process import arg_split
 from IPython.utils.text import dedent
 
 from . import config as C
+from .body import parse_body
 
 # Keys whose line value is free text (kept as written unless it is a [list] or a $name).
-_TEXT_KEYS = ("query", "context", "key", "select")
+_TEXT_KEYS = ("query", "context", "value", "key", "select")
 
 
 def _keys_help() -> str:
@@ -59,12 +60,13 @@ class AttentionMagics(Magics):
     @argument("name", nargs="?", help="bind the result to this name (same as -o NAME)")
     @argument("-o", "--output", metavar="NAME", help="bind the result to this name")
     @argument("--kind", help="global | cross | causal | base | encoder | decoder | transformer")
-    @argument("--heads", "--num-heads", dest="num_heads", metavar="N", help="number of heads")
-    @argument("--key-dim", dest="key_dim", metavar="N", help="size of each head's query/key")
-    @argument("--value-dim", dest="value_dim", metavar="N", help="size of each head's value")
-    @argument("--d-model", dest="d_model", metavar="N", help="embedding size for text input")
+    @argument("--heads", "--num-heads", "--num_heads", dest="num_heads", metavar="N", help="number of heads")
+    @argument("--key-dim", "--key_dim", dest="key_dim", metavar="N", help="size of each head's query/key")
+    @argument("--value-dim", "--value_dim", dest="value_dim", metavar="N", help="size of each head's value")
+    @argument("--d-model", "--d_model", dest="d_model", metavar="N", help="embedding size for text input")
     @argument("--query", metavar="TEXT|$name", help="the query (text, [tokens], [B, T, D] or $name)")
     @argument("--context", metavar="TEXT|$name", help="what the query attends to (cross, base)")
+    @argument("--value", metavar="TEXT|$name", help="base only: Keras's name for the context")
     @argument("--key", metavar="TEXT|$name", help="base only: separate keys")
     @argument("--seed", metavar="N", help="seed of the weights and random inputs")
     @argument("--device", metavar="D", help="auto | cpu | gpu | gpu:N")
@@ -72,10 +74,10 @@ class AttentionMagics(Magics):
     @argument("--layer", metavar="$name", help="run your own Keras attention layer")
     @argument("--model", metavar="$name", help="record every attention layer of your own Keras model")
     @argument("--inputs", metavar="$name", help="with --model: what the model is called with")
-    @argument("--num-layers", dest="num_layers", metavar="N", help="encoder | decoder | transformer: layers")
+    @argument("--num-layers", "--num_layers", dest="num_layers", metavar="N", help="encoder | decoder | transformer: layers")
     @argument("--dff", metavar="N", help="encoder | decoder | transformer: feed-forward width")
     @argument("--batch", metavar="N", help="batch element shown first")
-    @argument("--max-tokens", dest="max_tokens", metavar="N", help="longest text accepted")
+    @argument("--max-tokens", "--max_tokens", dest="max_tokens", metavar="N", help="longest text accepted")
     @argument("--select", metavar="TOKEN|N", help="query token pinned at first")
     @argument("--html", metavar="PATH", help="also write the view as a self-contained HTML file")
     @_with_doc(_keys_help())
@@ -84,10 +86,10 @@ class AttentionMagics(Magics):
     def attention(self, line: str, cell: str | None = None):
         try:
             name, cfg, html_path = self._configuration(line, cell)
-            from . import engine
+            from .run import run
 
             resolved = C.validate(C.resolve_names(cfg, self.shell.user_ns))
-            result = engine.run(resolved)
+            result = run(resolved)
         except C.ConfigError as exc:
             raise UsageError(str(exc)) from None
         if html_path:
@@ -109,7 +111,7 @@ class AttentionMagics(Magics):
         if args.name and args.output and args.name != args.output:
             raise C.ConfigError(f"-o: two result names given ({args.name!r} and {args.output!r}); give one")
         name = C.check_output_name(args.output or args.name)
-        body = C.parse_body(dedent(cell or ""))
+        body = parse_body(dedent(cell or ""))
         C.check_names(body)
         options = {k: _option_value(k, v) for k, v in vars(args).items()
                    if k not in ("name", "output", "html") and v is not None}
