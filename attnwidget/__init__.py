@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from .api import attention
 from .capture import capture  # the function; binding it here shadows the submodule's name on purpose
-from .stats import compare, rollout
+from .stats import rollout
 from .config import ConfigError, tokenize
-from .result import AttentionResult
+from .result import AttentionResult, LayerRecord, compare
 from .widget import AttentionWidget
 
 __version__ = "0.1.0"
-__all__ = ["attention", "capture", "compare", "rollout", "AttentionResult", "AttentionWidget", "ConfigError", "tokenize",
+__all__ = ["attention", "capture", "compare", "rollout", "AttentionResult", "AttentionWidget", "LayerRecord", "ConfigError", "tokenize",
            "load_ipython_extension"]
 
 _LAYERS = ("BaseAttention", "GlobalSelfAttention", "CrossAttention", "CausalSelfAttention",

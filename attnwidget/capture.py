@@ -21,72 +21,9 @@ from typing import Any
 
 import numpy as np
 
-
-def find_mha(layer, keras):
-    """The layer itself if it is a ``MultiHeadAttention``, else its ``.mha`` attribute, else None."""
-    if isinstance(layer, keras.layers.MultiHeadAttention):
-        return layer
-    mha = getattr(layer, "mha", None)
-    return mha if isinstance(mha, keras.layers.MultiHeadAttention) else None
-
-
-def _children(layer, keras) -> list[tuple[str, Any]]:
-    """Direct sub-layers of ``layer`` with the name of their place: attribute names (``enc_layers_0``)
-    for subclassed layers, layer names for the layers of functional and sequential models."""
-    out: list[tuple[str, Any]] = []
-    seen: set[int] = set()
-
-    def add(name, obj):
-        if isinstance(obj, keras.layers.Layer) and id(obj) not in seen:
-            seen.add(id(obj))
-            out.append((name, obj))
-
-    attrs = list(vars(layer).items())
-    modules = vars(layer).get("_modules")  # torch backend: sub-layers are torch modules, kept in _modules
-    if isinstance(modules, dict):
-        attrs += list(modules.items())
-    for attr, value in attrs:
-        if attr.startswith("_"):
-            continue
-        if isinstance(value, keras.layers.Layer):
-            add(attr, value)
-        elif isinstance(value, (list, tuple)):
-            for i, v in enumerate(value):
-                add(f"{attr}_{i}", v)
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                add(f"{attr}_{k}", v)
-    try:
-        rest = list(layer._flatten_layers(include_self=False, recursive=False))  # noqa: SLF001
-    except (AttributeError, TypeError):
-        rest = []
-    for child in rest:
-        add(child.name, child)
-    return out
-
-
-def find_attention_layers(model, keras=None) -> dict[str, Any]:
-    """Every ``MultiHeadAttention`` inside ``model``, by path (``encoder/enc_layers_0/self_attention/mha``).
-
-    A layer reachable by two paths is listed once, under the first.
-    """
-    if keras is None:
-        import keras
-    found: dict[str, Any] = {}
-    seen: set[int] = set()
-
-    def walk(layer, prefix):
-        if id(layer) in seen:
-            return
-        seen.add(id(layer))
-        if isinstance(layer, keras.layers.MultiHeadAttention):
-            found[prefix or layer.name] = layer
-            return
-        for name, child in _children(layer, keras):
-            walk(child, f"{prefix}/{name}" if prefix else name)
-
-    walk(model, "")
-    return found
+from .discover import find_attention_layers
+from .masks import causal_mask, looks_causal
+from .result import AttentionResult, LayerRecord, select_query
 
 
 @dataclass
@@ -99,7 +36,6 @@ class Call:
     value: Any = None
     key: Any = None
     causal: bool = False
-    masked: bool = False  # an attention_mask or Keras masks were involved
 
 
 @dataclass
@@ -145,8 +81,7 @@ def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool):
         key = bound.get("key")
         rec.calls.append(Call(
             path=path, scores=scores, query=query, value=value, key=value if key is None else key,
-            causal=bool(bound.get("use_causal_mask", False)),
-            masked=bound.get("attention_mask") is not None))
+            causal=bool(bound.get("use_causal_mask", False))))
         return (out, scores) if return_attention_scores else out
 
     return call
@@ -195,11 +130,8 @@ def _is_self(call: Call, keras) -> bool:
 def _kind(call: Call, scores: np.ndarray, keras) -> str:
     if not _is_self(call, keras):
         return "cross"
-    if call.causal:
+    if call.causal or looks_causal(scores):  # use_causal_mask, or an explicit lower-triangular mask
         return "causal"
-    q, k = scores.shape[-2:]
-    if q == k and q > 1 and not np.triu(scores, 1).any():
-        return "causal"  # an explicit lower-triangular mask
     return "self"
 
 
@@ -207,8 +139,79 @@ def _labels(given, n: int):
     return [str(t) for t in given] if given is not None and len(given) == n else None
 
 
+def _tokens(kind: str, q: int, k: int, tokens, context_tokens, has_cross: bool) -> tuple[list[str], list[str]]:
+    """Labels of one layer: cross is ``tokens × context_tokens``; plain self-attention of a model with
+    cross attention (its encoder) is ``context_tokens``; anything else ``tokens``; ``0 … n-1`` otherwise."""
+    if kind == "cross":
+        qt, kt = _labels(tokens, q), _labels(context_tokens, k)
+    elif kind == "self" and has_cross:
+        qt = _labels(context_tokens, q) or _labels(tokens, q)
+        kt = qt if q == k else None
+    else:
+        qt = _labels(tokens, q) or _labels(context_tokens, q)
+        kt = qt if q == k else None
+    return qt or [str(i) for i in range(q)], kt or [str(j) for j in range(k)]
+
+
+def _to_numpy(keras, x) -> np.ndarray:
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+def record(model, inputs, *, tokens=None, context_tokens=None, device: str | None = None,
+           call_kwargs: dict | None = None, exact_outputs: bool = True):
+    """Run ``model(inputs, training=False)`` once; return ``(records, output, placed_on, run_ms)``.
+
+    ``records``: a :class:`~attnwidget.result.LayerRecord` per attention call, in call order (a layer
+    called twice appears again as ``path#1``), each with the arrays that entered it. ``output``: the
+    model's output as NumPy, exactly as without capture. ValueError when nothing could be recorded.
+    """
+    from . import backend
+
+    keras = backend.load_keras(None)
+    mhas = find_attention_layers(model, keras)
+    if not mhas:
+        raise ValueError(f"model: {type(model).__name__} has no MultiHeadAttention layer inside")
+    dev = backend.resolve_device(keras, device) if device else None
+    t0 = time.perf_counter()
+    with keras.device(dev) if dev else contextlib.nullcontext():
+        with recording_all(mhas, exact_outputs=exact_outputs) as rec:
+            output = model(inputs, training=False, **(call_kwargs or {}))
+        first = output[0] if isinstance(output, (list, tuple)) else output
+        placed = backend.placed_on(rec.calls[0].scores) if rec.calls else backend.placed_on(first)
+        raw, counts = [], {}
+        for c in rec.calls:
+            n = counts.get(c.path, 0)
+            counts[c.path] = n + 1
+            s = np.asarray(keras.ops.convert_to_numpy(c.scores), dtype=np.float32)
+            arrays = {k: _to_numpy(keras, getattr(c, k)) for k in ("query", "value", "key") if getattr(c, k) is not None}
+            raw.append((c.path if n == 0 else f"{c.path}#{n}", _kind(c, s, keras), s, arrays, mhas[c.path]))
+        out_np = keras.tree.map_structure(lambda x: _to_numpy(keras, x), output)
+    run_ms = (time.perf_counter() - t0) * 1e3
+    if not raw:
+        raise ValueError(f"model: none of its {len(mhas)} MultiHeadAttention layers ran on these inputs")
+    has_cross = any(kind == "cross" for _, kind, *_ in raw)
+    records = []
+    for path, kind, s, arrays, mha in raw:
+        q, k = s.shape[-2:]
+        qt, kt = _tokens(kind, q, k, tokens, context_tokens, has_cross)
+        records.append(LayerRecord(path=path, kind=kind, scores=s, query_tokens=qt, key_tokens=kt,
+                                   mask=causal_mask(q, k) if kind == "causal" else None, layer=mha, inputs=arrays))
+    return records, out_np, placed, run_ms
+
+
+def input_shapes(inputs) -> dict[str, tuple[int, ...]]:
+    """Shapes of a model's inputs: the last is the ``query`` (the target), one before it the ``context``."""
+    flat = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    out = {}
+    for i, x in enumerate(flat):
+        shp = getattr(x, "shape", None)
+        if shp is not None:
+            out["query" if i == len(flat) - 1 else "context"] = tuple(int(d) for d in shp)
+    return out
+
+
 def capture(model, inputs, *, tokens=None, context_tokens=None, layer=None, device: str | None = None,
-            call_kwargs: dict | None = None, record_inputs: bool = False, exact_outputs: bool = True):
+            call_kwargs: dict | None = None, select=None, exact_outputs: bool = True):
     """Run ``model(inputs, training=False)`` once and record the scores of every attention layer.
 
     ``model``: any Keras layer or model (functional, sequential, subclassed) with
@@ -219,90 +222,31 @@ def capture(model, inputs, *, tokens=None, context_tokens=None, layer=None, devi
     attention is ``tokens × context_tokens``, causal self-attention ``tokens × tokens``, and
     plain self-attention ``context_tokens × context_tokens`` when the model has cross attention
     (its encoder), else ``tokens × tokens``. Labels of the wrong length fall back to ``0 … n-1``.
-    ``layer``: the path or index of the layer whose scores become ``result.scores`` (default: the first).
+    ``layer``: the path or index of the layer shown first (default: the first, or with ``select`` the
+    first whose queries are ``tokens``). ``select``: a token of ``tokens`` (or its index) pinned at first.
     ``device``: ``cpu``, ``gpu``, ``gpu:N`` or ``auto`` (default: where Keras puts it).
     ``call_kwargs``: further keyword arguments of the call (``context=`` for a ``Decoder``).
-    ``record_inputs``: keep each layer's query/value/key as NumPy in ``result.layer_inputs``.
 
-    Returns an :class:`~attnwidget.result.AttentionResult` whose ``layers`` maps each path to its
-    scores ``(batch, heads, q, k)`` (float32, in call order; a layer called twice appears again as
-    ``path#1``) and whose ``output`` is the model's output, exactly as without capture.
+    Returns an :class:`~attnwidget.result.AttentionResult` with a record per attention call
+    (scores ``(batch, heads, q, k)`` float32, in call order) whose ``output`` is the model's output,
+    exactly as without capture.
     """
     from . import backend
-    from .result import AttentionResult
 
+    records, out_np, placed, run_ms = record(model, inputs, tokens=tokens, context_tokens=context_tokens,
+                                             device=device, call_kwargs=call_kwargs, exact_outputs=exact_outputs)
+    shown, selected = select_query(select, records, tokens)
+    if layer is not None:
+        shown = AttentionResult(records=tuple(records))._record_index(layer)
+        if select is not None:
+            _, selected = select_query(select, [records[shown]], None)
     keras = backend.load_keras(None)
-    mhas = find_attention_layers(model, keras)
-    if not mhas:
-        raise ValueError(f"model: {type(model).__name__} has no MultiHeadAttention layer inside")
     dev = backend.resolve_device(keras, device) if device else None
-    ctx = keras.device(dev) if dev else contextlib.nullcontext()
-    t0 = time.perf_counter()
-    with ctx:
-        with recording_all(mhas, exact_outputs=exact_outputs) as rec:
-            output = model(inputs, training=False, **(call_kwargs or {}))
-        first = output[0] if isinstance(output, (list, tuple)) else output
-        placed = backend.placed_on(rec.calls[0].scores) if rec.calls else backend.placed_on(first)
-        layers: dict[str, np.ndarray] = {}
-        kinds: dict[str, str] = {}
-        layer_inputs: dict[str, dict] = {}
-        counts: dict[str, int] = {}
-        for c in rec.calls:
-            n = counts.get(c.path, 0)
-            counts[c.path] = n + 1
-            name = c.path if n == 0 else f"{c.path}#{n}"
-            s = np.asarray(keras.ops.convert_to_numpy(c.scores), dtype=np.float32)
-            layers[name] = s
-            kinds[name] = _kind(c, s, keras)
-            if record_inputs:
-                layer_inputs[name] = {k: np.asarray(keras.ops.convert_to_numpy(getattr(c, k)))
-                                      for k in ("query", "value", "key") if getattr(c, k) is not None}
-                layer_inputs[name]["causal"] = c.causal
-        out_np = keras.tree.map_structure(lambda x: np.asarray(keras.ops.convert_to_numpy(x)), output)
-    t1 = time.perf_counter()
-    if not layers:
-        raise ValueError(f"model: none of its {len(mhas)} MultiHeadAttention layers ran on these inputs")
-    has_cross = "cross" in kinds.values()
-    layer_tokens, masks = {}, {}
-    for name, s in layers.items():
-        q, k = s.shape[-2:]
-        kind = kinds[name]
-        if kind == "cross":
-            qt, kt = _labels(tokens, q), _labels(context_tokens, k)
-        elif kind == "self" and has_cross:
-            qt = _labels(context_tokens, q) or _labels(tokens, q)
-            kt = qt if q == k else None
-        else:
-            qt = _labels(tokens, q) or _labels(context_tokens, q)
-            kt = qt if q == k else None
-        layer_tokens[name] = (qt or [str(i) for i in range(q)], kt or [str(j) for j in range(k)])
-        masks[name] = np.tril(np.ones((q, k), dtype=bool)) if kind == "causal" else None
-    names = list(layers)
-    if layer is None:
-        sel = names[0]
-    elif isinstance(layer, int) and not isinstance(layer, bool):
-        if not -len(names) <= layer < len(names):
-            raise ValueError(f"layer: expected an index in 0..{len(names) - 1}, got {layer}")
-        sel = names[layer]
-    elif layer in layers:
-        sel = layer
-    else:
-        raise ValueError(f"layer: {layer!r} is not one of the attention layers ({', '.join(names)})")
-    flat_inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    input_shapes = {}
-    for i, x in enumerate(flat_inputs):
-        shp = getattr(x, "shape", None)
-        if shp is not None:
-            input_shapes["query" if i == len(flat_inputs) - 1 else "context"] = tuple(int(d) for d in shp)
     return AttentionResult(
-        scores=layers[sel], output=out_np, query_tokens=list(layer_tokens[sel][0]),
-        key_tokens=list(layer_tokens[sel][1]), layer=model,
-        config={"kind": type(model).__name__, "model": model, "view": "graph", "batch": 0},
+        records=tuple(records), output=out_np, shown=shown, selected=selected, source=model,
+        config={"kind": type(model).__name__, "view": "graph", "batch": 0},
         device=dev or _device_name(placed), placed_on=placed, backend=keras.backend.backend(),
-        mask=masks[sel], timings={"build_ms": 0.0, "run_ms": (t1 - t0) * 1e3},
-        input_shapes=input_shapes, layers=layers, layer_kinds=kinds, layer_tokens=layer_tokens,
-        layer_masks=masks, selected_layer=sel, layer_inputs=layer_inputs,
-    )
+        timings={"build_ms": 0.0, "run_ms": run_ms}, input_shapes=input_shapes(inputs))
 
 
 def _device_name(placed: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .masks import mask_kind
+
 #: Largest decoding error of :func:`quantize` for probabilities (half a step of 1/255).
 MAX_ERROR = 1.0 / 510.0
 
@@ -92,14 +94,6 @@ def float_bytes(a: np.ndarray) -> bytes:
 def _block(n: int, most: int) -> int:
     """Block size ``b`` so that ``ceil(n / b) <= most``."""
     return max(1, -(-n // most))
-
-
-def mask_kind(mask: np.ndarray | None) -> str:
-    """``"none"``, ``"causal"`` (lower triangle: query i sees keys 0..i) or ``"pooled"`` (anything else)."""
-    if mask is None:
-        return "none"
-    q, k = mask.shape
-    return "causal" if np.array_equal(mask, np.tri(q, k, dtype=bool)) else "pooled"
 
 
 def sparse_encode(s: np.ndarray, lo: float, hi: float, mask: np.ndarray | None = None,

@@ -59,7 +59,7 @@ def build_model(seed: int = 0, num_layers: int = 1, d_model: int = 32, num_heads
                 length: int = 6):
     """The tutorial's Transformer (attnwidget.models), weights seeded from NumPy like the engine's layers."""
     from . import backend
-    from .engine import seed_weights
+    from .build import seed_weights
     from .models import Transformer
 
     backend.load_keras(None)

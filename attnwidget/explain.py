@@ -100,12 +100,12 @@ def mha_of(layer) -> Any:
     """The ``MultiHeadAttention`` of ``layer`` (itself, or its ``.mha``); ValueError if none."""
     import keras
 
-    from .capture import find_mha
+    from .discover import find_mha
 
     mha = find_mha(layer, keras) if layer is not None else None
     if mha is None:
         raise ValueError("explain: needs the Keras layer that made the scores (a MultiHeadAttention or a "
-                         f"layer with an .mha); this result has {type(layer).__name__ if layer is not None else 'none'}")
+                         f"layer with an .mha); this record has {type(layer).__name__ if layer is not None else 'none'}")
     return mha
 
 
@@ -126,13 +126,12 @@ def projections(mha) -> dict[str, np.ndarray]:
 
 
 def layer_inputs(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(query, key, value)`` as the engine gave them to the MultiHeadAttention.
+    """``(query, key, value)`` as they entered the MultiHeadAttention (a record's ``inputs``).
 
-    The value is the context when there is one, else the query (self-attention); the key is the
-    separate key when there is one (kind base), else the value.
+    The value is the query when none is given (self-attention); the key is the value when none is given.
     """
     x_q = np.asarray(inputs["query"], dtype=np.float64)
-    x_v = np.asarray(inputs["context"], dtype=np.float64) if inputs.get("context") is not None else x_q
+    x_v = np.asarray(inputs["value"], dtype=np.float64) if inputs.get("value") is not None else x_q
     x_k = np.asarray(inputs["key"], dtype=np.float64) if inputs.get("key") is not None else x_v
     return x_q, x_k, x_v
 
@@ -158,29 +157,29 @@ class _Batch:
     diff: float          # largest |weights − Keras's scores|
 
 
-# One computation per (result, batch element): the table of a static export asks for every
-# query × head. Keyed weakly by the result, so it goes with it; a result is one run, so its
+# One computation per (record, batch element): the table of a static export asks for every
+# query × head. Keyed weakly by the record, so it goes with it; a record is one call, so its
 # explanation is computed from the layer's weights when first asked for.
 _CACHE: "weakref.WeakKeyDictionary[Any, dict[int, _Batch]]" = weakref.WeakKeyDictionary()
 
 
-def _compute(result, batch: int) -> _Batch:
-    b_n, h_n, t_n, s_n = result.scores.shape
-    if "query" not in (result.inputs or {}):
-        raise ValueError("explain: this result carries no layer inputs (AttentionResult.inputs is empty)")
-    w = projections(mha_of(result.layer))
-    x_q, x_k, x_v = layer_inputs(result.inputs)
+def _compute(record, batch: int) -> _Batch:
+    b_n, h_n, t_n, s_n = record.scores.shape
+    if "query" not in (record.inputs or {}):
+        raise ValueError("explain: this layer carries no inputs (bare scores, or a record without its layer's inputs)")
+    w = projections(mha_of(record.layer))
+    x_q, x_k, x_v = layer_inputs(record.inputs)
     if x_q.ndim != 3 or x_k.shape[:2] != x_v.shape[:2] or x_k.shape[1] != s_n or x_q.shape[1] != t_n:
         raise ValueError(f"explain: inputs query {x_q.shape}, key {x_k.shape}, value {x_v.shape} do not match "
-                         f"the scores {tuple(result.scores.shape)}")
+                         f"the scores {tuple(record.scores.shape)}")
     bq, bk, bv = (min(batch, x.shape[0] - 1) for x in (x_q, x_k, x_v))  # a batch of 1 broadcasts
     q = np.einsum("td,dhk->thk", x_q[bq], w["query/kernel"]) + w["query/bias"]
     K = np.einsum("sd,dhk->shk", x_k[bk], w["key/kernel"]) + w["key/bias"]
     V = np.einsum("sd,dhv->shv", x_v[bv], w["value/kernel"]) + w["value/bias"]
     scale = 1.0 / np.sqrt(float(q.shape[-1]))
     dots = np.einsum("thk,shk->hts", q, K)
-    mask = (np.ones((t_n, s_n), dtype=bool) if result.mask is None
-            else np.broadcast_to(np.asarray(result.mask, dtype=bool), (t_n, s_n)))
+    mask = (np.ones((t_n, s_n), dtype=bool) if record.mask is None
+            else np.broadcast_to(np.asarray(record.mask, dtype=bool), (t_n, s_n)))
     masked = np.where(mask, dots * scale, -np.inf)
     top = masked.max(-1, keepdims=True)
     with np.errstate(invalid="ignore"):
@@ -188,46 +187,46 @@ def _compute(result, batch: int) -> _Batch:
     total = e.sum(-1, keepdims=True)
     weights = np.divide(e, total, out=np.zeros_like(e), where=total > 0)  # a query with no key: all 0
     output = np.einsum("hts,shv->thv", weights, V)
-    diff = float(np.abs(weights - np.asarray(result.scores[batch], dtype=np.float64)).max())
+    diff = float(np.abs(weights - np.asarray(record.scores[batch], dtype=np.float64)).max())
     return _Batch(q=q, K=K, V=V, dots=dots, scale=float(scale), mask=np.array(mask), weights=weights,
                   output=output, diff=diff)
 
 
-def _batch(result, batch: int) -> _Batch:
+def _batch(record, batch: int) -> _Batch:
     try:
-        per = _CACHE.setdefault(result, {})
+        per = _CACHE.setdefault(record, {})
     except TypeError:  # not weak-referenceable: no cache
-        return _compute(result, batch)
+        return _compute(record, batch)
     if batch not in per:
-        per[batch] = _compute(result, batch)
+        per[batch] = _compute(record, batch)
     return per[batch]
 
 
-def explain(result, query_index: int, head: int = 0, batch: int = 0, *, check: bool = True) -> Explanation:
-    """Walk query ``query_index`` of ``head`` (batch element ``batch``) of ``result`` through attention.
+def explain(record, query_index: int, head: int = 0, batch: int = 0, *, check: bool = True) -> Explanation:
+    """Walk query ``query_index`` of ``head`` (batch element ``batch``) of ``record`` through attention.
 
-    ``result`` is an :class:`~attnwidget.result.AttentionResult`. Raises ``ValueError`` naming the
+    ``record`` is an :class:`~attnwidget.record.AttentionResult`. Raises ``ValueError`` naming the
     argument and its valid range. With ``check``, the recomputed weights must equal the scores Keras
     returned (within :data:`CHECK_TOLERANCE`), else ``ValueError`` says so (a user's layer that
     changes its input before its ``.mha`` sees it cannot be explained from the layer's inputs).
     The batch element is computed once, from the layer's weights when first asked for.
     """
-    b_n, h_n, t_n, _ = result.scores.shape
+    b_n, h_n, t_n, _ = record.scores.shape
     query_index = _index("query_index", query_index, t_n, f"{t_n} query tokens")
     head = _index("head", head, h_n, f"{h_n} heads")
     batch = _index("batch", batch, b_n, f"batch of {b_n}")
-    c = _batch(result, batch)
+    c = _batch(record, batch)
     if check and not c.diff <= CHECK_TOLERANCE:
         raise ValueError(
             f"explain: the weights recomputed from the layer's inputs differ from the scores Keras returned by "
-            f"{c.diff:.2g}: {type(result.layer).__name__} changes its input before its MultiHeadAttention sees it, "
-            "applies a mask the result does not record, or its weights changed since the run")
+            f"{c.diff:.2g}: {type(record.layer).__name__} changes its input before its MultiHeadAttention sees it, "
+            "applies a mask the record does not carry, or its weights changed since the run")
     dots = c.dots[head, query_index]
     logits = dots * c.scale
     mask = c.mask[query_index]
     return Explanation(
-        query_index=query_index, head=head, batch=batch, query_token=str(result.query_tokens[query_index]),
-        key_tokens=tuple(str(s) for s in result.key_tokens), q=_frozen(c.q[query_index, head]),
+        query_index=query_index, head=head, batch=batch, query_token=str(record.query_tokens[query_index]),
+        key_tokens=tuple(str(s) for s in record.key_tokens), q=_frozen(c.q[query_index, head]),
         K=_frozen(c.K[:, head]), dots=_frozen(dots), scale=c.scale, logits=_frozen(logits), mask=_frozen(mask),
         masked_logits=_frozen(np.where(mask, logits, -np.inf)), weights=_frozen(c.weights[head, query_index]),
         V=_frozen(c.V[:, head]), output=_frozen(c.output[query_index, head]))

@@ -20,20 +20,12 @@ import pathlib
 import uuid
 from typing import Any
 
+from . import protocol
+
 _STATIC = pathlib.Path(__file__).parent / "static"
 
 #: Largest number of weights (all layers and batch elements) a notebook's static copy carries.
 STATIC_MAX_WEIGHTS = 1 << 22
-#: Longest query for which the static copy carries the explain view's data, and its largest size.
-EXPLAIN_MAX_QUERIES = 64
-EXPLAIN_MAX_BYTES = 1 << 20
-
-# State the front end reads; everything else of the widget stays in Python.
-_STATE_KEYS = ("_data", "_exact", "_explain", "_can_explain", "_overview", "_uid", "query_tokens", "key_tokens", "head_names",
-               "layer_names", "layer_kinds", "info", "selected_query", "selected_key", "heads", "head", "layer",
-               "batch", "view", "threshold", "top_k", "aggregate", "mode")
-
-
 @functools.lru_cache(maxsize=4)
 def _asset(name: str, mtime: float) -> tuple[str, str]:
     """(base64 of the gzipped file, short hash) of a built front-end file."""
@@ -66,43 +58,15 @@ def script_json(value: Any) -> str:
 
 
 def static_state(widget, max_weights: int | None = STATIC_MAX_WEIGHTS) -> dict[str, Any] | None:
-    """The widget's state for a static copy, with every layer × batch slice; None if over ``max_weights``."""
-    n_layers, b = len(widget._layers), widget.shape[0]
+    """:func:`attnwidget.protocol.snapshot` of the widget; None if over ``max_weights``."""
     if max_weights is not None and total_weights(widget) > max_weights:
         return None
-    state = {key: getattr(widget, key) for key in _STATE_KEYS if hasattr(widget, key)}
-    state["_exact"] = {"query": None, "key": None}  # exact floats need a kernel; quantized data suffices
-    if n_layers * b > 1:
-        state["_slices"] = {f"{layer},{batch}": widget.slice_data(layer, batch)
-                            for layer in range(n_layers) for batch in range(b)}
-    if n_layers > 1:  # layers of a model have their own tokens and heads: the page swaps them itself
-        tokens = getattr(widget, "_tokens", None) or [(widget.query_tokens, widget.key_tokens)] * n_layers
-        names = getattr(widget, "_head_names", None) or [widget.head_names] * n_layers
-        state["_layer_meta"] = [{"query_tokens": list(tokens[i][0]), "key_tokens": list(tokens[i][1]),
-                                 "head_names": list(names[i])} for i in range(n_layers)]
-    table = getattr(widget, "explain_table", None)
-    if callable(table):
-        explained = table(max_queries=EXPLAIN_MAX_QUERIES)  # for this layer and batch only
-        # The values V are the same for every query of a head: carried once per head.
-        values = {str(e["head"]): e["V"] for e in explained.values() if "V" in e}
-        explained = {k: {f: v for f, v in e.items() if f != "V"} for k, e in explained.items()}
-        size = sum(len(v) for e in explained.values() for v in e.values() if isinstance(v, bytes))
-        size += sum(len(v) for v in values.values())
-        if size > EXPLAIN_MAX_BYTES:
-            explained, values = {}, {}
-        state["_explain_table"] = explained
-        state["_explain_values"] = values
-        state["_explain_for"] = [widget.layer, widget.batch]
-        state["_can_explain"] = bool(explained)
-        sq = state.get("selected_query")
-        entry = explained.get(f"{sq},{state.get('head', 0)}") if sq is not None else None
-        state["_explain"] = {**entry, "V": values[str(entry["head"])]} if entry else {}
-    return state
+    return protocol.snapshot(widget)
 
 
 def total_weights(widget) -> int:
     """Weights of every layer and batch element (layers may differ in shape)."""
-    return sum(int(a.size) for a in widget._layers)
+    return sum(int(w.scores.size) for w in widget._layers)
 
 
 def fragment(widget, max_weights: int | None = STATIC_MAX_WEIGHTS) -> str:

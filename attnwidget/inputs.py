@@ -8,12 +8,14 @@ random inputs, as in the lecture's ``Input(shape=[8, 16])``), or an array-like `
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence as Seq
 
 import numpy as np
 
-from .config import ConfigError, tokenize
+from .config import LAYER_KINDS, ConfigError, tokenize
+from .masks import is_causal, looks_causal
 
 
 @dataclass
@@ -41,14 +43,30 @@ def _labels(key: str, labels: Seq[Any] | None, length: int, label_key: str) -> l
     return labels
 
 
-def _from_array(key: str, value: Any) -> np.ndarray:
+def to_numpy(x: Any, name: str, expected: str = "an array of numbers") -> np.ndarray:
+    """``np.asarray`` of NumPy, TensorFlow, JAX and torch values (torch: detached, on the CPU).
+
+    ConfigError (a ValueError) names ``name`` when ``x`` is not an array of numbers.
+    """
+    if hasattr(x, "detach"):  # torch tensors that require grad refuse __array__
+        x = x.detach().cpu()
     try:
-        a = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+        a = np.asarray(x)
     except Exception as exc:  # noqa: BLE001 - symbolic tensors and other objects
-        raise ConfigError(
-            f"{key}: expected a text, tokens or an array (T, D) / (B, T, D), got {type(value).__name__} ({exc})"
-        ) from None
-    if a.dtype == object or not np.issubdtype(a.dtype, np.number):
+        raise ConfigError(f"{name}: expected {expected}, got {type(x).__name__} ({exc})") from None
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise ConfigError(f"{name}: expected {expected}, got dtype {a.dtype}")
+    return a
+
+
+def as_float32(x: Any, name: str = "scores") -> np.ndarray:
+    """:func:`to_numpy` as float32 (no copy if already)."""
+    return np.asarray(to_numpy(x, name), dtype=np.float32)
+
+
+def _from_array(key: str, value: Any) -> np.ndarray:
+    a = to_numpy(value, key, "an array of numbers (T, D) or (B, T, D)")
+    if a.dtype == bool:
         raise ConfigError(f"{key}: expected an array of numbers (T, D) or (B, T, D), got dtype {a.dtype}")
     if a.ndim == 2:
         a = a[None]
@@ -110,3 +128,100 @@ def check_batches(seqs: dict[str, Sequence]) -> int:
         described = ", ".join(f"{k} {seqs[k].shape}" for k in sizes)
         raise ConfigError(f"{next(iter(sizes))}: batch sizes differ ({described})")
     return next(iter(sizes.values()), 1)
+
+
+# --- the widget's own arguments: scores of one or several layers, with their labels -------------------
+
+@dataclass(frozen=True)
+class WidgetLayer:
+    """One layer as the widget holds it: float32 scores ``(batch, heads, q, k)``, labels, bool mask ``(q, k)``."""
+
+    scores: np.ndarray
+    query_tokens: list[str]
+    key_tokens: list[str]
+    head_names: list[str]
+    mask: np.ndarray | None
+    name: str
+    kind: str
+
+
+def normalize_scores(scores: Any) -> list[np.ndarray]:
+    """One ``(batch, heads, query_len, key_len)`` float32 array per layer (a 3-d array gains a batch of 1).
+
+    Layers may differ in heads, query and key length (encoder self T×T, decoder self U×U, cross U×T),
+    not in batch size.
+    """
+    items = list(scores) if isinstance(scores, (list, tuple)) else [scores]
+    if not items:
+        raise ConfigError("scores: expected an array (heads, q, k) or (batch, heads, q, k), got an empty list")
+    layers = []
+    for i, item in enumerate(items):
+        a = as_float32(item, "scores" if len(items) == 1 else f"scores[{i}]")
+        if a.ndim == 3:
+            a = a[None]
+        if a.ndim != 4:
+            raise ConfigError(f"scores: expected shape (heads, q, k) or (batch, heads, q, k), got {tuple(a.shape)}")
+        if min(a.shape) == 0:
+            raise ConfigError(f"scores: every dimension must be at least 1, got {tuple(a.shape)}")
+        if layers and a.shape[0] != layers[0].shape[0]:
+            raise ConfigError(f"scores[{i}]: every layer must have the same batch size; got {tuple(a.shape)} "
+                              f"after {tuple(layers[0].shape)}")
+        layers.append(a)
+    return layers
+
+
+def _per_layer(values: Any, n: int, name: str) -> list:
+    """``values`` for every layer: one list for all, or a list of lists (one per layer)."""
+    items = list(values)
+    if items and all(isinstance(x, (list, tuple)) for x in items):
+        if len(items) != n:
+            raise ConfigError(f"{name}: got {len(items)} token lists for {n} layers")
+        return items
+    return [items] * n
+
+
+def _layer_kind(a: np.ndarray, mask: np.ndarray | None) -> str:
+    if is_causal(mask) or (mask is None and looks_causal(a)):
+        return "causal"
+    return "self" if a.shape[2] == a.shape[3] else "cross"
+
+
+def widget_layers(scores: Any, query_tokens: Any, key_tokens: Any = None, head_names: Any = None,
+                  layer_names: Any = None, mask: Any = None, layer_kinds: Any = None) -> list[WidgetLayer]:
+    """Check the widget's arguments against the scores' shapes; ConfigError names the argument.
+
+    Kinds not given are read from the data: a causal mask or scores exactly zero above the diagonal are
+    ``causal``, other square layers ``self``, the rest ``cross``.
+    """
+    layers = normalize_scores(scores)
+    n = len(layers)
+    per_q = _per_layer(query_tokens, n, "query_tokens")
+    per_k = [None] * n if key_tokens is None else _per_layer(key_tokens, n, "key_tokens")
+    per_m = list(mask) if isinstance(mask, (list, tuple)) else [mask] * n
+    if len(per_m) != n:
+        raise ConfigError(f"mask: got {len(per_m)} masks for {n} layers")
+    names = [f"layer {i}" for i in range(n)] if layer_names is None else [str(s) for s in layer_names]
+    if len(names) != n:
+        raise ConfigError(f"layer_names: got {n} layers of scores but {len(names)} names")
+    out = []
+    for i, a in enumerate(layers):
+        _, h, q, k = a.shape
+        qt = [str(s) for s in per_q[i]]
+        kt = qt if per_k[i] is None else [str(s) for s in per_k[i]]
+        if len(qt) != q or len(kt) != k:
+            where = "" if n == 1 else f" of layer {i}"
+            raise ConfigError(f"tokens: scores{where} have shape {tuple(a.shape)} (query_len={q}, key_len={k}) "
+                              f"but got {len(qt)} query tokens and {len(kt)} key tokens")
+        hn = [f"head {j}" for j in range(h)] if head_names is None else [str(s) for s in head_names]
+        if len(hn) != h:
+            raise ConfigError(f"head_names: scores have {h} heads but got {len(hn)} names")
+        m = None if per_m[i] is None else np.asarray(per_m[i], dtype=bool)
+        if m is not None and m.shape != (q, k):
+            raise ConfigError(f"mask: expected shape {(q, k)} to match scores {tuple(a.shape)}, got {m.shape}")
+        out.append(WidgetLayer(a, qt, kt, hn, m, names[i], _layer_kind(a, m)))
+    if layer_kinds is not None:
+        kinds = [str(x) for x in layer_kinds]
+        if len(kinds) != n or any(x not in LAYER_KINDS for x in kinds):
+            raise ConfigError(f"layer_kinds: expected {n} of {' | '.join(LAYER_KINDS)}, got {kinds}")
+        out = [dataclasses.replace(w, kind=x) for w, x in zip(out, kinds)]
+    return out

@@ -1,59 +1,192 @@
-"""The outcome of one attention run; it displays as the attention widget."""
+"""The outcome of a run: an ordered list of attention-layer records, one shape for a layer and a model.
+
+A single layer (``%%attention`` with ``kind: global``) is a result with one record; a whole model
+(:func:`attnwidget.capture`, ``kind: transformer``) has one record per attention call, in call order.
+Both are built once, complete, and not changed afterwards: the selection a user asked for
+(``select``) is resolved when the result is made.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from .config import LAYER_KINDS, ConfigError
 
 
 def _shape(s) -> str:
     return "(" + ", ".join(str(int(d)) for d in s) + ")"
 
 
-@dataclass(eq=False)
-class AttentionResult:
-    """Scores and output of an attention layer, with the tokens they belong to.
+def _frozen(a: Any) -> np.ndarray:
+    a = np.asarray(a)
+    a.flags.writeable = False
+    return a
 
-    ``scores``: float32 ``(batch, heads, query_len, key_len)``, exactly as Keras returned them.
-    ``output``: the layer's output, ``(batch, query_len, d)``.
-    ``mask``: boolean ``(query_len, key_len)`` (True = may attend) for causal runs, else None.
-    ``device``: where the run was placed (``cpu:0``, ``gpu:0``); ``placed_on``: what the backend
-    reports for the scores tensor. ``inputs``: the arrays that entered the layer by name
-    (``query``, ``context``, ``key``; text already embedded), ``(batch, T, d)``. ``timings``: ``build_ms`` (0 when cached) and ``run_ms``.
 
-    Whole models (:func:`attnwidget.capture`, ``model:`` / ``kind: transformer`` in the magic) also fill
-    ``layers`` (path → scores ``(batch, heads, q, k)``, in call order), ``layer_kinds`` (path →
-    ``self`` / ``causal`` / ``cross``), ``layer_tokens`` (path → (query tokens, key tokens)),
-    ``layer_masks`` and ``selected_layer`` (the path whose scores are ``scores``).
-    ``a - b`` is :func:`attnwidget.compare` (``a − b``, every layer).
+@dataclass(frozen=True, eq=False)
+class LayerRecord:
+    """One attention layer's scores with the tokens they belong to.
+
+    ``scores``: float32 ``(batch, heads, query_len, key_len)``, as the layer computed them.
+    ``kind``: ``self`` | ``causal`` | ``cross``. ``mask``: bool ``(query_len, key_len)``, True where a
+    query may attend (None: all). ``layer``: the Keras layer that made the scores (its
+    ``MultiHeadAttention``, or the tutorial's wrapper with an ``.mha``), None for bare scores.
+    ``inputs``: the arrays that entered it, ``query`` / ``value`` / ``key`` ``(batch, T, d)`` (may be
+    empty); :meth:`AttentionResult.explain` needs them.
     """
 
+    path: str
+    kind: str
     scores: np.ndarray
-    output: np.ndarray
-    query_tokens: list[str]
-    key_tokens: list[str]
+    query_tokens: tuple[str, ...]
+    key_tokens: tuple[str, ...]
+    mask: np.ndarray | None = None
     layer: Any = None
-    config: dict = field(default_factory=dict)
+    inputs: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if self.kind not in LAYER_KINDS:
+            raise ValueError(f"kind: expected one of {' | '.join(LAYER_KINDS)}, got {self.kind!r}")
+        b, h, q, k = np.shape(self.scores)
+        if len(self.query_tokens) != q or len(self.key_tokens) != k:
+            raise ValueError(f"{self.path}: scores {_shape(np.shape(self.scores))} need {q} query and {k} key "
+                             f"tokens, got {len(self.query_tokens)} and {len(self.key_tokens)}")
+        object.__setattr__(self, "query_tokens", tuple(str(t) for t in self.query_tokens))
+        object.__setattr__(self, "key_tokens", tuple(str(t) for t in self.key_tokens))
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """``(batch, heads, query_len, key_len)``."""
+        return tuple(int(d) for d in np.shape(self.scores))  # type: ignore[return-value]
+
+
+def select_query(select: Any, records: Sequence[LayerRecord], query_tokens: Sequence[str] | None) -> tuple[int, int | None]:
+    """``(record index, query index)`` of ``select`` (an index or a token of the user's ``query``).
+
+    The view opens on the first record whose queries are ``query_tokens`` (the decoder's layers in a
+    Transformer, whose query is the target text); without such a record, on the first. A token given
+    twice is taken at its first occurrence; ``"the#2"`` names the second. ConfigError names the tokens
+    ``select`` could have been.
+    """
+    start = 0
+    if query_tokens is not None:
+        want = tuple(str(t) for t in query_tokens)
+        start = next((i for i, r in enumerate(records) if r.query_tokens == want), 0)
+    if select is None:
+        return start, None
+    tokens = records[start].query_tokens
+    if isinstance(select, (int, np.integer)) and not isinstance(select, bool):
+        if not 0 <= select < len(tokens):
+            raise ConfigError(f"select: index {select} is past the last query token ({len(tokens) - 1}: "
+                              f"{tokens[-1]!r})")
+        return start, int(select)
+    text, nth = str(select), 1
+    if text not in tokens and "#" in text:
+        base, _, num = text.rpartition("#")
+        if num.isdigit() and int(num) >= 1:
+            text, nth = base, int(num)
+    places = [i for i, t in enumerate(tokens) if t == text]
+    if len(places) < nth:
+        shown = ", ".join(tokens[:40]) + (" …" if len(tokens) > 40 else "")
+        raise ConfigError(f"select: {select!r} is not one of the query tokens ({shown})")
+    return start, places[nth - 1]
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionResult:
+    """Every attention layer a run recorded, and the one shown first.
+
+    ``records``: :class:`LayerRecord` in call order (one for a single layer). ``shown``: index of the
+    record the view opens on; ``scores``, ``query_tokens``, ``key_tokens``, ``mask`` are that record's.
+    ``selected``: the query index pinned at first (``select``), or None. ``output``: what the layer or
+    model returned, ``(batch, query_len, d)`` for a layer. ``source``: the Keras layer or model that ran.
+    ``device``: where the run was placed (``cpu:0``, ``gpu:0``); ``placed_on``: what the backend reports
+    for the scores. ``input_shapes``: shapes of the arrays given (``query``, ``context``, ``key``).
+    ``timings``: ``build_ms`` (0 when cached) and ``run_ms``. ``a - b`` is :func:`compare`.
+    """
+
+    records: tuple[LayerRecord, ...]
+    output: Any = None
+    shown: int = 0
+    selected: int | None = None
+    source: Any = None
+    config: Any = None
     device: str = "cpu:0"
     placed_on: str = ""
     backend: str = ""
-    mask: np.ndarray | None = None
-    timings: dict = field(default_factory=dict)
-    inputs: dict = field(default_factory=dict, repr=False)
-    input_shapes: dict = field(default_factory=dict)
-    layers: dict = field(default_factory=dict, repr=False)
-    layer_kinds: dict = field(default_factory=dict, repr=False)
-    layer_tokens: dict = field(default_factory=dict, repr=False)
-    layer_masks: dict = field(default_factory=dict, repr=False)
-    selected_layer: str | None = None
-    layer_inputs: dict = field(default_factory=dict, repr=False)
-    _widget: Any = field(default=None, repr=False)
+    timings: Mapping[str, float] = field(default_factory=dict)
+    input_shapes: Mapping[str, tuple] = field(default_factory=dict)
+    diverging: bool = False
+    _widget: list = field(default_factory=lambda: [None], repr=False, compare=False)
+
+    def __post_init__(self):
+        if not self.records:
+            raise ValueError("records: a result needs at least one attention layer")
+        object.__setattr__(self, "records", tuple(self.records))
+        if not 0 <= self.shown < len(self.records):
+            raise ValueError(f"shown: expected an index in 0..{len(self.records) - 1}, got {self.shown}")
+
+    # --- the shown layer ------------------------------------------------------------------------
+    @property
+    def record(self) -> LayerRecord:
+        return self.records[self.shown]
+
+    @property
+    def scores(self) -> np.ndarray:
+        """The shown layer's scores, float32 ``(batch, heads, query_len, key_len)``."""
+        return self.record.scores
+
+    @property
+    def query_tokens(self) -> list[str]:
+        return list(self.record.query_tokens)
+
+    @property
+    def key_tokens(self) -> list[str]:
+        return list(self.record.key_tokens)
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        return self.record.mask
+
+    @property
+    def inputs(self) -> Mapping[str, np.ndarray]:
+        """The arrays that entered the shown layer (``query``, ``value``, ``key``; text already embedded)."""
+        return self.record.inputs
+
+    @property
+    def layer(self) -> Any:
+        """The Keras layer or model that ran (the tutorial's classes keep their MultiHeadAttention as ``.mha``)."""
+        return self.source
 
     @property
     def kind(self) -> str:
-        return self.config.get("kind", "attention")
+        return self.config.get("kind", "attention") if self.config is not None else "attention"
+
+    # --- every layer, by path -----------------------------------------------------------------------
+    @property
+    def layers(self) -> dict[str, np.ndarray]:
+        """Path → scores ``(batch, heads, q, k)``, in call order."""
+        return {r.path: r.scores for r in self.records}
+
+    @property
+    def layer_kinds(self) -> dict[str, str]:
+        return {r.path: r.kind for r in self.records}
+
+    @property
+    def layer_tokens(self) -> dict[str, tuple[list[str], list[str]]]:
+        return {r.path: (list(r.query_tokens), list(r.key_tokens)) for r in self.records}
+
+    @property
+    def layer_masks(self) -> dict[str, np.ndarray | None]:
+        return {r.path: r.mask for r in self.records}
+
+    @property
+    def selected_layer(self) -> str:
+        return self.record.path
 
     def info(self) -> dict:
         """The widget's header: kind, shapes, device, run time."""
@@ -67,55 +200,55 @@ class AttentionResult:
             "device": f"{self.device} ({self.backend})" if self.backend else self.device,
             "run_ms": round(float(self.timings.get("run_ms", 0.0)), 2),
             "batch_size": int(self.scores.shape[0]),
-            **({"layers": len(self.layers)} if self.layers else {}),
+            **({"layers": len(self.records)} if len(self.records) > 1 else {}),
         }
 
-    def selected_index(self) -> int | None:
-        """Index of the ``select`` key's query token (its index, or its text's first occurrence)."""
-        sel = self.config.get("select")
-        if sel is None or isinstance(sel, int):
-            return sel
-        return self.query_tokens.index(sel)
-
+    # --- views ----------------------------------------------------------------------------------------
     @property
     def widget(self):
         """The :class:`~attnwidget.widget.AttentionWidget` of this result (made on first use, again after close)."""
-        if self._widget is None or self._widget.comm is None:  # none yet, or closed by the user
+        w = self._widget[0]
+        if w is None or w.comm is None:  # none yet, or closed by the user
             from .widget import AttentionWidget
 
-            if self.layers:  # a whole model: every attention layer, each with its own shape and tokens
-                names = list(self.layers)
-                self._widget = AttentionWidget(
-                    list(self.layers.values()), [list(self.layer_tokens[n][0]) for n in names],
-                    [list(self.layer_tokens[n][1]) for n in names], layer_names=names,
-                    layer_kinds=[self.layer_kinds.get(n, "self") for n in names],
-                    mask=[self.layer_masks.get(n) for n in names], info=self.info(),
-                    layer=names.index(self.selected_layer) if self.selected_layer in names else 0,
-                    view=self.config.get("view", "graph"), batch=self.config.get("batch", 0))
-                return self._widget
-            self._widget = AttentionWidget(
-                self.scores, self.query_tokens, self.key_tokens, mask=self.mask, info=self.info(),
-                view=self.config.get("view", "graph"), batch=self.config.get("batch", 0),
-                selected_query=self.selected_index(),
-                explainer=self.explain if self.layer is not None and self.inputs else None)
-        return self._widget
+            recs = self.records
+            cfg = self.config if self.config is not None else {}
+            explainable = [r.layer is not None and "query" in r.inputs for r in recs]
+            w = AttentionWidget(
+                [r.scores for r in recs], [list(r.query_tokens) for r in recs], [list(r.key_tokens) for r in recs],
+                layer_names=[r.path for r in recs], layer_kinds=[r.kind for r in recs], mask=[r.mask for r in recs],
+                info=self.info(), layer=self.shown, selected_query=self.selected,
+                view=cfg.get("view", "graph"), batch=cfg.get("batch", 0),
+                explainer=self._explainer if any(explainable) else None)
+            self._widget[0] = w
+        return w
 
-    def __sub__(self, other):
-        """``a - b``: :func:`attnwidget.compare` (differences ``a − b`` of every layer)."""
-        from .stats import compare
+    def _explainer(self, layer: int, query: int, head: int, batch: int):
+        from .explain import explain
 
-        if not isinstance(other, AttentionResult):
-            return NotImplemented
-        return compare(self, other)
+        return explain(self.records[layer], query, head, batch)
 
-    def explain(self, query_index: int, head: int = 0, batch: int = 0):
+    def explain(self, query_index: int, head: int = 0, batch: int = 0, *, layer: int | str | None = None):
         """Query ``query_index`` of ``head`` walked through the attention computation, with NumPy from the
-        layer's own weights: an :class:`~attnwidget.explain.Explanation` (``q``, ``K``, ``dots`` (unscaled q·kⱼ),
-        ``scale``, ``logits``, ``mask``, ``masked_logits``, ``weights``, ``V``, ``output``). ValueError names a bad argument.
+        layer's own weights: an :class:`~attnwidget.explain.Explanation` (``q``, ``K``, ``dots`` (unscaled
+        q·kⱼ), ``scale``, ``logits``, ``mask``, ``masked_logits``, ``weights``, ``V``, ``output``).
+        ``layer``: a record's index or path (default: the shown one). ValueError names a bad argument.
         """
         from .explain import explain
 
-        return explain(self, query_index, head, batch)
+        return explain(self.records[self._record_index(layer)], query_index, head, batch)
+
+    def _record_index(self, layer: int | str | None) -> int:
+        if layer is None:
+            return self.shown
+        paths = [r.path for r in self.records]
+        if isinstance(layer, str):
+            if layer not in paths:
+                raise ValueError(f"layer: {layer!r} is not one of the attention layers ({', '.join(paths)})")
+            return paths.index(layer)
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -len(paths) <= layer < len(paths):
+            raise ValueError(f"layer: expected an index in 0..{len(paths) - 1} or a path, got {layer!r}")
+        return int(layer) % len(paths)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return self.widget._repr_mimebundle_(include=include, exclude=exclude)
@@ -127,7 +260,41 @@ class AttentionResult:
         """A self-contained, offline page of this result's view; see :meth:`AttentionWidget.to_html`."""
         return self.widget.to_html(path, title=title or f"attention: {self.kind}", max_weights=max_weights)
 
+    def __sub__(self, other):
+        """``a - b``: :func:`compare` (differences ``a − b`` of every layer)."""
+        if not isinstance(other, AttentionResult):
+            return NotImplemented
+        return compare(self, other)
+
     def __repr__(self) -> str:
-        more = f", {len(self.layers)} attention layers" if self.layers else ""
+        more = f", {len(self.records)} attention layers" if len(self.records) > 1 else ""
         return (f"<AttentionResult {self.kind}: scores {_shape(self.scores.shape)} "
                 f"(batch, heads, query_len, key_len){more} on {self.device}>")
+
+
+def compare(a: AttentionResult, b: AttentionResult) -> AttentionResult:
+    """``a − b`` of two results, layer by layer: a result of differences, shown on a diverging scale
+    (0 white; positive blue: ``a`` attends more; negative red: ``b`` attends more).
+
+    It opens on the layer with the largest difference. Shapes must match record by record.
+    """
+    if not isinstance(a, AttentionResult) or not isinstance(b, AttentionResult):
+        raise TypeError(f"compare: expected two AttentionResults, got {type(a).__name__} and {type(b).__name__}")
+    if len(a.records) != len(b.records):
+        raise ValueError(f"compare: a has {len(a.records)} layers, b has {len(b.records)}")
+    records = []
+    for ra, rb in zip(a.records, b.records):
+        if ra.shape != rb.shape:
+            raise ValueError(f"compare: layer {ra.path} has scores {ra.shape} in a but {rb.shape} in b")
+        diff = (np.asarray(ra.scores, np.float32) - np.asarray(rb.scores, np.float32)).astype(np.float32)
+        records.append(dataclasses.replace(ra, scores=diff, layer=None, inputs={}))
+    largest = int(np.argmax([float(np.nanmax(np.abs(r.scores))) for r in records]))
+    same_out = np.shape(a.output) == np.shape(b.output)
+    base = a.config.as_dict() if hasattr(a.config, "as_dict") else dict(a.config or {})
+    cfg = {**base, "kind": f"{a.kind}: a − b", "view": "matrix"}
+    return AttentionResult(
+        records=tuple(records), shown=largest, selected=None, source=None, config=cfg,
+        output=(np.asarray(a.output) - np.asarray(b.output)) if same_out else np.asarray(a.output),
+        device=a.device, placed_on=a.placed_on, backend=a.backend, input_shapes=dict(a.input_shapes),
+        diverging=True)
+

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .build import build_layer, build_stack, private_random, seed_weights  # noqa: F401 - seed_weights re-exported
-from .capture import find_mha, recording
-from .config import STACK_KINDS, ConfigError
+from .build import build_layer, build_stack, private_random, seed_weights
+from .capture import input_shapes, record, recording
+from .discover import find_mha
+from .config import STACK_KINDS, ConfigError, RunConfig
 from .inputs import Sequence, check_batches, to_sequence
-from .result import AttentionResult
+from .masks import causal_mask
+from .result import AttentionResult, LayerRecord, select_query
 
 _CACHE: "collections.OrderedDict[tuple, tuple[Any, Any]]" = collections.OrderedDict()
 CACHE_SIZE = 8
@@ -52,25 +54,30 @@ def _call(layer, kind: str, x, ctx, key, keras):
     return out, recorded[-1]
 
 
-def run(cfg: dict, announce=print) -> AttentionResult:
+def _sequences(cfg: RunConfig) -> dict[str, Sequence]:
+    """``query`` / ``context`` / ``key`` of a one-layer run; random inputs of a shape come from ``seed``."""
+    rng = np.random.default_rng(cfg.seed)  # private generator: the user's global states stay untouched
+    common = dict(max_tokens=cfg.max_tokens, rng=rng)
+    seqs = {"query": to_sequence("query", cfg.query, labels=cfg.tokens, label_key="tokens", **common)}
+    if cfg.context is not None:
+        seqs["context"] = to_sequence("context", cfg.context, labels=cfg.context_tokens,
+                                      label_key="context_tokens", **common)
+    if cfg.key is not None:
+        seqs["key"] = to_sequence("key", cfg.key, labels=None, label_key="key", **common)
+        if "context" in seqs and seqs["key"].shape[1] != seqs["context"].shape[1]:
+            raise ConfigError(
+                f"key: has {seqs['key'].shape[1]} positions but context (the value) has {seqs['context'].shape[1]}")
+    return seqs
+
+
+def run(cfg: RunConfig, announce=print) -> AttentionResult:
     """Run the validated configuration ``cfg`` (see :func:`attnwidget.config.validate`)."""
     keras = backend.load_keras(announce)
     device = backend.resolve_device(keras, cfg["device"])
     kind = cfg["kind"]
     if cfg.get("model") is not None or kind in STACK_KINDS:
         return run_model(cfg, keras, device)
-    rng = np.random.default_rng(cfg["seed"])  # random inputs from a shape: private generator
-    common = dict(max_tokens=cfg["max_tokens"], rng=rng)
-    seqs: dict[str, Sequence] = {
-        "query": to_sequence("query", cfg["query"], labels=cfg["tokens"], label_key="tokens", **common)}
-    if cfg["context"] is not None:
-        seqs["context"] = to_sequence("context", cfg["context"], labels=cfg["context_tokens"],
-                                      label_key="context_tokens", **common)
-    if cfg["key"] is not None:
-        seqs["key"] = to_sequence("key", cfg["key"], labels=None, label_key="key", **common)
-        if "context" in seqs and seqs["key"].shape[1] != seqs["context"].shape[1]:
-            raise ConfigError(
-                f"key: has {seqs['key'].shape[1]} positions but context (the value) has {seqs['context'].shape[1]}")
+    seqs = _sequences(cfg)
     batch = check_batches(seqs)
     _check_size(cfg, seqs, batch)
     if cfg["batch"] >= batch:
@@ -131,15 +138,18 @@ def run(cfg: dict, announce=print) -> AttentionResult:
         raise ConfigError(f"layer: expected scores (batch, heads, q, k) from {type(layer).__name__}, got {scores_np.shape}")
     q_len, k_len = scores_np.shape[2:]
     key_seq = seqs.get("context", seqs.get("key", seqs["query"])) if kind in ("cross", "base") else seqs["query"]
-    mask = np.tril(np.ones((q_len, k_len), dtype=bool)) if kind == "causal" else None
-    _check_select(cfg["select"], seqs["query"].tokens)
+    layer_inputs = {"query": inputs_np["query"], "value": inputs_np.get("context", inputs_np["query"])}
+    layer_inputs["key"] = inputs_np.get("key", layer_inputs["value"])
+    rec = LayerRecord(
+        path=getattr(layer, "name", kind), kind="causal" if kind == "causal" else "cross" if "context" in seqs else "self",
+        scores=scores_np, query_tokens=seqs["query"].tokens, key_tokens=key_seq.tokens,
+        mask=causal_mask(q_len, k_len) if kind == "causal" else None, layer=layer, inputs=layer_inputs)
+    _, selected = select_query(cfg["select"], [rec], None)
     return AttentionResult(
-        scores=scores_np, output=output_np,
-        query_tokens=list(seqs["query"].tokens), key_tokens=list(key_seq.tokens),
-        layer=layer, config=dict(cfg), device=device,
-        placed_on=backend.placed_on(scores), backend=keras.backend.backend(), mask=mask,
+        records=(rec,), output=output_np, selected=selected, source=layer, config=cfg, device=device,
+        placed_on=backend.placed_on(scores), backend=keras.backend.backend(),
         timings={"build_ms": (t1 - t0) * 1e3, "run_ms": (t2 - t1) * 1e3},
-        inputs=inputs_np, input_shapes={k: v.shape for k, v in inputs_np.items()},
+        input_shapes={k: v.shape for k, v in inputs_np.items()},
     )
 
 
@@ -154,15 +164,6 @@ def _check_size(cfg: dict, seqs: dict[str, Sequence], batch: int) -> None:
     if n > MAX_WEIGHTS:
         raise ConfigError(f"query: the scores would hold {n:,} weights (batch × heads × query × key), "
                           f"more than {MAX_WEIGHTS:,}; use fewer heads, tokens or batch elements")
-
-
-def _check_select(select, tokens: list[str]) -> None:
-    if select is None:
-        return
-    if isinstance(select, int) and select >= len(tokens):
-        raise ConfigError(f"select: index {select} is past the last query token ({len(tokens) - 1})")
-    if isinstance(select, str) and select not in tokens:
-        raise ConfigError(f"select: {select!r} is not one of the query tokens")
 
 
 def _cached(key, build):
@@ -202,10 +203,8 @@ def _ids(key: str, seq: Sequence, vocab: list[str], kind: str) -> np.ndarray:
     return np.array([[vocab.index(tok) for tok in seq.tokens]], dtype="int32")
 
 
-def run_model(cfg: dict, keras, device: str) -> AttentionResult:
-    """Record every attention layer of ``cfg["model"]`` or of a stack built from the configuration."""
-    from .capture import capture
-
+def run_model(cfg: RunConfig, keras, device: str) -> AttentionResult:
+    """Record every attention layer of ``cfg.model`` or of a stack built from the configuration."""
     kind = cfg["kind"]
     t0 = time.perf_counter()
     built = False
@@ -258,8 +257,8 @@ def run_model(cfg: dict, keras, device: str) -> AttentionResult:
                                        if "context" in call_kwargs else inputs[0])
     t1 = time.perf_counter()
     try:
-        res = capture(model, inputs, tokens=tokens, context_tokens=ctx_tokens, device=device,
-                      call_kwargs=call_kwargs)
+        records, output, placed, run_ms = record(model, inputs, tokens=tokens, context_tokens=ctx_tokens,
+                                                 device=device, call_kwargs=call_kwargs)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - a user's model can fail in any way; one line names the key
@@ -267,11 +266,10 @@ def run_model(cfg: dict, keras, device: str) -> AttentionResult:
         if msg.startswith(("model:", "layer:")):
             raise ConfigError(msg) from exc
         raise ConfigError(f"inputs: {type(model).__name__} failed on these inputs: {msg}") from exc
-    res.config = {**cfg, "kind": kind if kind != "model" else type(model).__name__}
-    res.timings = {"build_ms": (t1 - t0) * 1e3, "run_ms": res.timings.get("run_ms", 0.0)}
-    res.device = device
-    res.inputs = input_arrays
-    if input_arrays:
-        res.input_shapes = {k: tuple(np.shape(v)) for k, v in input_arrays.items()}
-    _check_select(cfg["select"], res.query_tokens)
-    return res
+    shown, selected = select_query(cfg["select"], records, tokens)
+    return AttentionResult(
+        records=tuple(records), output=output, shown=shown, selected=selected, source=model,
+        config=cfg.with_(kind=kind if kind != "model" else type(model).__name__), device=device,
+        placed_on=placed, backend=keras.backend.backend(),
+        timings={"build_ms": (t1 - t0) * 1e3, "run_ms": run_ms},
+        input_shapes={k: tuple(np.shape(v)) for k, v in input_arrays.items()} if input_arrays else input_shapes(inputs))

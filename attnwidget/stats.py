@@ -10,16 +10,16 @@ from typing import Any, Mapping
 
 import numpy as np
 
-SELF_KINDS = ("self", "causal")
-
-
 def _clean(scores: Any) -> np.ndarray:
     a = np.asarray(scores, dtype=np.float64)
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
 
 
 def entropy(scores: Any) -> np.ndarray:
-    """Entropy (nats) of each query's distribution over keys: ``(..., query_len)``; 0 = one key, ln K = uniform."""
+    """Entropy (nats) of each query's distribution over keys: ``(..., query_len)``; 0 = one key, ln K = uniform.
+
+    Negative and non-finite values count as 0.
+    """
     p = _clean(scores)
     with np.errstate(divide="ignore", invalid="ignore"):
         return -(p * np.log(np.where(p > 0, p, 1.0))).sum(-1)
@@ -71,12 +71,11 @@ def aggregate(scores: Any, how: str = "mean", axis: int = -3) -> np.ndarray:
 
 def _stack(layers: Any, select: Any) -> tuple[list[str], list[np.ndarray]]:
     """Names and scores of the layers a rollout runs through, in order."""
-    from .result import AttentionResult
-
     kinds: dict[str, str] = {}
-    if isinstance(layers, AttentionResult):
-        kinds = dict(layers.layer_kinds)
-        layers = layers.layers or {"scores": layers.scores}
+    records = getattr(layers, "records", None)  # an AttentionResult: its layer records
+    if records is not None:
+        kinds = {r.path: r.kind for r in records}
+        layers = {r.path: r.scores for r in records}
     if isinstance(layers, Mapping):
         items = [(str(k), v) for k, v in layers.items()]
     else:
@@ -130,42 +129,3 @@ def rollout(layers: Any, *, select: Any = None, residual: float = 0.5) -> np.nda
         hat = hat / hat.sum(-1, keepdims=True)
         out = hat if out is None else hat @ out
     return out
-
-
-def compare(a: Any, b: Any):
-    """``a − b`` of two :class:`AttentionResult` (every layer): an AttentionResult of differences.
-
-    The widget shows it on a diverging scale (0 white; positive blue: ``a`` attends more;
-    negative red: ``b`` attends more). Shapes must match layer by layer.
-    """
-    from .result import AttentionResult
-
-    if not isinstance(a, AttentionResult) or not isinstance(b, AttentionResult):
-        raise TypeError(f"compare: expected two AttentionResults, got {type(a).__name__} and {type(b).__name__}")
-    la = a.layers or {"scores": a.scores}
-    lb = b.layers or {"scores": b.scores}
-    if len(la) != len(lb):
-        raise ValueError(f"compare: a has {len(la)} layers, b has {len(lb)}")
-    diffs = {}
-    for (na, sa), (nb, sb) in zip(la.items(), lb.items()):
-        if np.shape(sa) != np.shape(sb):
-            raise ValueError(f"compare: layer {na} has scores {np.shape(sa)} in a but {np.shape(sb)} in b")
-        diffs[na] = (np.asarray(sa, np.float32) - np.asarray(sb, np.float32)).astype(np.float32)
-    same_out = np.shape(a.output) == np.shape(b.output)
-    return AttentionResult(
-        scores=(a.scores.astype(np.float32) - b.scores.astype(np.float32)).astype(np.float32),
-        output=(np.asarray(a.output) - np.asarray(b.output)) if same_out else np.asarray(a.output),
-        query_tokens=list(a.query_tokens), key_tokens=list(a.key_tokens), layer=None,
-        config={**a.config, "kind": f"{a.kind}: a − b", "diverging": True},
-        device=a.device, placed_on=a.placed_on, backend=a.backend, mask=a.mask,
-        input_shapes=dict(a.input_shapes),
-        layers=diffs if a.layers else {}, layer_kinds=dict(a.layer_kinds),
-        layer_tokens=dict(a.layer_tokens), layer_masks=dict(a.layer_masks),
-        selected_layer=a.selected_layer,
-    )
-
-
-def summary(scores: Any) -> dict[str, np.ndarray]:
-    """Per-head ``entropy`` and ``max`` of scores ``(batch, heads, q, k)``, each ``(batch, heads)``."""
-    return {"entropy": head_entropy(scores), "max": head_max(scores)}
-

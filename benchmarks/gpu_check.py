@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import attnwidget  # noqa: E402
 from attnwidget import backend, capture  # noqa: E402
-from attnwidget.engine import seed_weights  # noqa: E402
+from attnwidget.build import seed_weights  # noqa: E402
 
 
 def median_ms(fn, runs: int) -> float:

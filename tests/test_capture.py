@@ -10,7 +10,7 @@ import pytest
 import attnwidget
 from attnwidget import stats
 from attnwidget.capture import find_attention_layers
-from attnwidget.engine import seed_weights
+from attnwidget.build import seed_weights
 from conftest import numpy_attention
 
 
@@ -21,11 +21,11 @@ def keras():
     return backend.load_keras(None)
 
 
-def _direct(mha, inputs):
+def _direct(mha, inputs, causal):
     """Scores of ``mha`` called on the inputs it saw, asking Keras itself for them."""
     kw = dict(query=inputs["query"], value=inputs["value"], key=inputs["key"], return_attention_scores=True,
               training=False)
-    if inputs["causal"]:
+    if causal:
         kw["use_causal_mask"] = True
     _, s = mha(**kw)
     return np.asarray(s)
@@ -34,10 +34,11 @@ def _direct(mha, inputs):
 def _check_every_layer(res, model, keras):
     mhas = find_attention_layers(model, keras)
     assert set(res.layers) == set(mhas)
-    for path, scores in res.layers.items():
-        inp = res.layer_inputs[path]
-        np.testing.assert_allclose(scores, _direct(mhas[path], inp), atol=1e-6, err_msg=path)
-        ref, _ = numpy_attention(mhas[path], inp["query"], inp["value"], inp["key"], causal=inp["causal"])
+    for r in res.records:
+        path, scores, inp, causal = r.path, r.scores, r.inputs, r.kind == "causal"
+        assert r.layer is mhas[path]
+        np.testing.assert_allclose(scores, _direct(mhas[path], inp, causal), atol=1e-6, err_msg=path)
+        ref, _ = numpy_attention(mhas[path], inp["query"], inp["value"], inp["key"], causal=causal)
         np.testing.assert_allclose(scores, ref, atol=1e-5, err_msg=path)
     assert all("call" not in vars(m) for m in mhas.values())
 
@@ -51,7 +52,7 @@ def test_functional_model(keras):
     rng = np.random.default_rng(0)
     x, c = rng.standard_normal((2, 6, 8)).astype("f4"), rng.standard_normal((2, 4, 8)).astype("f4")
     bare = np.asarray(model([x, c], training=False))
-    res = attnwidget.capture(model, [x, c], tokens=list("abcdef"), context_tokens=list("wxyz"), record_inputs=True)
+    res = attnwidget.capture(model, [x, c], tokens=list("abcdef"), context_tokens=list("wxyz"))
     assert list(res.layers) == ["self_mha", "cross_mha"]
     assert res.layers["self_mha"].shape == (2, 2, 6, 6) and res.layers["cross_mha"].shape == (2, 3, 6, 4)
     assert res.layer_kinds == {"self_mha": "self", "cross_mha": "cross"}
@@ -69,7 +70,7 @@ def test_sequential_model(keras):
                               GlobalSelfAttention(num_heads=4, key_dim=8, name="gsa_b"), keras.layers.Dense(3)])
     ids = np.arange(14).reshape(2, 7).astype("int32")
     bare = np.asarray(model(ids, training=False))
-    res = attnwidget.capture(model, ids, layer="gsa_b/mha", record_inputs=True)
+    res = attnwidget.capture(model, ids, layer="gsa_b/mha")
     assert list(res.layers) == ["gsa_a/mha", "gsa_b/mha"]
     assert res.layers["gsa_b/mha"].shape == (2, 4, 7, 7) and res.scores.shape == (2, 4, 7, 7)
     np.testing.assert_array_equal(res.output, bare)
@@ -87,8 +88,7 @@ def test_tutorial_transformer_with_cross_attention(keras, dropout):
     model((ctx, tgt))
     seed_weights([model], 4)
     bare = np.asarray(model((ctx, tgt), training=False))
-    res = attnwidget.capture(model, (ctx, tgt), tokens=["<s>", "b", "c"], context_tokens=list("vwxyz"),
-                             record_inputs=True)
+    res = attnwidget.capture(model, (ctx, tgt), tokens=["<s>", "b", "c"], context_tokens=list("vwxyz"))
     assert list(res.layers) == [
         "encoder/enc_layers_0/self_attention/mha", "encoder/enc_layers_1/self_attention/mha",
         "decoder/dec_layers_0/causal_self_attention/mha", "decoder/dec_layers_0/cross_attention/mha",

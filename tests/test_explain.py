@@ -37,7 +37,7 @@ def mha(res):
 def head_context(res):
     """(B, T, H, value_dim): Keras's own scores times Keras's own value projection, per head."""
     m = mha(res)
-    value = res.inputs.get("context", res.inputs["query"])
+    value = res.inputs.get("value", res.inputs["query"])
     v = np.asarray(m._value_dense(value))  # Keras's value projection (B, S, H, value_dim)
     return np.einsum("bhts,bshv->bthv", res.scores.astype(np.float64), v.astype(np.float64))
 
@@ -69,7 +69,7 @@ def test_steps_match_the_numpy_reference(runs):
     """q, K, dots, scale, logits against conftest's projection formulas; the softmax against its scores."""
     res = runs["cross"]
     w = mha_weights(mha(res))
-    x, c = res.inputs["query"].astype(np.float64), res.inputs["context"].astype(np.float64)
+    x, c = res.inputs["query"].astype(np.float64), res.inputs["value"].astype(np.float64)
     e = res.explain(5, 2)
     q = x[0, 5] @ w["query/kernel"][:, 2] + w["query/bias"][2]
     k = c[0] @ w["key/kernel"][:, 2] + w["key/bias"][2]
@@ -193,7 +193,8 @@ def decode(d):
 
 def test_explain_trait_only_in_the_explain_view_and_follows_the_pin(runs):
     res = runs["causal"]
-    w = AttentionWidget(res.scores, res.query_tokens, mask=res.mask, explainer=res.explain)
+    w = AttentionWidget(res.scores, res.query_tokens, mask=res.mask,
+                        explainer=lambda layer, q, h, b: res.explain(q, h, b))
     assert w._can_explain is True and w._explain == {}
     w.selected_query = 7
     assert w._explain == {}  # graph view: nothing computed

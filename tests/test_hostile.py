@@ -33,7 +33,7 @@ CONFIG = [
     ("", "query: 'a\n", "cell body: YAML syntax error at line 1"),
     ("", "query: a\nquery: b", "query: given twice (line 2)"),
     ("--heads 2 --num-heads 3", "query: a", "--num-heads: given twice on the line"),
-    ("--heads", "query: a", "argument --heads/--num-heads: expected one argument"),
+    ("--heads", "query: a", "argument --heads/--num-heads/--num_heads: expected one argument"),
     ("--colour", "query: a", "unrecognized arguments: --colour"),
     ('--query "unclosed', "query: a", "line: cannot split the options"),
     ("", "", "%%attention is a cell magic, but the cell body is empty"),
@@ -51,7 +51,7 @@ CONFIG = [
     ("", "42", "cell body: expected 'key: value' lines (a YAML mapping), got a int"),
     ("", "query: a\ncontext_tokens: false", "context_tokens: expected a list of labels, got bool"),
     ("", "query: a b\nselect: zebra", "select: 'zebra' is not one of the query tokens"),
-    ("", "query: a b\nselect: 5", "select: index 5 is past the last query token (1)"),
+    ("", "query: a b\nselect: 5", "select: index 5 is past the last query token (1: 'b')"),
     ("", "kind: cross\nquery: a", "context: kind 'cross' needs a context to attend to"),
     ("", "kind: global\nquery: a\ncontext: b", "context: kind 'global' is self-attention and takes no context"),
     ("", "query: $arr5", "query: expected an array of rank 2 (T, D) or 3 (B, T, D), got shape (1, 1, 1, 2, 2)"),
@@ -212,14 +212,14 @@ def test_two_results_bound_to_one_name(ip):
 
 
 def test_interrupt_keeps_the_earlier_result(ip, monkeypatch):
-    from attnwidget import engine
+    from attnwidget import run as run_step
 
     first = ip.run_cell_magic("attention", "-o kept2", "query: a b")
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "_call", interrupted)
+    monkeypatch.setattr(run_step, "_call", interrupted)
     with pytest.raises(KeyboardInterrupt):
         ip.run_cell_magic("attention", "-o kept2", "query: x y z")
     monkeypatch.undo()

@@ -49,7 +49,7 @@ def test_select_pins_a_token_before_display(ip):
     res = ip.run_cell_magic("attention", "", "query: a b c\nselect: 2")
     assert res.widget.selected_query == 2
     err = run_error(ip, "%%attention\nquery: a b c\nselect: z")
-    assert type(err) is UsageError and str(err) == "select: 'z' is not one of the query tokens"
+    assert type(err) is UsageError and str(err) == "select: 'z' is not one of the query tokens (a, b, c)"
 
 
 def test_line_form(ip):

@@ -1,4 +1,4 @@
-"""The engine against an independent NumPy computation, for every kind, on the lecture's shapes."""
+"""The run step against an independent NumPy computation, for every kind, on the lecture's shapes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import attnwidget
-from attnwidget import engine
+from attnwidget import run as run_step
 from conftest import IT_SENTENCE, layer_norm, mha_weights, numpy_attention
 
 
@@ -79,9 +79,9 @@ def test_separate_key_in_base():
 def test_seed_fixes_weights_and_leaves_global_random_state_alone():
     attnwidget.attention(kind="global", query="warm up")  # Keras loaded
     py, npst = random.getstate(), np.random.get_state()[1].copy()
-    engine.clear_cache()
+    run_step.clear_cache()
     a = attnwidget.attention(kind="cross", query="a b c", context="d e", seed=11)
-    engine.clear_cache()
+    run_step.clear_cache()
     b = attnwidget.attention(kind="cross", query="a b c", context="d e", seed=11)
     c = attnwidget.attention(kind="cross", query="a b c", context="d e", seed=12)
     assert random.getstate() == py
@@ -160,7 +160,7 @@ def test_device_is_reported():
     ({"kind": "global", "query": "a", "keydim": 2}, "keydim: unknown key (did you mean 'key_dim'?)"),
 ])
 def test_api_errors_are_value_errors_naming_the_key(cfg, message):
-    if cfg.get("device") == "gpu" and engine.backend.gpu_count(engine.backend.load_keras(None)):
+    if cfg.get("device") == "gpu" and run_step.backend.gpu_count(run_step.backend.load_keras(None)):
         pytest.skip("a GPU is visible here, so device: gpu is valid")
     with pytest.raises(ValueError) as err:
         attnwidget.attention(**cfg)
@@ -173,7 +173,7 @@ def test_positional_embedding_is_the_tutorials():
     vocab = ["a", "b"]
     ids = [vocab.index(t) for t in res.query_tokens]
     emb = None
-    for (_, embed) in engine._CACHE.values():
+    for (_, embed) in run_step._CACHE.values():
         if embed is not None and embed.d_model == 6:
             emb = np.asarray(embed.embedding.embeddings)
     pos = np.arange(3)[:, None] / np.power(10000.0, np.arange(3)[None, :] / 3.0)
@@ -184,7 +184,7 @@ def test_positional_embedding_is_the_tutorials():
 def test_building_a_stack_leaves_global_random_state_alone():
     attnwidget.attention(kind="global", query="warm up")
     py, npst = random.getstate(), np.random.get_state()[1].copy()
-    engine.clear_cache()
+    run_step.clear_cache()
     attnwidget.attention(kind="transformer", num_layers=1, num_heads=2, d_model=8, query="a b c", context="d e")
     assert random.getstate() == py
     assert (np.random.get_state()[1] == npst).all()

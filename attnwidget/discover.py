@@ -1,0 +1,76 @@
+"""Find the attention layers inside a Keras layer or model, by path.
+
+Paths are named after the attributes of subclassed layers (``encoder/enc_layers_0/self_attention/mha``)
+and the layer names of functional and sequential models. Nothing here runs a model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def find_mha(layer, keras):
+    """The layer itself if it is a ``MultiHeadAttention``, else its ``.mha`` attribute, else None."""
+    if isinstance(layer, keras.layers.MultiHeadAttention):
+        return layer
+    mha = getattr(layer, "mha", None)
+    return mha if isinstance(mha, keras.layers.MultiHeadAttention) else None
+
+
+def _children(layer, keras) -> list[tuple[str, Any]]:
+    """Direct sub-layers of ``layer`` with the name of their place: attribute names (``enc_layers_0``)
+    for subclassed layers, layer names for the layers of functional and sequential models."""
+    out: list[tuple[str, Any]] = []
+    seen: set[int] = set()
+
+    def add(name, obj):
+        if isinstance(obj, keras.layers.Layer) and id(obj) not in seen:
+            seen.add(id(obj))
+            out.append((name, obj))
+
+    attrs = list(vars(layer).items())
+    modules = vars(layer).get("_modules")  # torch backend: sub-layers are torch modules, kept in _modules
+    if isinstance(modules, dict):
+        attrs += list(modules.items())
+    for attr, value in attrs:
+        if attr.startswith("_"):
+            continue
+        if isinstance(value, keras.layers.Layer):
+            add(attr, value)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                add(f"{attr}_{i}", v)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                add(f"{attr}_{k}", v)
+    try:
+        rest = list(layer._flatten_layers(include_self=False, recursive=False))  # noqa: SLF001
+    except (AttributeError, TypeError):
+        rest = []
+    for child in rest:
+        add(child.name, child)
+    return out
+
+
+def find_attention_layers(model, keras=None) -> dict[str, Any]:
+    """Every ``MultiHeadAttention`` inside ``model``, by path (``encoder/enc_layers_0/self_attention/mha``).
+
+    A layer reachable by two paths is listed once, under the first.
+    """
+    if keras is None:
+        import keras
+    found: dict[str, Any] = {}
+    seen: set[int] = set()
+
+    def walk(layer, prefix):
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        if isinstance(layer, keras.layers.MultiHeadAttention):
+            found[prefix or layer.name] = layer
+            return
+        for name, child in _children(layer, keras):
+            walk(child, f"{prefix}/{name}" if prefix else name)
+
+    walk(model, "")
+    return found

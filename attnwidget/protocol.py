@@ -1,0 +1,176 @@
+"""The wire protocol between Python and the browser: every synced trait, every payload, the layer-switch rule.
+
+:class:`WireState` declares the traits the front end reads (name, type, default, doc); they are the
+whole contract, and :data:`SCHEMA` sends the names the browser must not hard-code (views, aggregates,
+layer modes and kinds, the trait list). The payload functions encode what the browser draws (one
+byte per weight, see :mod:`attnwidget.codec`); :func:`snapshot` is what a static copy embeds.
+``js/protocol.js`` is the other side; ``tests/fixtures/layer_switch.json`` keeps the two rules equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import traitlets as t
+
+from . import codec, stats
+from .config import LAYER_KINDS
+
+VIEWS = (("graph", "Graph"), ("matrix", "Matrix"), ("heads", "Heads"), ("explain", "Explain"), ("model", "Model"))
+AGGREGATES = (("none", "per head"), ("mean", "mean of heads"), ("max", "max of heads"))
+#: Which layers the layer selector offers: (mode, label, the layer kind it keeps or None for all).
+MODES = (("all", "all", None), ("encoder", "encoder (self)", "self"), ("decoder", "decoder (causal)", "causal"),
+         ("cross", "cross", "cross"))
+MODE_KINDS = {name: kind for name, _, kind in MODES}
+VIEW_NAMES = tuple(v for v, _ in VIEWS)
+
+
+def _sync(trait: t.TraitType, doc: str) -> t.TraitType:
+    trait.help = doc
+    return trait.tag(sync=True)
+
+
+class WireState(t.HasTraits):
+    """The synced traits. Data flows Python → browser; the selection flows both ways."""
+
+    # --- data (Python -> browser) -----------------------------------------------------------------
+    _schema = _sync(t.Dict(), "SCHEMA: names the front end reads instead of repeating them")
+    _data = _sync(t.Dict(), "the shown layer and batch element: slice_payload()")
+    _exact = _sync(t.Dict(), "float32 row/column of the pinned token: exact_payload()")
+    _explain = _sync(t.Dict(), "the explain view's pinned query: Explanation.to_dict()")
+    _can_explain = _sync(t.Bool(False), "False: bare scores, no layer to explain")
+    _overview = _sync(t.Dict(), "model view: per-(layer, head) uint8 thumbnails (overview.py); {} for one layer")
+    _layers_meta = _sync(t.List(), "per layer: {name, kind, H, Q, K, query_tokens, key_tokens, head_names}")
+    _uid = _sync(t.Unicode(), "ties a static HTML copy to its live view")
+    query_tokens = _sync(t.List(t.Unicode()), "labels of the shown layer's queries")
+    key_tokens = _sync(t.List(t.Unicode()), "labels of the shown layer's keys")
+    head_names = _sync(t.List(t.Unicode()), "labels of the shown layer's heads")
+    layer_names = _sync(t.List(t.Unicode()), "one per layer (paths of a model)")
+    layer_kinds = _sync(t.List(t.Unicode()), "one per layer: self | causal | cross")
+    info = _sync(t.Dict(), "the header: kind, device, shapes, run time")
+
+    # --- selection (both ways) --------------------------------------------------------------------
+    selected_query = _sync(t.Int(None, allow_none=True), "the pinned query token (None: nothing pinned)")
+    selected_key = _sync(t.Int(None, allow_none=True), "the pinned key token")
+    heads = _sync(t.List(t.Int()), "the visible heads")
+    head = _sync(t.Int(0), "the matrix and explain views' head (when aggregate is none)")
+    layer = _sync(t.Int(0), "the shown layer; tokens and heads follow it (switch_layer)")
+    batch = _sync(t.Int(0), "the shown batch element")
+    view = _sync(t.Enum(VIEW_NAMES, default_value="graph"), "graph | matrix | heads | explain | model")
+    threshold = _sync(t.Float(0.0, min=0.0, max=1.0), "lines below this weight are not drawn")
+    top_k = _sync(t.Int(0, min=0), "lines per token, 0 = all")
+    aggregate = _sync(t.Enum(tuple(a for a, _ in AGGREGATES), default_value="none"), "none | mean | max of heads")
+    mode = _sync(t.Enum(tuple(MODE_KINDS), default_value="all"), "which layers the layer selector offers")
+
+
+#: Names of every synced trait, in declaration order.
+TRAITS = tuple(n for n in WireState.class_trait_names(sync=True))
+
+SCHEMA = {
+    "views": [list(v) for v in VIEWS],
+    "aggregates": [list(a) for a in AGGREGATES],
+    "modes": [list(m) for m in MODES],
+    "layer_kinds": list(LAYER_KINDS),
+    "traits": [n for n in TRAITS if n != "_schema"],
+}
+
+
+def switch_layer(state: dict, frm: dict, to: dict) -> dict:
+    """The selection after switching from layer ``frm`` to ``to`` (each ``{H, Q, K, kind}``; ``to["layer"]``).
+
+    ``state``: ``{layer, heads, head, selected_query, selected_key, mode}``. A pin past the new layer's
+    tokens is released; chosen heads are kept where the new layer has them (all, when all were shown
+    or none is left); a mode that does not hold the new layer falls back to ``all``.
+    """
+    out = dict(state, layer=to["layer"])
+    if out["selected_query"] is not None and out["selected_query"] >= to["Q"]:
+        out["selected_query"] = None
+    if out["selected_key"] is not None and out["selected_key"] >= to["K"]:
+        out["selected_key"] = None
+    if out["head"] >= to["H"]:
+        out["head"] = 0
+    kept = [h for h in state["heads"] if h < to["H"]]
+    out["heads"] = list(range(to["H"])) if len(state["heads"]) >= frm["H"] or not kept else kept
+    if out["mode"] != "all" and MODE_KINDS.get(out["mode"]) != to["kind"]:
+        out["mode"] = "all"
+    return out
+
+
+# --- payloads ---------------------------------------------------------------------------------------
+
+def slice_payload(s: np.ndarray, mask: np.ndarray | None) -> dict[str, Any]:
+    """``_data`` for one slice ``s`` float32 ``(heads, query_len, key_len)``; ``mask`` bool ``(q, k)`` or None.
+
+    Dense (``q``: one byte per weight) up to ``codec.SPARSE_THRESHOLD`` weights; above it each query's
+    top-k keys per head and a max-pooled overview (``codec.sparse_encode``), so no message comes near
+    the Jupyter server's 10 MiB limit.
+    """
+    lo, hi, prob = codec.value_range(s)
+    h, q, k = s.shape
+    common = {"shape": [h, q, k], "lo": lo, "hi": hi, "probability": prob}
+    if h * q * k > codec.SPARSE_THRESHOLD:
+        return {**codec.sparse_encode(s, lo, hi, mask), **common,
+                "nonfinite": sum(int((~np.isfinite(s[j])).sum()) for j in range(h)),
+                "head_max": [stats.max_2d(s[j]) for j in range(h)],
+                "head_entropy": [stats.mean_entropy_2d(s[j]) for j in range(h)]}
+    return {
+        "q": codec.quantize(s, lo, hi), **common, "mask": codec.pack_mask(mask),
+        "nonfinite": int((~np.isfinite(s)).sum()),
+        "head_max": [float(v) for v in stats.head_max(s)],
+        "head_entropy": [float(v) for v in stats.head_entropy(s)],
+    }
+
+
+def exact_payload(s: np.ndarray, query: int | None, key: int | None) -> dict[str, Any]:
+    """``_exact``: float32 ``row`` ``(heads, key_len)`` of the pinned query and ``col`` ``(heads, query_len)``."""
+    out: dict[str, Any] = {"query": query, "key": key}
+    if query is not None:
+        out["row"] = codec.float_bytes(s[:, query, :])
+    if key is not None:
+        out["col"] = codec.float_bytes(s[:, :, key])
+    return out
+
+
+def layers_meta(names: Sequence[str], kinds: Sequence[str], shapes: Sequence[tuple], tokens: Sequence[tuple],
+                head_names: Sequence[Sequence[str]]) -> list[dict]:
+    """``_layers_meta``: per layer ``{name, kind, H, Q, K, query_tokens, key_tokens, head_names}``."""
+    return [{"name": str(n), "kind": str(k), "H": int(s[1]), "Q": int(s[2]), "K": int(s[3]),
+             "query_tokens": list(qt), "key_tokens": list(kt), "head_names": list(hn)}
+            for n, k, s, (qt, kt), hn in zip(names, kinds, shapes, tokens, head_names)]
+
+
+def selection(widget) -> dict:
+    """The state :func:`switch_layer` reads."""
+    return {k: getattr(widget, k) for k in ("layer", "heads", "head", "selected_query", "selected_key", "mode")}
+
+
+# --- the static copy ----------------------------------------------------------------------------------
+
+#: Longest query for which the static copy carries the explain view's data, and its largest size.
+EXPLAIN_MAX_QUERIES = 64
+EXPLAIN_MAX_BYTES = 1 << 20
+
+
+def snapshot(widget) -> dict[str, Any]:
+    """What a static copy embeds: every synced trait, every layer × batch slice (``_slices``) and the
+    explain view's table for the shown layer and batch (``_explain_table``, ``_explain_values``)."""
+    state = {key: getattr(widget, key) for key in TRAITS}
+    state["_exact"] = {"query": None, "key": None}  # exact floats need a kernel; quantized data suffices
+    n_layers, b = len(widget.layer_names), widget.shape[0]
+    if n_layers * b > 1:
+        state["_slices"] = {f"{layer},{batch}": widget.slice_data(layer, batch)
+                            for layer in range(n_layers) for batch in range(b)}
+    explained = widget.explain_table(max_queries=EXPLAIN_MAX_QUERIES)  # for this layer and batch only
+    # The values V are the same for every query of a head: carried once per head.
+    values = {str(e["head"]): e["V"] for e in explained.values() if "V" in e}
+    explained = {k: {f: v for f, v in e.items() if f != "V"} for k, e in explained.items()}
+    size = sum(len(v) for e in explained.values() for v in e.values() if isinstance(v, bytes))
+    if size + sum(len(v) for v in values.values()) > EXPLAIN_MAX_BYTES:
+        explained, values = {}, {}
+    state.update(_explain_table=explained, _explain_values=values, _explain_for=[widget.layer, widget.batch],
+                 _can_explain=bool(explained))
+    sq = state.get("selected_query")
+    entry = explained.get(f"{sq},{state.get('head', 0)}") if sq is not None else None
+    state["_explain"] = {**entry, "V": values[str(entry["head"])]} if entry else {}
+    return state
