@@ -13,7 +13,7 @@ from .config import ConfigError, tokenize
 from .result import AttentionResult, LayerRecord, compare
 from .widget import AttentionWidget
 
-__version__ = "0.1.0"
+from ._version import __version__
 __all__ = ["attention", "capture", "compare", "rollout", "AttentionResult", "AttentionWidget", "LayerRecord", "ConfigError", "tokenize",
            "load_ipython_extension"]
 
