@@ -7,6 +7,7 @@ seconds and prints start-up noise. The user is told it is loading; the noise is 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -40,8 +41,54 @@ def _quiet_stderr():
         os.close(saved)
 
 
+# The package each Keras backend imports (pip installs it under the same name).
+_BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def configured_backend() -> tuple[str, str]:
+    """The backend Keras will load and where that choice comes from, as Keras decides it.
+
+    ``KERAS_BACKEND``, else ``backend`` in ``keras.json`` (``$KERAS_HOME``, else ``~/.keras``), else
+    TensorFlow. Read without importing Keras.
+    """
+    env = os.environ.get("KERAS_BACKEND")
+    if env:
+        return env, f"KERAS_BACKEND={env}"
+    home = os.environ.get("KERAS_HOME")
+    if not home:
+        base = os.path.expanduser("~")
+        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    path = os.path.join(home, "keras.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            backend = json.load(f).get("backend")
+    except (OSError, ValueError, AttributeError):
+        backend = None
+    if isinstance(backend, str) and backend:
+        return backend, path
+    return "tensorflow", "the default"
+
+
+def missing_backend_message(missing: str, backend: str, source: str) -> str | None:
+    """One line for ``import keras`` failing on the missing module ``missing`` with ``backend`` chosen by
+    ``source``; None when that module is not Keras or the backend's package (some other broken install)."""
+    top = missing.split(".")[0]
+    if top == "keras":
+        return "attnwidget: Keras is not installed; pip install keras (attnwidget needs Keras 3)"
+    package = _BACKEND_PACKAGES.get(backend, backend)
+    if top not in (package, backend) and not (backend == "jax" and top == "jaxlib"):
+        return None
+    others = " or ".join(f"KERAS_BACKEND={b} (pip install {b})" for b in _BACKEND_PACKAGES if b != backend)
+    return (f"attnwidget: Keras is set to the {backend} backend ({source}) but the {top} package is not "
+            f"installed; pip install {top}, or pick another backend before the first run: {others}")
+
+
 def load_keras(announce=print):
-    """Import Keras once, quietly; ``announce`` receives one line while it loads."""
+    """Import Keras once, quietly; ``announce`` receives one line while it loads.
+
+    A missing backend package (TensorFlow by default) raises a one-line :class:`ConfigError` that says
+    which backend, which package and how to pick another, instead of Keras's traceback.
+    """
     global _keras
     if _keras is not None:
         return _keras
@@ -51,12 +98,18 @@ def load_keras(announce=print):
         return keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    backend, source = configured_backend()  # before Keras, which writes a keras.json where there is none
     start = time.perf_counter()
     if announce:
         announce(f"attnwidget: loading Keras ({backend} backend), first run only…")
     with _quiet_stderr():
-        import keras
+        try:
+            import keras
+        except ModuleNotFoundError as exc:
+            message = missing_backend_message(exc.name or "", backend, source)
+            if message is None:
+                raise
+            raise ConfigError(message) from None
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
             tf.get_logger().setLevel(logging.ERROR)
