@@ -1,0 +1,51 @@
+// Every number the views write: weights, table cells, statistics, counts, SVG coordinates. DOM-free.
+
+/** A weight: 4 decimals; scientific for tiny or huge raw scores. */
+export function formatValue(v) {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(3);
+  return v.toFixed(4);
+}
+
+/** A weight on a legend: formatValue without trailing zeros. */
+export function formatTick(v) {
+  return formatValue(v).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+}
+
+/** A number in a small space: `digits` decimals below 10, else `digits + 1` significant digits. */
+export function formatCompact(v, digits) {
+  return Math.abs(v) < 10 ? v.toFixed(digits) : v.toPrecision(digits + 1);
+}
+
+/** A statistic with `digits` decimals; a dash when there is none (not finite). */
+export function formatStat(v, digits) {
+  return Number.isFinite(v) ? v.toFixed(digits) : "–";
+}
+
+/** A count with the reader's thousands separators. */
+export function formatCount(n) {
+  return n.toLocaleString();
+}
+
+/** A number for a table cell: fixed decimals, a true minus sign, −∞, an exponent when huge. */
+export function formatNumber(v, digits = 3) {
+  if (v === -Infinity) return "−∞";
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 1e5) return v.toExponential(2);
+  return v.toFixed(digits).replace(/^-/, "−");
+}
+
+const SHOWN = 6; // vector components written out; the rest are in the full text
+
+/** A vector as "[a, b, …]" (its first components) and the full text for a title. */
+export function formatVector(a, digits = 2) {
+  const all = Array.from(a, (v) => formatNumber(v, digits));
+  const more = all.length - SHOWN;
+  return { short: `[${all.slice(0, SHOWN).join(", ")}${more > 0 ? `,\u00a0…\u00a0+${more}` : ""}]`, full: `[${all.join(", ")}]` };
+}
+
+/** A coordinate or length in SVG: integers as they are, else at most 2 decimals. */
+export function svgNumber(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/\.?0+$/, "");
+}

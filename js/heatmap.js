@@ -1,0 +1,27 @@
+// The one heat-map painter: quantized values (0..255) through a colour table into RGBA pixels,
+// used by the matrix, heads and model views.
+
+import { hexToRgb } from "./colors.js";
+
+/**
+ * Fill `out` (RGBA bytes, 4 per cell) with the colours of values[offset ..]: `table` is a
+ * 256-entry RGB lookup (colors.js scaleTable); fractional values (means) are rounded; cells
+ * where `mask` is 0 get `maskColor` ("#rrggbb"). Returns `out`.
+ */
+export function heatPixels(out, values, table, { offset = 0, mask = null, maskColor = "#000000" } = {}) {
+  const n = out.length >> 2, m = hexToRgb(maskColor);
+  for (let c = 0; c < n; c++) {
+    const o = c * 4;
+    if (mask && !mask[c]) { out[o] = m[0]; out[o + 1] = m[1]; out[o + 2] = m[2]; }
+    else { const v = Math.round(values[offset + c]) * 3; out[o] = table[v]; out[o + 1] = table[v + 1]; out[o + 2] = table[v + 2]; }
+    out[o + 3] = 255;
+  }
+  return out;
+}
+
+/** ImageData of `w` × `h` cells (rows first) painted by heatPixels, made by `ctx`. */
+export function heatImage(ctx, w, h, values, table, opts) {
+  const img = ctx.createImageData(w, h);
+  heatPixels(img.data, values, table, opts);
+  return img;
+}

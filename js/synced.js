@@ -1,0 +1,35 @@
+// State shared with Python: read and written through the model, so Python sees every change, with
+// the decoded form of its binary traits. UI-only state lives in uistate.js and never syncs. DOM-free.
+
+import { readSchema, layerPatch, decodeData, decodeExact } from "./protocol.js";
+
+/** model: anything with get/set/save_changes/on/off (anywidget's model, or static.js staticModel). */
+export function createSynced(model) {
+  const s = {
+    model, schema: readSchema(model), data: null, exact: null, error: null,
+    get: (name) => model.get(name),
+    /** Set every trait of `patch`, then send them to Python together. */
+    set(patch) {
+      for (const [k, v] of Object.entries(patch)) model.set(k, v);
+      model.save_changes();
+    },
+    /** Every layer change: the layer-switch rule's patch, plus the caller's own `choice` (a view, a head). */
+    setLayer(to, choice = {}) {
+      s.set({ ...layerPatch(s.schema, model, to), ...choice });
+    },
+    unpin() {
+      if (model.get("selected_query") != null || model.get("selected_key") != null) s.set({ selected_query: null, selected_key: null });
+    },
+    /** Decode `_data` / `_exact` when a name in `changed` says they changed. */
+    decode(changed) {
+      try {
+        if (changed.has("_data")) { s.data = decodeData(model.get("_data")); s.error = null; }
+        if (changed.has("_data") || changed.has("_exact")) s.exact = decodeExact(model.get("_exact"), s.data);
+      } catch (err) {
+        s.data = null; s.exact = null; s.error = String(err.message || err);
+        console.error(err);
+      }
+    },
+  };
+  return s;
+}

@@ -1,0 +1,35 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { formatValue, formatTick, formatCompact, formatStat, formatNumber, formatVector, svgNumber } from "../format.js";
+
+test("formatValue", () => {
+  assert.equal(formatValue(0.23141), "0.2314");
+  assert.equal(formatValue(0), "0.0000");
+  assert.equal(formatValue(2e-5), "2.000e-5");
+  assert.equal(formatValue(NaN), "NaN");
+});
+
+test("number and vector formatting", () => {
+  assert.equal(formatNumber(-Infinity), "−∞");
+  assert.equal(formatNumber(-0.5), "−0.500");
+  assert.equal(formatNumber(0.12345, 2), "0.12");
+  assert.equal(formatVector([1, 2]).short, "[1.00, 2.00]");
+  const long = formatVector(Array.from({ length: 10 }, (_, i) => i));
+  assert.equal(long.short, "[0.00, 1.00, 2.00, 3.00, 4.00, 5.00,\u00a0…\u00a0+4]");
+  assert.ok(long.full.endsWith("9.00]"));
+});
+
+test("legend ticks, compact cells, statistics, SVG numbers", () => {
+  assert.equal(formatTick(0.5), "0.5");
+  assert.equal(formatTick(1), "1");
+  assert.equal(formatTick(2e-5), "2.000e-5");
+  assert.equal(formatCompact(0.256, 2), "0.26");
+  assert.equal(formatCompact(12.345, 2), "12.3");
+  assert.equal(formatCompact(0.12345, 3), "0.123");
+  assert.equal(formatCompact(123.45, 3), "123.5");
+  assert.equal(formatStat(1.23456, 2), "1.23");
+  assert.equal(formatStat(NaN, 2), "–");
+  assert.equal(svgNumber(3), "3");
+  assert.equal(svgNumber(5.5), "5.5");
+  assert.equal(svgNumber(1 / 3), "0.33");
+});

@@ -1,0 +1,12 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { heatPixels } from "../heatmap.js";
+import { sequentialTable } from "../colors.js";
+
+test("heatPixels: colours from the table at an offset, rounded means, masked cells, opaque", () => {
+  const tb = sequentialTable(false);
+  const rgb = (q) => [tb[q * 3], tb[q * 3 + 1], tb[q * 3 + 2], 255];
+  const out = heatPixels(new Uint8ClampedArray(3 * 4), Float32Array.from([9, 0, 254.6, 10]), tb, { offset: 1, mask: [1, 1, 0], maskColor: "#102030" });
+  assert.deepEqual([...out], [...rgb(0), ...rgb(255), 16, 32, 48, 255]);
+  assert.deepEqual([...heatPixels(new Uint8ClampedArray(4), new Uint8Array([128]), tb)], rgb(128));
+});
