@@ -149,3 +149,11 @@ def test_python_files_stay_readable():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - node.lineno + 1
                 assert length <= 85, f"{p.name}:{node.name}: {length} lines"
+
+
+def test_every_recorded_layer_of_a_model_explains_to_its_scores():
+    res = attnwidget.attention(**TRANSFORMER)
+    for i, r in enumerate(res.records):
+        e = res.explain(2 % r.shape[2], head=1, layer=r.path)
+        np.testing.assert_allclose(e.weights, r.scores[0, 1, 2 % r.shape[2]], atol=1e-5, err_msg=r.path)
+        assert e.query_token == r.query_tokens[2 % r.shape[2]] and list(e.key_tokens) == list(r.key_tokens)
