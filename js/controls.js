@@ -1,90 +1,93 @@
-// Header line and controls, bound to the model's traits.
+// Header line and controls, bound to the model's traits. The views, head aggregates and layer modes
+// offered are the schema's (protocol.js), as Python sends them.
 
 import { h } from "./dom.js";
-import { formatValue } from "./codec.js";
+import { formatValue, formatStat, formatCount } from "./format.js";
+import { modeKind, layersInMode } from "./protocol.js";
 
-const VIEWS = [["graph", "Graph"], ["matrix", "Matrix"], ["heads", "Heads"], ["explain", "Explain"], ["model", "Model"]];
-const MODES = [["all", "all"], ["encoder", "encoder (self)"], ["decoder", "decoder (causal)"], ["cross", "cross"]];
-const MODE_KIND = { encoder: "self", decoder: "causal", cross: "cross" };
 const DBLCLICK_MS = 250;
 
-function shape(s) {
-  if (Array.isArray(s)) return `(${s.join(", ")})`;
-  return s == null ? "" : String(s);
+export function createControls(app, { onExport }) {
+  const c = build(app);
+  listenToolbar(app, c, onExport);
+  listenSwatches(app, c.swatches);
+  return { el: c.el, update: (changed) => update(app, c, changed) };
 }
 
-export function createControls(app, { onExport }) {
-  const { dis } = app;
-  const title = h("span", { class: "aw-title" });
-  const meta = h("span", { class: "aw-meta" });
-  const notices = h("div", { class: "aw-notices", "aria-live": "polite" });
-  const header = h("div", { class: "aw-header" }, [title, meta]);
-
-  const tabs = h("div", { class: "aw-tabs", role: "tablist", "aria-label": "view" });
-  const tabButtons = VIEWS.map(([v, label]) => {
-    const b = h("button", { type: "button", role: "tab", class: "aw-tab", "data-view": v, text: label });
-    tabs.append(b);
-    return b;
-  });
-
-  const swatches = h("div", { class: "aw-swatches", role: "group", "aria-label": "heads (click: show/hide, double-click: solo)" });
-  const aggSel = h("select", { class: "aw-select", "aria-label": "aggregate heads" },
-    [["none", "per head"], ["mean", "mean of heads"], ["max", "max of heads"]].map(([v, t]) => h("option", { value: v, text: t })));
-  const thr = h("input", { type: "range", min: "0", max: "1", step: "0.01", class: "aw-range", "aria-label": "threshold" });
-  const thrOut = h("output", { class: "aw-num" });
-  const topk = h("input", { type: "number", min: "0", step: "1", class: "aw-topk", "aria-label": "top-k lines per token (0 = all)" });
-  const layerSel = h("select", { class: "aw-select", "aria-label": "layer" });
-  const batchSel = h("select", { class: "aw-select", "aria-label": "batch item" });
-  const png = h("button", { type: "button", class: "aw-btn", text: "PNG", title: "download the current view as PNG" });
-  const svg = h("button", { type: "button", class: "aw-btn", text: "SVG", title: "download the current view as SVG" });
-
+function build(app) {
+  const { schema } = app;
+  const c = {
+    title: h("span", { class: "aw-title" }),
+    meta: h("span", { class: "aw-meta" }),
+    notices: h("div", { class: "aw-notices", "aria-live": "polite" }),
+    tabs: h("div", { class: "aw-tabs", role: "tablist", "aria-label": "view" }),
+    swatches: h("div", { class: "aw-swatches", role: "group", "aria-label": "heads (click: show/hide, double-click: solo)" }),
+    aggSel: h("select", { class: "aw-select", "aria-label": "aggregate heads" }, schema.aggregates.map(([v, t]) => h("option", { value: v, text: t }))),
+    thr: h("input", { type: "range", min: "0", max: "1", step: "0.01", class: "aw-range", "aria-label": "threshold" }),
+    thrOut: h("output", { class: "aw-num" }),
+    topk: h("input", { type: "number", min: "0", step: "1", class: "aw-topk", "aria-label": "top-k lines per token (0 = all)" }),
+    layerSel: h("select", { class: "aw-select", "aria-label": "layer" }),
+    modeSel: h("select", { class: "aw-select", "aria-label": "which layers: encoder, decoder or cross attention" }),
+    batchSel: h("select", { class: "aw-select", "aria-label": "batch item" }),
+    png: h("button", { type: "button", class: "aw-btn", text: "PNG", title: "download the current view as PNG" }),
+    svg: h("button", { type: "button", class: "aw-btn", text: "SVG", title: "download the current view as SVG" }),
+  };
+  c.tabButtons = schema.views.map(([v, label]) => h("button", { type: "button", role: "tab", class: "aw-tab", "data-view": v, text: label }));
+  c.tabs.append(...c.tabButtons);
   const lab = (text, ctl, extra) => h("label", { class: "aw-ctl" }, [h("span", { class: "aw-ctl-label", text }), ctl, extra]);
-  const layerWrap = lab("layer", layerSel);
-  const modeSel = h("select", { class: "aw-select", "aria-label": "which layers: encoder, decoder or cross attention" });
-  const modeWrap = lab("layers", modeSel);
-  const batchWrap = lab("batch", batchSel);
-  const thrWrap = lab("threshold", thr, thrOut);
-  const topkWrap = lab("top-k", topk);
-  const toolbar = h("div", { class: "aw-toolbar" }, [tabs, modeWrap, layerWrap, batchWrap, lab("heads", aggSel), thrWrap, topkWrap,
-    h("span", { class: "aw-spacer" }), h("span", { class: "aw-dl" }, [h("span", { class: "aw-ctl-label", text: "save" }), png, svg])]);
-  const el = h("div", { class: "aw-controls" }, [header, notices, toolbar, swatches]);
+  c.layerWrap = lab("layer", c.layerSel);
+  c.modeWrap = lab("layers", c.modeSel);
+  c.batchWrap = lab("batch", c.batchSel);
+  c.thrWrap = lab("threshold", c.thr, c.thrOut);
+  c.topkWrap = lab("top-k", c.topk);
+  c.dl = h("span", { class: "aw-dl" }, [h("span", { class: "aw-ctl-label", text: "save" }), c.png, c.svg]);
+  const toolbar = h("div", { class: "aw-toolbar" }, [c.tabs, c.modeWrap, c.layerWrap, c.batchWrap, lab("heads", c.aggSel), c.thrWrap, c.topkWrap,
+    h("span", { class: "aw-spacer" }), c.dl]);
+  c.el = h("div", { class: "aw-controls" }, [h("div", { class: "aw-header" }, [c.title, c.meta]), c.notices, toolbar, c.swatches]);
+  return c;
+}
 
-  // ----- events -------------------------------------------------------------------------------
-  dis.listen(tabs, "click", (e) => {
+// ----- controls -> model --------------------------------------------------------------------------
+function listenToolbar(app, c, onExport) {
+  const { dis } = app;
+  dis.listen(c.tabs, "click", (e) => {
     const b = e.target.closest("button[data-view]");
     if (b) app.set({ view: b.dataset.view });
   });
-  dis.listen(tabs, "keydown", (e) => {
+  dis.listen(c.tabs, "keydown", (e) => {
     if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
-    const i = VIEWS.findIndex(([v]) => v === app.get("view"));
-    const n = (i + (e.key === "ArrowRight" ? 1 : VIEWS.length - 1)) % VIEWS.length;
-    app.set({ view: VIEWS[n][0] });
-    tabButtons[n].focus();
+    const n = c.tabButtons.length, i = c.tabButtons.findIndex((b) => b.dataset.view === app.get("view"));
+    const next = c.tabButtons[(i + (e.key === "ArrowRight" ? 1 : n - 1)) % n];
+    app.set({ view: next.dataset.view });
+    next.focus();
     e.preventDefault();
   });
-  dis.listen(aggSel, "change", () => app.set({ aggregate: aggSel.value }));
-  dis.listen(thr, "input", () => { thrOut.textContent = Number(thr.value).toFixed(2); app.set({ threshold: Number(thr.value) }); });
-  dis.listen(topk, "change", () => {
-    const v = Math.max(0, Math.trunc(Number(topk.value) || 0));
-    topk.value = String(v);
+  dis.listen(c.aggSel, "change", () => app.set({ aggregate: c.aggSel.value }));
+  dis.listen(c.thr, "input", () => { c.thrOut.textContent = formatStat(Number(c.thr.value), 2); app.set({ threshold: Number(c.thr.value) }); });
+  dis.listen(c.topk, "change", () => {
+    const v = Math.max(0, Math.trunc(Number(c.topk.value) || 0));
+    c.topk.value = String(v);
     app.set({ top_k: v });
   });
-  dis.listen(layerSel, "change", () => app.set({ layer: Number(layerSel.value) }));
-  dis.listen(modeSel, "change", () => {
-    const kinds = app.get("layer_kinds") || [], want = MODE_KIND[modeSel.value], cur = app.get("layer") | 0;
-    const patch = { mode: modeSel.value };
-    if (want && kinds[cur] !== want && kinds.includes(want)) patch.layer = kinds.indexOf(want);
-    app.set(patch);
+  dis.listen(c.layerSel, "change", () => app.setLayer(Number(c.layerSel.value)));
+  // A mode that does not show the current layer moves to the first layer it shows.
+  dis.listen(c.modeSel, "change", () => {
+    const mode = c.modeSel.value, want = modeKind(app.schema, mode), kinds = app.get("layer_kinds") || [];
+    if (want != null && kinds[app.get("layer") | 0] !== want && kinds.includes(want)) app.setLayer(kinds.indexOf(want), { mode });
+    else app.set({ mode });
   });
-  dis.listen(batchSel, "change", () => app.set({ batch: Number(batchSel.value) }));
-  dis.listen(png, "click", () => onExport("png"));
-  dis.listen(svg, "click", () => onExport("svg"));
+  dis.listen(c.batchSel, "change", () => app.set({ batch: Number(c.batchSel.value) }));
+  dis.listen(c.png, "click", () => onExport("png"));
+  dis.listen(c.svg, "click", () => onExport("svg"));
+}
 
-  // Head swatches: a click toggles after a short delay, a double-click cancels it and solos.
+/** Head swatches: a click toggles after a short delay, a double-click cancels it and solos. */
+function listenSwatches(app, swatches) {
+  const { dis } = app;
   let pending = null;
   const clearPending = () => { if (pending) { clearTimeout(pending.timer); pending = null; } };
   dis.add(clearPending);
-  const allHeads = () => [...Array(app.data?.H ?? 0).keys()];
+  const headOf = (e) => { const b = e.target.closest("button[data-head]"); return b ? Number(b.dataset.head) : null; };
   function toggle(hd) {
     const cur = new Set(app.get("heads"));
     if (cur.has(hd)) cur.delete(hd); else cur.add(hd);
@@ -92,103 +95,114 @@ export function createControls(app, { onExport }) {
   }
   function solo(hd) {
     const cur = app.get("heads");
-    app.set({ heads: cur.length === 1 && cur[0] === hd ? allHeads() : [hd] });
+    app.set({ heads: cur.length === 1 && cur[0] === hd ? [...Array(app.data?.H ?? 0).keys()] : [hd] });
   }
   dis.listen(swatches, "click", (e) => {
-    const b = e.target.closest("button[data-head]");
-    if (!b) return;
-    const hd = Number(b.dataset.head);
+    const hd = headOf(e);
+    if (hd == null) return;
     if (e.detail === 0) { toggle(hd); return; } // keyboard
     if (e.detail >= 2) return; // second click of a double-click: the dblclick handler decides
     clearPending();
     pending = { hd, timer: setTimeout(() => { pending = null; toggle(hd); }, DBLCLICK_MS) };
   });
   dis.listen(swatches, "dblclick", (e) => {
-    const b = e.target.closest("button[data-head]");
-    if (!b) return;
+    const hd = headOf(e);
+    if (hd == null) return;
     clearPending();
-    solo(Number(b.dataset.head));
+    solo(hd);
   });
   dis.listen(swatches, "keydown", (e) => {
-    const b = e.target.closest("button[data-head]");
-    if (b && (e.key === "s" || e.key === "S")) { solo(Number(b.dataset.head)); e.preventDefault(); }
+    const hd = headOf(e);
+    if (hd != null && (e.key === "s" || e.key === "S")) { solo(hd); e.preventDefault(); }
   });
+}
 
-  // ----- model -> controls --------------------------------------------------------------------
-  function buildSwatches() {
-    const d = app.data;
-    swatches.replaceChildren(h("span", { class: "aw-ctl-label", text: "heads" }));
-    for (let hd = 0; hd < (d?.H ?? 0); hd++) {
-      swatches.append(h("button", { type: "button", class: "aw-swatch", "data-head": hd, title: `${app.headName(hd)}: click to show/hide, double-click (or S) to solo` },
-        [h("span", { class: "aw-swatch-dot", "aria-hidden": "true" }), h("span", { class: "aw-swatch-name", text: app.headName(hd) })]));
-    }
+// ----- model -> controls --------------------------------------------------------------------------
+function update(app, c, changed) {
+  const d = app.data;
+  if (changed.has("info") || changed.has("_data")) updateHeader(app, c);
+  if (changed.has("_data") || changed.has("head_names") || c.swatches.childElementCount !== (d?.H ?? 0) + 1) buildSwatches(app, c.swatches);
+  const vis = new Set(app.get("heads"));
+  for (const b of c.swatches.querySelectorAll("button[data-head]")) {
+    const hd = Number(b.dataset.head);
+    b.firstChild.style.background = vis.has(hd) ? app.headColor(hd) : "transparent";
+    b.firstChild.style.borderColor = app.headColor(hd);
+    b.classList.toggle("aw-off", !vis.has(hd));
+    b.setAttribute("aria-pressed", vis.has(hd) ? "true" : "false");
   }
-
-  function update(changed) {
-    const d = app.data, info = app.get("info") || {};
-    if (changed.has("info") || changed.has("_data")) {
-      title.textContent = String(info.kind || "attention");
-      const parts = [];
-      if (info.query_shape != null || info.key_shape != null) parts.push(`query ${shape(info.query_shape)} · key ${shape(info.key_shape)}`);
-      if (d) parts.push(`${d.H} head${d.H === 1 ? "" : "s"} × ${d.Q} queries × ${d.K} keys`);
-      if (info.device) parts.push(String(info.device));
-      if (Number.isFinite(Number(info.run_ms)) && info.run_ms != null) parts.push(`${Number(info.run_ms).toFixed(1)} ms`);
-      meta.textContent = parts.join(" · ");
-      const ns = [];
-      if (info.notice) ns.push(["info", String(info.notice)]);
-      if (app.error) ns.push(["warn", app.error]);
-      if (d && d.nonfinite > 0) ns.push(["warn", `${d.nonfinite} non-finite value${d.nonfinite === 1 ? "" : "s"} (NaN/inf) drawn as ${formatValue(d.lo)}`]);
-      if (d && !d.probability) ns.push(["info", `values are not probabilities (raw scores), scale ${formatValue(d.lo)}..${formatValue(d.hi)}`]);
-      if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
-      if (d && d.sparse) ns.push(["info", `${d.H} × ${d.Q.toLocaleString()} × ${d.K.toLocaleString()} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
-      notices.replaceChildren(...ns.map(([k, t]) => h("div", { class: `aw-notice aw-notice-${k}`, text: t })));
-    }
-    if (changed.has("_data") || changed.has("head_names") || swatches.childElementCount !== (d?.H ?? 0) + 1) buildSwatches();
-    const vis = new Set(app.get("heads"));
-    for (const b of swatches.querySelectorAll("button[data-head]")) {
-      const hd = Number(b.dataset.head);
-      b.firstChild.style.background = vis.has(hd) ? app.headColor(hd) : "transparent";
-      b.firstChild.style.borderColor = app.headColor(hd);
-      b.classList.toggle("aw-off", !vis.has(hd));
-      b.setAttribute("aria-pressed", vis.has(hd) ? "true" : "false");
-    }
-    const view = app.get("view");
-    tabButtons.forEach((b) => {
-      const on = b.dataset.view === view;
-      b.setAttribute("aria-selected", on ? "true" : "false");
-      b.tabIndex = on ? 0 : -1;
-    });
-    aggSel.value = app.get("aggregate") || "none";
-    const t = Number(app.get("threshold")) || 0;
-    if (document.activeElement !== thr) thr.value = String(t);
-    thrOut.textContent = t.toFixed(2);
-    if (document.activeElement !== topk) topk.value = String(app.get("top_k") ?? 0);
-    thrWrap.hidden = topkWrap.hidden = view !== "graph";
-    el.querySelector(".aw-dl").hidden = view === "explain"; // the explain view is a table: nothing to save as an image
-    const layers = app.get("layer_names") || [];
-    layerWrap.hidden = layers.length <= 1;
-    tabButtons.find((b) => b.dataset.view === "model").hidden = layers.length <= 1;
-    // encoder / decoder / cross: the layer selector offers the layers of that kind only
-    const kinds = app.get("layer_kinds") || [], mode = app.get("mode") || "all";
-    const present = MODES.filter(([m]) => m === "all" || kinds.includes(MODE_KIND[m]));
-    modeWrap.hidden = layers.length <= 1 || present.length <= 2;
-    if (modeSel.options.length !== present.length) modeSel.replaceChildren(...present.map(([v, t]) => h("option", { value: v, text: t })));
-    modeSel.value = mode;
-    const shown = layers.map((n, i) => i).filter((i) => !MODE_KIND[mode] || kinds[i] === MODE_KIND[mode] || i === (app.get("layer") | 0));
-    const key = `${mode}|${shown.join(",")}|${layers.join("\n")}`;
-    if (layerSel.dataset.key !== key) {
-      layerSel.replaceChildren(...shown.map((i) => h("option", { value: i, text: layers[i] })));
-      layerSel.dataset.key = key;
-    }
-    layerSel.value = String(app.get("layer") ?? 0);
-    const nb = Math.trunc(Number(info.batch_size)) || 0;
-    batchWrap.hidden = nb <= 1;
-    if (batchSel.options.length !== Math.max(0, nb)) {
-      batchSel.replaceChildren(...Array.from({ length: Math.max(0, nb) }, (_, i) => h("option", { value: i, text: `item ${i}` })));
-    }
-    if (nb > 1) batchSel.value = String(app.get("batch") ?? 0);
-    swatches.hidden = !d || d.H < 1;
+  c.swatches.hidden = !d || d.H < 1;
+  const view = app.get("view");
+  c.tabButtons.forEach((b) => {
+    const on = b.dataset.view === view;
+    b.setAttribute("aria-selected", on ? "true" : "false");
+    b.tabIndex = on ? 0 : -1;
+  });
+  c.aggSel.value = app.get("aggregate") || app.schema.aggregates[0][0];
+  const t = Number(app.get("threshold")) || 0;
+  if (document.activeElement !== c.thr) c.thr.value = String(t);
+  c.thrOut.textContent = formatStat(t, 2);
+  if (document.activeElement !== c.topk) c.topk.value = String(app.get("top_k") ?? 0);
+  c.thrWrap.hidden = c.topkWrap.hidden = view !== "graph";
+  c.dl.hidden = view === "explain"; // the explain view is a table: nothing to save as an image
+  updateLayers(app, c);
+  const nb = Math.trunc(Number((app.get("info") || {}).batch_size)) || 0;
+  c.batchWrap.hidden = nb <= 1;
+  if (c.batchSel.options.length !== Math.max(0, nb)) {
+    c.batchSel.replaceChildren(...Array.from({ length: Math.max(0, nb) }, (_, i) => h("option", { value: i, text: `item ${i}` })));
   }
+  if (nb > 1) c.batchSel.value = String(app.get("batch") ?? 0);
+}
 
-  return { el, update };
+function shape(s) {
+  if (Array.isArray(s)) return `(${s.join(", ")})`;
+  return s == null ? "" : String(s);
+}
+
+function updateHeader(app, c) {
+  const d = app.data, info = app.get("info") || {};
+  c.title.textContent = String(info.kind || "attention");
+  const parts = [];
+  if (info.query_shape != null || info.key_shape != null) parts.push(`query ${shape(info.query_shape)} · key ${shape(info.key_shape)}`);
+  if (d) parts.push(`${d.H} head${d.H === 1 ? "" : "s"} × ${d.Q} queries × ${d.K} keys`);
+  if (info.device) parts.push(String(info.device));
+  if (Number.isFinite(Number(info.run_ms)) && info.run_ms != null) parts.push(`${formatStat(Number(info.run_ms), 1)} ms`);
+  c.meta.textContent = parts.join(" · ");
+  const ns = [];
+  if (info.notice) ns.push(["info", String(info.notice)]);
+  if (app.error) ns.push(["warn", app.error]);
+  if (d && d.nonfinite > 0) ns.push(["warn", `${d.nonfinite} non-finite value${d.nonfinite === 1 ? "" : "s"} (NaN/inf) drawn as ${formatValue(d.lo)}`]);
+  if (d && !d.probability) ns.push(["info", `values are not probabilities (raw scores), scale ${formatValue(d.lo)}..${formatValue(d.hi)}`]);
+  if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
+  if (d && d.sparse) ns.push(["info", `${d.H} × ${formatCount(d.Q)} × ${formatCount(d.K)} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
+  c.notices.replaceChildren(...ns.map(([k, t]) => h("div", { class: `aw-notice aw-notice-${k}`, text: t })));
+}
+
+function buildSwatches(app, swatches) {
+  swatches.replaceChildren(h("span", { class: "aw-ctl-label", text: "heads" }));
+  for (let hd = 0; hd < (app.data?.H ?? 0); hd++) {
+    swatches.append(h("button", { type: "button", class: "aw-swatch", "data-head": hd, title: `${app.headName(hd)}: click to show/hide, double-click (or S) to solo` },
+      [h("span", { class: "aw-swatch-dot", "aria-hidden": "true" }), h("span", { class: "aw-swatch-name", text: app.headName(hd) })]));
+  }
+}
+
+/** The layer selector offers the layers of the mode (encoder / decoder / cross), and the current one. */
+function updateLayers(app, c) {
+  const { schema } = app;
+  const layers = app.get("layer_names") || [], kinds = app.get("layer_kinds") || [], cur = app.get("layer") | 0;
+  const mode = app.get("mode") || schema.modes[0][0];
+  c.layerWrap.hidden = layers.length <= 1;
+  const modelTab = c.tabButtons.find((b) => b.dataset.view === "model");
+  if (modelTab) modelTab.hidden = layers.length <= 1;
+  const present = schema.modes.filter(([, , kind]) => kind == null || kinds.includes(kind));
+  c.modeWrap.hidden = layers.length <= 1 || present.length <= 2;
+  if (c.modeSel.options.length !== present.length) c.modeSel.replaceChildren(...present.map(([v, t]) => h("option", { value: v, text: t })));
+  c.modeSel.value = mode;
+  const inMode = new Set(layersInMode(schema, layers.map((_, i) => kinds[i]), mode));
+  const shown = layers.map((_, i) => i).filter((i) => inMode.has(i) || i === cur);
+  const key = `${mode}|${shown.join(",")}|${layers.join("\n")}`;
+  if (c.layerSel.dataset.key !== key) {
+    c.layerSel.replaceChildren(...shown.map((i) => h("option", { value: i, text: layers[i] })));
+    c.layerSel.dataset.key = key;
+  }
+  c.layerSel.value = String(app.get("layer") ?? 0);
 }

@@ -3,53 +3,15 @@
 // Every number and token reaches the page through textContent.
 
 import { h } from "./dom.js";
-import { toBytes, toFloat32 } from "./codec.js";
+import { decodeExplain } from "./protocol.js";
+import { formatNumber, formatVector, formatStat } from "./format.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
 export const NO_LAYER_MESSAGE = "explain needs the layer: run it with %%attention or attnwidget.attention()";
 const WAIT_MESSAGE = "waiting for the kernel to compute this query's explanation…";
 const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "head_names", "query_tokens", "key_tokens", "theme", "view"];
-const SHOWN = 6; // vector components written out; the rest are in the title
-
-const int = (x) => (Number.isInteger(x) ? x : Math.trunc(Number(x)));
-
-/** Decode `_explain` (attnwidget/explain.py `Explanation.to_dict`). null when empty; {error} when Python failed. */
-export function decodeExplain(e) {
-  if (!e || typeof e !== "object" || !Number.isInteger(e.query)) return null;
-  const base = { query: e.query, head: int(e.head) || 0, batch: int(e.batch) || 0 };
-  if (e.error != null) return { ...base, error: String(e.error) };
-  const S = int(e.S), kd = int(e.key_dim), vd = int(e.value_dim);
-  if (!(S > 0 && kd > 0 && vd > 0)) throw new Error(`attnwidget: _explain has S=${e.S}, key_dim=${e.key_dim}, value_dim=${e.value_dim}`);
-  const f32 = (name, n) => {
-    const a = toFloat32(e[name]);
-    if (a.length < n) throw new Error(`attnwidget: _explain.${name} has ${a.length} values, needs ${n}`);
-    return a;
-  };
-  const m = toBytes(e.mask);
-  return {
-    ...base, S, keyDim: kd, valueDim: vd, scale: Number(e.scale),
-    dots: f32("dots", S), logits: f32("logits", S), weights: f32("weights", S),
-    mask: m.length >= S ? m : null, q: f32("q", kd), V: f32("V", S * vd), output: f32("output", vd),
-  };
-}
-
-/** A number for a table cell: fixed decimals, −∞ for minus infinity, exponent when huge. */
-export function fmt(v, digits = 3) {
-  if (v === -Infinity) return "−∞";
-  if (!Number.isFinite(v)) return String(v);
-  if (Math.abs(v) >= 1e5) return v.toExponential(2);
-  return v.toFixed(digits).replace(/^-/, "−");
-}
-
-/** A vector as "[a, b, …]" (first SHOWN components) and the full text for a title. */
-export function fmtVector(a, digits = 2) {
-  const all = Array.from(a, (v) => fmt(v, digits));
-  const more = all.length - SHOWN;
-  return { short: `[${all.slice(0, SHOWN).join(", ")}${more > 0 ? `,\u00a0…\u00a0+${more}` : ""}]`, full: `[${all.join(", ")}]` };
-}
 
 export function createExplain(app) {
-  const { dis } = app;
   const up = h("button", { type: "button", class: "aw-btn aw-explain-step", "data-explain-step": "-1", title: "previous query (ArrowUp)", "aria-label": "previous query", text: "▲" });
   const down = h("button", { type: "button", class: "aw-btn aw-explain-step", "data-explain-step": "1", title: "next query (ArrowDown)", "aria-label": "next query", text: "▼" });
   const title = h("span", { class: "aw-explain-title" });
@@ -62,19 +24,27 @@ export function createExplain(app) {
   const scroll = h("div", { class: "aw-explain-scroll" }, [table]);
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
     [nav, strip, formula, message, scroll]);
-  const st = { dirty: true, tokensKey: "" };
+  const v = { app, el, up, down, title, headSel, strip, formula, message, table, scroll, st: { dirty: true, tokensKey: "" } };
+  listen(v);
+  return {
+    el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy() {},
+    update(changed) { if (DEPS.some((d) => changed.has(d))) v.st.dirty = true; },
+  };
+}
 
-  // ----- events -------------------------------------------------------------------------------
-  function pinQuery(i) { app.set({ selected_query: i, selected_key: null }); }
+// ----- view -> model ------------------------------------------------------------------------------
+function listen(v) {
+  const { app, el, strip } = v, { dis } = app;
+  const pinQuery = (i) => app.set({ selected_query: i, selected_key: null });
   function step(d) {
     const n = (app.get("query_tokens") || []).length;
     if (!n) return;
     const cur = app.get("selected_query");
     pinQuery(cur == null ? (d > 0 ? 0 : n - 1) : Math.max(0, Math.min(n - 1, cur + d)));
   }
-  dis.listen(up, "click", () => step(-1));
-  dis.listen(down, "click", () => step(1));
-  dis.listen(headSel, "change", () => app.set({ head: Number(headSel.value) }));
+  dis.listen(v.up, "click", () => step(-1));
+  dis.listen(v.down, "click", () => step(1));
+  dis.listen(v.headSel, "change", () => app.set({ head: Number(v.headSel.value) }));
   dis.listen(strip, "click", (e) => {
     const b = e.target.closest?.("button[data-explain-query]");
     if (!b) return;
@@ -88,107 +58,109 @@ export function createExplain(app) {
     e.preventDefault();
     e.stopPropagation();
   });
+}
 
-  // ----- drawing ------------------------------------------------------------------------------
-  function buildStrip() {
-    const toks = app.get("query_tokens") || [];
-    const key = JSON.stringify(toks);
-    if (key === st.tokensKey) return;
-    st.tokensKey = key;
-    strip.replaceChildren(...toks.map((_, i) => h("button", { type: "button", class: "aw-explain-tok", "data-explain-query": i, text: app.label("query", i), title: `query ${i}: ${app.token("query", i)}` })));
+// ----- model -> view ------------------------------------------------------------------------------
+function buildStrip(v) {
+  const { app, st } = v, toks = app.get("query_tokens") || [];
+  const key = JSON.stringify(toks);
+  if (key === st.tokensKey) return;
+  st.tokensKey = key;
+  v.strip.replaceChildren(...toks.map((_, i) => h("button", { type: "button", class: "aw-explain-tok", "data-explain-query": i, text: app.label("query", i), title: `query ${i}: ${app.token("query", i)}` })));
+}
+
+function buildHeads(v) {
+  const { app, st, headSel } = v;
+  const H = Math.max(app.data?.H ?? 0, (app.get("head_names") || []).length);
+  if (headSel.options.length !== H || st.headNames !== JSON.stringify(app.get("head_names"))) {
+    st.headNames = JSON.stringify(app.get("head_names"));
+    headSel.replaceChildren(...Array.from({ length: H }, (_, hd) => h("option", { value: hd, text: app.headName(hd) })));
   }
+  headSel.value = String(app.get("head") ?? 0);
+}
 
-  function buildHeads() {
-    const H = Math.max(app.data?.H ?? 0, (app.get("head_names") || []).length);
-    if (headSel.options.length !== H || st.headNames !== JSON.stringify(app.get("head_names"))) {
-      st.headNames = JSON.stringify(app.get("head_names"));
-      headSel.replaceChildren(...Array.from({ length: H }, (_, hd) => h("option", { value: hd, text: app.headName(hd) })));
-    }
-    headSel.value = String(app.get("head") ?? 0);
+function say(v, text) {
+  v.message.textContent = text || "";
+  v.message.hidden = !text;
+}
+
+function row(app, ex, j, color) {
+  const masked = ex.mask ? ex.mask[j] === 0 : false;
+  const w = masked ? 0 : ex.weights[j];
+  const vec = formatVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim));
+  const bar = h("div", { class: "aw-explain-bar", style: { width: `${Math.max(0, Math.min(1, w)) * 100}%`, background: color } });
+  return h("tr", { class: masked ? "aw-explain-row aw-masked" : "aw-explain-row", "data-explain-key": j, "data-weight": String(w), "data-masked": masked ? "true" : "false" }, [
+    h("td", { class: "aw-explain-j", text: String(j) }),
+    h("td", { class: "aw-explain-key", text: app.label("key", j), title: app.token("key", j) }),
+    h("td", { class: "aw-explain-num", text: formatNumber(ex.dots[j]) }),
+    h("td", { class: "aw-explain-num", text: masked ? "−∞" : formatNumber(ex.logits[j]), title: masked ? "masked: this query may not attend to this key" : null }),
+    h("td", { class: "aw-explain-num aw-explain-weight", text: formatNumber(w) }),
+    h("td", { class: "aw-explain-barcell" }, [bar]),
+    h("td", { class: "aw-explain-vec", text: vec.short, title: vec.full }),
+  ]);
+}
+
+function renderTable(v, ex) {
+  const { app } = v, color = app.headColor(ex.head);
+  const cols = [["j", "key index"], ["key kⱼ", "key token"], ["q·kⱼ", "dot product, unscaled"], ["logit", "q·kⱼ × scale (1/√key_dim)"],
+    ["weight wⱼ", "softmax of the logits"], ["", ""], [`value vⱼ (${ex.valueDim})`, "the key's value vector (rounded)"]];
+  const head = h("thead", {}, [h("tr", {}, cols.map(([c, t]) => h("th", { text: c, title: t || null })))]);
+  const body = h("tbody", {}, Array.from({ length: ex.S }, (_, j) => row(app, ex, j, color)));
+  let sum = 0;
+  for (let j = 0; j < ex.S; j++) if (!(ex.mask && ex.mask[j] === 0)) sum += ex.weights[j];
+  const out = formatVector(ex.output);
+  const foot = h("tfoot", {}, [
+    h("tr", { class: "aw-explain-sum", "data-explain-sum": String(sum) }, [
+      h("td"), h("td", { text: "all keys" }), h("td"), h("td"),
+      h("td", { class: "aw-explain-num aw-explain-weight", text: `Σ = ${formatStat(sum, 3)}` }), h("td"), h("td"),
+    ]),
+    h("tr", { class: "aw-explain-out" }, [
+      h("td"), h("td", { text: "output", title: "the head's output before the output projection" }),
+      h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }),
+      h("td", { class: "aw-explain-vec", "data-explain-output": "", text: out.short, title: out.full }),
+    ]),
+  ]);
+  v.table.replaceChildren(head, body, foot);
+}
+
+/** The navigation: strip of query tokens, head choice, step buttons and the title. */
+function drawNav(v, sq, hd) {
+  const { app } = v;
+  buildStrip(v);
+  buildHeads(v);
+  for (const b of v.strip.children) {
+    const on = Number(b.dataset.explainQuery) === sq;
+    b.classList.toggle("aw-current", on);
+    b.setAttribute("aria-pressed", on ? "true" : "false");
   }
+  const n = (app.get("query_tokens") || []).length;
+  v.up.disabled = sq == null ? !n : sq <= 0;
+  v.down.disabled = sq == null ? !n : sq >= n - 1;
+  v.title.textContent = sq == null ? "no query pinned" : `query ${sq} ‘${app.label("query", sq)}’ · ${app.headName(hd)}`;
+}
 
-  function say(text) {
-    message.textContent = text || "";
-    message.hidden = !text;
-  }
-
-  function row(ex, j, color) {
-    const masked = ex.mask ? ex.mask[j] === 0 : false;
-    const w = masked ? 0 : ex.weights[j];
-    const vec = fmtVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim));
-    const bar = h("div", { class: "aw-explain-bar", style: { width: `${Math.max(0, Math.min(1, w)) * 100}%`, background: color } });
-    return h("tr", { class: masked ? "aw-explain-row aw-masked" : "aw-explain-row", "data-explain-key": j, "data-weight": String(w), "data-masked": masked ? "true" : "false" }, [
-      h("td", { class: "aw-explain-j", text: String(j) }),
-      h("td", { class: "aw-explain-key", text: app.label("key", j), title: app.token("key", j) }),
-      h("td", { class: "aw-explain-num", text: fmt(ex.dots[j]) }),
-      h("td", { class: "aw-explain-num", text: masked ? "−∞" : fmt(ex.logits[j]), title: masked ? "masked: this query may not attend to this key" : null }),
-      h("td", { class: "aw-explain-num aw-explain-weight", text: fmt(w) }),
-      h("td", { class: "aw-explain-barcell" }, [bar]),
-      h("td", { class: "aw-explain-vec", text: vec.short, title: vec.full }),
-    ]);
-  }
-
-  function renderTable(ex) {
-    const color = app.headColor(ex.head);
-    const cols = [["j", "key index"], ["key kⱼ", "key token"], ["q·kⱼ", "dot product, unscaled"], ["logit", "q·kⱼ × scale (1/√key_dim)"],
-      ["weight wⱼ", "softmax of the logits"], ["", ""], [`value vⱼ (${ex.valueDim})`, "the key's value vector (rounded)"]];
-    const head = h("thead", {}, [h("tr", {}, cols.map(([c, t]) => h("th", { text: c, title: t || null })))]);
-    const body = h("tbody", {}, Array.from({ length: ex.S }, (_, j) => row(ex, j, color)));
-    let sum = 0;
-    for (let j = 0; j < ex.S; j++) if (!(ex.mask && ex.mask[j] === 0)) sum += ex.weights[j];
-    const out = fmtVector(ex.output);
-    const foot = h("tfoot", {}, [
-      h("tr", { class: "aw-explain-sum", "data-explain-sum": String(sum) }, [
-        h("td"), h("td", { text: "all keys" }), h("td"), h("td"),
-        h("td", { class: "aw-explain-num aw-explain-weight", text: `Σ = ${sum.toFixed(3)}` }), h("td"), h("td"),
-      ]),
-      h("tr", { class: "aw-explain-out" }, [
-        h("td"), h("td", { text: "output", title: "the head's output before the output projection" }),
-        h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }),
-        h("td", { class: "aw-explain-vec", "data-explain-output": "", text: out.short, title: out.full }),
-      ]),
-    ]);
-    table.replaceChildren(head, body, foot);
-  }
-
-  function draw() {
-    if (!st.dirty) return;
-    st.dirty = false;
-    buildStrip();
-    buildHeads();
-    const sq = app.get("selected_query"), hd = app.get("head") ?? 0;
-    for (const b of strip.children) {
-      const on = Number(b.dataset.explainQuery) === sq;
-      b.classList.toggle("aw-current", on);
-      b.setAttribute("aria-pressed", on ? "true" : "false");
-    }
-    const n = (app.get("query_tokens") || []).length;
-    up.disabled = sq == null ? !n : sq <= 0;
-    down.disabled = sq == null ? !n : sq >= n - 1;
-    title.textContent = sq == null ? "no query pinned" : `query ${sq} ‘${app.label("query", sq)}’ · ${app.headName(hd)}`;
-    let ex = null;
-    try { ex = decodeExplain(app.get("_explain")); } catch (err) { console.error(err); ex = { error: String(err.message || err) }; }
-    const ready = ex && !ex.error && ex.query === sq && ex.head === hd;
-    scroll.hidden = formula.hidden = !(ex && !ex.error);
-    el.classList.toggle("aw-stale", Boolean(ex && !ex.error && !ready));
-    if (app.get("_can_explain") === false) { scroll.hidden = formula.hidden = true; say(NO_LAYER_MESSAGE); return; }
-    if (sq == null) { scroll.hidden = formula.hidden = true; say(PIN_MESSAGE); return; }
-    if (ex && ex.error) { say(`explain: ${ex.error}`); return; }
-    if (!ex) { say(WAIT_MESSAGE); return; }
-    say(ready ? "" : WAIT_MESSAGE);
-    const q = fmtVector(ex.q);
-    formula.replaceChildren(
-      h("span", { text: `q = ${q.short}`, title: `q (${ex.keyDim}): ${q.full}` }),
-      h("span", { text: `logitⱼ = q·kⱼ × 1/√${ex.keyDim} (scale ${fmt(ex.scale, 4)})` }),
-      h("span", { text: "wⱼ = softmax(logits)ⱼ" }),
-      h("span", { text: "output = Σⱼ wⱼ vⱼ" }),
-    );
-    renderTable(ex);
-  }
-
-  function update(changed) {
-    if (DEPS.some((d) => changed.has(d))) st.dirty = true;
-  }
-
-  return { el, update, draw, exportCanvas: () => null, exportSVG: () => null, destroy() {} };
+function draw(v) {
+  const { app, st } = v;
+  if (!st.dirty) return;
+  st.dirty = false;
+  const sq = app.get("selected_query"), hd = app.get("head") ?? 0;
+  drawNav(v, sq, hd);
+  let ex = null;
+  try { ex = decodeExplain(app.get("_explain")); } catch (err) { console.error(err); ex = { error: String(err.message || err) }; }
+  const ready = ex && !ex.error && ex.query === sq && ex.head === hd;
+  v.scroll.hidden = v.formula.hidden = !(ex && !ex.error);
+  v.el.classList.toggle("aw-stale", Boolean(ex && !ex.error && !ready));
+  if (app.get("_can_explain") === false) { v.scroll.hidden = v.formula.hidden = true; say(v, NO_LAYER_MESSAGE); return; }
+  if (sq == null) { v.scroll.hidden = v.formula.hidden = true; say(v, PIN_MESSAGE); return; }
+  if (ex && ex.error) { say(v, `explain: ${ex.error}`); return; }
+  if (!ex) { say(v, WAIT_MESSAGE); return; }
+  say(v, ready ? "" : WAIT_MESSAGE);
+  const q = formatVector(ex.q);
+  v.formula.replaceChildren(
+    h("span", { text: `q = ${q.short}`, title: `q (${ex.keyDim}): ${q.full}` }),
+    h("span", { text: `logitⱼ = q·kⱼ × 1/√${ex.keyDim} (scale ${formatNumber(ex.scale, 4)})` }),
+    h("span", { text: "wⱼ = softmax(logits)ⱼ" }),
+    h("span", { text: "output = Σⱼ wⱼ vⱼ" }),
+  );
+  renderTable(v, ex);
 }

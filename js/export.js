@@ -2,6 +2,7 @@
 // once through the same code for screen, PNG and SVG.
 
 import { parseColor } from "./colors.js";
+import { svgNumber as num } from "./format.js";
 
 /** Escape text for XML content and attribute values. */
 export function escapeXml(s) {
@@ -23,8 +24,6 @@ export function downloadBlob(root, blob, filename) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
-
-const num = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/\.?0+$/, ""));
 
 function paintAttr(kind, style, alpha) {
   if (style && typeof style === "object" && style.__svgId) return `${kind}="url(#${style.__svgId})"${alpha < 1 ? ` ${kind}-opacity="${num(alpha)}"` : ""}`;

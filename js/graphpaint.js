@@ -1,6 +1,93 @@
-// Painting of the graph's lines and weight bars onto a 2D context (used live and for export).
+// Graph view, painting: the lines, weight bars and pin between the token columns, onto a 2D
+// context (the screen's canvas, a PNG's or the SVG recorder). `v` is the graph view's context (graph.js).
+
+import { sizeCanvas } from "./dom.js";
+import { rowCenter, clamp } from "./layout.js";
+import { pinned } from "./graphtokens.js";
 
 const LEVELS = 20;
+// Above this many lines, the faded lines behind an active token are cached as a bitmap.
+const BACKGROUND_MIN_LINES = 20000;
+
+/** Where lines go for a canvas `width` wide scrolled to `scrollTop`: {midW, gutter, x0, x1, yq(i), yk(j)}. */
+export function geometry(v, width, scrollTop) {
+  const { lay, widths } = v.st;
+  const midW = Math.max(80, width - widths.query - widths.key);
+  const gutter = Math.round(clamp(midW * 0.12, 18, 56));
+  return {
+    midW, gutter, x0: gutter, x1: midW - gutter,
+    yq: (i) => rowCenter(lay.query, lay.rowH, i) - scrollTop,
+    yk: (j) => rowCenter(lay.key, lay.rowH, j) - scrollTop,
+  };
+}
+
+/** The token whose lines stand out: the hovered one (on the pinned side, or with no pin), else the pinned one. */
+export function activeToken(app) {
+  const p = pinned(app), hv = app.ui.hover;
+  if (hv && (!p || hv.side === p.side)) return hv;
+  return p;
+}
+
+/**
+ * Everything between the columns, for geometry `g` ({...geometry, yMin, yMax, size?}); `forExport`:
+ * as pinned, without the pointer's hover.
+ */
+export function paintGraph(v, ctx, g, forExport = false) {
+  const { app, st } = v, th = app.ui.theme;
+  const act = forExport ? pinned(app) : activeToken(app);
+  const hv = forExport ? null : app.ui.hover, p = pinned(app);
+  const pair = p && hv && hv.side !== p.side
+    ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
+  if (st.sel) {
+    const lines = { ...g, sel: st.sel, extra: st.extra, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
+      color: (hd) => (hd < 0 ? th.accent : app.headColor(hd)), active: act, pair, emphasis: th.fg };
+    if (act && g.size && st.sel.n > BACKGROUND_MIN_LINES) {
+      // Many lines: the faded ones behind the active token do not depend on which token it is.
+      ctx.drawImage(background(v, lines, g.size), 0, 0, g.size.cssW, g.size.cssH);
+      paintLines(ctx, { ...lines, layer: "active" });
+    } else {
+      paintLines(ctx, lines);
+    }
+  }
+  const bars = barsFor(v, act, g);
+  if (bars) paintBars(ctx, bars, th.border2);
+  if (p) {
+    const y = p.side === "query" ? g.yq(p.index) : g.yk(p.index);
+    paintPin(ctx, p.side === "query" ? g.x0 : g.x1, y, th.accent, th.bg);
+  }
+}
+
+/** Weight bars of the column opposite the active token, for its rows in [yMin, yMax]. */
+function barsFor(v, act, g) {
+  const { app } = v, d = app.data;
+  if (!act || !d) return null;
+  const side = act.side === "query" ? "key" : "query";
+  const n = side === "query" ? d.Q : d.K;
+  const y = side === "query" ? g.yq : g.yk;
+  const rows = [];
+  for (let t = 0; t < n; t++) {
+    const yy = y(t);
+    if (yy < g.yMin - 20 || yy > g.yMax + 20) continue;
+    const i = side === "query" ? t : act.index, j = side === "key" ? t : act.index;
+    const values = app.isMasked(i, j) ? [] : app.barRows(i, j).map((r) => ({ frac: r.frac, color: r.color }));
+    rows.push({ y: yy, values });
+  }
+  return { side, rows, rowH: v.st.lay.rowH, x: side === "key" ? g.x1 + 3 : 3, w: g.gutter - 6 };
+}
+
+/** The faded layer of every line, drawn once per line set, scroll position, size and theme. */
+function background(v, lines, size) {
+  const { st } = v, theme = v.app.ui.theme;
+  const key = [size.cssW, size.cssH, size.ratio, lines.yMin, lines.yMax, lines.x0, lines.x1, st.scrollTop].join("|");
+  const bg = st.bg;
+  if (bg && bg.sel === st.sel && bg.theme === theme && bg.key === key) return bg.canvas;
+  const canvas = bg?.canvas || document.createElement("canvas");
+  const ctx = sizeCanvas(canvas, size);
+  ctx.clearRect(0, 0, size.cssW, size.cssH);
+  paintLines(ctx, { ...lines, active: null, pair: null, extra: null, layer: "background" });
+  st.bg = { canvas, sel: st.sel, theme, key };
+  return canvas;
+}
 
 /** Is line c attached to the active token? */
 function isOn(sel, c, active) {

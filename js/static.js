@@ -2,17 +2,12 @@
 // notebooks reopened without a kernel): no kernel, no network. Built as an IIFE and inlined by
 // attnwidget/export.py; the view itself is the same bundle as the live widget, carried gzipped.
 
+import { base64Bytes } from "./protocol.js";
+
 const G = globalThis;
 
-function b64bytes(s) {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 async function gunzipText(b64) {
-  const stream = new Blob([b64bytes(b64)]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const stream = new Blob([base64Bytes(b64)]).stream().pipeThrough(new DecompressionStream("gzip"));
   return new Response(stream).text();
 }
 
@@ -47,7 +42,11 @@ async function loadCss(box) {
   document.head.append(style);
 }
 
-/** The anywidget model interface over a plain state object; other slices are swapped in locally. */
+/**
+ * The anywidget model interface over a plain state object. A layer change arrives with the rest of
+ * its patch (synced.js setLayer applies the layer-switch rule); here it only swaps in that layer's
+ * tokens and head names (`_layers_meta`) and its data (`_slices`, one per "layer,batch").
+ */
 export function staticModel(state) {
   const listeners = new Map();
   const emit = (k) => (listeners.get(`change:${k}`) || []).slice().forEach((cb) => cb());
@@ -56,34 +55,31 @@ export function staticModel(state) {
     state[k] = v;
     emit(k);
   }
-  // What Python does on a layer change (widget.py, _apply_layer): tokens and heads follow the layer.
-  function switchLayer(meta) {
+  function showLayer(layer) {
+    const meta = (state._layers_meta || [])[layer];
     if (!meta) return;
-    const h = meta.head_names.length;
-    if (state.selected_query != null && state.selected_query >= meta.query_tokens.length) swap("selected_query", null);
-    if (state.selected_key != null && state.selected_key >= meta.key_tokens.length) swap("selected_key", null);
-    if (state.head >= h) swap("head", 0);
-    swap("heads", Array.from({ length: h }, (_, i) => i));
     swap("query_tokens", meta.query_tokens);
     swap("key_tokens", meta.key_tokens);
     swap("head_names", meta.head_names);
   }
-  const model = {
+  // The explain view's precomputed table covers the layer and batch it was made for.
+  function showExplain() {
+    const here = !state._explain_for || (state._explain_for[0] === state.layer && state._explain_for[1] === state.batch);
+    const e = here && state.selected_query != null ? state._explain_table[`${state.selected_query},${state.head}`] : null;
+    swap("_explain", e ? { ...e, V: (state._explain_values || {})[String(e.head)] } : {});
+  }
+  return {
     get: (k) => state[k],
     set(k, v) {
       if (state[k] === v) return;
       state[k] = v;
       emit(k);
-      if (k === "layer" && state._layer_meta) switchLayer(state._layer_meta[v]);
+      if (k === "layer") showLayer(v);
       if ((k === "layer" || k === "batch") && state._slices) {
         const d = state._slices[`${state.layer},${state.batch}`];
         if (d) swap("_data", d);
       }
-      if (state._explain_table && ["selected_query", "head", "view", "layer", "batch"].includes(k)) {
-        const here = !state._explain_for || (state._explain_for[0] === state.layer && state._explain_for[1] === state.batch);
-        const e = here && state.selected_query != null ? state._explain_table[`${state.selected_query},${state.head}`] : null;
-        swap("_explain", e ? { ...e, V: (state._explain_values || {})[String(e.head)] } : {});
-      }
+      if (state._explain_table && ["selected_query", "head", "view", "layer", "batch"].includes(k)) showExplain();
     },
     on(ev, cb) {
       if (!listeners.has(ev)) listeners.set(ev, []);
@@ -96,7 +92,6 @@ export function staticModel(state) {
     save_changes() {},
     send() {},
   };
-  return model;
 }
 
 // In a notebook, watch this output area for a while: when the live view of the same widget

@@ -1,7 +1,7 @@
 // Tooltip inside the widget root (absolute, so it works inside any output area).
 
 import { h } from "./dom.js";
-import { formatValue } from "./codec.js";
+import { formatValue } from "./format.js";
 
 export function createTooltip(root) {
   const el = h("div", { class: "aw-tooltip", role: "tooltip", hidden: true });

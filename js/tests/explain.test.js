@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeExplain, fmt, fmtVector } from "../explain.js";
+import { decodeExplain } from "../protocol.js";
 
 const f32 = (a) => new DataView(Float32Array.from(a).buffer); // as a live kernel delivers bytes
 const b64 = (a) => Buffer.from(new Uint8Array(Float32Array.from(a).buffer)).toString("base64"); // as a static export
@@ -26,14 +26,4 @@ test("base64 fields (static export) decode the same; empty and error forms", () 
   assert.equal(decodeExplain(null), null);
   assert.deepEqual(decodeExplain({ query: 1, head: 0, batch: 0, error: "explain: no" }), { query: 1, head: 0, batch: 0, error: "explain: no" });
   assert.throws(() => decodeExplain({ query: 0, head: 0, S: 4, key_dim: 1, value_dim: 1, dots: b64([1]) }), /_explain.dots has 1 values, needs 4/);
-});
-
-test("number and vector formatting", () => {
-  assert.equal(fmt(-Infinity), "−∞");
-  assert.equal(fmt(-0.5), "−0.500");
-  assert.equal(fmt(0.12345, 2), "0.12");
-  assert.equal(fmtVector([1, 2]).short, "[1.00, 2.00]");
-  const long = fmtVector(Array.from({ length: 10 }, (_, i) => i));
-  assert.equal(long.short, "[0.00, 1.00, 2.00, 3.00, 4.00, 5.00,\u00a0…\u00a0+4]");
-  assert.ok(long.full.endsWith("9.00]"));
 });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { selectLines, thresholdByte, aggregate, visibleHeads } from "../lines.js";
-import { decodeData } from "../codec.js";
+import { decodeData } from "../protocol.js";
 
 // Hand-made bytes: H=2, Q=2, K=4.
 const Q0 = [

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeOverview, layersInMode, shortName } from "../modelview.js";
+import { shortName } from "../modelview.js";
+import { decodeOverview, layersInMode, FALLBACK_SCHEMA } from "../protocol.js";
 import { scaleTable, sequentialTable, isDiverging, scaleStops } from "../colors.js";
 
 const layers = [
@@ -12,10 +13,11 @@ const layers = [
 test("overview decodes one buffer and filters layers by mode", () => {
   const ov = decodeOverview({ q: new Uint8Array(57), layers });
   assert.equal(ov.layers.length, 3);
-  assert.deepEqual(layersInMode(ov.layers, "all"), [0, 1, 2]);
-  assert.deepEqual(layersInMode(ov.layers, "encoder"), [0]);
-  assert.deepEqual(layersInMode(ov.layers, "decoder"), [1]);
-  assert.deepEqual(layersInMode(ov.layers, "cross"), [2]);
+  const kinds = ov.layers.map((l) => l.kind);
+  assert.deepEqual(layersInMode(FALLBACK_SCHEMA, kinds, "all"), [0, 1, 2]);
+  assert.deepEqual(layersInMode(FALLBACK_SCHEMA, kinds, "encoder"), [0]);
+  assert.deepEqual(layersInMode(FALLBACK_SCHEMA, kinds, "decoder"), [1]);
+  assert.deepEqual(layersInMode(FALLBACK_SCHEMA, kinds, "cross"), [2]);
   assert.equal(shortName(layers[0].name), "encoder/enc_layers_0/self_attention");
   assert.throws(() => decodeOverview({ q: new Uint8Array(50), layers }), /too short/);
   assert.equal(decodeOverview({ layers: [] }), null);

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeData, decodeExact, bestValue, isMasked, topKByte } from "../codec.js";
+import { decodeData, decodeExact } from "../protocol.js";
+import { bestValue, isMasked, topKByte } from "../values.js";
 import { selectLines, selectExactLines } from "../lines.js";
 
 // H=1, Q=2, K=5, k=2: query 0 -> keys 3 (200), 1 (100); query 1 -> keys 0 (90), 4 (10)

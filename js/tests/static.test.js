@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { staticModel } from "../static.js";
+import { createSynced } from "../synced.js";
 
 function state() {
   return {
@@ -8,9 +9,9 @@ function state() {
     query_tokens: ["a", "b", "c", "d", "e"], key_tokens: ["a", "b", "c", "d", "e"], head_names: ["h0", "h1", "h2"],
     _data: { id: "0,0" },
     _slices: { "0,0": { id: "0,0" }, "1,0": { id: "1,0" } },
-    _layer_meta: [
-      { query_tokens: ["a", "b", "c", "d", "e"], key_tokens: ["a", "b", "c", "d", "e"], head_names: ["h0", "h1", "h2"] },
-      { query_tokens: ["x", "y"], key_tokens: ["a", "b", "c", "d", "e"], head_names: ["g0", "g1"] },
+    _layers_meta: [
+      { name: "enc", kind: "self", H: 3, Q: 5, K: 5, query_tokens: ["a", "b", "c", "d", "e"], key_tokens: ["a", "b", "c", "d", "e"], head_names: ["h0", "h1", "h2"] },
+      { name: "cross", kind: "cross", H: 2, Q: 2, K: 5, query_tokens: ["x", "y"], key_tokens: ["a", "b", "c", "d", "e"], head_names: ["g0", "g1"] },
     ],
     _explain_table: { "4,2": { query: 4, head: 2 }, "3,2": { query: 3, head: 2 } },
     _explain_values: { 2: "V2" },
@@ -36,7 +37,7 @@ test("a layer change swaps the slice, the tokens and the heads, and drops select
   const m = staticModel(state());
   const changed = [];
   for (const k of ["_data", "query_tokens", "head_names", "heads", "selected_query", "head"]) m.on(`change:${k}`, () => changed.push(k));
-  m.set("layer", 1);
+  createSynced(m).setLayer(1); // as the layer <select> does: the layer-switch rule's patch, set at once
   assert.equal(m.get("_data").id, "1,0");
   assert.deepEqual(m.get("query_tokens"), ["x", "y"]);
   assert.deepEqual(m.get("head_names"), ["g0", "g1"]);
@@ -52,7 +53,16 @@ test("the explain table is used for its own layer only", () => {
   assert.deepEqual(m.get("_explain"), { query: 3, head: 2, V: "V2" }); // V is carried once per head
   m.set("selected_query", 0);
   assert.deepEqual(m.get("_explain"), {}); // not precomputed
-  m.set("layer", 1);
+  createSynced(m).setLayer(1);
   m.set("selected_query", 1);
   assert.deepEqual(m.get("_explain"), {});
+});
+
+test("the static model applies no rule of its own: a bare layer change swaps only tokens and data", () => {
+  const m = staticModel(state());
+  m.set("layer", 1);
+  assert.equal(m.get("_data").id, "1,0");
+  assert.deepEqual(m.get("head_names"), ["g0", "g1"]);
+  assert.deepEqual(m.get("heads"), [0, 1, 2]); // heads, head and pins are the layer-switch rule's (synced.js setLayer)
+  assert.equal(m.get("selected_query"), 4);
 });

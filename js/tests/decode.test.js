@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { toBytes, toFloat32, decodeData, decodeExact, valueAt, bestValue, isMasked, dequantize, formatValue } from "../codec.js";
+import { toBytes, toFloat32, decodeData, decodeExact } from "../protocol.js";
+import { valueAt, bestValue, isMasked, dequantize } from "../values.js";
 
 // Mirror of attnwidget/codec.py quantize(): round((x - lo) * 255 / (hi - lo)), clipped.
 function quantize(vals, lo, hi) {
@@ -92,11 +93,4 @@ test("decodeData rejects short buffers and tolerates empty data", () => {
   assert.equal(decodeData({}), null);
   assert.equal(decodeData(null), null);
   assert.throws(() => decodeData({ q: new Uint8Array(3), shape: [1, 2, 2] }), /needs 4/);
-});
-
-test("formatValue", () => {
-  assert.equal(formatValue(0.23141), "0.2314");
-  assert.equal(formatValue(0), "0.0000");
-  assert.equal(formatValue(2e-5), "2.000e-5");
-  assert.equal(formatValue(NaN), "NaN");
 });
