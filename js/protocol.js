@@ -55,26 +55,11 @@ export function switchLayer(schema, state, from, to) {
 }
 
 /**
- * Per layer {name, kind, H, Q, K, query_tokens, key_tokens, head_names}: `_layers_meta`, or, from a
- * model that does not send it, what the other traits tell (the model view's `_overview` has every
- * layer's shape; the tokens and head names are the current layer's only).
+ * The patch that moves `model` to layer `to` by switchLayer, from `_layers_meta` (per layer {name,
+ * kind, H, Q, K, query_tokens, key_tokens, head_names}); {layer} alone where a layer is not in it.
  */
-export function layersMeta(model) {
-  const meta = model.get("_layers_meta");
-  if (Array.isArray(meta) && meta.length) return meta;
-  const layer = model.get("layer") | 0, ov = model.get("_overview");
-  const out = ov && Array.isArray(ov.layers) ? ov.layers.map(({ name, kind, H, Q, K }) => ({ name, kind, H, Q, K })) : [];
-  const qt = model.get("query_tokens") || [], kt = model.get("key_tokens") || [], hn = model.get("head_names") || [];
-  const shape = model.get("_data")?.shape;
-  const [H, Q, K] = Array.isArray(shape) && shape.length === 3 ? shape : [hn.length, qt.length, kt.length];
-  out[layer] = { name: (model.get("layer_names") || [])[layer], kind: (model.get("layer_kinds") || [])[layer] ?? null,
-    H, Q, K, ...out[layer], query_tokens: qt, key_tokens: kt, head_names: hn };
-  return out;
-}
-
-/** The patch that moves `model` to layer `to` by switchLayer: {layer} alone when a layer's shape is unknown. */
 export function layerPatch(schema, model, to) {
-  const meta = layersMeta(model), from = meta[model.get("layer") | 0], next = meta[to];
+  const meta = model.get("_layers_meta") || [], from = meta[model.get("layer") | 0], next = meta[to];
   if (!from || !next) return { layer: to };
   const state = Object.fromEntries(LAYER_STATE.map((k) => [k, model.get(k)]));
   return switchLayer(schema, state, from, { layer: to, H: next.H, Q: next.Q, K: next.K, kind: next.kind });
