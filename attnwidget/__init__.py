@@ -37,9 +37,10 @@ def __getattr__(name):
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext attnwidget``: register ``%%attention`` and ``%attention``."""
-    from .magic import AttentionMagics
+    from .magic import AttentionMagics, install_one_line_errors
 
     ipython.register_magics(AttentionMagics)
+    install_one_line_errors(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:  # noqa: D103 - nothing to undo beyond IPython's own

@@ -58,6 +58,7 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("batch", 0, "which batch element the widget shows first"),
     Key("select", None, "query token pinned at first: its index, or its text (first occurrence)"),
     Key("max_tokens", DEFAULT_MAX_TOKENS, "longest text accepted, in tokens (raise it for longer texts)"),
+    Key("max_memory", None, "memory a run may need: bytes or a size like 8GB (default: half of what is available)"),
 ]}
 
 class _ReadOnlyMapping:
@@ -277,6 +278,14 @@ def _check_models(cfg: Mapping[str, Any], out: dict[str, Any]) -> None:
         out["key_dim"] = out["d_model"]  # the tutorial: key_dim = d_model per head
     if out["dff"] is None:
         out["dff"] = 4 * out["d_model"]
+
+
+def first_line(exc: BaseException) -> str:
+    """The line of ``exc`` that says what went wrong (Keras puts "Exception encountered when calling …" first)."""
+    lines = [ln.strip().replace("\x1b[1m", "").replace("\x1b[0m", "") for ln in str(exc).splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        lines = lines[1:]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _is_empty(value: Any) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import yaml
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
@@ -32,6 +34,29 @@ def _keys_help() -> str:
         "  query: $target\n"
         "  context: $source\n\n"
         f"Keys:\n{rows}\n")
+
+
+class RunFailed(Exception):
+    """A run that failed in Keras or in the user's own objects: shown as one line, the whole chain kept for ``%tb``."""
+
+
+def _one_line(shell, etype, value, tb, tb_offset=None):
+    """IPython custom exception handler: :class:`RunFailed` as one line (other types go to ``previous``)."""
+    if not isinstance(value, RunFailed):
+        return _one_line.previous(shell, etype, value, tb, tb_offset) if _one_line.previous else None
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # what %tb shows
+    sys.last_exc = value
+    print(f"attention: {value} (%tb shows the traceback)", file=sys.stderr)
+    return None
+
+
+def install_one_line_errors(shell) -> None:
+    """Show :class:`RunFailed` as one line in ``shell``, keeping any custom handler it already has."""
+    if RunFailed in shell.custom_exceptions:
+        return
+    previous = shell.CustomTB if shell.custom_exceptions else None
+    _one_line.previous = getattr(previous, "__func__", previous)
+    shell.set_custom_exc(tuple(shell.custom_exceptions) + (RunFailed,), _one_line)
 
 
 def _with_doc(doc):
@@ -91,7 +116,11 @@ class AttentionMagics(Magics):
             resolved = C.validate(C.resolve_names(cfg, self.shell.user_ns))
             result = run(resolved)
         except C.ConfigError as exc:
+            if exc.__cause__ is not None and not isinstance(exc.__cause__, C.ConfigError):
+                raise RunFailed(str(exc)) from exc.__cause__  # the user's object failed: its traceback for %tb
             raise UsageError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - Keras or a user's object: one line, the traceback kept for %tb
+            raise RunFailed(C.first_line(exc)) from exc
         if html_path:
             try:
                 result.to_html(html_path)

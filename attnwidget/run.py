@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, budget
 from .build import build_layer, build_stack, private_random, seed_weights
 from .capture import input_shapes, record, recording
 from .discover import find_mha
-from .config import STACK_KINDS, ConfigError, RunConfig
+from .config import STACK_KINDS, ConfigError, RunConfig, first_line
 from .inputs import Sequence, check_batches, to_sequence
 from .masks import causal_mask
 from .result import AttentionResult, LayerRecord, select_query
@@ -80,28 +80,23 @@ def run(cfg: RunConfig, announce=print) -> AttentionResult:
     seqs = _sequences(cfg)
     batch = check_batches(seqs)
     _check_size(cfg, seqs, batch)
+    if cfg.layer is None:
+        ctx = seqs.get("context", seqs["query"])
+        d_of = lambda s: s.shape[2] if s.array is not None else cfg.d_model  # noqa: E731
+        budget.check(cfg, seqs["query"].shape[1], ctx.shape[1], d_of(seqs["query"]), d_of(ctx), batch)
     if cfg["batch"] >= batch:
         raise ConfigError(f"batch: expected an index in 0..{batch - 1}, got {cfg['batch']}")
     vocab = sorted({tok for s in seqs.values() if s.is_text for tok in s.tokens})
 
-    user_layer = cfg["layer"]
+    user_layer = cfg.layer
     if user_layer is not None and not isinstance(user_layer, keras.layers.Layer):
         raise ConfigError(f"layer: expected a Keras attention layer, got {type(user_layer).__name__}")
     dims = tuple((k, s.shape[1:] if s.array is not None else None) for k, s in seqs.items())
     cache_key = (keras.backend.backend(), kind, cfg["num_heads"], cfg["key_dim"], cfg["value_dim"],
                  cfg["d_model"], cfg["seed"], tuple(vocab), tuple((k, s and s[-1]) for k, s in dims), device)
     t0 = time.perf_counter()
-    built = False
     with private_random(), keras.device(device):  # Keras's default seeds draw from `random`
-        if user_layer is not None:
-            layer = user_layer
-            embed = _CACHE.get(("embed", cache_key), (None, None))[1] if vocab else None
-            if vocab and embed is None:
-                embed = build_layer(keras, cfg, vocab)[1]
-                built = True
-                _remember(("embed", cache_key), (None, embed))
-        else:
-            (layer, embed), built = _cached(cache_key, lambda: build_layer(keras, cfg, vocab))
+        layer, embed, built, fresh = _layer_and_embed(keras, cfg, vocab, cache_key)
 
         def tensors():
             out = {}
@@ -118,8 +113,7 @@ def run(cfg: RunConfig, announce=print) -> AttentionResult:
             if built:  # the first call builds the weights; then they are set from `seed`
                 t = tensors()
                 _call(layer, kind, t["query"], t.get("context"), t.get("key"), keras)
-                seed_weights([m for m in (None if user_layer is not None else layer, embed) if m is not None],
-                             cfg["seed"])
+                seed_weights([m for m in (layer, embed) if m is not None], cfg.seed)
             t1 = time.perf_counter()
             t = tensors()
             output, scores = _call(layer, kind, t["query"], t.get("context"), t.get("key"), keras)
@@ -127,13 +121,12 @@ def run(cfg: RunConfig, announce=print) -> AttentionResult:
             output_np = np.asarray(keras.ops.convert_to_numpy(output))
             t2 = time.perf_counter()
             inputs_np = {k: np.asarray(keras.ops.convert_to_numpy(v)) for k, v in t.items()}
-        except (ValueError, TypeError) as exc:
-            if user_layer is None:
+        except Exception as exc:  # noqa: BLE001 - a user's layer can fail in any way: one line, the cause chained
+            if user_layer is None or isinstance(exc, ConfigError):
                 raise
-            raise ConfigError(f"layer: {type(user_layer).__name__} failed on these inputs: "
-                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
-    if built and user_layer is None:
-        _remember(cache_key, (layer, embed))
+            raise ConfigError(f"layer: {type(user_layer).__name__} failed on these inputs: {first_line(exc)}") from exc
+    # Only a run that succeeded leaves its layers behind for the next one.
+    _remember(*fresh) if fresh else None
     if scores_np.ndim != 4:
         raise ConfigError(f"layer: expected scores (batch, heads, q, k) from {type(layer).__name__}, got {scores_np.shape}")
     q_len, k_len = scores_np.shape[2:]
@@ -164,6 +157,26 @@ def _check_size(cfg: dict, seqs: dict[str, Sequence], batch: int) -> None:
     if n > MAX_WEIGHTS:
         raise ConfigError(f"query: the scores would hold {n:,} weights (batch × heads × query × key), "
                           f"more than {MAX_WEIGHTS:,}; use fewer heads, tokens or batch elements")
+
+
+def _layer_and_embed(keras, cfg: RunConfig, vocab: list[str], cache_key: tuple):
+    """``(layer, embed, built, fresh)``: the user's layer or a cached / new one, and the embedding of the texts.
+
+    ``built``: the layer is new (its weights are set after a first call). ``fresh``: ``(key, value)`` to
+    cache once the run succeeds, or None. A new embedding beside the user's layer is seeded at once (a
+    built layer and its embedding are seeded together after the first call), so nothing unseeded is cached.
+    """
+    if cfg.layer is None:
+        (layer, embed), built = _cached(cache_key, lambda: build_layer(keras, cfg, vocab))
+        return layer, embed, built, ((cache_key, (layer, embed)) if built else None)
+    key = ("embed", cache_key)
+    embed = _CACHE[key][1] if vocab and key in _CACHE else None
+    if not vocab or embed is not None:
+        return cfg.layer, embed, False, None
+    embed = build_layer(keras, cfg, vocab)[1]
+    embed(np.zeros((1, 1), "int32"))
+    seed_weights([embed], cfg.seed)
+    return cfg.layer, embed, False, (key, (None, embed))
 
 
 def _cached(key, build):
@@ -222,6 +235,8 @@ def run_model(cfg: RunConfig, keras, device: str) -> AttentionResult:
         if cfg["context"] is not None:
             c = to_sequence("context", cfg["context"], labels=cfg["context_tokens"], label_key="context_tokens", **common)
         vocab = sorted({tok for s in (q, c) if s is not None and s.is_text for tok in s.tokens})
+        budget.check(cfg, len(q.tokens), len(c.tokens) if c is not None else len(q.tokens), cfg.d_model,
+                     cfg.d_model, c.shape[0] if c is not None and not c.is_text else 1)
         cache_key = ("stack", keras.backend.backend(), kind, cfg["num_layers"], cfg["d_model"], cfg["num_heads"],
                      cfg["key_dim"], cfg["dff"], cfg["seed"], tuple(vocab), device,
                      None if c is None or c.is_text else c.shape[-1])
@@ -265,7 +280,7 @@ def run_model(cfg: RunConfig, keras, device: str) -> AttentionResult:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if msg.startswith(("model:", "layer:")):
             raise ConfigError(msg) from exc
-        raise ConfigError(f"inputs: {type(model).__name__} failed on these inputs: {msg}") from exc
+        raise ConfigError(f"inputs: {type(model).__name__} failed on these inputs: {first_line(exc)}") from exc
     shown, selected = select_query(cfg["select"], records, tokens)
     return AttentionResult(
         records=tuple(records), output=output, shown=shown, selected=selected, source=model,
