@@ -83,16 +83,55 @@ def missing_backend_message(missing: str, backend: str, source: str) -> str | No
             f"installed; pip install {top}, or pick another backend before the first run: {others}")
 
 
+_INTERRUPTED = "attnwidget: the first import of Keras was interrupted and cannot be finished in this process; restart the kernel"
+_interrupted = False
+
+
+def _import_keras(backend: str, source: str):
+    """``import keras`` (and TensorFlow's quiet set-up); an interrupted import leaves no half-made module."""
+    global _interrupted
+    before = set(sys.modules)
+    try:
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+            tf.get_logger().setLevel(logging.ERROR)
+            tf.config.list_logical_devices()  # device discovery logs land here, while quiet
+        return keras
+    except ModuleNotFoundError as exc:
+        message = missing_backend_message(exc.name or "", backend, source)
+        if message is None:
+            raise
+        raise ConfigError(message) from None
+    except BaseException as exc:
+        # Ctrl-C (or any failure) part way: forget the modules this attempt added, so that the next run
+        # imports from scratch instead of finding a partly initialised keras or tensorflow. Once a compiled
+        # extension of the backend is loaded it cannot be loaded again (a second try aborts the process):
+        # then every later run says to restart instead of trying.
+        added = set(sys.modules) - before
+        compiled = any(str(getattr(sys.modules.get(n), "__file__", "") or "").endswith((".so", ".pyd"))
+                       for n in added)
+        for name in added:
+            sys.modules.pop(name, None)
+        if isinstance(exc, KeyboardInterrupt):
+            _interrupted = compiled
+        raise
+
+
 def load_keras(announce=print):
     """Import Keras once, quietly; ``announce`` receives one line while it loads.
 
     A missing backend package (TensorFlow by default) raises a one-line :class:`ConfigError` that says
-    which backend, which package and how to pick another, instead of Keras's traceback.
+    which backend, which package and how to pick another, instead of Keras's traceback. An import the
+    user interrupted (Ctrl-C) is undone, so the next run imports again, or says in one line to restart.
     """
     global _keras
     if _keras is not None:
         return _keras
-    if "keras" in sys.modules:
+    if _interrupted:
+        raise ConfigError(_INTERRUPTED)
+    if "keras" in sys.modules and hasattr(sys.modules["keras"], "ops"):
         import keras
         _keras = keras
         return keras
@@ -103,17 +142,7 @@ def load_keras(announce=print):
     if announce:
         announce(f"attnwidget: loading Keras ({backend} backend), first run only…")
     with _quiet_stderr():
-        try:
-            import keras
-        except ModuleNotFoundError as exc:
-            message = missing_backend_message(exc.name or "", backend, source)
-            if message is None:
-                raise
-            raise ConfigError(message) from None
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-            tf.get_logger().setLevel(logging.ERROR)
-            tf.config.list_logical_devices()  # device discovery logs land here, while quiet
+        keras = _import_keras(backend, source)
     logging.getLogger("absl").setLevel(logging.ERROR)
     if announce:
         announce(f"attnwidget: Keras ready in {time.perf_counter() - start:.1f} s")

@@ -141,3 +141,42 @@ def test_the_magic_shows_a_users_failure_as_one_line_with_the_traceback_for_tb(i
     assert printed[-1] == f"attention: {err} (%tb shows the traceback)"
     ip.run_line_magic("tb", "")
     assert "the user's layer broke" in capsys.readouterr().out
+
+
+INTERRUPT = """
+import _thread, json, sys, threading, time
+from attnwidget import backend
+import attnwidget
+threading.Timer({delay}, _thread.interrupt_main).start()
+try:
+    backend.load_keras(None)
+    first = "finished"
+except KeyboardInterrupt:
+    first = "interrupted"
+time.sleep(0.1)
+try:
+    res = attnwidget.attention(kind="global", query="a b c")
+    second = "ran " + str(res.scores.shape)
+except Exception as e:
+    second = type(e).__name__ + ": " + str(e)
+print(json.dumps({{"first": first, "second": second}}))
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 1.0, 2.5])
+def test_an_interrupted_first_import_leaves_the_extension_usable_or_says_restart(delay):
+    """Ctrl-C (``_thread.interrupt_main``) at several points of the first import: the process survives and the
+    next run either imports and runs or says in one line to restart (never a half-imported module)."""
+    proc = subprocess.run([sys.executable, "-c", INTERRUPT.format(delay=delay)], capture_output=True, text=True,
+                          timeout=300)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert proc.returncode == 0 and lines, (proc.returncode, proc.stderr[-1500:])
+    out = json.loads(lines[-1])
+    restart = ("ConfigError: attnwidget: the first import of Keras was interrupted and cannot be finished in this "
+               "process; restart the kernel")
+    if out["first"] == "finished":
+        assert out["second"] == "ran (1, 2, 3, 3)"
+    else:
+        assert out["second"] in ("ran (1, 2, 3, 3)", restart), out
+    if delay == 0.05:
+        assert out["first"] == "interrupted"
