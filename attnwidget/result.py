@@ -67,17 +67,17 @@ class LayerRecord:
 def select_query(select: Any, records: Sequence[LayerRecord], query_tokens: Sequence[str] | None) -> tuple[int, int | None]:
     """``(record index, query index)`` of ``select`` (an index or a token of the user's ``query``).
 
-    The view opens on the first record whose queries are ``query_tokens`` (the decoder's layers in a
-    Transformer, whose query is the target text); without such a record, on the first. A token given
+    With ``select``, the view opens on the first record whose queries are ``query_tokens`` (the decoder's
+    layers in a Transformer, whose query is the target text); without ``select`` or such a record, on the first. A token given
     twice is taken at its first occurrence; ``"the#2"`` names the second. ConfigError names the tokens
     ``select`` could have been.
     """
+    if select is None:
+        return 0, None
     start = 0
     if query_tokens is not None:
         want = tuple(str(t) for t in query_tokens)
         start = next((i for i, r in enumerate(records) if r.query_tokens == want), 0)
-    if select is None:
-        return start, None
     tokens = records[start].query_tokens
     if isinstance(select, (int, np.integer)) and not isinstance(select, bool):
         if not 0 <= select < len(tokens):
