@@ -9,6 +9,9 @@ The model's outputs are the ones it computes without capture: where asking for s
 Keras's other code path (a layer without dropout uses the fused ``dot_product_attention`` when no
 scores are asked for), the output comes from the layer's own call and the scores from a second
 call with ``return_attention_scores=True``.
+
+Attention layers of other classes (KerasHub's Llama, Gemma, T5 …) are recorded where their weights
+are formed, by :mod:`attnwidget.oprecord`, in the same pass; the records of both are in call order.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from .discover import find_attention_layers
+from .discover import find_attention_layers, find_op_attention
 from .masks import causal_mask, looks_causal
+from .oprecord import OpCall, next_order, recording_ops
 from .result import AttentionResult, LayerRecord, select_query
 
 
@@ -36,6 +40,7 @@ class Call:
     value: Any = None
     key: Any = None
     causal: bool = False
+    order: int = field(default_factory=next_order)
 
 
 @dataclass
@@ -59,24 +64,44 @@ def _same_path_on_scores(mha) -> bool:
     return isinstance(dropout, (int, float)) and dropout > 0.0 and not flash
 
 
+def _keras_masks(bound) -> list[tuple[Any, Any]]:
+    """``(tensor, its Keras mask)`` of the ``query`` / ``value`` / ``key`` a call was given."""
+    from keras.src import backend
+
+    tensors = [bound.get(n) for n in ("query", "value", "key")]
+    return [(x, backend.get_keras_mask(x)) for x in tensors if x is not None]
+
+
+def _set_keras_masks(masks) -> None:
+    from keras.src import backend
+
+    for x, m in masks:
+        if m is not None:
+            backend.set_keras_mask(x, m)
+
+
 def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool):
     original = type(mha).call.__get__(mha)  # the class's method, whatever the instance holds
     signature = inspect.signature(original)
     single = not exact_outputs or _same_path_on_scores(mha)
 
     def call(*args, return_attention_scores=False, **kwargs):
-        if single:
-            out, scores = original(*args, return_attention_scores=True, **kwargs)
-        else:
-            out = original(*args, return_attention_scores=return_attention_scores, **kwargs)
-            if return_attention_scores:
-                out, scores = out
-            else:
-                _, scores = original(*args, return_attention_scores=True, **kwargs)
         try:
             bound = signature.bind_partial(*args, **kwargs).arguments
         except TypeError:
             bound = kwargs
+        if single:
+            out, scores = original(*args, return_attention_scores=True, **kwargs)
+        else:
+            # The layer reads the query's Keras mask from the tensor and clears it: give the second call
+            # the masks the first one saw, or padded queries lose their mask there.
+            masks = _keras_masks(bound)
+            out = original(*args, return_attention_scores=return_attention_scores, **kwargs)
+            if return_attention_scores:
+                out, scores = out
+            else:
+                _set_keras_masks(masks)
+                _, scores = original(*args, return_attention_scores=True, **kwargs)
         query, value = bound.get("query"), bound.get("value")
         key = bound.get("key")
         rec.calls.append(Call(
@@ -157,45 +182,72 @@ def _to_numpy(keras, x) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(x))
 
 
+def _no_attention(model, op_layers: dict) -> ValueError:
+    name = type(model).__name__
+    if not op_layers:
+        return ValueError(f"model: {name} has no attention layer inside (no MultiHeadAttention, no layer whose "
+                          "class is named *Attention* or that holds a keras.layers.Softmax)")
+    looked = ", ".join(f"{p} ({type(x).__name__})" for p, x in list(op_layers.items())[:12])
+    more = f" and {len(op_layers) - 12} more" if len(op_layers) > 12 else ""
+    return ValueError(f"model: {name} has no MultiHeadAttention, and none of the layers that looked like "
+                      f"attention formed weights attnwidget can read (a keras.layers.Softmax, keras.ops.softmax "
+                      f"or keras.ops.dot_product_attention in their call): {looked}{more}")
+
+
+def _raw_record(keras, c, n: int, layer) -> tuple:
+    """``(path, kind, scores (B, H, Q, K) float32, inputs, layer)`` of one recorded call."""
+    path = c.path if n == 0 else f"{c.path}#{n}"
+    s = np.asarray(keras.ops.convert_to_numpy(c.scores), dtype=np.float32)
+    if isinstance(c, OpCall):
+        kind = "cross" if c.cross else "causal" if c.causal or looks_causal(s) else "self"
+        return path, kind, s, {}, layer
+    arrays = {k: _to_numpy(keras, getattr(c, k)) for k in ("query", "value", "key") if getattr(c, k) is not None}
+    return path, _kind(c, s, keras), s, arrays, layer
+
+
 def record(model, inputs, *, tokens=None, context_tokens=None, device: str | None = None,
            call_kwargs: dict | None = None, exact_outputs: bool = True):
     """Run ``model(inputs, training=False)`` once; return ``(records, output, placed_on, run_ms)``.
 
     ``records``: a :class:`~attnwidget.result.LayerRecord` per attention call, in call order (a layer
-    called twice appears again as ``path#1``), each with the arrays that entered it. ``output``: the
+    called twice appears again as ``path#1``): each ``MultiHeadAttention`` with the arrays that entered
+    it, and the weights other attention layers formed (see :mod:`attnwidget.oprecord`). ``output``: the
     model's output as NumPy, exactly as without capture. ValueError when nothing could be recorded.
     """
     from . import backend
 
     keras = backend.load_keras(None)
     mhas = find_attention_layers(model, keras)
-    if not mhas:
-        raise ValueError(f"model: {type(model).__name__} has no MultiHeadAttention layer inside")
+    op_layers, softmaxes = find_op_attention(model, keras)
+    if not mhas and not op_layers:
+        raise _no_attention(model, op_layers)
     dev = backend.resolve_device(keras, device) if device else None
     t0 = time.perf_counter()
     with keras.device(dev) if dev else contextlib.nullcontext():
-        with recording_all(mhas, exact_outputs=exact_outputs) as rec:
+        with recording_all(mhas, exact_outputs=exact_outputs) as rec, \
+                recording_ops(op_layers, softmaxes, keras) as ops_rec:
             output = model(inputs, training=False, **(call_kwargs or {}))
+        calls = sorted(rec.calls + ops_rec.calls, key=lambda c: c.order)
         first = output[0] if isinstance(output, (list, tuple)) else output
-        placed = backend.placed_on(rec.calls[0].scores) if rec.calls else backend.placed_on(first)
+        placed = backend.placed_on(calls[0].scores) if calls else backend.placed_on(first)
         raw, counts = [], {}
-        for c in rec.calls:
+        for c in calls:
             n = counts.get(c.path, 0)
             counts[c.path] = n + 1
-            s = np.asarray(keras.ops.convert_to_numpy(c.scores), dtype=np.float32)
-            arrays = {k: _to_numpy(keras, getattr(c, k)) for k in ("query", "value", "key") if getattr(c, k) is not None}
-            raw.append((c.path if n == 0 else f"{c.path}#{n}", _kind(c, s, keras), s, arrays, mhas[c.path]))
+            raw.append(_raw_record(keras, c, n, c.layer if isinstance(c, OpCall) else mhas[c.path]))
         out_np = keras.tree.map_structure(lambda x: _to_numpy(keras, x), output)
     run_ms = (time.perf_counter() - t0) * 1e3
     if not raw:
+        if not mhas:
+            raise _no_attention(model, op_layers)
         raise ValueError(f"model: none of its {len(mhas)} MultiHeadAttention layers ran on these inputs")
     has_cross = any(kind == "cross" for _, kind, *_ in raw)
     records = []
-    for path, kind, s, arrays, mha in raw:
+    for path, kind, s, arrays, layer in raw:
         q, k = s.shape[-2:]
         qt, kt = _tokens(kind, q, k, tokens, context_tokens, has_cross)
         records.append(LayerRecord(path=path, kind=kind, scores=s, query_tokens=qt, key_tokens=kt,
-                                   mask=causal_mask(q, k) if kind == "causal" else None, layer=mha, inputs=arrays))
+                                   mask=causal_mask(q, k) if kind == "causal" else None, layer=layer, inputs=arrays))
     return records, out_np, placed, run_ms
 
 

@@ -74,3 +74,46 @@ def find_attention_layers(model, keras=None) -> dict[str, Any]:
 
     walk(model, "")
     return found
+
+
+def _looks_like_attention(layer, keras) -> bool:
+    if "attention" in type(layer).__name__.lower():
+        return True
+    return any(isinstance(c, keras.layers.Softmax) for _, c in _children(layer, keras))
+
+
+def find_op_attention(model, keras=None) -> tuple[dict[str, Any], list[Any]]:
+    """Attention layers that are not ``MultiHeadAttention``, by path, and the ``Softmax`` layers inside them.
+
+    A layer counts when its class name says attention (``LlamaAttention``, ``T5MultiHeadAttention``) or it
+    holds a ``keras.layers.Softmax``; a wrapper around a ``MultiHeadAttention`` (``GlobalSelfAttention``
+    and its ``.mha``) does not: the ``MultiHeadAttention`` is recorded itself. Nothing inside a
+    ``MultiHeadAttention`` is listed.
+    """
+    if keras is None:
+        import keras
+    found: dict[str, Any] = {}
+    softmaxes: list[Any] = []
+    seen: dict[int, bool] = {}
+
+    def walk(layer, prefix, inside: bool) -> bool:
+        """True when ``layer`` is or holds a MultiHeadAttention."""
+        if id(layer) in seen:
+            return seen[id(layer)]
+        seen[id(layer)] = False
+        if isinstance(layer, keras.layers.MultiHeadAttention):
+            seen[id(layer)] = True
+            return True
+        if isinstance(layer, keras.layers.Softmax) and inside:
+            softmaxes.append(layer)
+        candidate = _looks_like_attention(layer, keras)
+        has_mha = False
+        for name, child in _children(layer, keras):
+            has_mha |= walk(child, f"{prefix}/{name}" if prefix else name, inside or candidate)
+        if candidate and not has_mha:
+            found[prefix or layer.name] = layer
+        seen[id(layer)] = has_mha
+        return has_mha
+
+    walk(model, "", False)
+    return found, softmaxes
