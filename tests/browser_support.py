@@ -1,7 +1,7 @@
-"""Real Chromium (Debian's package, driven by Playwright) and a real JupyterLab server on 127.0.0.1.
+"""A real JupyterLab (or Notebook 7) server on 127.0.0.1, and notebooks in it, for the browser tests.
 
-Every request that leaves ``file://``, ``data:``, ``blob:`` and 127.0.0.1 is aborted and counted,
-so a test can assert that nothing was fetched from a CDN.
+The browser itself (Debian's Chromium, with every request that leaves the machine aborted and
+counted, so a test can assert that nothing was fetched from a CDN) comes from ``harness``.
 """
 
 from __future__ import annotations
@@ -10,69 +10,17 @@ import json
 import os
 import pathlib
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from urllib.parse import urlparse
 
-import pytest
+from harness import Browser
 
 # A live view in a notebook (not the static copy written beside it for exports, which it hides).
 LIVE = ".attnwidget:not(.attnwidget-static .attnwidget)"
 ARTIFACTS = pathlib.Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def chromium_or_skip() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        reason = "Debian's chromium is not installed (apt-get install chromium); browser tests need it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    return path
-
-
-def is_local(url: str) -> bool:
-    p = urlparse(url)
-    return p.scheme in ("file", "data", "blob", "about") or p.hostname in ("127.0.0.1", "localhost")
-
-
-class Browser:
-    """One Chromium; ``new_page()`` gives a page whose outside requests are aborted and listed."""
-
-    def __init__(self):
-        from playwright.sync_api import sync_playwright
-
-        self._pw = sync_playwright().start()
-        self.browser = self._pw.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
-        self.blocked: list[str] = []
-        self.console_errors: list[str] = []
-
-    def new_page(self, width=1280, height=1000, color_scheme="light"):
-        context = self.browser.new_context(viewport={"width": width, "height": height},
-                                           color_scheme=color_scheme, accept_downloads=True)
-
-        def route(r):
-            if is_local(r.request.url):
-                r.continue_()
-            else:
-                self.blocked.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
-        page.on("dialog", lambda d: (self.console_errors.append(f"dialog: {d.message}"), d.dismiss()))
-        return page
-
-    def close(self):
-        self.browser.close()
-        self._pw.stop()
 
 
 def free_port() -> int:

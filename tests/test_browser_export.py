@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from browser_support import ARTIFACTS, Browser, Lab, is_local, pinned
+from browser_support import ARTIFACTS, Lab, pinned
+from harness import Browser, is_local
 from test_browser_lab import PAINTED
 
 pytestmark = pytest.mark.browser

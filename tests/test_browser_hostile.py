@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from browser_support import LIVE, Browser, Lab, Notebook, write_notebook
+from browser_support import LIVE, Lab, Notebook, write_notebook
+from harness import Browser
 
 pytestmark = pytest.mark.browser
 

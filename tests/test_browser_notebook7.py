@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import ARTIFACTS, LIVE, Browser, Lab, Notebook, pinned, write_notebook
+from browser_support import ARTIFACTS, LIVE, Lab, Notebook, pinned, write_notebook
+from harness import Browser
 from test_browser_lab import PAINTED
 
 pytestmark = pytest.mark.browser

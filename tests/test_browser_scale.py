@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import LIVE, Browser, Lab, Notebook, pinned, write_notebook
+from browser_support import LIVE, Lab, Notebook, pinned, write_notebook
+from harness import Browser
 
 pytestmark = pytest.mark.browser
 
