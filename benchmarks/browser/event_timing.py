@@ -1,0 +1,208 @@
+"""Real clicks as Chrome's Event Timing API (what INP and Web Vitals use) reports them (issue 14).
+
+For each size and view a fresh Chromium loads the view's ``to_html`` page and clicks ``CLICKS``
+query tokens spread over T with trusted input (``page.mouse.click`` at the element's coordinates,
+through ``harness.trusted_click``): the graph's and the explain view's query token buttons, the
+matrix's query labels (its left column). The heads and model views have no query tokens: their
+own click is measured (a head card, a layer × head cell; it opens the matrix view), and the view is
+put back, untimed, before each. A click's figure is its longest event entry (pointerdown ...
+click): from the input to the next frame painted after the handlers. The API reports nothing below
+16 ms: such a click counts as "< 16". A page with one button is measured the same way at each
+size, just before the views: the floor on this machine at that moment.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import tempfile
+
+from harness import SETTLE, observe_event_timing, trusted_click
+
+from .child import Progress, Session, failure, run_child
+from .page_scripts import CANVAS_SUM, REVEAL_TOKEN
+from .workload import HEADS, baseline_page, explain_page, view_page
+
+CLICKS = 11
+VIEWS = ("graph", "matrix", "heads", "model", "explain")
+TITLES = {"baseline": "one button (baseline)", "graph": "graph", "matrix": "matrix", "heads": "heads",
+          "model": "model (2 layers)", "explain": "explain"}
+READY = {  # shown once this is visible
+    "baseline": "#only", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
+    "heads": ".attnwidget button.aw-head-card", "model": ".attnwidget canvas.aw-model-canvas",
+    "explain": ".attnwidget button.aw-explain-tok",
+}
+CANVAS = {"matrix": {"x": 3, "step": 1}, "model": {"step": 8}}  # where to look for clickable spots
+
+# Untrusted mousemoves over the canvas (scrolled to the top of the window); the spots where the view
+# sets a pointer cursor are those its click acts on. x: one column only (the matrix's query labels).
+SPOTS = """(a) => {
+  const c = document.querySelector(a.selector);
+  c.scrollIntoView({ block: "start" });
+  const r = c.getBoundingClientRect(), out = [];
+  const xs = a.x != null ? [a.x] : Array.from({ length: Math.floor(r.width / a.step) }, (_, k) => (k + 0.5) * a.step);
+  for (let y = a.step / 2; y < Math.min(r.height, innerHeight - r.top); y += a.step) {
+    for (const x of xs) {
+      c.dispatchEvent(new MouseEvent("mousemove", { bubbles: true, clientX: r.left + x, clientY: r.top + y }));
+      if (c.style.cursor === "pointer") out.push([r.left + x, r.top + y]);
+    }
+  }
+  c.dispatchEvent(new MouseEvent("mouseleave"));
+  return out;
+}"""
+MATRIX_SHOWN = "() => document.querySelector('.attnwidget button[data-view=\"matrix\"]')?.getAttribute('aria-selected') === 'true'"
+
+
+def spread(k: int, n: int) -> int:
+    """The k-th of CLICKS indices spread evenly over range(n)."""
+    return min(n - 1, int((k + 0.5) * n / CLICKS))
+
+
+class Aim:
+    """Where click k goes on a page, and a check that it took effect (raises if not)."""
+
+    def __init__(self, page, view: str, t: int, timeout_s: float):
+        self.page, self.view, self.t, self.ms = page, view, t, timeout_s * 1000
+        self.spots = []
+        if view in CANVAS:
+            self.spots = page.evaluate(SPOTS, {"selector": READY[view], **CANVAS[view]})
+            if not self.spots:
+                raise RuntimeError(f"nothing to click on the {view} canvas")
+
+    def __call__(self, k: int):
+        page, view = self.page, self.view
+        if view in ("heads", "model") and page.evaluate(MATRIX_SHOWN):
+            page.locator(f'.attnwidget button[data-view="{view}"]').click()  # back to the view, untimed
+            page.locator(READY[view]).first.wait_for(state="visible", timeout=self.ms)
+        if self.spots:
+            page.evaluate("(s) => document.querySelector(s).scrollIntoView({ block: 'start' })", READY[view])
+            page.evaluate(SETTLE)
+            x, y = self.spots[spread(k, len(self.spots))]
+            if view == "model":
+                return x, y, lambda: page.wait_for_function(MATRIX_SHOWN, timeout=self.ms)
+            before = page.evaluate(CANVAS_SUM)
+            return x, y, lambda: page.wait_for_function(f"(b) => ({CANVAS_SUM})() !== b", arg=before, timeout=self.ms)
+        selector, done = self.element(k)
+        el = page.locator(selector)
+        el.scroll_into_view_if_needed(timeout=self.ms)
+        box = el.bounding_box()
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, done
+
+    def element(self, k: int):
+        """(selector, check) of the button click k goes to: a query token, a head card, the one button."""
+        page, ms = self.page, self.ms
+        if self.view == "heads":
+            return f'.attnwidget button.aw-head-card[data-head="{k % HEADS}"]', lambda: page.wait_for_function(MATRIX_SHOWN, timeout=ms)
+        if self.view == "baseline":
+            return "#only", lambda: page.wait_for_function("(n) => only.textContent === 'clicked ' + n", arg=k + 1, timeout=ms)
+        i = spread(k, self.t)
+        if self.view == "explain":
+            title = "(i) => (document.querySelector('.attnwidget .aw-explain-title')?.textContent || '').startsWith(`query ${i} `)"
+            return (f'.attnwidget button.aw-explain-tok[data-explain-query="{i}"]',
+                    lambda: page.wait_for_function(title, arg=i, timeout=ms))
+        got = page.evaluate(REVEAL_TOKEN, i)  # the graph keeps buttons only for the rows in view
+        if got != "ok":
+            raise RuntimeError(got)
+        selector = f'.attnwidget [data-side="query"][data-index="{i}"]'
+        pressed = "(s) => document.querySelector(s)?.getAttribute('aria-pressed') === 'true'"
+        return selector, lambda: page.wait_for_function(pressed, arg=selector, timeout=ms)
+
+
+def measure_clicks(spec: dict) -> None:
+    """Child process: CLICKS trusted clicks on one page; each click's entries go to the progress file."""
+    prog = Progress(pathlib.Path(spec["progress"]))
+    view, timeout_s = spec["view"], spec["timeout"]
+    s = None
+    try:
+        s = Session()
+        try:
+            observe_event_timing(s.page)
+            prog.phase("load")
+            s.page.goto(pathlib.Path(spec["page"]).as_uri(), wait_until="commit", timeout=timeout_s * 1000)
+            s.page.locator(READY[view]).first.wait_for(state="visible", timeout=timeout_s * 1000)
+            s.page.evaluate(SETTLE)
+            prog.phase("check")
+            aim, clicks = Aim(s.page, view, spec["t"], timeout_s), []
+            for k in range(CLICKS):
+                prog.phase("prepare click")
+                x, y, took_effect = aim(k)
+                prog.phase("click")
+                entries = trusted_click(s.page, x, y)
+                prog.phase("verify click")
+                took_effect()
+                longest = max(entries, key=lambda e: e["duration"], default=None)
+                clicks.append({"ms": longest and longest["duration"], "event": longest and longest["name"],
+                               "handlers_ms": max((e["processing"] for e in entries), default=None)})
+                prog.update(clicks=clicks)
+            prog.update(blocked=len(s.blocked), errors=[e[:300] for e in s.errors[:3]])
+            prog.phase("done")
+        finally:
+            s.close()
+    except Exception as exc:  # the parent reads the failure from the progress file
+        prog.fail(exc, s.errors if s else [])
+        raise
+
+
+def measure_in_child(view: str, t: int, page: pathlib.Path, timeout_s: float, work: pathlib.Path) -> dict:
+    res, why, phase = run_child({"kind": "events", "tool": "ours", "view": view, "t": t, "page": str(page)}, timeout_s, work)
+    if why:
+        res["failed"] = f"{why} (in phase '{phase}')"
+    return res
+
+
+def run(sizes, timeout_s: float) -> dict:
+    """{T: {view or "baseline": {"clicks": [{"ms": duration or None (< 16), ...}], "failed": why}}}."""
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
+        work = pathlib.Path(tmp)
+        base = baseline_page(work)
+        for t in sizes:
+            row = results[t] = {"baseline": measure_in_child("baseline", t, base, timeout_s, work)}
+            print(f"T={t}: baseline {cell(row['baseline'])}", end="", flush=True)
+            for view in VIEWS:
+                try:
+                    page = explain_page(t, work) if view == "explain" else view_page(view, t, work)
+                except Exception as exc:  # noqa: BLE001 - the cell says what went wrong
+                    page = failure(exc)
+                if isinstance(page, str):  # no page: why
+                    row[view] = {"failed": page}
+                    continue
+                row[view] = measure_in_child(view, t, page, timeout_s, work)
+                page.unlink()
+                print(f"; {view} {cell(row[view])}", end="", flush=True)
+            print(flush=True)
+    return results
+
+
+def fmt_ms(v) -> str:
+    return "< 16" if v is None else f"{v:.0f}"
+
+
+def cell(res: dict) -> str:
+    """"median / worst (k of n ≥ 16)" of a page's clicks; a failure says so after what was measured."""
+    clicks = res.get("clicks", [])
+    if not clicks:
+        return res.get("failed", "—")
+    order = sorted(clicks, key=lambda c: c["ms"] or 0)  # "< 16" first
+    n, slow = len(order), sum(1 for c in clicks if c["ms"])
+    out = f"{fmt_ms(order[(n - 1) // 2]['ms'])} / {fmt_ms(order[-1]['ms'])} ({slow} of {n})"
+    return f"{out}, then {res['failed']}" if res.get("failed") else out
+
+
+def table(results: dict) -> str:
+    cols = ["baseline", *VIEWS]
+    rows = ["| T | " + " | ".join(TITLES[c] for c in cols) + " |", "|---|" + "---|" * len(cols)]
+    rows += [f"| {t} | " + " | ".join(cell(row.get(c, {})) for c in cols) + " |" for t, row in results.items()]
+    return "\n".join(rows)
+
+
+def details(results: dict) -> str:
+    """Each click's figure, and which event was the longest, per size and view."""
+    out = []
+    for t, row in results.items():
+        for view, res in row.items():
+            clicks = res.get("clicks", [])
+            if clicks:
+                names = sorted({c["event"] for c in clicks if c["event"]})
+                out.append(f"T={t} {view}: " + " ".join(fmt_ms(c["ms"]) for c in clicks)
+                           + (f" (longest entries: {', '.join(names)})" if names else ""))
+    return "\n".join(out)

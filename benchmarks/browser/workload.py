@@ -1,0 +1,95 @@
+"""What the benchmark measures on: seeded softmax weights and the ``to_html`` pages made of them.
+
+Weights: one layer of 8 heads, standard-normal logits -> softmax, float32, shape (1, 8, T, T),
+tokens "t0".."tT-1"; the model view's second layer has weights of another seed.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import numpy as np
+
+HEADS = 8
+SIZES = (64, 128, 256, 512, 1024, 4096)
+# One button whose click changes its text: what a click costs on a page with nothing else in it.
+BASELINE = """<!doctype html><meta charset="utf-8"><title>baseline</title>
+<button id="only" style="margin:40px;width:200px;height:60px">click</button>
+<script>let n = 0; only.addEventListener("click", () => { only.textContent = "clicked " + ++n; });</script>"""
+
+
+def weights(t: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((1, HEADS, t, t), dtype=np.float32)
+    x -= x.max(-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(-1, keepdims=True)
+    return x
+
+
+def tokens(t: int) -> list[str]:
+    return [f"t{i}" for i in range(t)]
+
+
+def build_ours(w: np.ndarray, t: int, work: pathlib.Path) -> dict:
+    """Our widget of ``w`` (1, heads, T, T): what a kernel sends (the state's binary buffers and JSON),
+    and its graph and matrix pages, ``work/ours-{graph,matrix}-{t}.html``."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    from attnwidget import AttentionWidget
+
+    out: dict = {}
+    t0 = time.perf_counter()
+    widget = AttentionWidget(w, tokens(t))
+    out["build_s"] = time.perf_counter() - t0
+    state, paths, buffers = _remove_buffers(widget.get_state())
+    out["buffer_bytes"] = sum(memoryview(b).nbytes for b in buffers)
+    out["buffers"] = {"/".join(map(str, path)): memoryview(b).nbytes for path, b in zip(paths, buffers)}
+    out["state_json_bytes"] = len(json.dumps(state, default=str).encode())
+    t0 = time.perf_counter()
+    page = work / f"ours-graph-{t}.html"
+    widget.to_html(page, max_weights=None)
+    out["to_html_s"] = time.perf_counter() - t0
+    out["page_bytes"] = page.stat().st_size
+    widget.close()
+    matrix = AttentionWidget(w, tokens(t), view="matrix")
+    matrix.to_html(work / f"ours-matrix-{t}.html", max_weights=None)
+    matrix.close()
+    return out
+
+
+def view_page(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
+    """A ``to_html`` page of the widget shown in ``view`` (graph, matrix, heads; model: two layers)."""
+    from attnwidget import AttentionWidget
+
+    path = work / f"view-{view}-{t}.html"
+    scores = [weights(t), weights(t, seed=1)] if view == "model" else weights(t)
+    widget = AttentionWidget(scores, tokens(t), view=view)
+    del scores
+    widget.to_html(path, max_weights=None)
+    widget.close()
+    return path
+
+
+def explain_page(t: int, work: pathlib.Path) -> pathlib.Path | str:
+    """The explain view of a Keras layer of 8 heads run on the T tokens (bare weights have nothing to
+    explain), or why there is none: a page carries the explain data of short queries only."""
+    import attnwidget
+    from attnwidget import export
+
+    res = attnwidget.attention(kind="global", num_heads=HEADS, key_dim=16, max_tokens=t, query=" ".join(tokens(t)))
+    if not export.static_state(res.widget, max_weights=None).get("_can_explain"):
+        return "n/a (no explain data in the page at this T)"
+    res.widget.view = "explain"
+    path = work / f"view-explain-{t}.html"
+    res.to_html(path, max_weights=None)
+    res.widget.close()
+    return path
+
+
+def baseline_page(work: pathlib.Path) -> pathlib.Path:
+    path = work / "baseline.html"
+    path.write_text(BASELINE)
+    return path
