@@ -7,6 +7,7 @@ run imports them.
 from __future__ import annotations
 
 from .api import attention
+from .bertviz import head_view, model_view
 from .capture import capture  # the function; binding it here shadows the submodule's name on purpose
 from .stats import rollout
 from .config import ConfigError, tokenize
@@ -15,7 +16,7 @@ from .widget import AttentionWidget
 
 from ._version import __version__
 __all__ = ["attention", "capture", "compare", "rollout", "AttentionResult", "AttentionWidget", "LayerRecord", "ConfigError", "tokenize",
-           "load_ipython_extension"]
+           "load_ipython_extension", "head_view", "model_view"]
 
 _LAYERS = ("BaseAttention", "GlobalSelfAttention", "CrossAttention", "CausalSelfAttention",
            "PositionalEmbedding")

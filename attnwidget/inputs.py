@@ -15,7 +15,7 @@ from typing import Any, Sequence as Seq
 import numpy as np
 
 from .config import LAYER_KINDS, ConfigError, tokenize
-from .masks import is_causal, looks_causal
+from .masks import is_causal
 
 
 @dataclass
@@ -148,15 +148,16 @@ class WidgetLayer:
 def normalize_scores(scores: Any) -> list[np.ndarray]:
     """One ``(batch, heads, query_len, key_len)`` float32 array per layer (a 3-d array gains a batch of 1).
 
-    Layers may differ in heads, query and key length (encoder self T×T, decoder self U×U, cross U×T),
-    not in batch size.
+    ``scores``: an array, a list or tuple of them (one per layer, e.g. a Hugging Face model's
+    ``outputs.attentions``), or one stacked ``(layers, batch, heads, q, k)``; NumPy, torch (any float dtype,
+    any device), JAX or TensorFlow. Layers may differ in heads, query and key length (encoder self T×T,
+    decoder self U×U, cross U×T), not in batch size.
     """
-    items = list(scores) if isinstance(scores, (list, tuple)) else [scores]
-    if not items:
-        raise ConfigError("scores: expected an array (heads, q, k) or (batch, heads, q, k), got an empty list")
+    from .tensors import layer_arrays
+
+    items = layer_arrays(scores, "scores")
     layers = []
-    for i, item in enumerate(items):
-        a = as_float32(item, "scores" if len(items) == 1 else f"scores[{i}]")
+    for i, a in enumerate(items):
         if a.ndim == 3:
             a = a[None]
         if a.ndim != 4:
@@ -180,8 +181,23 @@ def _per_layer(values: Any, n: int, name: str) -> list:
     return [items] * n
 
 
+def _looks_causal(a: np.ndarray) -> bool:
+    """Square scores zero above the diagonal, except in rows of a fully masked query (uniform over every key,
+    as Hugging Face's left padding leaves them, or all zero)."""
+    q, k = a.shape[-2:]
+    if q != k or q < 2:
+        return False
+    above = np.triu(a, 1).any(-1)
+    if not above.any():
+        return True
+    rows = a[above]
+    if not np.allclose(rows, 1.0 / k, atol=1e-6):
+        return False
+    return not np.triu(np.where(above[..., None], 0.0, a), 1).any() and not above.all()
+
+
 def _layer_kind(a: np.ndarray, mask: np.ndarray | None) -> str:
-    if is_causal(mask) or (mask is None and looks_causal(a)):
+    if is_causal(mask) or (mask is None and _looks_causal(a)):
         return "causal"
     return "self" if a.shape[2] == a.shape[3] else "cross"
 

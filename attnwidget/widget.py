@@ -32,6 +32,14 @@ def _read(name: str, missing: str) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else missing
 
 
+def _one_of(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    if value is not None and alias_value is not None:
+        raise ConfigError(f"{name} and {alias}: give one of them ({alias} is BertViz's name for {name})")
+    if value is None and alias_value is None:
+        raise ConfigError(f"{name}: required (or {alias}=, BertViz's name for it)")
+    return alias_value if value is None else value
+
+
 class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
     """Interactive view of attention scores.
 
@@ -42,6 +50,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
     ``(query_len, key_len)``, True where a query may attend to a key. ``layer_kinds``: ``self`` /
     ``causal`` / ``cross`` per layer (default: read from the mask and the scores).
     ``explainer``: ``(layer, query, head, batch) -> Explanation`` for the explain view, or None.
+    ``attention=`` and ``tokens=`` are BertViz's names for ``scores`` and ``query_tokens``.
     """
 
     _esm = _read("widget.js", _MISSING_BUNDLE)
@@ -49,8 +58,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
     def __init__(
         self,
-        scores: Any,
-        query_tokens: Sequence[str],
+        scores: Any = None,
+        query_tokens: Sequence[str] | None = None,
         key_tokens: Sequence[str] | None = None,
         head_names: Sequence[str] | None = None,
         layer_names: Sequence[str] | None = None,
@@ -59,8 +68,13 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         info: dict | None = None,
         explainer: Any = None,
         layer_kinds: Sequence[str] | None = None,
+        attention: Any = None,
+        tokens: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
+        # BertViz's names: attention= for the scores, tokens= for the query tokens.
+        scores = _one_of("scores", scores, "attention", attention)
+        query_tokens = _one_of("query_tokens", query_tokens, "tokens", tokens)
         layers = widget_layers(scores, query_tokens, key_tokens, head_names, layer_names, mask, layer_kinds)
         self._layers = layers
         self._explainer = explainer

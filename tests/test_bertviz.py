@@ -1,0 +1,101 @@
+"""BertViz's entry points on NumPy attention shaped as Hugging Face returns it (torch in test_hf_models.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import attnwidget
+from attnwidget import AttentionWidget, ConfigError, head_view, model_view
+
+
+def _attn(layers=3, batch=1, heads=4, q=5, k=5, causal=False, seed=0):
+    """A tuple of per-layer (batch, heads, q, k) softmaxed weights, as outputs.attentions."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(layers):
+        logits = rng.standard_normal((batch, heads, q, k))
+        if causal:
+            logits = np.where(np.tri(q, k, dtype=bool), logits, -np.inf)
+        e = np.exp(logits - logits.max(-1, keepdims=True))
+        out.append((e / e.sum(-1, keepdims=True)).astype("f4"))
+    return tuple(out)
+
+
+TOKENS = ["[CLS]", "Ġthe", "Ġcat", "▁sat", "[SEP]"]
+
+
+def test_head_view_tuple_and_stack_agree():
+    a = _attn()
+    w = head_view(a, TOKENS)
+    assert isinstance(w, AttentionWidget) and w.view == "graph"
+    assert w.layer_names == ["layer 0", "layer 1", "layer 2"] and w.layer_kinds == ["self"] * 3
+    assert w.query_tokens == ["[CLS]", " the", " cat", " sat", "[SEP]"]  # prettified
+    s = model_view(np.stack(a), TOKENS, prettify_tokens=False)
+    assert s.view == "model" and s.query_tokens == TOKENS
+    for i in range(3):
+        np.testing.assert_array_equal(s._layers[i].scores, a[i])
+
+
+def test_layer_heads_include_layers_include_heads():
+    a = _attn(layers=4)
+    w = head_view(a, TOKENS, layer=2, heads=[1, 3], include_layers=[1, 2])
+    assert w.layer_names == ["layer 1", "layer 2"] and w.layer == 1 and w.heads == [1, 3]
+    np.testing.assert_array_equal(w.scores, a[2])
+    m = model_view(a, TOKENS, include_layers=[0, 3], include_heads=[0, 2])
+    assert m.layer_names == ["layer 0", "layer 3"] and m.head_names == ["head 0", "head 2"]
+    np.testing.assert_array_equal(m._layers[1].scores, a[3][:, [0, 2]])
+    with pytest.raises(ConfigError, match="layer: 0 is not one of the included layers"):
+        head_view(a, TOKENS, layer=0, include_layers=[1, 2])
+    with pytest.raises(ConfigError, match=r"include_heads: expected indices in 0..3"):
+        model_view(a, TOKENS, include_heads=[4])
+
+
+def test_causal_detected_with_left_padding_rows():
+    a = [x.copy() for x in _attn(causal=True, batch=2)]
+    for x in a:  # a fully masked (left-padded) query row: uniform over every key, as transformers leaves it
+        x[1, :, 0] = 1.0 / 5
+    assert head_view(a, TOKENS).layer_kinds == ["causal"] * 3
+    assert AttentionWidget(attention=a, tokens=TOKENS).layer_kinds == ["causal"] * 3
+
+
+def test_encoder_decoder_groups():
+    enc, dec = ["a", "b", "c", "d", "e"], ["x", "y", "z"]
+    w = model_view(encoder_attention=_attn(layers=2), decoder_attention=_attn(layers=2, q=3, k=3, causal=True),
+                   cross_attention=_attn(layers=2, q=3, k=5), encoder_tokens=enc, decoder_tokens=dec)
+    assert w.layer_names == ["encoder 0", "encoder 1", "decoder 0", "decoder 1", "cross 0", "cross 1"]
+    assert w.layer_kinds == ["self", "self", "causal", "causal", "cross", "cross"]
+    assert w._layers[4].query_tokens == dec and w._layers[4].key_tokens == enc
+    h = head_view(cross_attention=_attn(layers=2, q=3, k=5), encoder_tokens=enc, decoder_tokens=dec, layer=1)
+    assert h.layer_names == ["cross 0", "cross 1"] and h.layer == 1
+
+
+def test_sentence_b_start_splits_the_header():
+    w = head_view(_attn(), TOKENS, sentence_b_start=3)
+    assert w.info["notice"].startswith("sentence A: tokens 0–2") and "sentence B: tokens 3–4" in w.info["notice"]
+    with pytest.raises(ConfigError, match="sentence_b_start: expected an index in 1..4"):
+        head_view(_attn(), TOKENS, sentence_b_start=5)
+
+
+def test_mistakes_are_errors():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'include_head'"):
+        model_view(_attn(), TOKENS, include_head=[0])  # a misspelt argument is never ignored
+    with pytest.raises(ConfigError, match=r"output_attentions=True.*attn_implementation=\"eager\""):
+        head_view((), TOKENS)
+    with pytest.raises(ConfigError, match=r"ambiguous.*\.squeeze\(1\)"):
+        head_view(np.stack(_attn())[:, 0], TOKENS)  # (layers, heads, q, k): the batch axis squeezed away
+    with pytest.raises(ConfigError, match="tokens: 4 tokens for attention over 5 positions"):
+        head_view(_attn(), TOKENS[:4])
+    with pytest.raises(ConfigError, match="display_mode"):
+        model_view(_attn(), TOKENS, display_mode="dim")
+    with pytest.raises(ConfigError, match="query_tokens and tokens: give one of them"):
+        AttentionWidget(_attn()[0], TOKENS, tokens=TOKENS)
+
+
+def test_html_action_return_is_an_offline_page():
+    page = head_view(_attn(), TOKENS, html_action="return")
+    assert "<html" in page.data.lower() and "head view" in page.data
+
+
+def test_exports():
+    assert attnwidget.head_view is head_view and "model_view" in attnwidget.__all__
