@@ -62,6 +62,8 @@ class WireState(t.HasTraits):
     top_k = _sync(t.Int(0, min=0), "lines per token, 0 = all")
     aggregate = _sync(t.Enum(tuple(a for a, _ in AGGREGATES), default_value="none"), "none | mean | max of heads")
     mode = _sync(t.Enum(tuple(MODE_KINDS), default_value="all"), "which layers the layer selector offers")
+    scale = _sync(t.Float(1.0, min=0.5, max=4.0), "size of every text, control and cell (1: notebook size; slides use 1.75)")
+    color_max = _sync(t.Bool(False), "True: colours stretch from 0 to the shown data's largest weight, not to 1")
 
 
 #: Names of every synced trait, in declaration order.
