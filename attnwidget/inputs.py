@@ -148,14 +148,17 @@ class WidgetLayer:
 def normalize_scores(scores: Any) -> list[np.ndarray]:
     """One ``(batch, heads, query_len, key_len)`` float32 array per layer (a 3-d array gains a batch of 1).
 
-    ``scores``: an array, a list or tuple of them (one per layer, e.g. a Hugging Face model's
-    ``outputs.attentions``), or one stacked ``(layers, batch, heads, q, k)``; NumPy, torch (any float dtype,
-    any device), JAX or TensorFlow. Layers may differ in heads, query and key length (encoder self T×T,
+    ``scores``: an array or a list or tuple of them (one per layer, e.g. a Hugging Face model's
+    ``outputs.attentions``); NumPy, torch (any float dtype, any device), JAX or TensorFlow. A stacked
+    ``(layers, batch, heads, q, k)`` array goes through :func:`attnwidget.head_view` / ``model_view``. Layers may differ in heads, query and key length (encoder self T×T,
     decoder self U×U, cross U×T), not in batch size.
     """
-    from .tensors import layer_arrays
+    from .tensors import EMPTY_HINT, layer_arrays
 
-    items = layer_arrays(scores, "scores")
+    if isinstance(scores, (list, tuple)) and not scores:
+        raise ConfigError("scores: expected an array (heads, q, k) or (batch, heads, q, k), got an empty list; "
+                          + EMPTY_HINT)
+    items = layer_arrays(scores, "scores", stacked=False)
     layers = []
     for i, a in enumerate(items):
         if a.ndim == 3:

@@ -13,11 +13,10 @@ import numpy as np
 
 from .config import ConfigError
 
-EMPTY = ("{name}: got an empty {kind}: the model returned no attention weights. It ran without "
-         "output_attentions=True, or with an attention implementation that returns none (transformers' "
-         "default 'sdpa', flash attention): load it with attn_implementation=\"eager\" "
-         "(from_pretrained(..., attn_implementation=\"eager\") or config._attn_implementation = \"eager\") "
-         "and call it with output_attentions=True")
+EMPTY_HINT = ("the model returned no attention weights. It ran without output_attentions=True, or with an "
+              "attention implementation that returns none (transformers' default 'sdpa', flash attention): load "
+              "it with attn_implementation=\"eager\" (from_pretrained(..., attn_implementation=\"eager\") or "
+              "config._attn_implementation = \"eager\") and call it with output_attentions=True")
 
 
 def as_float32(x: Any, name: str) -> np.ndarray:
@@ -42,19 +41,21 @@ def as_float32(x: Any, name: str) -> np.ndarray:
     return a.astype(np.float32, copy=False)
 
 
-def layer_arrays(attention: Any, name: str = "attention", *, single_4d: str = "layer") -> list[np.ndarray]:
+def layer_arrays(attention: Any, name: str = "attention", *, single_4d: str = "layer",
+                 stacked: bool = True) -> list[np.ndarray]:
     """Per-layer float32 arrays from a tuple/list of tensors or one stacked ``(layers, batch, heads, q, k)``.
 
     ``single_4d``: what one 4-d array is: ``"layer"`` (one layer ``(batch, heads, q, k)``, the widget's
     reading) or ``"refuse"`` (ambiguous, as BertViz's callers mean ``(layers, heads, q, k)`` by it after
-    ``.squeeze(1)``): ConfigError says what to pass instead. Items keep their own rank (checked later).
+    ``.squeeze(1)``): ConfigError says what to pass instead. ``stacked``: read a 5-d array as layers.
+    Items keep their own rank (checked by the caller).
     """
     if isinstance(attention, (list, tuple)):
         if not attention:
-            raise ConfigError(EMPTY.format(name=name, kind=type(attention).__name__))
+            raise ConfigError(f"{name}: got an empty {type(attention).__name__}: {EMPTY_HINT}")
         return [as_float32(x, f"{name}[{i}]") for i, x in enumerate(attention)]
     a = as_float32(attention, name)
-    if a.ndim == 5:
+    if a.ndim == 5 and stacked:
         return list(a)
     if a.ndim == 4 and single_4d == "refuse":
         raise ConfigError(
