@@ -33,10 +33,10 @@ logits -> softmax, float32, shape (1, 8, T, T), tokens "t0".."tT-1"):
 - JS heap: ``performance.memory.usedJSHeapSize`` (``--enable-precise-memory-info``) after the clicks,
   then after a forced GC (CDP HeapProfiler.collectGarbage); the table shows the value after GC.
 - trusted clicks, as Chrome's Event Timing API reports them (a table of their own, ours only, at
-  ``--event-sizes``): 11 real clicks per view on query tokens spread over T, in the graph, matrix,
-  heads, model (two layers) and explain views, and on a page of one button; each click's longest
-  event entry, input to the next painted frame, 8 ms resolution, none below 16 ms. How, in
-  browser/event_timing.py.
+  ``--event-sizes``): 11 real clicks per view on query tokens spread over T in the graph, matrix and
+  explain views, on head cards (heads view) and layer × head cells (model view, two layers), and on
+  a page of one button; each click's longest event entry, input to the next painted frame, 8 ms
+  resolution, none below 16 ms. How, in browser/event_timing.py.
 
 BertViz loads require.js, d3 5.7.0 and jQuery 2.0.0 from a CDN: those requests are answered from the
 npm packages requirejs@2.3.6, d3@5.7.0 and jquery@2.1.0 (2.0.0 was never published to npm), kept in
@@ -44,7 +44,6 @@ the benchmark environment; every other request that leaves file:// is aborted an
 tests' harness, tests/harness.py, launches and fences Chromium). A BertViz size that times out (or
 fails) ends BertViz's run: larger sizes are not attempted.
 """
-
 
 from __future__ import annotations
 
