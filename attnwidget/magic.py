@@ -119,6 +119,8 @@ class AttentionMagics(Magics):
             if exc.__cause__ is not None and not isinstance(exc.__cause__, C.ConfigError):
                 raise RunFailed(str(exc)) from exc.__cause__  # the user's object failed: its traceback for %tb
             raise UsageError(str(exc)) from None
+        except UsageError:  # argparse's, about the line
+            raise
         except Exception as exc:  # noqa: BLE001 - Keras or a user's object: one line, the traceback kept for %tb
             raise RunFailed(C.first_line(exc)) from exc
         if html_path:
