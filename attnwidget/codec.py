@@ -8,8 +8,13 @@ minimum and maximum, and the widget says so.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
 import numpy as np
 
+from . import stats
 from .masks import mask_kind
 
 #: Largest decoding error of :func:`quantize` for probabilities (half a step of 1/255).
@@ -24,6 +29,7 @@ SPARSE_TOP_K = 16
 #: Largest side of the max-pooled overview in the sparse form.
 POOL_MAX = 512
 _BLOCK = 1 << 22  # elements per block when reading large arrays
+_SCAN = 1 << 18  # elements per block of summarize (1 MiB of float32: stays in a core's cache)
 
 
 def value_range(scores: np.ndarray) -> tuple[float, float, bool]:
@@ -96,57 +102,149 @@ def _block(n: int, most: int) -> int:
     return max(1, -(-n // most))
 
 
-def sparse_encode(s: np.ndarray, lo: float, hi: float, mask: np.ndarray | None = None,
-                  k: int = SPARSE_TOP_K, pool_max: int = POOL_MAX) -> dict:
-    """The sparse form of one slice ``s`` ``(heads, q, key)``, read head by head in blocks of rows.
+def pool_blocks(q: int, key: int, pool_max: int = POOL_MAX) -> tuple[int, int, int, int]:
+    """``(bq, bk, Pq, Pk)``: the pooled overview's block sides and its shape for a ``(q, key)`` slice."""
+    bq, bk = _block(q, pool_max), _block(key, pool_max)
+    return bq, bk, -(-q // bq), -(-key // bk)
 
-    ``idx``/``val``: each query's ``k`` largest keys per head (descending; masked keys and NaN
-    last), ``(H, Q, k)`` uint16 (uint32 when key > 65535) and uint8 (:func:`quantize` with
-    ``lo``/``hi``). ``pool``: ``(H, Pq, Pk)`` uint8, the maximum of each ``bq × bk`` block (masked
-    cells left out). ``pool_mask``: ``(Pq, Pk)`` uint8, 1 where a block has an attended cell (only
-    for ``mask_kind == "pooled"``).
+
+@dataclass(frozen=True)
+class SparseSummary:
+    """What the sparse ``_data`` of one slice ``(H, Q, K)`` is made of, before quantization.
+
+    ``idx``/``top``: each query's strongest keys per head and their weights ``(H, Q, k)``, descending;
+    masked keys (``-inf``) last. ``pool``: float32 ``(H, Pq, Pk)``, the largest weight of each
+    ``pool_block`` block (``-inf`` where none is attended). ``pool_mask``: bool ``(Pq, Pk)`` for
+    ``mask_kind == "pooled"``. The rest are :func:`attnwidget.protocol.slice_payload`'s common fields.
+    """
+
+    shape: tuple[int, int, int]
+    idx: np.ndarray
+    top: np.ndarray
+    pool: np.ndarray
+    pool_block: tuple[int, int]
+    lo: float
+    hi: float
+    probability: bool
+    nonfinite: int
+    head_max: list[float]
+    head_entropy: list[float]
+    mask_kind: str = "none"
+    pool_mask: np.ndarray | None = None
+
+
+def _bytes(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """uint8 codes of float32 ``a`` on ``[lo, hi]`` (non-finite and masked as :func:`quantize`)."""
+    scaled = (a - np.float32(lo)) * np.float32(255.0 / (hi - lo))
+    np.nan_to_num(scaled, copy=False, nan=0.0, posinf=255.0, neginf=0.0)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def sparse_payload(sm: SparseSummary) -> dict:
+    """The sparse ``_data`` of a summary: ``idx`` ``(H, Q, k)`` uint16 (uint32 when key > 65535),
+    ``val`` and ``pool`` uint8 on ``[lo, hi]``, ``pool_mask`` uint8 ``(Pq, Pk)`` when pooled."""
+    h, q, kk = sm.shape
+    wide = kk > 65535
+    pq, pk = sm.pool.shape[1:]
+    out = {"mode": "sparse", "k": int(sm.idx.shape[-1]), "idx_bits": 32 if wide else 16,
+           "idx": np.ascontiguousarray(sm.idx, dtype="<u4" if wide else "<u2").tobytes(),
+           "val": _bytes(sm.top, sm.lo, sm.hi).tobytes(), "pool": _bytes(sm.pool, sm.lo, sm.hi).tobytes(),
+           "pool_shape": [int(pq), int(pk)], "pool_block": [int(b) for b in sm.pool_block], "mask_kind": sm.mask_kind,
+           "shape": [h, q, kk], "lo": sm.lo, "hi": sm.hi, "probability": sm.probability, "nonfinite": sm.nonfinite,
+           "head_max": [float(v) for v in sm.head_max], "head_entropy": [float(v) for v in sm.head_entropy]}
+    if sm.mask_kind == "pooled" and sm.pool_mask is not None:
+        out["pool_mask"] = np.ascontiguousarray(sm.pool_mask, dtype=np.uint8).tobytes()
+    return out
+
+
+def summarize(s: np.ndarray, mask: np.ndarray | None = None, k: int = SPARSE_TOP_K,
+              pool_max: int = POOL_MAX) -> SparseSummary:
+    """Read a dense slice ``s`` ``(H, Q, K)`` once, in blocks of rows, for its sparse ``_data``.
+
+    One pass gives the value range (:func:`value_range`'s rule), the top-k keys, the pooled overview,
+    the number of non-finite values and each head's largest weight and mean entropy (as
+    :func:`attnwidget.stats.head_max` / :func:`attnwidget.stats.mean_entropy_2d`). ``mask`` bool
+    ``(Q, K)``: masked cells are left out of the top-k and the pool, not of the statistics. Heads are
+    read in parallel threads (NumPy releases the GIL in its loops).
     """
     h, q, kk = s.shape
     k = max(1, min(int(k), kk))
-    bq, bk = _block(q, pool_max), _block(kk, pool_max)
-    pq, pk = -(-q // bq), -(-kk // bk)
-    idx_dtype = np.uint16 if kk <= 65535 else np.uint32
-    idx = np.empty((h, q, k), idx_dtype)
-    val = np.empty((h, q, k), np.uint8)
-    pool = np.empty((h, pq, pk), np.uint8)
+    bq, bk, pq, pk = pool_blocks(q, kk, pool_max)
+    idx = np.empty((h, q, k), np.int64)
+    top = np.empty((h, q, k), np.float32)
+    pool = np.empty((h, pq, pk), np.float32)
+    with ThreadPoolExecutor(max_workers=min(h, os.cpu_count() or 1)) as ex:
+        accs = list(ex.map(lambda hd: _scan_head(s[hd], mask, (idx[hd], top[hd], pool[hd]), bq, bk), range(h)))
+    idx, top = stats.sort_top(idx, top)
+    stats.fill_masked(idx.reshape(-1, k), top.reshape(-1, k), kk)
+    lo, hi, prob = _range(accs)
     kind = mask_kind(mask)
-    scale = np.float32(255.0 / (hi - lo))
-    rows_per = max(bq, (max(1, _BLOCK // kk) // bq) * bq)  # whole pooling blocks of rows
-    for hd in range(h):
-        for r0 in range(0, q, rows_per):
-            blk = np.array(s[hd, r0:r0 + rows_per], dtype=np.float32)  # a copy we may overwrite
-            n = blk.shape[0]
-            np.nan_to_num(blk, copy=False, nan=-np.inf)
-            if mask is not None:
-                blk[~mask[r0:r0 + n]] = -np.inf
-            part = np.argpartition(blk, kk - k, axis=-1)[:, kk - k:] if k < kk else np.broadcast_to(np.arange(kk), (n, kk)).copy()
-            top = np.take_along_axis(blk, part, -1)
-            order = np.argsort(-top, axis=-1, kind="stable")
-            part = np.take_along_axis(part, order, -1)
-            top = np.take_along_axis(top, order, -1)
-            idx[hd, r0:r0 + n] = part
-            val[hd, r0:r0 + n] = np.clip(np.rint(np.nan_to_num((top - np.float32(lo)) * scale, nan=0.0, posinf=255.0, neginf=0.0)), 0, 255)
-            # max-pool: pad to whole blocks with -inf
-            nb = -(-n // bq)
-            if pk * bk != kk:
-                blk = np.concatenate([blk, np.full((n, pk * bk - kk), -np.inf, np.float32)], axis=1)
-            m = blk.reshape(n, pk, bk).max(-1)  # keys first (contiguous), then rows
-            if nb * bq != n:
-                m = np.concatenate([m, np.full((nb * bq - n, pk), -np.inf, np.float32)])
-            m = m.reshape(nb, bq, pk).max(1)
-            p0 = r0 // bq
-            pool[hd, p0:p0 + nb] = np.clip(np.rint(np.nan_to_num((m - np.float32(lo)) * scale, nan=0.0, posinf=255.0, neginf=0.0)), 0, 255)
-    out = {"mode": "sparse", "k": k, "idx_bits": 16 if idx_dtype == np.uint16 else 32,
-           "idx": np.ascontiguousarray(idx, dtype="<u2" if idx_dtype == np.uint16 else "<u4").tobytes(),
-           "val": val.tobytes(), "pool": pool.tobytes(), "pool_shape": [pq, pk], "pool_block": [bq, bk],
-           "mask_kind": kind}
+    pm = None
     if kind == "pooled":
-        pm = np.zeros((pq * bq, pk * bk), bool)
-        pm[:q, :kk] = mask
-        out["pool_mask"] = pm.reshape(pq, bq, pk, bk).any(axis=(1, 3)).astype(np.uint8).tobytes()
-    return out
+        full = np.zeros((pq * bq, pk * bk), bool)
+        full[:q, :kk] = mask
+        pm = full.reshape(pq, bq, pk, bk).any(axis=(1, 3))
+    return SparseSummary((h, q, kk), idx, top, pool, (bq, bk), lo, hi, prob, sum(a["nonfinite"] for a in accs),
+                         [a["max"] for a in accs], [a["entropy"] / q for a in accs], kind, pm)
+
+
+def _scan_head(sh: np.ndarray, mask: np.ndarray | None, out: tuple, bq: int, bk: int) -> dict:
+    """:func:`summarize` of one head ``sh`` ``(Q, K)`` by blocks of whole pooling rows, into ``out``
+    (its ``idx``, ``top`` and ``pool``); returns its statistics (see :func:`_block_stats`)."""
+    q, kk = sh.shape
+    idx, top, pool = out
+    rows = max(bq, (max(1, _SCAN // kk) // bq) * bq)
+    acc = {"lo": np.inf, "hi": -np.inf, "finite": True, "sums": True, "nonfinite": 0, "max": -np.inf, "entropy": 0.0}
+    scratch = np.empty((min(rows, q), kk), np.float32)
+    for r0 in range(0, q, rows):
+        blk = np.asarray(sh[r0:r0 + rows], dtype=np.float32)
+        n = blk.shape[0]
+        work, p = _block_stats(blk, acc)
+        acc["entropy"] += float(stats.entropy_rows(p, scratch[:n]).sum(dtype=np.float64))
+        if mask is not None:
+            work = np.where(mask[r0:r0 + n], work, np.float32(-np.inf))
+        idx[r0:r0 + n], top[r0:r0 + n] = stats.top_k_rows(work, idx.shape[-1])
+        pool[r0 // bq:r0 // bq + -(-n // bq)] = stats.key_pool(stats.row_pool(work, bq), bk)
+    return acc
+
+
+def _block_stats(blk: np.ndarray, acc: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Fold one block of rows into ``acc`` (value range, row sums, non-finite count, largest value with
+    NaN as 0 as :func:`attnwidget.stats.max_2d`); return the block for the top-k and pool (NaN as
+    ``-inf``) and the weights the entropy reads (non-finite and negative as 0)."""
+    mn, mx = float(blk.min()), float(blk.max())
+    work = p = blk
+    if not (np.isfinite(mn) and np.isfinite(mx)):  # NaN or ±inf somewhere: the slow, rare path
+        bad = ~np.isfinite(blk)
+        acc["nonfinite"] += int(bad.sum())
+        acc["finite"] = False
+        acc["max"] = max(acc["max"], float(np.nan_to_num(blk).max()))
+        good = blk[~bad]
+        mn, mx = (float(good.min()), float(good.max())) if good.size else (np.inf, -np.inf)
+        work = np.where(np.isnan(blk), np.float32(-np.inf), blk)
+        p = np.where(bad, np.float32(0), blk)
+    else:
+        acc["max"] = max(acc["max"], mx)
+    acc["lo"], acc["hi"] = min(acc["lo"], mn), max(acc["hi"], mx)
+    if acc["finite"] and acc["sums"] and mn >= 0.0 and mx <= 1.0 + 1e-6:
+        sums = blk.sum(-1)  # float32 pairwise: far inside the 1e-3 the rule allows
+        acc["sums"] = bool(np.all((np.abs(sums - 1.0) < 1e-3) | (np.abs(sums) < 1e-6)))
+    if mn < 0:
+        p = np.maximum(p, np.float32(0))
+    return work, p
+
+
+def _range(accs: list[dict]) -> tuple[float, float, bool]:
+    """``(lo, hi, is_probability)`` from :func:`_block_stats`'s folds, by :func:`value_range`'s rule."""
+    lo, hi = min(a["lo"] for a in accs), max(a["hi"] for a in accs)
+    if lo > hi:  # nothing finite
+        return 0.0, 1.0, False
+    if lo >= 0.0 and hi <= 1.0 + 1e-6 and all(a["finite"] and a["sums"] for a in accs):
+        return 0.0, 1.0, True
+    return lo, (hi if hi > lo else lo + 1.0), False
+
+
+def sparse_encode(s: np.ndarray, mask: np.ndarray | None = None, k: int = SPARSE_TOP_K,
+                  pool_max: int = POOL_MAX) -> dict:
+    """The sparse ``_data`` of one slice ``s`` ``(heads, q, key)``: :func:`sparse_payload` of :func:`summarize`."""
+    return sparse_payload(summarize(s, mask, k, pool_max))

@@ -101,24 +101,23 @@ def switch_layer(state: dict, frm: dict, to: dict) -> dict:
 
 # --- payloads ---------------------------------------------------------------------------------------
 
-def slice_payload(s: np.ndarray, mask: np.ndarray | None) -> dict[str, Any]:
+def slice_payload(s: Any, mask: np.ndarray | None) -> dict[str, Any]:
     """``_data`` for one slice ``s`` float32 ``(heads, query_len, key_len)``; ``mask`` bool ``(q, k)`` or None.
 
     Dense (``q``: one byte per weight) up to ``codec.SPARSE_THRESHOLD`` weights; above it each query's
     top-k keys per head and a max-pooled overview (``codec.sparse_encode``), so no message comes near
-    the Jupyter server's 10 MiB limit.
+    the Jupyter server's 10 MiB limit. A slice that is not an array but has ``sparse_summary()``
+    (:class:`attnwidget.qkscores.QKSlice`, weights from queries and keys) is always sent sparse.
     """
-    lo, hi, prob = codec.value_range(s)
+    if hasattr(s, "sparse_summary"):
+        return codec.sparse_payload(s.sparse_summary())
     h, q, k = s.shape
-    common = {"shape": [h, q, k], "lo": lo, "hi": hi, "probability": prob}
     if h * q * k > codec.SPARSE_THRESHOLD:
-        return {**codec.sparse_encode(s, lo, hi, mask), **common,
-                "nonfinite": sum(int((~np.isfinite(s[j])).sum()) for j in range(h)),
-                "head_max": [stats.max_2d(s[j]) for j in range(h)],
-                "head_entropy": [stats.mean_entropy_2d(s[j]) for j in range(h)]}
+        return codec.sparse_encode(s, mask)
+    lo, hi, prob = codec.value_range(s)
     return {
-        "q": codec.quantize(s, lo, hi), **common, "mask": codec.pack_mask(mask),
-        "nonfinite": int((~np.isfinite(s)).sum()),
+        "q": codec.quantize(s, lo, hi), "shape": [h, q, k], "lo": lo, "hi": hi, "probability": prob,
+        "mask": codec.pack_mask(mask), "nonfinite": int((~np.isfinite(s)).sum()),
         "head_max": [float(v) for v in stats.head_max(s)],
         "head_entropy": [float(v) for v in stats.head_entropy(s)],
     }

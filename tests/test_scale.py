@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from attnwidget import AttentionWidget, codec
+from attnwidget import AttentionWidget, codec, protocol, stats
 
 LIMIT = 10 * 1024 * 1024
 
@@ -78,7 +78,7 @@ def test_sparse_top_k_and_pool_decode_to_the_truth(monkeypatch):
             np.testing.assert_array_equal(idx[hd, i], true[hd, i])  # sorted by weight
     np.testing.assert_array_equal(val, np.frombuffer(codec.quantize(np.take_along_axis(s, true, -1)), np.uint8).reshape(3, 40, 16))
     # pool: 40 × 70 fit in one block each way at POOL_MAX 512; with a small pool, blocks of 8 × 8
-    pooled = codec.sparse_encode(s, 0.0, 1.0, pool_max=8)
+    pooled = codec.sparse_encode(s, pool_max=8)
     bq, bk = pooled["pool_block"]
     pq, pk = pooled["pool_shape"]
     assert (bq, bk, pq, pk) == (5, 9, 8, 8)
@@ -114,3 +114,35 @@ def test_small_widgets_stay_dense():
     s = softmax_heads(8, 1024, 1024, local=False)
     w = AttentionWidget(s, [str(i) for i in range(1024)])
     assert "mode" not in w._data and len(w._data["q"]) == 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize("case", ["softmax", "logits", "nonfinite", "negative weights"])
+def test_one_pass_statistics_equal_the_per_head_ones(case, monkeypatch):
+    monkeypatch.setattr(codec, "SPARSE_THRESHOLD", 100)
+    rng = np.random.default_rng(2)
+    s = softmax_heads(3, 50, 70, seed=2, local=False)
+    if case == "logits":
+        s = rng.standard_normal((3, 50, 70)).astype(np.float32) * 3
+    if case == "nonfinite":
+        s[0, 3, 5], s[1, 7, 9], s[2, 10, 3] = np.nan, np.inf, -np.inf
+    if case == "negative weights":
+        s[1, 4, 4] = -0.25
+    d = protocol.slice_payload(s, None)
+    assert d["mode"] == "sparse"
+    assert (d["lo"], d["hi"], d["probability"]) == codec.value_range(s)
+    assert d["nonfinite"] == int((~np.isfinite(s)).sum())
+    np.testing.assert_allclose(d["head_max"], [stats.max_2d(s[j]) for j in range(3)], rtol=1e-6)
+    np.testing.assert_allclose(d["head_entropy"], [stats.mean_entropy_2d(s[j]) for j in range(3)], rtol=1e-5)
+
+
+def test_top_k_by_runs_equals_a_full_sort():
+    rng = np.random.default_rng(8)
+    for n_keys in (16, 17, 100, 1000, 4099):
+        x = rng.standard_normal((40, n_keys)).astype(np.float32)
+        x[:5, 3:] = -np.inf  # rows with fewer finite values than k
+        idx, vals = stats.sort_top(*stats.top_k_rows(x, 16))
+        stats.fill_masked(idx, vals, n_keys)
+        want = np.sort(x, axis=-1)[:, ::-1][:, :16]
+        np.testing.assert_array_equal(vals, want)
+        np.testing.assert_array_equal(np.take_along_axis(x, idx, -1), want)
+        assert all(len(set(r)) == 16 for r in idx.tolist())
