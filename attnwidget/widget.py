@@ -18,6 +18,7 @@ import traitlets as t
 from . import protocol
 from .config import ConfigError
 from .inputs import widget_layers
+from .qkscores import QKScores, qk_layers
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _MISSING_BUNDLE = """export default { render({ el }) {
@@ -75,7 +76,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         # BertViz's names: attention= for the scores, tokens= for the query tokens.
         scores = _one_of("scores", scores, "attention", attention)
         query_tokens = _one_of("query_tokens", query_tokens, "tokens", tokens)
-        layers = widget_layers(scores, query_tokens, key_tokens, head_names, layer_names, mask, layer_kinds)
+        read = qk_layers if isinstance(scores, QKScores) else widget_layers
+        layers = read(scores, query_tokens, key_tokens, head_names, layer_names, mask, layer_kinds)
         self._layers = layers
         self._explainer = explainer
         n = len(layers)
@@ -99,10 +101,30 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         self._can_explain = explainer is not None
         self._send_explain()
 
+    @classmethod
+    def from_qk(cls, q: Any, k: Any, tokens: Sequence[str], key_tokens: Sequence[str] | None = None, *,
+                causal: bool = False, mask: Any = None, scale: float | None = None, **kwargs: Any) -> "AttentionWidget":
+        """The view of ``softmax(q·kᵀ·scale)`` without the ``(T, T)`` matrix, for long sequences.
+
+        Args:
+            q: queries ``(heads, T, d)`` or ``(batch, heads, T, d)``; k: keys ``(heads, S, d)`` or
+                ``(batch, heads, S, d)``, as the attention's dot product sees them (after projection).
+            tokens: ``T`` query labels; key_tokens: ``S`` key labels (default: ``tokens``).
+            causal: query ``i`` sees keys ``0 … i``. mask: bool ``(S,)`` (padded keys) or ``(T, S)``,
+                True where attended. scale: default ``1/√d``.
+            **kwargs: as :class:`AttentionWidget` (``head_names``, ``layer_names``, ``view``, ...).
+
+        The scores are read in tiles (:mod:`attnwidget.blockwise`): each query's top keys, the pooled
+        overview and per-head statistics travel (always the sparse form); a pinned token's exact row
+        and column are recomputed from ``q`` and ``k``.
+        """
+        return cls(QKScores(q, k, causal=causal, mask=mask, scale=scale), tokens, key_tokens, **kwargs)
+
     # --- shapes -------------------------------------------------------------------------------
     @property
     def scores(self) -> np.ndarray:
-        """Scores of the current layer, ``(batch, heads, query_len, key_len)`` float32 (not a copy)."""
+        """Scores of the current layer, ``(batch, heads, query_len, key_len)`` float32 (not a copy); for
+        :meth:`from_qk`, a :class:`~attnwidget.qkscores.QKScores` (rows and columns on demand)."""
         return self._layers[self.layer].scores
 
     @property

@@ -1,0 +1,167 @@
+"""Attention weights held as queries and keys: the ``(batch, heads, Q, K)`` scores of a long sequence.
+
+:class:`QKScores` stands where a widget holds an array of scores (``AttentionWidget.from_qk``): it has
+the array's ``shape`` and ``size``, its slices (:class:`QKSlice`) give ``_data`` from a tile pass
+(:func:`attnwidget.blockwise.summarize_qk`) and the exact rows and columns of pinned tokens, each
+recomputed from ``q`` and ``k`` when asked for. The ``(Q, K)`` matrix is never made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import codec
+from .blockwise import QKSummary, summarize_qk
+from .config import ConfigError
+from .inputs import WidgetLayer
+from .masks import causal_mask, is_causal
+
+#: Largest ``np.asarray`` of a :class:`QKScores` (weights): past it, read rows and columns instead.
+DENSE_MAX = 1 << 27
+
+
+def _as_bhtd(x: Any, name: str) -> np.ndarray:
+    a = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or min(a.shape) == 0 or not np.issubdtype(a.dtype, np.number):
+        raise ValueError(f"{name}: expected numbers shaped (heads, T, d) or (batch, heads, T, d), got {a.shape}")
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    return a
+
+
+class QKScores:
+    """Softmax attention weights ``(batch, heads, Q, K)`` given by queries and keys, never held whole.
+
+    Args:
+        q: queries ``(heads, Q, d)`` or ``(batch, heads, Q, d)``, as the layer's dot product sees them.
+        k: keys ``(heads, K, d)`` or ``(batch, heads, K, d)``.
+        causal: query ``i`` sees keys ``0 … i`` only.
+        mask: bool, True where attended: ``(K,)`` (padded keys) or ``(Q, K)``; combined with ``causal``.
+        scale: multiplies ``q`` before the product (default ``1/√d``, Keras's ``MultiHeadAttention``).
+
+    A fully masked row has weight 0 everywhere. Slices (``scores[b]``) are :class:`QKSlice`.
+    """
+
+    def __init__(self, q: Any, k: Any, *, causal: bool = False, mask: Any = None, scale: float | None = None):
+        self.q, self.k = _as_bhtd(q, "q"), _as_bhtd(k, "k")
+        (b, h, nq, d), (bk, hk, nk, dk) = self.q.shape, self.k.shape
+        if (b, h, d) != (bk, hk, dk):
+            raise ValueError(f"q {self.q.shape} and k {self.k.shape}: batch, heads and d must agree")
+        m = None if mask is None else np.asarray(mask, dtype=bool)
+        if m is not None and m.shape not in ((nk,), (nq, nk)):
+            raise ValueError(f"mask: expected shape ({nk},) (padded keys) or ({nq}, {nk}), got {m.shape}")
+        if m is not None and m.ndim == 2 and causal:
+            m, causal = m & causal_mask(nq, nk), False
+        if m is not None and m.all():
+            m = None
+        if m is not None and m.ndim == 2 and is_causal(m):
+            m, causal = None, True
+        self.causal, self.mask = bool(causal), m
+        self.scale = float(1.0 / np.sqrt(d) if scale is None else scale)
+        self._summaries: dict[int, QKSummary] = {}
+
+    shape = property(lambda self: (self.q.shape[0], self.q.shape[1], self.q.shape[2], self.k.shape[2]))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    ndim, dtype = 4, np.dtype(np.float32)
+
+    @property
+    def kind(self) -> str:
+        """``causal`` | ``self`` | ``cross`` (the widget's layer kinds)."""
+        return "causal" if self.causal else ("self" if self.shape[2] == self.shape[3] else "cross")
+
+    def __getitem__(self, b: int) -> "QKSlice":
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not -self.shape[0] <= b < self.shape[0]:
+            raise IndexError(f"QKScores: index a batch element 0..{self.shape[0] - 1}, got {b!r}")
+        return QKSlice(self, int(b) % self.shape[0])
+
+    def __array__(self, dtype=None, copy=None):
+        if self.size > DENSE_MAX:
+            raise ValueError(f"QKScores {self.shape}: {self.size * 4 / 2**30:.1f} GiB as an array; read rows "
+                             "and columns instead (scores[b][:, i, :], scores[b][:, :, j])")
+        out = np.stack([np.stack([self.row(b, i) for i in range(self.shape[2])], 1) for b in range(self.shape[0])])
+        return out if dtype is None else out.astype(dtype)
+
+    def summary(self, b: int) -> QKSummary:
+        """:func:`summarize_qk` of batch element ``b`` (computed once)."""
+        if b not in self._summaries:
+            self._summaries[b] = summarize_qk(self.q[b], self.k[b], causal=self.causal, mask=self.mask, scale=self.scale)
+        return self._summaries[b]
+
+    def _keep_row(self, i: int, nk: int) -> np.ndarray:
+        keep = np.arange(nk) <= i if self.causal else np.ones(nk, bool)
+        if self.mask is not None:
+            keep &= self.mask if self.mask.ndim == 1 else self.mask[i]
+        return keep
+
+    def _keep_col(self, j: int, nq: int) -> np.ndarray:
+        keep = np.arange(nq) >= j if self.causal else np.ones(nq, bool)
+        if self.mask is not None:
+            keep &= np.broadcast_to(self.mask[j], (nq,)) if self.mask.ndim == 1 else self.mask[:, j]
+        return keep
+
+    def row(self, b: int, i: int) -> np.ndarray:
+        """Exact weights of query ``i``: float32 ``(H, K)``, a softmax of its recomputed scores."""
+        s = np.matmul(self.q[b][:, i:i + 1] * np.float32(self.scale), self.k[b].transpose(0, 2, 1))[:, 0]
+        s = np.where(self._keep_row(i, self.shape[3]), s, np.float32(-np.inf))
+        top = s.max(-1, keepdims=True)
+        e = np.exp(s - np.where(np.isfinite(top), top, 0))
+        total = e.sum(-1, keepdims=True)
+        return (e / np.where(total > 0, total, 1)).astype(np.float32)
+
+    def col(self, b: int, j: int) -> np.ndarray:
+        """Exact weights on key ``j``: float32 ``(H, Q)``, from its recomputed scores and each row's log-sum-exp."""
+        lse = self.summary(b).lse
+        s = np.matmul(self.q[b] * np.float32(self.scale), self.k[b][:, j:j + 1].transpose(0, 2, 1))[..., 0]
+        keep = self._keep_col(j, self.shape[2]) & np.isfinite(lse)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.where(keep, np.exp(s - lse), 0).astype(np.float32)
+
+
+class QKSlice:
+    """One batch element of a :class:`QKScores`, ``(H, Q, K)``: ``s[:, i, :]`` is query ``i``'s exact
+    row, ``s[:, :, j]`` key ``j``'s exact column; :meth:`sparse_summary` is what ``_data`` sends."""
+
+    def __init__(self, source: QKScores, b: int):
+        self.source, self.b = source, b
+        self.shape = source.shape[1:]
+
+    def summary(self) -> QKSummary:
+        return self.source.summary(self.b)
+
+    def sparse_summary(self) -> codec.SparseSummary:
+        return self.summary().sparse
+
+    def __getitem__(self, key):
+        full = slice(None)
+        if isinstance(key, tuple) and len(key) == 3 and key[0] == full:
+            if isinstance(key[1], (int, np.integer)) and key[2] == full:
+                return self.source.row(self.b, int(key[1]))
+            if key[1] == full and isinstance(key[2], (int, np.integer)):
+                return self.source.col(self.b, int(key[2]))
+        raise TypeError("a slice of QKScores reads whole rows [:, i, :] and columns [:, :, j] only")
+
+
+def qk_layers(source: QKScores, query_tokens: Any, key_tokens: Any = None, head_names: Any = None,
+              layer_names: Any = None, mask: Any = None, layer_kinds: Any = None) -> list[WidgetLayer]:
+    """The widget's one layer for ``source``, its arguments checked as :func:`attnwidget.inputs.widget_layers`
+    checks them (``mask`` belongs to ``source``, so it must be None here)."""
+    if mask is not None:
+        raise ConfigError("mask: give it to QKScores / from_qk (it masks the scores as they are made)")
+    _, h, nq, nk = source.shape
+    qt = [str(t) for t in query_tokens]
+    kt = qt if key_tokens is None else [str(t) for t in key_tokens]
+    if len(qt) != nq or len(kt) != nk:
+        raise ConfigError(f"tokens: q and k give query_len={nq}, key_len={nk} but got {len(qt)} query tokens "
+                          f"and {len(kt)} key tokens")
+    hn = [f"head {j}" for j in range(h)] if head_names is None else [str(s) for s in head_names]
+    if len(hn) != h:
+        raise ConfigError(f"head_names: q has {h} heads but got {len(hn)} names")
+    name = "layer 0" if layer_names is None else str(list(layer_names)[0])
+    kind = source.kind if layer_kinds is None else str(list(layer_kinds)[0])
+    return [WidgetLayer(source, qt, kt, hn, source.mask if source.mask is not None and source.mask.ndim == 2 else None,
+                        name, kind)]
