@@ -43,13 +43,14 @@ class QKSummary:
 
 
 def summarize_qk(q: np.ndarray, k: np.ndarray, *, causal: bool = False, mask: np.ndarray | None = None,
-                 scale: float | None = None, top_k: int = codec.SPARSE_TOP_K, pool_max: int = codec.POOL_MAX,
+                 scale: float | None = None, top_k: int | None = None, pool_max: int | None = None,
                  thumb_side: int = MAX_SIDE) -> QKSummary:
     """What the view needs of ``softmax(q·kᵀ·scale)`` for one batch element, tile by tile.
 
     Args:
         q: float32 ``(H, Q, d)``. k: float32 ``(H, K, d)``.
         causal, mask, scale: as :class:`attnwidget.qkscores.QKScores` (``mask`` bool ``(K,)`` or ``(Q, K)``).
+        top_k, pool_max: default :func:`attnwidget.codec.sparse_size`.
 
     Returns:
         :class:`QKSummary`; its ``sparse`` equals :func:`attnwidget.codec.summarize` of the dense
@@ -57,7 +58,8 @@ def summarize_qk(q: np.ndarray, k: np.ndarray, *, causal: bool = False, mask: np
     """
     h, nq, d = q.shape
     nk = k.shape[1]
-    top_k = max(1, min(int(top_k), nk))
+    k0, p0 = codec.sparse_size(h, nq, nk)
+    top_k, pool_max = max(1, min(int(top_k or k0), nk)), pool_max or p0
     bq, bk, pq, pk = codec.pool_blocks(nq, nk, pool_max)
     rows = bq * max(1, round(128 / bq))  # whole pooling blocks of query rows
     cols = bk * max(1, TILE // rows // bk)  # whole pooling blocks of keys

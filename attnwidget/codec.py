@@ -24,10 +24,12 @@ MAX_ERROR = 1.0 / 510.0
 #: 8 heads × 1024² still travel dense (8 MiB); 8 × 4096² would be 128 MiB, over the Jupyter server's
 #: 10 MiB message limit.
 SPARSE_THRESHOLD = 1 << 23
-#: Keys kept per query and head in the sparse form.
+#: Keys kept per query and head in the sparse form (fewer past :data:`SPARSE_BYTES`).
 SPARSE_TOP_K = 16
 #: Largest side of the max-pooled overview in the sparse form.
 POOL_MAX = 512
+#: Most bytes of one sparse slice's top keys and pools: under the 10 MiB message limit with room to spare.
+SPARSE_BYTES = 8 << 20
 _BLOCK = 1 << 22  # elements per block when reading large arrays
 _SCAN = 1 << 18  # elements per block of summarize (1 MiB of float32: stays in a core's cache)
 
@@ -157,18 +159,31 @@ def sparse_payload(sm: SparseSummary) -> dict:
     return out
 
 
-def summarize(s: np.ndarray, mask: np.ndarray | None = None, k: int = SPARSE_TOP_K,
-              pool_max: int = POOL_MAX) -> SparseSummary:
+def sparse_size(h: int, q: int, key: int) -> tuple[int, int]:
+    """``(k, pool_max)`` of a ``(h, q, key)`` slice's sparse form: :data:`SPARSE_TOP_K` and :data:`POOL_MAX`
+    unless the top keys and pools would pass :data:`SPARSE_BYTES` (8 heads × 32,768²: 8 keys per query)."""
+    pool_max = POOL_MAX
+    while pool_max > 64 and h * min(q, pool_max) * min(key, pool_max) > SPARSE_BYTES // 4:
+        pool_max //= 2
+    left = SPARSE_BYTES - h * min(q, pool_max) * min(key, pool_max)
+    per_key = h * q * (1 + (2 if key <= 65535 else 4))  # uint8 value + uint16/32 index
+    return max(1, min(SPARSE_TOP_K, key, left // per_key)), pool_max
+
+
+def summarize(s: np.ndarray, mask: np.ndarray | None = None, k: int | None = None,
+              pool_max: int | None = None) -> SparseSummary:
     """Read a dense slice ``s`` ``(H, Q, K)`` once, in blocks of rows, for its sparse ``_data``.
 
     One pass gives the value range (:func:`value_range`'s rule), the top-k keys, the pooled overview,
     the number of non-finite values and each head's largest weight and mean entropy (as
     :func:`attnwidget.stats.head_max` / :func:`attnwidget.stats.mean_entropy_2d`). ``mask`` bool
-    ``(Q, K)``: masked cells are left out of the top-k and the pool, not of the statistics. Heads are
-    read in parallel threads (NumPy releases the GIL in its loops).
+    ``(Q, K)``: masked cells are left out of the top-k and the pool, not of the statistics. ``k``,
+    ``pool_max``: default :func:`sparse_size`. Heads are read in parallel threads (NumPy releases the
+    GIL in its loops).
     """
     h, q, kk = s.shape
-    k = max(1, min(int(k), kk))
+    k0, p0 = sparse_size(h, q, kk)
+    k, pool_max = max(1, min(int(k or k0), kk)), pool_max or p0
     bq, bk, pq, pk = pool_blocks(q, kk, pool_max)
     idx = np.empty((h, q, k), np.int64)
     top = np.empty((h, q, k), np.float32)
@@ -244,7 +259,7 @@ def _range(accs: list[dict]) -> tuple[float, float, bool]:
     return lo, (hi if hi > lo else lo + 1.0), False
 
 
-def sparse_encode(s: np.ndarray, mask: np.ndarray | None = None, k: int = SPARSE_TOP_K,
-                  pool_max: int = POOL_MAX) -> dict:
+def sparse_encode(s: np.ndarray, mask: np.ndarray | None = None, k: int | None = None,
+                  pool_max: int | None = None) -> dict:
     """The sparse ``_data`` of one slice ``s`` ``(heads, q, key)``: :func:`sparse_payload` of :func:`summarize`."""
     return sparse_payload(summarize(s, mask, k, pool_max))

@@ -146,3 +146,13 @@ def test_top_k_by_runs_equals_a_full_sort():
         np.testing.assert_array_equal(vals, want)
         np.testing.assert_array_equal(np.take_along_axis(x, idx, -1), want)
         assert all(len(set(r)) == 16 for r in idx.tolist())
+
+
+@pytest.mark.parametrize("shape,keys", [((8, 4096, 4096), 16), ((8, 32768, 32768), 8), ((8, 131072, 131072), 1),
+                                        ((32, 32768, 32768), 2)])
+def test_sparse_form_fits_one_message_at_any_length(shape, keys):
+    h, q, key = shape
+    k, pool_max = codec.sparse_size(h, q, key)
+    bq, bk, pq, pk = codec.pool_blocks(q, key, pool_max)
+    assert k == keys
+    assert h * q * k * (1 + (2 if key <= 65535 else 4)) + h * pq * pk <= codec.SPARSE_BYTES < LIMIT
