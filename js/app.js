@@ -25,6 +25,8 @@ export function createApp(model, root, dis) {
       return i < t.length ? String(t[i]) : `#${i}`;
     },
     label: (side, i) => displayToken(app.token(side, i)),
+    /** On a slide, arrow keys belong to the slides unless the widget has keyboard focus from the Tab key. */
+    slideKeys: (e) => app.ui.slides && e.key.startsWith("Arrow") && !e.target.matches?.(":focus-visible"),
     headName(hd) { const n = model.get("head_names") || []; return hd < n.length ? String(n[hd]) : `head ${hd}`; },
     headColor: (hd) => headColor(hd, app.ui.theme.dark),
     value: (hd, i, j) => bestValue(app.data, app.exact, hd, i, j),
@@ -43,7 +45,9 @@ export function createApp(model, root, dis) {
 function weightRows(app, i, j) {
   const d = app.data;
   const hs = visibleHeads(app.get("heads"), d.H);
-  const frac = (v) => (Number.isFinite(v) ? (v - d.lo) / (d.hi - d.lo) : 0);
+  // a bar's length: the weight's place in [lo, hi]; for signed values (differences) its magnitude
+  const signed = d.lo < 0 && d.hi > 0, ext = Math.max(-d.lo, d.hi);
+  const frac = (v) => (!Number.isFinite(v) ? 0 : signed ? Math.abs(v) / ext : (v - d.lo) / (d.hi - d.lo));
   const masked = app.isMasked(i, j);
   // sparse data: `below` = not among the row's top-k keys (value: the smallest top-k value, drawn as 0)
   const rows = hs.map((hd) => {

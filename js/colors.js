@@ -1,10 +1,13 @@
 // Colours: per-head palette, sequential and diverging scales, legend stops. DOM-free.
 
-// Tableau 10 without its grey (a grey head would read as "disabled"), teal in its place.
+// Tableau 10 without its grey (a grey head would read as "disabled"), teal in its place, and its
+// light yellow replaced by Tableau 20's ochre (yellow lines vanish on white).
 const CATEGORICAL = [
   "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#17becf",
+  "#b6992d", "#b07aa1", "#ff9da7", "#9c755f", "#17becf",
 ];
+/** Least contrast (WCAG) of a head's colour against a white background: thin lines stay visible. */
+export const MIN_CONTRAST = 2.2;
 const GOLDEN_ANGLE = 137.50776405003785;
 
 export function hexToRgb(hex) {
@@ -60,6 +63,19 @@ export function rgbToLab([r, g, b]) {
   return [116 * f(Y) - 16, 500 * (f(X) - f(Y)), 200 * (f(Y) - f(Z))];
 }
 
+/** WCAG contrast ratio of two colours [r, g, b]. */
+export function contrast(c1, c2) {
+  const a = luminance(c1), b = luminance(c2);
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+
+/** Darken `rgb` until it has MIN_CONTRAST against white. */
+function onWhite(rgb) {
+  let c = rgb;
+  while (contrast(c, [255, 255, 255]) < MIN_CONTRAST) c = c.map((v) => v * 0.94);
+  return c;
+}
+
 /** Euclidean distance in L*a*b* (CIE76 delta E). */
 export function deltaE(c1, c2) {
   const a = rgbToLab(c1), b = rgbToLab(c2);
@@ -72,7 +88,7 @@ export function deltaE(c1, c2) {
  * `dark`: lighten for dark backgrounds.
  */
 export function headColor(i, dark = false) {
-  if (i < CATEGORICAL.length && !dark) return CATEGORICAL[i];
+  if (i < CATEGORICAL.length && !dark) return rgbToHex(onWhite(hexToRgb(CATEGORICAL[i])));
   let rgb;
   if (i < CATEGORICAL.length) {
     rgb = hexToRgb(CATEGORICAL[i]).map((v) => v + (255 - v) * 0.18);
@@ -83,7 +99,7 @@ export function headColor(i, dark = false) {
     const sat = [0.75, 0.6, 0.85, 0.5][Math.floor(k / 4) % 4];
     rgb = hslToRgb(hue, sat, Math.min(0.8, light));
   }
-  return rgbToHex(rgb);
+  return rgbToHex(dark ? rgb : onWhite(rgb));
 }
 
 /** Colours for `n` heads. */
@@ -166,16 +182,25 @@ export function isDiverging(lo, hi) {
  * symmetric (±max(|lo|, hi)), so equal magnitudes get equal strength on both sides.
  */
 export function scaleTable(lo, hi, dark = false) {
-  if (!isDiverging(lo, hi)) return sequentialTable(dark);
-  const key = `${lo}|${hi}|${dark}`;
+  return isDiverging(lo, hi) ? rangeTable(lo, hi, lo, hi, dark) : sequentialTable(dark);
+}
+
+/**
+ * scaleTable for bytes quantized over [lo, hi] but coloured by the scale of [vlo, vhi] (values past
+ * it take its end colour): a scale stretched to the shown data's max, or one scale for data
+ * quantized over different ranges.
+ */
+export function rangeTable(lo, hi, vlo, vhi, dark = false) {
+  const key = `${lo}|${hi}|${vlo}|${vhi}|${dark}`;
   let t = cache.get(key);
   if (t) return t;
-  const div = divergingTable(dark), m = Math.max(-lo, hi);
+  const div = isDiverging(vlo, vhi), src = div ? divergingTable(dark) : sequentialTable(dark), m = Math.max(-vlo, vhi);
   t = new Uint8ClampedArray(256 * 3);
   for (let q = 0; q < 256; q++) {
     const v = lo + (q * (hi - lo)) / 255;
-    const i = Math.round((Math.min(1, Math.max(-1, v / m)) + 1) * 127.5);
-    for (let c = 0; c < 3; c++) t[q * 3 + c] = div[i * 3 + c];
+    const f = div ? (Math.min(1, Math.max(-1, v / m)) + 1) / 2 : Math.min(1, Math.max(0, (v - vlo) / (vhi - vlo || 1)));
+    const i = Math.round(f * 255);
+    for (let c = 0; c < 3; c++) t[q * 3 + c] = src[i * 3 + c];
   }
   if (cache.size > 64) cache.clear();
   cache.set(key, t);

@@ -4,6 +4,8 @@
 import { h } from "./dom.js";
 import { formatValue, formatStat, formatCount } from "./format.js";
 import { modeKind, layersInMode } from "./protocol.js";
+import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } from "./headsel.js";
+import { SCALES } from "./uistate.js";
 
 const DBLCLICK_MS = 250;
 
@@ -19,10 +21,14 @@ function build(app) {
   const c = {
     title: h("span", { class: "aw-title" }),
     meta: h("span", { class: "aw-meta" }),
+    staticNote: h("span", { class: "aw-static-mark", text: "static copy — run the cell for live values", hidden: !app.ui.static }),
     notices: h("div", { class: "aw-notices", "aria-live": "polite" }),
     tabs: h("div", { class: "aw-tabs", role: "tablist", "aria-label": "view" }),
     swatches: h("div", { class: "aw-swatches", role: "group", "aria-label": "heads (click: show/hide, double-click: solo)" }),
     aggSel: h("select", { class: "aw-select", "aria-label": "aggregate heads" }, schema.aggregates.map(([v, t]) => h("option", { value: v, text: t }))),
+    pick: h("select", { class: "aw-select aw-head-pick", "aria-label": "head shown in the matrix" }),
+    stretch: h("input", { type: "checkbox", class: "aw-stretch", "aria-label": "stretch colours to the data's max" }),
+    scaleSel: h("select", { class: "aw-select aw-scale", "aria-label": "size of text and cells (presenter scale)" }),
     thr: h("input", { type: "range", min: "0", max: "1", step: "0.01", class: "aw-range", "aria-label": "threshold" }),
     thrOut: h("output", { class: "aw-num" }),
     topk: h("input", { type: "number", min: "0", step: "1", class: "aw-topk", "aria-label": "top-k lines per token (0 = all)" }),
@@ -40,10 +46,17 @@ function build(app) {
   c.batchWrap = lab("batch", c.batchSel);
   c.thrWrap = lab("threshold", c.thr, c.thrOut);
   c.topkWrap = lab("top-k", c.topk);
+  c.aggWrap = lab("heads", c.aggSel);
+  c.pickWrap = lab("show", c.pick);
+  c.stretchWrap = h("label", { class: "aw-ctl", title: "colours from 0 to the largest weight shown instead of 0 to 1" },
+    [c.stretch, h("span", { class: "aw-ctl-label", text: "stretch colours to max" })]);
+  c.scaleWrap = lab("size", c.scaleSel);
   c.dl = h("span", { class: "aw-dl" }, [h("span", { class: "aw-ctl-label", text: "save" }), c.png, c.svg]);
-  const toolbar = h("div", { class: "aw-toolbar" }, [c.tabs, c.modeWrap, c.layerWrap, c.batchWrap, lab("heads", c.aggSel), c.thrWrap, c.topkWrap,
-    h("span", { class: "aw-spacer" }), c.dl]);
-  c.el = h("div", { class: "aw-controls" }, [h("div", { class: "aw-header" }, [c.title, c.meta]), c.notices, toolbar, c.swatches]);
+  // The head swatches flow with the controls (a line of their own only when they need it).
+  const toolbar = h("div", { class: "aw-toolbar" }, [c.tabs, c.modeWrap, c.layerWrap, c.batchWrap, c.aggWrap, c.pickWrap, c.stretchWrap,
+    c.thrWrap, c.topkWrap, c.swatches, h("span", { class: "aw-spacer" }), c.dl]);
+  const header = h("div", { class: "aw-header" }, [c.title, c.staticNote, c.meta, h("span", { class: "aw-spacer" }), c.scaleWrap]);
+  c.el = h("div", { class: "aw-controls" }, [header, c.notices, toolbar]);
   return c;
 }
 
@@ -55,7 +68,7 @@ function listenToolbar(app, c, onExport) {
     if (b) app.set({ view: b.dataset.view });
   });
   dis.listen(c.tabs, "keydown", (e) => {
-    if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+    if ((e.key !== "ArrowLeft" && e.key !== "ArrowRight") || app.slideKeys(e)) return;
     const n = c.tabButtons.length, i = c.tabButtons.findIndex((b) => b.dataset.view === app.get("view"));
     const next = c.tabButtons[(i + (e.key === "ArrowRight" ? 1 : n - 1)) % n];
     app.set({ view: next.dataset.view });
@@ -63,12 +76,22 @@ function listenToolbar(app, c, onExport) {
     e.preventDefault();
   });
   dis.listen(c.aggSel, "change", () => app.set({ aggregate: c.aggSel.value }));
-  dis.listen(c.thr, "input", () => { c.thrOut.textContent = formatStat(Number(c.thr.value), 2); app.set({ threshold: Number(c.thr.value) }); });
-  dis.listen(c.topk, "change", () => {
+  const threshold = () => { c.thrOut.textContent = formatStat(Number(c.thr.value), 2); app.set({ threshold: Number(c.thr.value) }); };
+  const topk = () => {
     const v = Math.max(0, Math.trunc(Number(c.topk.value) || 0));
-    c.topk.value = String(v);
-    app.set({ top_k: v });
-  });
+    if (String(v) !== c.topk.value) c.topk.value = String(v);
+    if (v !== app.get("top_k")) app.set({ top_k: v });
+  };
+  dis.listen(c.thr, "input", threshold);
+  dis.listen(c.topk, "input", () => { if (c.topk.value !== "") topk(); }); // typing and the spinner; an emptied box waits
+  dis.listen(c.topk, "change", topk);
+  // Enter applies (and stays here: in a notebook it would otherwise reach the cell's shortcuts).
+  for (const [ctl, apply] of [[c.topk, topk], [c.thr, threshold]]) {
+    dis.listen(ctl, "keydown", (e) => { if (e.key === "Enter") { apply(); e.preventDefault(); e.stopPropagation(); } });
+  }
+  dis.listen(c.pick, "change", () => app.set(pickPatch(c.pick.value, app.get("heads"), app.data?.H ?? 0, app.get("aggregate"))));
+  dis.listen(c.stretch, "change", () => app.set({ color_max: c.stretch.checked }));
+  dis.listen(c.scaleSel, "change", () => { app.ui.userScaled = true; app.set({ scale: Number(c.scaleSel.value) }); });
   dis.listen(c.layerSel, "change", () => app.setLayer(Number(c.layerSel.value)));
   // A mode that does not show the current layer moves to the first layer it shows.
   dis.listen(c.modeSel, "change", () => {
@@ -88,15 +111,8 @@ function listenSwatches(app, swatches) {
   const clearPending = () => { if (pending) { clearTimeout(pending.timer); pending = null; } };
   dis.add(clearPending);
   const headOf = (e) => { const b = e.target.closest("button[data-head]"); return b ? Number(b.dataset.head) : null; };
-  function toggle(hd) {
-    const cur = new Set(app.get("heads"));
-    if (cur.has(hd)) cur.delete(hd); else cur.add(hd);
-    app.set({ heads: [...cur].sort((a, b) => a - b) });
-  }
-  function solo(hd) {
-    const cur = app.get("heads");
-    app.set({ heads: cur.length === 1 && cur[0] === hd ? [...Array(app.data?.H ?? 0).keys()] : [hd] });
-  }
+  const toggle = (hd) => app.set(togglePatch(app.get("heads"), hd, app.data?.H ?? 0));
+  const solo = (hd) => app.set(soloPatch(app.get("heads"), hd, app.data?.H ?? 0));
   dis.listen(swatches, "click", (e) => {
     const hd = headOf(e);
     if (hd == null) return;
@@ -143,7 +159,13 @@ function update(app, c, changed) {
   c.thrOut.textContent = formatStat(t, 2);
   if (document.activeElement !== c.topk) c.topk.value = String(app.get("top_k") ?? 0);
   c.thrWrap.hidden = c.topkWrap.hidden = view !== "graph";
-  c.dl.hidden = view === "explain"; // the explain view is a table: nothing to save as an image
+  c.aggWrap.hidden = view === "matrix" || (d?.H ?? 0) <= 1; // the matrix's own picker says mean or max
+  c.pickWrap.hidden = view !== "matrix" || !d;
+  c.stretchWrap.hidden = view !== "matrix" && view !== "heads";
+  c.stretch.checked = Boolean(app.get("color_max"));
+  if (d && view === "matrix") updatePick(app, c, d);
+  updateScale(app, c);
+  c.dl.hidden = view === "explain" || app.ui.slides; // the explain view is a table; a slide is for showing
   updateLayers(app, c);
   const nb = Math.trunc(Number((app.get("info") || {}).batch_size)) || 0;
   c.batchWrap.hidden = nb <= 1;
@@ -153,17 +175,19 @@ function update(app, c, changed) {
   if (nb > 1) c.batchSel.value = String(app.get("batch") ?? 0);
 }
 
+/** "(1, 8, 16)" as "1 × 8 × 16", so input shapes read like the scores' "heads × queries × keys". */
 function shape(s) {
-  if (Array.isArray(s)) return `(${s.join(", ")})`;
-  return s == null ? "" : String(s);
+  const parts = Array.isArray(s) ? s : String(s ?? "").replace(/[()\s]/g, "").split(",").filter(Boolean);
+  return parts.join(" × ");
 }
 
 function updateHeader(app, c) {
   const d = app.data, info = app.get("info") || {};
   c.title.textContent = String(info.kind || "attention");
   const parts = [];
-  if (info.query_shape != null || info.key_shape != null) parts.push(`query ${shape(info.query_shape)} · key ${shape(info.key_shape)}`);
-  if (d) parts.push(`${d.H} head${d.H === 1 ? "" : "s"} × ${d.Q} queries × ${d.K} keys`);
+  if (d) parts.push(`${d.H} head${d.H === 1 ? "" : "s"} × ${d.Q} quer${d.Q === 1 ? "y" : "ies"} × ${d.K} key${d.K === 1 ? "" : "s"}`);
+  const inputs = [["query", info.query_shape], ["key", info.key_shape]].filter(([, v]) => v != null && shape(v));
+  if (inputs.length) parts.push(`inputs ${inputs.map(([k, v]) => `${k} ${shape(v)}`).join(", ")}`);
   if (info.device) parts.push(String(info.device));
   if (Number.isFinite(Number(info.run_ms)) && info.run_ms != null) parts.push(`${formatStat(Number(info.run_ms), 1)} ms`);
   c.meta.textContent = parts.join(" · ");
@@ -177,11 +201,38 @@ function updateHeader(app, c) {
   c.notices.replaceChildren(...ns.map(([k, t]) => h("div", { class: `aw-notice aw-notice-${k}`, text: t })));
 }
 
+/** The matrix's head picker: mean / max of the visible heads, or one head (which solos it). */
+function updatePick(app, c, d) {
+  const key = `${d.H}|${JSON.stringify(app.get("head_names"))}`;
+  if (c.pick.dataset.key !== key) {
+    c.pick.dataset.key = key;
+    c.pick.replaceChildren(h("option", { value: "mean", text: "mean of the visible heads" }), h("option", { value: "max", text: "max of the visible heads" }),
+      ...Array.from({ length: d.H }, (_, hd) => h("option", { value: `h${hd}`, text: app.headName(hd) })));
+  }
+  const s = matrixShows(app.get("heads"), d.H, app.get("aggregate"));
+  c.pick.value = pickValue(s);
+  c.pick.title = shownName(s, d.H, app.headName);
+}
+
+/** The size control offers the usual scales and the one in effect. */
+function updateScale(app, c) {
+  const s = app.ui.scale, opts = [...new Set([...SCALES, s])].sort((a, b) => a - b);
+  const key = opts.join(",");
+  if (c.scaleSel.dataset.key !== key) {
+    c.scaleSel.dataset.key = key;
+    c.scaleSel.replaceChildren(...opts.map((x) => h("option", { value: String(x), text: `${Math.round(x * 100)}%` })));
+  }
+  c.scaleSel.value = String(s);
+}
+
 function buildSwatches(app, swatches) {
+  const H = app.data?.H ?? 0;
   swatches.replaceChildren(h("span", { class: "aw-ctl-label", text: "heads" }));
-  for (let hd = 0; hd < (app.data?.H ?? 0); hd++) {
-    swatches.append(h("button", { type: "button", class: "aw-swatch", "data-head": hd, title: `${app.headName(hd)}: click to show/hide, double-click (or S) to solo` },
-      [h("span", { class: "aw-swatch-dot", "aria-hidden": "true" }), h("span", { class: "aw-swatch-name", text: app.headName(hd) })]));
+  for (let hd = 0; hd < H; hd++) {
+    // past four heads, "head 3" is written "3" after the "heads" label (a line, not three, on a slide)
+    const name = app.headName(hd), short = H > 4 && name === `head ${hd}` ? String(hd) : name;
+    swatches.append(h("button", { type: "button", class: "aw-swatch", "data-head": hd, "aria-label": name, title: `${name}: click to show/hide, double-click (or S) to solo` },
+      [h("span", { class: "aw-swatch-dot", "aria-hidden": "true" }), h("span", { class: "aw-swatch-name", text: short })]));
   }
 }
 

@@ -52,7 +52,7 @@ function listen(v) {
     if (app.get("selected_query") === i) app.release(); else pinQuery(i);
   });
   dis.listen(el, "keydown", (e) => {
-    if (e.key !== "ArrowUp" && e.key !== "ArrowDown") return;
+    if ((e.key !== "ArrowUp" && e.key !== "ArrowDown") || app.slideKeys(e)) return;
     if (e.target.closest?.("select")) return; // the head select uses its own arrows
     step(e.key === "ArrowDown" ? 1 : -1);
     e.preventDefault();
@@ -140,7 +140,10 @@ function drawNav(v, sq, hd) {
 }
 
 function draw(v) {
-  const { app, st } = v;
+  const { app, st } = v, ui = app.ui;
+  // on a slide the table scrolls inside what the slide leaves the view
+  const room = ui.bodyMax ? `${Math.max(ui.px(60), ui.bodyMax - (v.el.offsetHeight - v.scroll.offsetHeight) - 4)}px` : "";
+  if (v.scroll.style.maxHeight !== room) v.scroll.style.maxHeight = room;
   if (!st.dirty) return;
   st.dirty = false;
   const sq = app.get("selected_query"), hd = app.get("head") ?? 0;

@@ -8,6 +8,8 @@ import { formatCount } from "./format.js";
 import { pinned, buildTokens, placeTokens, renderWindow, markPinned, reveal, focusToken } from "./graphtokens.js";
 import { geometry, paintGraph } from "./graphpaint.js";
 import { exportCanvas, exportSVG } from "./graphexport.js";
+import { SIGN_POS, SIGN_NEG } from "./lines.js";
+import { lineColor } from "./graphpaint.js";
 
 const LINE_KEYS = ["_data", "heads", "threshold", "top_k", "aggregate"];
 const EXTRA_KEYS = [...LINE_KEYS, "_exact", "selected_query", "selected_key"];
@@ -21,9 +23,10 @@ export function createGraph(app) {
   const content = h("div", { class: "aw-graph-content" }, [cols.query, h("div", { class: "aw-graph-mid" }, [canvas]), cols.key]);
   const scroller = h("div", { class: "aw-graph-scroll" }, [content]);
   const notice = h("div", { class: "aw-notice aw-graph-notice", "aria-live": "polite" });
-  const el = h("div", { class: "aw-graph" }, [notice, scroller]);
+  const legend = h("div", { class: "aw-graph-legend", hidden: true });
+  const el = h("div", { class: "aw-graph" }, [notice, legend, scroller]);
   const v = {
-    app, el, notice, scroller, content, canvas, cols,
+    app, el, notice, legend, scroller, content, canvas, cols,
     st: { sel: null, extra: null, lay: null, buttons: { query: new Map(), key: new Map() }, labels: { query: [], key: [] },
       widths: { query: 60, key: 60 }, geom: null, built: false },
   };
@@ -77,6 +80,19 @@ function recomputeLines(v) {
   if (st.sel?.capped) msgs.push(`${formatCount(st.sel.total)} lines pass the threshold: showing the top ${st.sel.topK} per token and head (${formatCount(st.sel.n)} lines); raise the threshold or set top-k to change this`);
   v.notice.textContent = msgs.join(" · ");
   v.notice.hidden = !msgs.length;
+  signLegend(v, Boolean(st.sel?.signed));
+}
+
+/** Signed values (a difference a − b): lines are drawn by sign, and a legend says which colour is which. */
+function signLegend(v, signed) {
+  const { app, legend } = v;
+  legend.hidden = !signed;
+  if (!signed) return;
+  const diff = /a − b/.test(String((app.get("info") || {}).kind || ""));
+  const item = (hd, text) => h("span", { class: "aw-legend-item" }, [h("span", { class: "aw-legend-line", style: { background: lineColor(app, hd) } }), text]);
+  legend.replaceChildren(h("span", { class: "aw-ctl-label", text: "lines by sign:" }),
+    item(SIGN_POS, diff ? "positive (a attends more)" : "positive"), item(SIGN_NEG, diff ? "negative (b attends more)" : "negative"),
+    h("span", { class: "aw-ctl-label", text: "· strength: |value|" }));
 }
 
 /** Sparse data: the pinned token's lines come from its exact row / column (every key / query). */
@@ -121,7 +137,7 @@ function listen(v) {
   dis.listen(content, "focusout", (e) => { if (!content.contains(e.relatedTarget)) setHover(null); });
   dis.listen(content, "click", (e) => { const t = tokOf(e); if (t) togglePin(app, t.side, t.index); });
   dis.listen(v.scroller, "scroll", () => app.invalidate(), { passive: true });
-  dis.listen(content, "keydown", (e) => { const t = tokOf(e); if (t) onKey(v, t, e); });
+  dis.listen(content, "keydown", (e) => { const t = tokOf(e); if (t && !app.slideKeys(e)) onKey(v, t, e); });
 }
 
 function pin(app, side, index) {

@@ -4,16 +4,29 @@
 import { sizeCanvas } from "./dom.js";
 import { rowCenter, clamp } from "./layout.js";
 import { pinned } from "./graphtokens.js";
+import { SIGN_POS, SIGN_NEG } from "./lines.js";
+import { diverging, rgbToHex } from "./colors.js";
 
 const LEVELS = 20;
 // Above this many lines, the faded lines behind an active token are cached as a bitmap.
 const BACKGROUND_MIN_LINES = 20000;
 
+const HEAD_OFFSET = 4; // bucket keys stay positive for the aggregate (-1) and sign (-2, -3) codes
+
+/** The colour of a line of head `hd`: its head's, the accent for an aggregate, blue / red by sign. */
+export function lineColor(app, hd) {
+  const dark = app.ui.theme.dark;
+  if (hd === SIGN_POS) return rgbToHex(diverging(0.85, dark));
+  if (hd === SIGN_NEG) return rgbToHex(diverging(-0.85, dark));
+  return hd < 0 ? app.ui.theme.accent : app.headColor(hd);
+}
+
 /** Where lines go for a canvas `width` wide scrolled to `scrollTop`: {midW, gutter, x0, x1, yq(i), yk(j)}. */
 export function geometry(v, width, scrollTop) {
   const { lay, widths } = v.st;
-  const midW = Math.max(80, width - widths.query - widths.key);
-  const gutter = Math.round(clamp(midW * 0.12, 18, 56));
+  const u = v.app.ui.scale;
+  const midW = Math.max(80 * u, width - widths.query - widths.key);
+  const gutter = Math.round(clamp(midW * 0.12, 18 * u, 56 * u));
   return {
     midW, gutter, x0: gutter, x1: midW - gutter,
     yq: (i) => rowCenter(lay.query, lay.rowH, i) - scrollTop,
@@ -40,7 +53,7 @@ export function paintGraph(v, ctx, g, forExport = false) {
     ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
   if (st.sel) {
     const lines = { ...g, sel: st.sel, extra: st.extra, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
-      color: (hd) => (hd < 0 ? th.accent : app.headColor(hd)), active: act, pair, emphasis: th.fg };
+      color: (hd) => lineColor(app, hd), active: act, pair, emphasis: th.fg, unit: app.ui.scale };
     if (act && g.size && st.sel.n > BACKGROUND_MIN_LINES) {
       // Many lines: the faded ones behind the active token do not depend on which token it is.
       ctx.drawImage(background(v, lines, g.size), 0, 0, g.size.cssW, g.size.cssH);
@@ -53,7 +66,7 @@ export function paintGraph(v, ctx, g, forExport = false) {
   if (bars) paintBars(ctx, bars, th.border2);
   if (p) {
     const y = p.side === "query" ? g.yq(p.index) : g.yk(p.index);
-    paintPin(ctx, p.side === "query" ? g.x0 : g.x1, y, th.accent, th.bg);
+    paintPin(ctx, p.side === "query" ? g.x0 : g.x1, y, th.accent, th.bg, app.ui.scale);
   }
 }
 
@@ -139,15 +152,15 @@ export function paintLines(ctx, g) {
         const a = lineAlpha(s.weight[c] / top, g.nh, on, anyActive);
         const lvl = Math.round(a * LEVELS);
         if (lvl <= 0) continue;
-        const key = (s.head[c] + 1) * (LEVELS + 1) + lvl;
+        const key = (s.head[c] + HEAD_OFFSET) * (LEVELS + 1) + lvl;
         let b = buckets.get(key);
         if (!b) buckets.set(key, (b = { ya: [], yb: [] }));
         b.ya.push(ya); b.yb.push(yb);
       }
     }
-    ctx.lineWidth = pass === 1 ? 2 : sel.n > 5000 ? 1 : 1.4;
+    ctx.lineWidth = (pass === 1 ? 2 : sel.n > 5000 ? 1 : 1.4) * (g.unit || 1);
     for (const [key, list] of [...buckets].sort((p, q) => (p[0] % (LEVELS + 1)) - (q[0] % (LEVELS + 1)))) {
-      const head = Math.floor(key / (LEVELS + 1)) - 1;
+      const head = Math.floor(key / (LEVELS + 1)) - HEAD_OFFSET;
       ctx.globalAlpha = (key % (LEVELS + 1)) / LEVELS;
       ctx.strokeStyle = g.color(head);
       ctx.beginPath();
@@ -160,7 +173,7 @@ export function paintLines(ctx, g) {
   }
   ctx.globalAlpha = 1;
   if (g.pair && g.layer !== "background") {
-    ctx.lineWidth = 3.5;
+    ctx.lineWidth = 3.5 * (g.unit || 1);
     ctx.strokeStyle = g.emphasis;
     ctx.beginPath();
     ctx.moveTo(g.x0, g.yq(g.pair.i));
@@ -195,9 +208,9 @@ export function paintBars(ctx, b, track) {
 }
 
 /** A pin marker (filled circle with a ring) at (x, y). */
-export function paintPin(ctx, x, y, color, bg) {
+export function paintPin(ctx, x, y, color, bg, unit = 1) {
   ctx.beginPath();
-  ctx.arc(x, y, 4.5, 0, Math.PI * 2);
+  ctx.arc(x, y, 4.5 * unit, 0, Math.PI * 2);
   ctx.fillStyle = color;
   ctx.fill();
   ctx.lineWidth = 1.5;

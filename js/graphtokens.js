@@ -3,6 +3,7 @@
 // v.st.labels[side] holds every label. `v` is the graph view's context (graph.js).
 
 import { h } from "./dom.js";
+import { GRAPH_MAX_HEIGHT, ROW_MAX, ROW_MIN } from "./layout.js";
 import { graphLayout, rowCenter, visibleRows, labelColumnWidth, truncateToWidth, clamp } from "./layout.js";
 
 export const SIDES = ["query", "key"];
@@ -22,7 +23,8 @@ export function buildTokens(v) {
   for (const side of SIDES) {
     const n = d ? (side === "query" ? d.Q : d.K) : 0;
     st.labels[side] = Array.from({ length: n }, (_, i) => app.label(side, i));
-    st.widths[side] = labelColumnWidth(st.labels[side], app.ui.measure, { min: 40, max: 150, padding: 24 });
+    const u = app.ui.scale;
+    st.widths[side] = labelColumnWidth(st.labels[side], app.ui.measure, { min: 40 * u, max: 150 * u, padding: 24 * u });
     st.buttons[side] = new Map();
     v.cols[side].replaceChildren();
   }
@@ -30,13 +32,16 @@ export function buildTokens(v) {
   st.layKey = null;
 }
 
-/** Row geometry of the current data's shape (once per shape). */
+/** Row geometry of the current data's shape, scale and the height a slide leaves (once per change). */
 export function placeTokens(v) {
-  const { st } = v, d = v.app.data;
-  if (!d || (st.lay && st.layKey === `${d.Q}x${d.K}`)) return;
-  const lay = graphLayout(d.Q, d.K);
+  const { st } = v, d = v.app.data, ui = v.app.ui, u = ui.scale;
+  const maxHeight = ui.bodyMax ? ui.bodyMax - (v.notice.hidden ? 0 : v.notice.offsetHeight) - 4 : GRAPH_MAX_HEIGHT * u;
+  const key = `${d?.Q}x${d?.K}|${u}|${maxHeight}`;
+  if (!d || (st.lay && st.layKey === key)) return;
+  const lay = graphLayout(d.Q, d.K, { maxHeight, pad: 6 * u, rowMax: ROW_MAX * u, rowMin: ROW_MIN * u });
   st.lay = lay;
-  st.layKey = `${d.Q}x${d.K}`;
+  st.layKey = key;
+  st.reveal = pinned(v.app) || st.reveal; // new rows: bring the pinned token into view again
   v.content.style.height = `${lay.contentH}px`;
   v.scroller.style.maxHeight = `${lay.viewH}px`;
   for (const side of SIDES) {
@@ -54,7 +59,7 @@ function makeButton(v, side, i) {
     type: "button", class: `aw-tok aw-tok-${side}`, "data-side": side, "data-index": i,
     "aria-label": `${side} token ${i} "${raw}"`, "aria-pressed": "false", title: `${side} ${i}: ${raw === "" ? "(empty)" : raw}`,
   }, [h("span", { class: "aw-pin", "aria-hidden": "true" }),
-    h("span", { class: "aw-tok-text", text: truncateToWidth(lab, st.widths[side] - 22, app.ui.measure) })]);
+    h("span", { class: "aw-tok-text", text: truncateToWidth(lab, st.widths[side] - 22 * app.ui.scale, app.ui.measure) })]);
   if (lab !== raw || raw === "") b.classList.add("aw-tok-special");
   b.style.top = `${st.lay[side].top + i * st.lay.rowH + 1}px`;
   b.style.height = `${st.lay.rowH - 2}px`;

@@ -2,9 +2,10 @@
 
 import { h } from "./dom.js";
 import { gridLayout } from "./layout.js";
-import { scaleTable, maskColors } from "./colors.js";
+import { rangeTable, maskColors } from "./colors.js";
 import { formatCompact, formatStat } from "./format.js";
-import { heatImage } from "./heatmap.js";
+import { heatImage, colorRange } from "./heatmap.js";
+import { formatTick } from "./format.js";
 import { escapeXml, paintedCanvas } from "./export.js";
 
 export function createHeads(app) {
@@ -15,9 +16,8 @@ export function createHeads(app) {
   app.dis.listen(grid, "click", (e) => {
     const card = e.target.closest?.("button.aw-head-card");
     if (!card || !grid.contains(card)) return;
-    const patch = { head: Number(card.dataset.head), view: "matrix" };
-    if (app.get("aggregate") !== "none") patch.aggregate = "none";
-    app.set(patch);
+    const hd = Number(card.dataset.head); // the matrix shows a head alone: solo it
+    app.set({ head: hd, heads: [hd], view: "matrix" });
   });
   return {
     el, draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale), exportSVG: () => exportSVG(v), destroy() {},
@@ -25,12 +25,18 @@ export function createHeads(app) {
   };
 }
 
+/** The colours of every thumbnail: one scale, 0 … 1 or stretched to the largest weight of any head. */
+function range(app) {
+  const d = app.data;
+  return colorRange(d.lo, d.hi, d.sparse ? d.pool : d.q, null, Boolean(app.get("color_max")));
+}
+
 /** Head hd's heat map at one pixel per cell (sparse data: its max-pooled overview). */
-function paintThumb(app, canvas, hd) {
+function paintThumb(app, canvas, hd, r) {
   const d = app.data, R = d.sparse ? d.Pq : d.Q, C = d.sparse ? d.Pk : d.K, dark = app.ui.theme.dark;
   canvas.width = C; canvas.height = R;
   const ctx = canvas.getContext("2d");
-  ctx.putImageData(heatImage(ctx, C, R, d.sparse ? d.pool : d.q, scaleTable(d.lo, d.hi, dark),
+  ctx.putImageData(heatImage(ctx, C, R, d.sparse ? d.pool : d.q, rangeTable(d.lo, d.hi, r.lo, r.hi, dark),
     { offset: hd * R * C, mask: d.sparse ? d.poolMask : d.mask, maskColor: maskColors(dark)[0] }), 0, 0);
 }
 
@@ -44,29 +50,34 @@ function build(v) {
   grid.replaceChildren();
   st.cards = [];
   if (!d) return;
+  const r = range(app);
   for (let hd = 0; hd < d.H; hd++) {
     const canvas = h("canvas", { class: "aw-thumb", "aria-hidden": "true" });
     const name = h("span", { class: "aw-head-name" }, [h("span", { class: "aw-swatch-dot" }), h("span", { text: app.headName(hd) })]);
     const card = h("button", { type: "button", class: "aw-head-card", "data-head": hd, role: "listitem", title: `${app.headName(hd)}: open in the matrix view` },
       [canvas, name, h("span", { class: "aw-head-stats", text: stats(app, hd) })]);
-    paintThumb(app, canvas, hd);
+    paintThumb(app, canvas, hd, r);
     grid.append(card);
     st.cards.push({ card, canvas, name });
   }
-  st.key = `${app.ui.theme.dark}`;
+  st.key = cardsKey(app);
+  st.range = r;
 }
+
+const cardsKey = (app) => `${app.ui.theme.dark}|${Boolean(app.get("color_max"))}`;
 
 function draw(v) {
   const { app, st } = v, d = app.data;
   if (!d) return;
-  if (!st.cards.length || st.key !== `${app.ui.theme.dark}`) build(v);
-  v.hint.textContent = `click a head to open it in the matrix view${d.sparse ? ` · each cell: max of a ${d.bq}×${d.bk} block` : ""}`;
-  const { cols, size } = gridLayout(d.H, app.ui.width - 4, { min: 130, max: 220 });
+  if (!st.cards.length || st.key !== cardsKey(app)) build(v);
+  const r = st.range, colours = `colours ${formatTick(r.lo)} … ${formatTick(r.hi)}${r.stretched ? ", stretched to the largest weight" : ""}, one scale for every head`;
+  v.hint.textContent = `click a head to open it in the matrix view · ${colours}${d.sparse ? ` · each cell: max of a ${d.bq}×${d.bk} block` : ""}`;
+  const { cols, size } = cardGrid(v);
   v.grid.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
   const aspect = d.Q / d.K;
   const tw = aspect > 1 ? (size - 12) / aspect : size - 12, th = aspect > 1 ? size - 12 : (size - 12) * aspect;
   const visible = new Set(app.get("heads"));
-  const cur = app.get("aggregate") === "none" ? app.get("head") : -1;
+  const cur = visible.size === 1 ? [...visible][0] : -1; // the head the matrix shows alone
   st.cards.forEach(({ card, canvas, name }, hd) => {
     canvas.style.width = `${Math.max(8, tw)}px`;
     canvas.style.height = `${Math.max(8, th)}px`;
@@ -75,6 +86,19 @@ function draw(v) {
     card.classList.toggle("aw-current", hd === cur);
     card.setAttribute("aria-label", `${app.headName(hd)}, ${stats(app, hd)}${visible.has(hd) ? "" : ", hidden in the graph"}`);
   });
+}
+
+/** Columns and card size: the heads grid, and on a slide the largest cards whose rows fit its height. */
+function cardGrid(v) {
+  const { app } = v, ui = app.ui, u = ui.scale, H = app.data.H, gap = 10 * u, text = 48 * u;
+  const grid = gridLayout(H, ui.width - 4, { min: 130 * u, max: 220 * u, gap });
+  if (!ui.bodyMax) return grid;
+  const room = ui.bodyMax - v.hint.offsetHeight - 8 * u;
+  for (let size = grid.size; size > 48 * u; size -= 4 * u) {
+    const cols = Math.max(1, Math.min(H, Math.floor((ui.width - 4 + gap) / (size + gap))));
+    if (Math.ceil(H / cols) * (size + text + gap) <= room) return { cols, size: Math.floor(size) };
+  }
+  return grid;
 }
 
 // ----- export -------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // The one heat-map painter: quantized values (0..255) through a colour table into RGBA pixels,
 // used by the matrix, heads and model views.
 
-import { hexToRgb } from "./colors.js";
+import { hexToRgb, isDiverging } from "./colors.js";
+import { dequantize } from "./values.js";
 
 /**
  * Fill `out` (RGBA bytes, 4 per cell) with the colours of values[offset ..]: `table` is a
@@ -24,4 +25,26 @@ export function heatImage(ctx, w, h, values, table, opts) {
   const img = ctx.createImageData(w, h);
   heatPixels(img.data, values, table, opts);
   return img;
+}
+
+/**
+ * The values a heat map's colours span: the data's [lo, hi], or, stretched, lo … the largest value of
+ * `plane` (quantized bytes over [lo, hi]; cells where `mask` is 0 left out), ± its largest magnitude
+ * for signed data. Returns {lo, hi, stretched}.
+ */
+export function colorRange(lo, hi, plane, mask, stretch) {
+  if (!stretch) return { lo, hi, stretched: false };
+  let qmin = 255, qmax = 0;
+  for (let c = 0; c < plane.length; c++) {
+    if (mask && !mask[c]) continue;
+    const q = plane[c];
+    if (q > qmax) qmax = q;
+    if (q < qmin) qmin = q;
+  }
+  const step = (hi - lo) / 255, vmax = dequantize(qmax, lo, hi), vmin = dequantize(Math.min(qmin, qmax), lo, hi);
+  if (isDiverging(lo, hi)) {
+    const m = Math.max(Math.abs(vmin), Math.abs(vmax), step);
+    return { lo: -m, hi: m, stretched: true };
+  }
+  return { lo, hi: Math.max(vmax, lo + step), stretched: true };
 }

@@ -9,14 +9,14 @@ export function clamp(v, lo, hi) {
 }
 
 /**
- * Layout of the graph's two token columns. Rows shrink from ROW_MAX to ROW_MIN to fit
+ * Layout of the graph's two token columns. Rows shrink from `rowMax` to `rowMin` to fit
  * `maxHeight`; beyond that the content is taller than the viewport and scrolls.
  * The shorter column is centred against the longer one.
  * Returns {rowH, contentH, viewH, query: {n, top}, key: {n, top}}.
  */
-export function graphLayout(nQuery, nKey, { maxHeight = GRAPH_MAX_HEIGHT, pad = 6 } = {}) {
+export function graphLayout(nQuery, nKey, { maxHeight = GRAPH_MAX_HEIGHT, pad = 6, rowMax = ROW_MAX, rowMin = ROW_MIN } = {}) {
   const n = Math.max(1, nQuery, nKey);
-  const rowH = clamp(Math.floor((maxHeight - 2 * pad) / n), ROW_MIN, ROW_MAX);
+  const rowH = clamp(Math.floor((maxHeight - 2 * pad) / n), rowMin, rowMax);
   const contentH = n * rowH + 2 * pad;
   const col = (m) => ({ n: m, top: pad + ((n - m) * rowH) / 2 });
   return { rowH, contentH, viewH: Math.min(contentH, maxHeight), query: col(nQuery), key: col(nKey), pad };
@@ -85,21 +85,27 @@ export function canvasSize(w, h, dpr = 1, maxPixels = 16e6) {
 }
 
 /**
- * Matrix geometry for Q x K cells in `width` px: label margins, cell sizes.
- * Returns {left, top, cw, ch, w, h, rotate, labelEveryQ, labelEveryK, legendY, totalH}.
+ * Matrix geometry for Q x K cells in `width` px: label margins, cell sizes. Column labels wider than
+ * their column are rotated (and only then thinned, when even rotated ones would overlap). Rows are as
+ * tall as columns are wide, within `maxHeight` for all rows; `maxTotal` (a slide's height left for the
+ * whole canvas) makes them shorter still, but not below a readable row. `unit`: the scale of the
+ * fixed margins. Returns {left, top, cw, ch, w, h, rotate, labelEveryQ, labelEveryK, legendY, totalH, totalW}.
  */
-export function matrixLayout(Q, K, width, { leftLabel = 80, keyLabel = 80, maxCell = 36, maxHeight = 720, fontPx = 12, legendH = 46 } = {}) {
-  const left = Math.ceil(leftLabel) + 8;
-  const avail = Math.max(K, width - left - 16);
+export function matrixLayout(Q, K, width, { leftLabel = 80, keyLabel = 80, maxCell = 36, maxHeight = 720, maxTotal = 0, fontPx = 12,
+  legendH = 46, unit = 1 } = {}) {
+  const left = Math.ceil(leftLabel) + 8 * unit;
+  const avail = Math.max(K, width - left - 16 * unit);
   const cw = clamp(avail / K, 1, maxCell);
-  const ch = clamp(Math.min(cw, maxHeight / Q), 1, maxCell);
-  const rotate = keyLabel > cw - 4;
-  const top = (rotate ? Math.ceil(Math.min(keyLabel, 120) * 0.8) : fontPx) + 12;
+  const rotate = keyLabel + 6 * unit > cw;
+  const top = (rotate ? Math.ceil(Math.min(keyLabel, 120 * unit) * 0.8) : fontPx) + 12 * unit;
+  let ch = Math.min(cw, maxHeight / Q);
+  if (maxTotal > 0) ch = Math.min(ch, Math.max((maxTotal - top - 14 * unit - legendH) / Q, Math.min(cw, fontPx + unit)));
+  ch = clamp(ch, 1, maxCell);
   const w = cw * K, h = ch * Q;
   const labelEveryQ = Math.max(1, Math.ceil((fontPx + 1) / ch));
-  const labelEveryK = Math.max(1, Math.ceil((rotate ? fontPx + 1 : keyLabel + 6) / cw));
-  const legendY = top + h + 14;
-  return { left, top, cw, ch, w, h, rotate, labelEveryQ, labelEveryK, legendY, totalH: legendY + legendH, totalW: Math.max(width, left + w + 16) };
+  const labelEveryK = Math.max(1, Math.ceil((rotate ? fontPx + 1 : keyLabel + 6 * unit) / cw));
+  const legendY = top + h + 14 * unit;
+  return { left, top, cw, ch, w, h, rotate, labelEveryQ, labelEveryK, legendY, totalH: legendY + legendH, totalW: Math.max(width, left + w + 16 * unit) };
 }
 
 /** Cell under (x, y) in matrix canvas coordinates: {i, j} or null. */

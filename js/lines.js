@@ -1,6 +1,8 @@
 // Which lines the graph draws: threshold, top-k per token, automatic cap, aggregation. DOM-free.
 
 export const DEFAULT_CAP = 100000;
+/** Head codes of a difference's lines (signed data, lo < 0 < hi): drawn by sign, not by head. */
+export const SIGN_POS = -2, SIGN_NEG = -3;
 
 /** Visible heads: sorted, unique, in range. */
 export function visibleHeads(heads, H) {
@@ -77,6 +79,8 @@ export function selectLines(data, opts = {}) {
   let planes;
   if (mode === "none") planes = heads.map((h) => ({ head: h, vals: data.q, off: h * Q * K }));
   else planes = heads.length ? [{ head: -1, vals: aggregate(data, heads, mode), off: 0 }] : [];
+  const signed = data.lo < 0 && data.hi > 0;
+  if (signed) planes = planes.map((p) => bySign(p, Q * K, (-data.lo * 255) / (data.hi - data.lo)));
 
   // Count what passes the threshold.
   let total = 0;
@@ -107,13 +111,13 @@ export function selectLines(data, opts = {}) {
       if (k > 0 && k < K) {
         for (const j of topIndices(p.vals, base, K, k, minV, ok)) {
           if (n >= n0) break;
-          head[n] = p.head; query[n] = i; key[n] = j; weight[n] = p.vals[base + j]; n++;
+          head[n] = p.sign ? signCode(p, base + j) : p.head; query[n] = i; key[n] = j; weight[n] = p.vals[base + j]; n++;
         }
       } else {
         for (let j = 0; j < K && n < n0; j++) {
           const v = p.vals[base + j];
           if (v < minV || !ok(j)) continue;
-          head[n] = p.head; query[n] = i; key[n] = j; weight[n] = v; n++;
+          head[n] = p.sign ? signCode(p, base + j) : p.head; query[n] = i; key[n] = j; weight[n] = v; n++;
         }
       }
     }
@@ -121,9 +125,25 @@ export function selectLines(data, opts = {}) {
   return {
     n,
     head: head.subarray(0, n), query: query.subarray(0, n), key: key.subarray(0, n),
-    weight: weight.subarray(0, n), capped, topK: k, total, heads, aggregate: mode,
+    weight: weight.subarray(0, n), capped, topK: k, total, heads, aggregate: mode, signed,
   };
 }
+
+/**
+ * A plane of signed values (bytes over [lo, hi] with 0 at byte `zero`) as magnitudes 0..255 (|value|
+ * over the larger side's extent) and signs, so the threshold, top-k and opacity read |difference|.
+ */
+function bySign(p, n, zero) {
+  const ext = Math.max(zero, 255 - zero) || 1, vals = new Float32Array(n), sign = new Int8Array(n);
+  for (let c = 0; c < n; c++) {
+    const x = p.vals[p.off + c] - zero;
+    vals[c] = (Math.abs(x) * 255) / ext;
+    sign[c] = x >= 0 ? 1 : -1;
+  }
+  return { head: p.head, vals, off: 0, sign };
+}
+
+const signCode = (p, c) => (p.sign[c] > 0 ? SIGN_POS : SIGN_NEG);
 
 /**
  * Sparse data (each query's top-k keys per head): lines from those lists, with the same options and

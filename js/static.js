@@ -4,6 +4,8 @@
 
 import { base64Bytes } from "./protocol.js";
 
+import { savedUi, applyUi, unpackExplain } from "./restore.js";
+
 const G = globalThis;
 
 async function gunzipText(b64) {
@@ -141,7 +143,10 @@ async function boot(id) {
     const state = JSON.parse(box.querySelector("script.aw-state").textContent);
     const [mod] = await Promise.all([loadModule(box), loadCss(box)]);
     if (note) note.remove();
-    mod.default.render({ model: staticModel(state), el: box.querySelector(".aw-mount") });
+    unpackExplain(state);
+    const model = staticModel(state);
+    applyUi(model, savedUi(document, box.dataset.awUid)); // as the live view was left
+    mod.default.render({ model, el: box.querySelector(".aw-mount") });
     watchArea(box);
   } catch (err) {
     if (note) note.textContent = `attnwidget: could not show this view (${err && err.message ? err.message : err})`;

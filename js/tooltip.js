@@ -3,6 +3,12 @@
 import { h } from "./dom.js";
 import { formatValue } from "./format.js";
 
+/** What "≈" means: 8-bit values are within 1/510 of the scale; a live view loads exact ones for the pinned token. */
+function approxNote(root) {
+  const live = !root.closest(".attnwidget-static"); // a static copy has no kernel to ask
+  return `≈ 8-bit value, within 1/510 of the scale${live ? "; exact values load for the pinned token" : " (static copy: run the cell for exact values)"}`;
+}
+
 export function createTooltip(root) {
   const el = h("div", { class: "aw-tooltip", role: "tooltip", hidden: true });
   root.append(el);
@@ -23,7 +29,7 @@ export function createTooltip(root) {
         );
       }
       kids.push(tbl);
-      if (rows.some((r) => !r.exact && !r.masked && !r.below)) kids.push(h("div", { class: "aw-tip-note", text: "≈ 8-bit value; exact values load for the pinned token" }));
+      if (rows.some((r) => !r.exact && !r.masked && !r.below)) kids.push(h("div", { class: "aw-tip-note", text: approxNote(root) }));
       if (rows.some((r) => r.below && !r.masked)) kids.push(h("div", { class: "aw-tip-note", text: "< : not among this query's top keys, below its smallest top-k value; pin a token for exact values" }));
     }
     if (note) kids.push(h("div", { class: "aw-tip-note", text: note }));

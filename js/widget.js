@@ -13,6 +13,8 @@ import { createModelView } from "./modelview.js";
 import { createExplain } from "./explain.js";
 import { downloadBlob } from "./export.js";
 import { hideStaticTwin } from "./twin.js";
+import { effectiveScale, setScale } from "./uistate.js";
+import { watchSlide } from "./fit.js";
 
 // The views this front end draws; which of them show, in which order, is the schema's `views`.
 const VIEWS = { graph: createGraph, matrix: createMatrix, heads: createHeads, explain: createExplain, model: createModelView };
@@ -26,11 +28,13 @@ function render({ model, el }) {
   dis.add(hideStaticTwin(el, model.get("_uid")));
 
   const app = createApp(model, root, dis);
+  app.ui.static = Boolean(el.closest?.(".attnwidget-static")); // a static copy: no kernel behind it
   const views = Object.fromEntries(app.schema.views.filter(([name]) => VIEWS[name]).map(([name]) => [name, VIEWS[name](app)]));
   const exportView = (kind) => exportCurrent(app, views, kind);
   const controls = createControls(app, { onExport: exportView });
-  root.prepend(controls.el, h("div", { class: "aw-body" }, Object.values(views).map((v) => v.el)));
-  const schedule = frameLoop(app, controls, views);
+  const body = h("div", { class: "aw-body" }, Object.values(views).map((v) => v.el));
+  root.prepend(controls.el, body);
+  const schedule = frameLoop(app, controls, views, body);
   app.invalidate = () => schedule();
   watchPage(app, el, schedule);
 
@@ -52,8 +56,8 @@ function currentView(app, views) {
 }
 
 /** One animation frame applies every pending change; returns schedule(traitName?). */
-function frameLoop(app, controls, views) {
-  const { model, dis, schema } = app;
+function frameLoop(app, controls, views, body) {
+  const { model, dis, schema, ui } = app;
   const traits = schema.traits;
   const pending = new Set(traits);
   // A hidden view only remembers what changed; it catches up when it is shown.
@@ -70,10 +74,13 @@ function frameLoop(app, controls, views) {
     try {
       if (changed.has("_data") || changed.has("_exact")) app.decode(changed);
       if (changed.has("_data")) changed.add("_exact");
+      const s = effectiveScale(model.get("scale"), ui.slides, ui.userScaled);
+      if (setScale(ui, s)) { app.root.style.setProperty("--aw-u", `${s}px`); changed.add("theme"); }
       if (changed.has("theme")) traits.forEach((t) => changed.add(t));
       const view = currentView(app, views);
       if (changed.has("view")) { app.ui.hover = null; app.tooltip.hide(); }
       controls.update(changed);
+      fitBody(app, body);
       for (const [name, v] of Object.entries(views)) {
         v.el.hidden = name !== view;
         for (const c of changed) stale[name].add(c);
@@ -96,7 +103,19 @@ function frameLoop(app, controls, views) {
   return schedule;
 }
 
-/** Width, page theme and the Escape key. */
+/** On a slide: the views below the controls get what is left of the widget's height (ui.bodyMax). */
+function fitBody(app, body) {
+  const { ui, root } = app;
+  if (!ui.maxHeight) return;
+  const chrome = root.offsetHeight - body.offsetHeight; // header, controls, padding
+  const bm = Math.max(Math.round(ui.px(80)), ui.maxHeight - chrome);
+  if (bm === ui.bodyMax) return;
+  ui.bodyMax = bm;
+  body.style.maxHeight = `${bm}px`;
+  body.style.overflow = "auto";
+}
+
+/** Width, page theme, the slide the view is on, and the keys. */
 function watchPage(app, el, schedule) {
   const { root, ui, dis, model } = app;
   const setWidth = (w) => {
@@ -113,6 +132,14 @@ function watchPage(app, el, schedule) {
     const t = readTheme(root);
     if (JSON.stringify(t) !== JSON.stringify(ui.theme)) { ui.theme = t; schedule("theme"); }
   }));
+  dis.add(watchSlide(root, (budget) => {
+    ui.slides = true;
+    root.classList.add("aw-slides");
+    if (budget) ui.maxHeight = budget;
+    schedule();
+  }));
+  // On a slide, arrows a native control would take (a select clicked with the mouse) go to the slides.
+  dis.listen(root, "keydown", (e) => { if (app.slideKeys(e) && e.target.tagName === "SELECT") e.preventDefault(); }, true);
   dis.listen(root, "keydown", (e) => {
     if (e.key !== "Escape") return;
     const had = model.get("selected_query") != null || model.get("selected_key") != null || !app.tooltip.el.hidden;

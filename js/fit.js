@@ -1,0 +1,58 @@
+// reveal.js slides cannot scroll: a widget on a slide takes at most the height the slide's other
+// content leaves it (shared equally by the widgets on that slide, fragments counted as shown), and
+// scrolls inside itself past that.
+
+/** The reveal.js slide (a <section> in `.reveal .slides`) holding `root`, or null. */
+export function slideOf(root) {
+  return root.isConnected ? root.closest(".reveal .slides section") : null;
+}
+
+/**
+ * Height (CSS px) each of the widgets of a slide may take: `slideH` less everything else on the slide
+ * (`contentH` less the widgets' own heights `widgetHs`), shared equally, never below `min`.
+ */
+export function widgetBudget(slideH, contentH, widgetHs, { min = 160, margin = 8 } = {}) {
+  const others = contentH - widgetHs.reduce((a, b) => a + b, 0);
+  return Math.max(min, Math.floor((slideH - margin - others) / Math.max(1, widgetHs.length)));
+}
+
+/** The budget of the widget `root` on `section` now, or 0 when the slide is not laid out (hidden). */
+export function measureBudget(root, section) {
+  const slides = section.closest(".slides");
+  const slideH = slides ? slides.offsetHeight : 0;
+  if (!slideH || !section.offsetHeight) return 0;
+  const roots = [...section.querySelectorAll(".attnwidget")].filter((r) => r.offsetParent && !r.parentElement.closest(".attnwidget"));
+  if (!roots.includes(root)) return 0;
+  return widgetBudget(slideH, section.scrollHeight, roots.map((r) => r.offsetHeight));
+}
+
+/**
+ * Watch the slide of `root`: once it is on one, calls onBudget(px) at once (0 while the slide is not
+ * laid out) and whenever the height it may take changes. Returns a cleanup.
+ */
+export function watchSlide(root, onBudget) {
+  let section = null, ro = null, timer = 0, tries = 0, last = -1;
+  const check = () => {
+    if (!section) return;
+    const b = measureBudget(root, section);
+    if (b && b !== last) { last = b; onBudget(b); }
+  };
+  const attach = () => {
+    timer = 0;
+    section = slideOf(root);
+    if (!section) { if (!root.isConnected && ++tries < 50) timer = setTimeout(attach, 100); return; }
+    if (typeof ResizeObserver !== "undefined") {
+      ro = new ResizeObserver(check);
+      ro.observe(section);
+    }
+    window.addEventListener("resize", check);
+    last = measureBudget(root, section);
+    onBudget(last);
+  };
+  attach();
+  return () => {
+    clearTimeout(timer);
+    if (ro) ro.disconnect();
+    window.removeEventListener("resize", check);
+  };
+}
