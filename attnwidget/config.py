@@ -59,6 +59,7 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("select", None, "query token pinned at first: its index, or its text (first occurrence)"),
     Key("max_tokens", DEFAULT_MAX_TOKENS, "longest text accepted, in tokens (raise it for longer texts)"),
     Key("max_memory", None, "memory a run may need: bytes or a size like 8GB (default: half of what is available)"),
+    Key("scale", 1.0, "size of the widget's text, controls and cells (1.75 for a projector; slides use 1.75 by default)"),
 ]}
 
 class _ReadOnlyMapping:
@@ -174,6 +175,12 @@ def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _scale(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0.5 <= value <= 4:
+        raise ConfigError(f"scale: expected a number from 0.5 to 4 (1.75 for a projector), got {value!r}")
+    return float(value)
+
+
 def _device(value: Any) -> str:
     v = str(value).strip().lower() if isinstance(value, str) else value
     if isinstance(v, str) and (v in ("auto", "cpu", "gpu") or re.fullmatch(r"(cpu|gpu):\d+", v)):
@@ -221,6 +228,7 @@ def validate(cfg: Mapping[str, Any]) -> "RunConfig":
         _below_limit(key, v)
         out[key] = int(v)
     out["device"] = _device(out["device"])
+    out["scale"] = _scale(out["scale"])
     out["view"] = _choice("view", out["view"], VIEWS)
     _check_models(cfg, out)
     if out["query"] is None and out["layer"] is None and out["model"] is None or _is_empty(out["query"]):

@@ -17,6 +17,8 @@ import hashlib
 import html
 import json
 import pathlib
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -58,10 +60,25 @@ def script_json(value: Any) -> str:
 
 
 def static_state(widget, max_weights: int | None = STATIC_MAX_WEIGHTS) -> dict[str, Any] | None:
-    """:func:`attnwidget.protocol.snapshot` of the widget; None if over ``max_weights``."""
+    """:func:`attnwidget.protocol.snapshot` of the widget, its explain table packed; None if over ``max_weights``."""
     if max_weights is not None and total_weights(widget) > max_weights:
         return None
-    return protocol.snapshot(widget)
+    return pack_explain(protocol.snapshot(widget))
+
+
+#: What an explain entry carries that follows from the rest (``logits = dots × scale``, ``weights`` their
+#: softmax, ``output = Σ wⱼ vⱼ``): left out of static copies, computed again by js/restore.js unpackExplain.
+DERIVED = ("logits", "weights", "output")
+
+
+def pack_explain(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with the explain table's derived fields left out (about half its bytes)."""
+    table = state.get("_explain_table") or {}
+    if table:
+        state["_explain_table"] = {k: {f: v for f, v in e.items() if f not in DERIVED} if "error" not in e else e
+                                   for k, e in table.items()}
+        state["_explain_packed"] = True
+    return state
 
 
 def total_weights(widget) -> int:
@@ -110,3 +127,63 @@ def to_html(widget, path: str | pathlib.Path | None = None, *, title: str = "att
     if path is not None:
         pathlib.Path(path).write_text(text, encoding="utf-8")
     return text
+
+
+# --- the live view's last state, for the static copy of a saved notebook -----------------------------
+
+#: Traits a static copy restores from the small output beside it (js/restore.js UI_TRAITS).
+UI_TRAITS = ("layer", "batch", "view", "heads", "head", "aggregate", "mode", "selected_query", "selected_key",
+             "threshold", "top_k", "scale", "color_max")
+
+
+def ui_bundle(widget) -> dict[str, str]:
+    """The small output's mime bundle: the UI traits as JSON in a ``<script class="aw-ui">`` (shows nothing)."""
+    uid = html.escape(getattr(widget, "_uid", "") or "", quote=True)
+    state = {k: getattr(widget, k) for k in UI_TRAITS}
+    return {"text/html": f'<script type="application/json" class="aw-ui" data-aw-uid="{uid}">{script_json(state)}</script>',
+            "text/plain": ""}
+
+
+class UiRecord:
+    """A small output (``display_id``) beside a shown widget's static copy, kept equal to the live view's
+    view, layer, heads, pin, scale and colours, so a notebook saved after a lecture reopens (and exports)
+    as it was left. A change after a quiet spell is written at once (within the cell that made it);
+    changes that follow it within ``delay`` seconds are written together once they stop."""
+
+    def __init__(self, widget, delay: float = 0.3):
+        self.widget, self.delay = widget, delay
+        self.display_id = f"aw-ui-{widget._uid}"
+        self._timer: threading.Timer | None = None
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def show(self) -> None:
+        from IPython.display import display
+
+        display(ui_bundle(self.widget), raw=True, display_id=self.display_id)
+        self._last = time.monotonic()
+
+    def changed(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                return
+            if time.monotonic() - self._last >= self.delay:
+                quiet = True
+            else:
+                quiet = False
+                self._timer = threading.Timer(self.delay, self._trailing)
+                self._timer.daemon = True
+                self._timer.start()
+        if quiet:
+            self.write()
+
+    def _trailing(self) -> None:
+        with self._lock:
+            self._timer = None
+        self.write()
+
+    def write(self) -> None:
+        from IPython.display import update_display
+
+        self._last = time.monotonic()
+        update_display(ui_bundle(self.widget), raw=True, display_id=self.display_id)

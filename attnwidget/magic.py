@@ -77,6 +77,18 @@ def _option_value(key: str, raw: str):
         return raw
 
 
+def select_note(select, index: int | None, tokens) -> str | None:
+    """One line when ``select`` named a token that occurs more than once: which one was pinned, and how to pick another."""
+    if not isinstance(select, str) or index is None:
+        return None
+    places = [i for i, t in enumerate(tokens) if t == select]
+    if len(places) < 2:
+        return None  # one occurrence, or the the#2 form
+    other = next(i for i in places if i != index)
+    return (f"select: {select!r} occurs {len(places)} times; pinned the first (index {index}); "
+            f"{select}#2 or select: {other} picks another")
+
+
 @magics_class
 class AttentionMagics(Magics):
     """``%%attention`` / ``%attention``."""
@@ -95,7 +107,7 @@ class AttentionMagics(Magics):
     @argument("--key", metavar="TEXT|$name", help="base only: separate keys")
     @argument("--seed", metavar="N", help="seed of the weights and random inputs")
     @argument("--device", metavar="D", help="auto | cpu | gpu | gpu:N")
-    @argument("--view", metavar="V", help="graph | matrix | heads | explain")
+    @argument("--view", metavar="V", help="graph | matrix | heads | explain | model")
     @argument("--layer", metavar="$name", help="run your own Keras attention layer")
     @argument("--model", metavar="$name", help="record every attention layer of your own Keras model")
     @argument("--inputs", metavar="$name", help="with --model: what the model is called with")
@@ -103,7 +115,12 @@ class AttentionMagics(Magics):
     @argument("--dff", metavar="N", help="encoder | decoder | transformer: feed-forward width")
     @argument("--batch", metavar="N", help="batch element shown first")
     @argument("--max-tokens", "--max_tokens", dest="max_tokens", metavar="N", help="longest text accepted")
-    @argument("--select", metavar="TOKEN|N", help="query token pinned at first")
+    @argument("--select", metavar="TOKEN|N", help="query token pinned at first (the#2: its second occurrence)")
+    @argument("--tokens", metavar="[LABELS]", help="labels of the query positions when query is an array")
+    @argument("--context-tokens", "--context_tokens", dest="context_tokens", metavar="[LABELS]",
+              help="labels of the context positions when context is an array")
+    @argument("--max-memory", "--max_memory", dest="max_memory", metavar="SIZE", help="memory a run may need (8GB)")
+    @argument("--scale", metavar="S", help="size of text, controls and cells: 1.75 for a projector (default 1)")
     @argument("--html", metavar="PATH", help="also write the view as a self-contained HTML file")
     @_with_doc(_keys_help())
     @no_var_expand
@@ -123,6 +140,11 @@ class AttentionMagics(Magics):
             raise
         except Exception as exc:  # noqa: BLE001 - Keras or a user's object: one line, the traceback kept for %tb
             raise RunFailed(C.first_line(exc)) from exc
+        if resolved.scale != 1:
+            result.widget.scale = resolved.scale
+        note = select_note(resolved.select, result.selected, result.record.query_tokens)
+        if note:
+            print(note)
         if html_path:
             try:
                 result.to_html(html_path)

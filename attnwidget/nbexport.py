@@ -59,6 +59,16 @@ class OfflineSlidesExporter(_Offline, SlidesExporter):
     export_from_notebook = "Reveal.js slides (offline, attnwidget)"
     offline_template = "attnwidget_slides"
 
+    # A projector's 1280×720 (reveal.js then scales the slide to the screen); the widgets on a slide
+    # default to the presenter scale and fit the slide's height (js/fit.js).
+    @default("reveal_width")
+    def _reveal_width_default(self):
+        return "1280"
+
+    @default("reveal_height")
+    def _reveal_height_default(self):
+        return "720"
+
     def _init_resources(self, resources):
         resources = super()._init_resources(resources)
         js = (_REVEAL / "reveal.js").read_text(encoding="utf-8")

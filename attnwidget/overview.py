@@ -4,8 +4,8 @@ One binary buffer holds all thumbnails, so the browser draws a 6-layer × 8-head
 full scores of the layers it does not show. A thumbnail is the layer's ``(q, k)`` matrix averaged
 down to at most :data:`MAX_SIDE` × :data:`MAX_SIDE`: the mean over a block of queries of the weight
 each puts on a block of keys (summed), so rows still sum to 1 and a 512-token layer does not fade to
-its 1/512 average. Each layer's thumbnails use the range 0 … their largest value (``hi``); signed
-scores (differences) use ±their largest magnitude.
+its 1/512 average. All layers share one range, 0 … the largest thumbnail value (``hi``); signed
+scores (differences) use ±the largest magnitude: one colour scale for the whole grid.
 """
 
 from __future__ import annotations
@@ -40,32 +40,42 @@ def overview(layers: Sequence[np.ndarray], batch: int, names: Sequence[str], kin
              max_side: int = MAX_SIDE) -> dict:
     """``_overview``: ``{"q": bytes, "layers": [{name, kind, H, Q, K, h, w, offset, lo, hi, probability,
     entropy, max, mean_offset}]}``; head ``j`` of layer ``l`` is ``h·w`` bytes at ``offset + j·h·w``,
-    followed by the mean of the heads at ``mean_offset``."""
-    chunks: list[bytes] = []
-    offset = 0
-    out = []
+    followed by the mean of the heads at ``mean_offset``. Every layer is quantized over the same
+    ``lo … hi`` (one colour scale for the whole grid)."""
+    smalls, out = [], []
     for name, kind, a in zip(names, kinds, layers):
         s = a[min(batch, a.shape[0] - 1)]
         h, q, k = s.shape
-        lo, hi, prob = codec.value_range(s)
+        _, _, prob = codec.value_range(s)
         small = np.stack([downsample(s[j], max_side) for j in range(h)])  # head by head: no full-size copy
-        mean = small.mean(0, keepdims=True)
-        finite = small[np.isfinite(small)]
-        if lo < 0 < hi:
-            hi = float(np.abs(finite).max()) if finite.size else 1.0
-            lo = -hi
-        elif finite.size:
-            lo, hi = min(0.0, float(finite.min())), float(finite.max())
-        if not hi > lo:
-            hi = lo + 1.0
-        th, tw = small.shape[-2:]
-        body = codec.quantize(small, lo, hi) + codec.quantize(mean, lo, hi)
+        smalls.append(np.concatenate([small, small.mean(0, keepdims=True)]))
         out.append({
-            "name": str(name), "kind": str(kind), "H": h, "Q": q, "K": k, "h": th, "w": tw,
-            "offset": offset, "mean_offset": offset + h * th * tw, "lo": lo, "hi": hi, "probability": prob,
+            "name": str(name), "kind": str(kind), "H": h, "Q": q, "K": k, "h": small.shape[1], "w": small.shape[2],
+            "probability": prob,
             "entropy": [round(stats.mean_entropy_2d(s[j]), 4) for j in range(h)],
             "max": [round(stats.max_2d(s[j]), 4) for j in range(h)],
         })
+    lo, hi = shared_range(smalls)
+    chunks, offset = [], 0
+    for layer, small in zip(out, smalls):
+        body = codec.quantize(small, lo, hi)
+        size = layer["h"] * layer["w"]
+        layer.update(offset=offset, mean_offset=offset + layer["H"] * size, lo=lo, hi=hi)
         chunks.append(body)
         offset += len(body)
     return {"q": b"".join(chunks), "layers": out, "max_side": max_side}
+
+
+def shared_range(smalls: Sequence[np.ndarray]) -> tuple[float, float]:
+    """``(lo, hi)`` covering every thumbnail: ``0 … max`` (``min … max`` below 0), or ``±max |value|``
+    when the values take both signs (differences)."""
+    finite = [x[np.isfinite(x)] for x in smalls]
+    finite = np.concatenate(finite) if finite else np.zeros(0)
+    if not finite.size:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo < 0 < hi:
+        m = float(np.abs(finite).max())
+        return -m, m
+    lo = min(0.0, lo)
+    return lo, hi if hi > lo else lo + 1.0

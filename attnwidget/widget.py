@@ -16,6 +16,7 @@ import numpy as np
 import traitlets as t
 
 from . import protocol
+from .export import UI_TRAITS
 from .config import ConfigError
 from .inputs import widget_layers
 from .qkscores import QKScores, qk_layers
@@ -174,9 +175,17 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
         return export.to_html(self, path, title=title, max_weights=max_weights)
 
+    _ui_record = None  # export.UiRecord, once shown in a notebook
+
+    @t.observe(*UI_TRAITS)
+    def _on_ui(self, change):
+        if self._ui_record is not None:
+            self._ui_record.changed()
+
     def _ipython_display_(self) -> None:
-        # Two outputs: a static HTML copy (what nbconvert, slides and a reopened notebook show)
-        # and the live view (which hides the copy beside it when it renders).
+        # Three outputs: the live view's last state (a small output kept current), a static HTML copy
+        # (what nbconvert, slides and a reopened notebook show) and the live view (which hides the copy
+        # beside it when it renders).
         from IPython import get_ipython
         from IPython.display import display
 
@@ -184,6 +193,10 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
         shell = get_ipython()
         if shell is not None and type(shell).__name__ != "TerminalInteractiveShell":
+            # First a small output the static copy reads when it boots: the live view's last state.
+            if self._ui_record is None:
+                self._ui_record = export.UiRecord(self)
+            self._ui_record.show()
             display({"text/html": export.fragment(self)}, raw=True)
         bundle = self._repr_mimebundle_()
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
