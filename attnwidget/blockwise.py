@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -75,7 +74,7 @@ def summarize_qk(q: np.ndarray, k: np.ndarray, *, causal: bool = False, mask: np
         _one_blas_thread()
         return _scan_head(q[hd] * scale, k[hd], plan, (idx[hd], top[hd], pool[hd], lse[hd], thumbs[hd]))
 
-    with ThreadPoolExecutor(max_workers=min(h, os.cpu_count() or 1)) as ex:
+    with ThreadPoolExecutor(max_workers=min(h, codec.cores())) as ex:
         per_head = list(ex.map(one, range(h)))
     idx, top = stats.sort_top(idx, top)
     stats.fill_masked(idx.reshape(-1, top_k), top.reshape(-1, top_k), nk)

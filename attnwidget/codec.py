@@ -99,6 +99,14 @@ def float_bytes(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a, dtype="<f4").tobytes()
 
 
+def cores() -> int:
+    """CPU cores this process may use: its affinity where the system says (taskset, a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _block(n: int, most: int) -> int:
     """Block size ``b`` so that ``ceil(n / b) <= most``."""
     return max(1, -(-n // most))
@@ -188,7 +196,7 @@ def summarize(s: np.ndarray, mask: np.ndarray | None = None, k: int | None = Non
     idx = np.empty((h, q, k), np.int64)
     top = np.empty((h, q, k), np.float32)
     pool = np.empty((h, pq, pk), np.float32)
-    with ThreadPoolExecutor(max_workers=min(h, os.cpu_count() or 1)) as ex:
+    with ThreadPoolExecutor(max_workers=min(h, cores())) as ex:
         accs = list(ex.map(lambda hd: _scan_head(s[hd], mask, (idx[hd], top[hd], pool[hd]), bq, bk), range(h)))
     idx, top = stats.sort_top(idx, top)
     stats.fill_masked(idx.reshape(-1, k), top.reshape(-1, k), kk)

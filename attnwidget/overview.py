@@ -36,6 +36,19 @@ def downsample(a: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     return np.add.reduceat(rows, _bins(k, wk), axis=-1)
 
 
+def _parts(s, max_side: int) -> tuple:
+    """``(thumbnails (h, th, tw), probability, entropy per head, max per head)`` of one slice ``(h, q, k)``:
+    an array, or weights from queries and keys (:class:`attnwidget.qkscores.QKSlice`), whose tile pass
+    made them (at :data:`MAX_SIDE`)."""
+    if hasattr(s, "summary"):
+        sm = s.summary()
+        return sm.thumbs, True, sm.sparse.head_entropy, sm.sparse.head_max
+    heads = range(s.shape[0])
+    small = np.stack([downsample(s[j], max_side) for j in heads])  # head by head: no full-size copy
+    return (small, codec.value_range(s)[2], [stats.mean_entropy_2d(s[j]) for j in heads],
+            [stats.max_2d(s[j]) for j in heads])
+
+
 def overview(layers: Sequence[np.ndarray], batch: int, names: Sequence[str], kinds: Sequence[str],
              max_side: int = MAX_SIDE) -> dict:
     """``_overview``: ``{"q": bytes, "layers": [{name, kind, H, Q, K, h, w, offset, lo, hi, probability,
@@ -46,14 +59,12 @@ def overview(layers: Sequence[np.ndarray], batch: int, names: Sequence[str], kin
     for name, kind, a in zip(names, kinds, layers):
         s = a[min(batch, a.shape[0] - 1)]
         h, q, k = s.shape
-        _, _, prob = codec.value_range(s)
-        small = np.stack([downsample(s[j], max_side) for j in range(h)])  # head by head: no full-size copy
+        small, prob, ent, peak = _parts(s, max_side)
         smalls.append(np.concatenate([small, small.mean(0, keepdims=True)]))
         out.append({
             "name": str(name), "kind": str(kind), "H": h, "Q": q, "K": k, "h": small.shape[1], "w": small.shape[2],
             "probability": prob,
-            "entropy": [round(stats.mean_entropy_2d(s[j]), 4) for j in range(h)],
-            "max": [round(stats.max_2d(s[j]), 4) for j in range(h)],
+            "entropy": [round(float(v), 4) for v in ent], "max": [round(float(v), 4) for v in peak],
         })
     lo, hi = shared_range(smalls)
     chunks, offset = [], 0

@@ -156,3 +156,14 @@ def test_bad_arguments_say_what_is_wrong(monkeypatch):
     monkeypatch.setattr(qkscores, "DENSE_MAX", 100)
     with pytest.raises(ValueError, match="read rows and columns"):
         np.asarray(qkscores.QKScores(q, k))
+
+
+def test_model_view_thumbnails_of_a_qk_layer_equal_the_dense_ones():
+    q, k = qk(3, 100, 100, d=8, seed=6)
+    src = qkscores.QKScores(q, k, causal=True)
+    dense = np.asarray(src)
+    a = overview.overview([dense, dense], 0, ["a", "b"], ["causal", "causal"])
+    b = overview.overview([src, dense], 0, ["a", "b"], ["causal", "causal"])
+    assert np.abs(np.frombuffer(a["q"], np.uint8).astype(int) - np.frombuffer(b["q"], np.uint8)).max() <= 1
+    for field in ("entropy", "max"):
+        np.testing.assert_allclose(a["layers"][0][field], b["layers"][0][field], atol=2e-4)
