@@ -8,12 +8,14 @@ random inputs, as in the lecture's ``Input(shape=[8, 16])``), or an array-like `
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence as Seq
 
 import numpy as np
 
+from .budget import available_memory
 from .config import LAYER_KINDS, ConfigError, tokenize
 from .masks import is_causal
 
@@ -43,11 +45,57 @@ def _labels(key: str, labels: Seq[Any] | None, length: int, label_key: str) -> l
     return labels
 
 
+def refuse_unreadable(x: Any, name: str, expected: str) -> None:
+    """One-line ConfigError, before any conversion, for what it would use up (an open file, an iterator) or
+    misread (masked entries, which ``np.asarray`` unmasks; complex numbers, which lose their imaginary part)."""
+    if hasattr(x, "read") or isinstance(x, collections.abc.Iterator):
+        what = "an open file" if hasattr(x, "read") else "an iterator"
+        raise ConfigError(f"{name}: expected {expected}, got {type(x).__name__} ({what}: reading it would use it up; "
+                          "pass a list or an array)")
+    if isinstance(x, np.ma.MaskedArray) and np.ma.count_masked(x):
+        raise ConfigError(f"{name}: a masked array with {np.ma.count_masked(x):,} masked entries; pass x.filled(value) "
+                          "(for scores, with mask= for the pairs a query may attend to)")
+    dtype = getattr(x, "dtype", None)
+    try:
+        complex_ = dtype is not None and np.dtype(dtype).kind == "c"
+    except TypeError:  # torch and TensorFlow dtypes say it themselves
+        complex_ = getattr(dtype, "is_complex", False) is True
+    if complex_:
+        raise ConfigError(f"{name}: expected real numbers, got complex values (dtype {dtype}); pass abs(x) or x.real")
+
+
+def refuse_oversized(x: Any, name: str) -> None:
+    """One-line ConfigError for an array whose float32 copy would not fit in memory, from its shape alone."""
+    needs, free = (x.size * 4, available_memory()) if isinstance(x, np.ndarray) else (0, 0)
+    if needs > free:
+        raise ConfigError(f"{name}: shape {tuple(x.shape)} would take {needs / 2**30:,.1f} GiB as float32, more than "
+                          f"the memory available now ({free / 2**30:,.1f} GiB)")
+
+
+def float32_or_refuse(convert, name: str):
+    """``convert()``, values past float32 (±3.4e38) refused in one line rather than drawn as infinities."""
+    try:
+        with np.errstate(over="raise"):
+            return convert()
+    except FloatingPointError:
+        raise ConfigError(f"{name}: values beyond float32's range (±3.4e+38); scale them down") from None
+
+
+def clean_label(s: Any, max_chars: int | None = None) -> str:
+    """``str(s)`` as UTF-8 carries it (lone surrogates become U+FFFD; a pair written as two code points is
+    joined), cut to ``max_chars`` characters, the last an ellipsis."""
+    t = str(s)
+    if not t.isascii() and not t.isprintable():  # surrogates are not printable
+        t = t.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return t[:max_chars - 1] + "…" if max_chars is not None and len(t) > max_chars else t
+
+
 def to_numpy(x: Any, name: str, expected: str = "an array of numbers") -> np.ndarray:
     """``np.asarray`` of NumPy, TensorFlow, JAX and torch values (torch: detached, on the CPU).
 
-    ConfigError (a ValueError) names ``name`` when ``x`` is not an array of numbers.
+    ConfigError (a ValueError) names ``name`` when ``x`` is not an array of real numbers (:func:`refuse_unreadable`).
     """
+    refuse_unreadable(x, name, expected)
     if hasattr(x, "detach"):  # torch tensors that require grad refuse __array__
         x = x.detach().cpu()
     try:
@@ -59,12 +107,7 @@ def to_numpy(x: Any, name: str, expected: str = "an array of numbers") -> np.nda
     return a
 
 
-def as_float32(x: Any, name: str = "scores") -> np.ndarray:
-    """:func:`to_numpy` as float32 (no copy if already)."""
-    return np.asarray(to_numpy(x, name), dtype=np.float32)
-
-
-def _from_array(key: str, value: Any) -> np.ndarray:
+def _from_array(key: str, value: Any, max_tokens: int) -> np.ndarray:
     a = to_numpy(value, key, "an array of numbers (T, D) or (B, T, D)")
     if a.dtype == bool:
         raise ConfigError(f"{key}: expected an array of numbers (T, D) or (B, T, D), got dtype {a.dtype}")
@@ -74,7 +117,10 @@ def _from_array(key: str, value: Any) -> np.ndarray:
         raise ConfigError(f"{key}: expected an array of rank 2 (T, D) or 3 (B, T, D), got shape {a.shape}")
     if 0 in a.shape:
         raise ConfigError(f"{key}: expected a non-empty array, got shape {a.shape}")
-    a = a.astype(np.float32)
+    if a.shape[1] > max_tokens:
+        raise ConfigError(f"{key}: {a.shape[1]} positions, more than max_tokens ({max_tokens}); raise it with 'max_tokens: {a.shape[1]}'")
+    refuse_oversized(a, key)
+    a = float32_or_refuse(lambda: a.astype(np.float32), key)
     if not np.isfinite(a).all():
         raise ConfigError(f"{key}: the array contains NaN or infinite values")
     return a
@@ -115,9 +161,7 @@ def to_sequence(key: str, value: Any, *, labels: Seq[Any] | None, label_key: str
         raise ConfigError(
             f"{key}: expected a text, a list of token strings, a shape like [1, 8, 16] or an array, "
             f"got {type(value).__name__}")
-    a = _from_array(key, value)
-    if a.shape[1] > max_tokens:
-        raise ConfigError(f"{key}: {a.shape[1]} positions, more than max_tokens ({max_tokens}); raise it with 'max_tokens: {a.shape[1]}'")
+    a = _from_array(key, value, max_tokens)
     return Sequence(_labels(key, labels, a.shape[1], label_key), a)
 
 
@@ -158,7 +202,11 @@ def normalize_scores(scores: Any) -> list[np.ndarray]:
     if isinstance(scores, (list, tuple)) and not scores:
         raise ConfigError("scores: expected an array (heads, q, k) or (batch, heads, q, k), got an empty list; "
                           + EMPTY_HINT)
-    items = layer_arrays(scores, "scores", stacked=False)
+    for i, x in enumerate(scores if isinstance(scores, (list, tuple)) else [scores]):
+        where = f"scores[{i}]" if isinstance(scores, (list, tuple)) else "scores"
+        refuse_unreadable(x, where, "an array of numbers")
+        refuse_oversized(x, where)
+    items = float32_or_refuse(lambda: layer_arrays(scores, "scores", stacked=False), "scores")
     layers = []
     for i, a in enumerate(items):
         if a.ndim == 3:
@@ -176,6 +224,7 @@ def normalize_scores(scores: Any) -> list[np.ndarray]:
 
 def _per_layer(values: Any, n: int, name: str) -> list:
     """``values`` for every layer: one list for all, or a list of lists (one per layer)."""
+    refuse_unreadable(values, name, "a list of strings")
     items = list(values)
     if items and all(isinstance(x, (list, tuple)) for x in items):
         if len(items) != n:
@@ -244,3 +293,28 @@ def widget_layers(scores: Any, query_tokens: Any, key_tokens: Any = None, head_n
             raise ConfigError(f"layer_kinds: expected {n} of {' | '.join(LAYER_KINDS)}, got {kinds}")
         out = [dataclasses.replace(w, kind=x) for w, x in zip(out, kinds)]
     return out
+
+
+def clean_labels(layer: WidgetLayer, max_chars: int | None) -> WidgetLayer:
+    """``layer`` with its tokens, head names and name :func:`clean_label`'d (cut past ``max_chars``)."""
+    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1):
+        raise ConfigError(f"max_token_chars: expected a positive integer or None, got {max_chars!r}")
+    labels = lambda xs: [clean_label(x, max_chars) for x in xs]  # noqa: E731
+    return dataclasses.replace(layer, query_tokens=labels(layer.query_tokens), key_tokens=labels(layer.key_tokens),
+                               head_names=labels(layer.head_names), name=clean_label(layer.name, max_chars))
+
+
+def header_info(info: dict | None, batch_size: int) -> dict:
+    """``info`` (the header) as JSON carries it: NumPy values as Python ones, text :func:`clean_label`'d, a
+    non-finite number refused in one line; ``batch_size`` is the scores' (the batch selector shows past 1)."""
+    def plain(v: Any, where: str) -> Any:
+        v = v.tolist() if isinstance(v, (np.generic, np.ndarray)) else v
+        if isinstance(v, float) and not np.isfinite(v):
+            raise ConfigError(f"info: {where} is {v}; expected a finite number")
+        if isinstance(v, (list, tuple)):
+            return [plain(x, where) for x in v]
+        if isinstance(v, dict):
+            return {clean_label(k): plain(x, f"{where}.{k}" if where else str(k)) for k, x in v.items()}
+        return clean_label(v) if isinstance(v, str) else v
+
+    return {**plain(dict(info or {}), ""), "batch_size": int(batch_size)}

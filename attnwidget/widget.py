@@ -7,6 +7,7 @@ needs (hover, the canvas size, the theme) stays in the front end.
 
 from __future__ import annotations
 
+import math
 import pathlib
 import uuid
 from typing import Any, Sequence
@@ -18,7 +19,7 @@ import traitlets as t
 from . import protocol
 from .export import UI_TRAITS
 from .config import ConfigError
-from .inputs import widget_layers
+from .inputs import clean_labels, header_info, widget_layers
 from .qkscores import QKScores, qk_layers
 
 _STATIC = pathlib.Path(__file__).parent / "static"
@@ -53,6 +54,9 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
     ``causal`` / ``cross`` per layer (default: read from the mask and the scores).
     ``explainer``: ``(layer, query, head, batch) -> Explanation`` for the explain view, or None.
     ``attention=`` and ``tokens=`` are BertViz's names for ``scores`` and ``query_tokens``.
+    ``max_token_chars``: tokens, head and layer names longer than this are cut to it (the last character an
+    ellipsis) in the widget's traits, so in every message to the browser and every static copy; None keeps
+    them whole. Lone surrogates (not encodable as UTF-8) become U+FFFD.
     """
 
     _esm = _read("widget.js", _MISSING_BUNDLE)
@@ -72,13 +76,15 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         layer_kinds: Sequence[str] | None = None,
         attention: Any = None,
         tokens: Sequence[str] | None = None,
+        max_token_chars: int | None = 200,
         **kwargs: Any,
     ) -> None:
         # BertViz's names: attention= for the scores, tokens= for the query tokens.
         scores = _one_of("scores", scores, "attention", attention)
         query_tokens = _one_of("query_tokens", query_tokens, "tokens", tokens)
         read = qk_layers if isinstance(scores, QKScores) else widget_layers
-        layers = read(scores, query_tokens, key_tokens, head_names, layer_names, mask, layer_kinds)
+        layers = [clean_labels(w, max_token_chars)
+                  for w in read(scores, query_tokens, key_tokens, head_names, layer_names, mask, layer_kinds)]
         self._layers = layers
         self._explainer = explainer
         n = len(layers)
@@ -95,7 +101,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
             _layers_meta=protocol.layers_meta(
                 [w.name for w in layers], [w.kind for w in layers], [w.scores.shape for w in layers],
                 [(w.query_tokens, w.key_tokens) for w in layers], [w.head_names for w in layers]),
-            info=dict(info or {}), **kwargs)
+            info=header_info(info, first.scores.shape[0]), **kwargs)
         self._send_data()
         self._send_exact()
         self._send_overview()
@@ -150,6 +156,12 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
                       "head": (h, f"{h} heads"), "layer": (len(self._layers), f"{len(self._layers)} layers"),
                       "batch": (b, f"batch of {b}")}[name]
         self._check_index(name, proposal.value, size, what)
+        return proposal.value
+
+    @t.validate("threshold")
+    def _v_threshold(self, proposal):
+        if not math.isfinite(proposal.value):  # NaN passes Float's bounds; JSON cannot carry it
+            raise t.TraitError(f"threshold: expected a number in 0..1, got {proposal.value}")
         return proposal.value
 
     @t.validate("heads")
