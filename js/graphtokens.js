@@ -4,10 +4,11 @@
 
 import { h } from "./dom.js";
 import { GRAPH_MAX_HEIGHT, ROW_MAX, ROW_MIN } from "./layout.js";
-import { graphLayout, rowCenter, visibleRows, labelColumnWidth, truncateToWidth, clamp } from "./layout.js";
+import { graphLayout, rowCenter, visibleRows, labelColumnWidth, truncate, truncateToWidth, clamp, TOKEN_CHARS } from "./layout.js";
 
 export const SIDES = ["query", "key"];
 const OVERSCAN = 12; // rows rendered above and below the visible window
+const TITLE_CHARS = 300; // a token in a button's native tooltip and its accessible name
 
 /** The pinned token {side, index} (a pinned query wins over a pinned key), or null. */
 export function pinned(app) {
@@ -54,13 +55,13 @@ export function placeTokens(v) {
 
 function makeButton(v, side, i) {
   const { app, st } = v;
-  const raw = app.token(side, i), lab = st.labels[side][i];
+  const raw = app.token(side, i), lab = st.labels[side][i], full = truncate(raw, TITLE_CHARS);
   const b = h("button", {
     type: "button", class: `aw-tok aw-tok-${side}`, "data-side": side, "data-index": i,
-    "aria-label": `${side} token ${i} "${raw}"`, "aria-pressed": "false", title: `${side} ${i}: ${raw === "" ? "(empty)" : raw}`,
+    "aria-label": `${side} token ${i} "${full}"`, "aria-pressed": "false", title: `${side} ${i}: ${raw === "" ? "(empty)" : full}`,
   }, [h("span", { class: "aw-pin", "aria-hidden": "true" }),
     h("span", { class: "aw-tok-text", text: truncateToWidth(lab, st.widths[side] - 22 * app.ui.scale, app.ui.measure) })]);
-  if (lab !== raw || raw === "") b.classList.add("aw-tok-special");
+  if (lab !== truncate(raw, TOKEN_CHARS) || raw === "") b.classList.add("aw-tok-special");
   b.style.top = `${st.lay[side].top + i * st.lay.rowH + 1}px`;
   b.style.height = `${st.lay.rowH - 2}px`;
   return b;

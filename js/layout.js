@@ -40,18 +40,30 @@ export function visibleRows(col, rowH, y0, y1) {
   return [a, b];
 }
 
-/** Display text of a token: "∅" for empty strings, visible marks for whitespace-only tokens. */
+/** Longest token text drawn (labels, tooltips); the rest is cut with an ellipsis. */
+export const TOKEN_CHARS = 80;
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
+
+/**
+ * Display text of a token: "∅" for empty strings, visible marks for whitespace-only tokens, at most
+ * TOKEN_CHARS characters. A token with bidi controls (an override such as U+202E) is isolated
+ * (FSI … PDI, its own isolates dropped), so it cannot reorder the text around it in a tooltip.
+ */
 export function displayToken(s) {
   const t = s == null ? "" : String(s);
   if (t === "") return "∅";
-  if (/^\s+$/.test(t)) return t.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
-  return t.replace(/\n/g, "↵");
+  if (/^\s+$/.test(t)) return truncate(t.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥"), TOKEN_CHARS);
+  const shown = truncate(t.replace(/\n/g, "↵"), TOKEN_CHARS);
+  return BIDI_CONTROLS.test(shown) ? `\u2068${shown.replace(/[\u2066-\u2069]/g, "")}\u2069` : shown;
 }
 
 /** Truncate to at most `max` characters (code points), ending with an ellipsis when cut. */
 export function truncate(s, max) {
-  const chars = Array.from(String(s));
-  if (chars.length <= max) return chars.join("");
+  const str = String(s);
+  if (str.length <= max) return str;
+  // A code point is at most 2 UTF-16 units: the first 2·max + 2 units tell whether to cut (a long token stays cheap).
+  const chars = Array.from(str.length > 2 * max + 2 ? str.slice(0, 2 * max + 2) : str);
+  if (chars.length <= max) return str;
   if (max <= 1) return "…";
   return chars.slice(0, max - 1).join("") + "…";
 }

@@ -2,6 +2,9 @@
 
 import { h } from "./dom.js";
 import { formatValue } from "./format.js";
+import { truncate } from "./layout.js";
+
+const TITLE_CHARS = 400; // tokens in a title are cut already (displayToken); this bounds the rest (layer names)
 
 /** What "≈" means: 8-bit values are within 1/510 of the scale; a live view loads exact ones for the pinned token. */
 function approxNote(root) {
@@ -18,7 +21,7 @@ export function createTooltip(root) {
    * rows: [{name, color, value, exact}] shown as a small table.
    */
   function show(anchor, title, rows = [], note = null) {
-    const kids = [h("div", { class: "aw-tip-title", text: title })];
+    const kids = [h("div", { class: "aw-tip-title", text: truncate(title, TITLE_CHARS) })];
     if (rows.length) {
       const tbl = h("div", { class: "aw-tip-rows" });
       for (const r of rows) {
