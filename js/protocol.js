@@ -94,6 +94,21 @@ export function toBytes(x) {
   throw new TypeError(`attnwidget: cannot read binary data from ${Object.prototype.toString.call(x)}`);
 }
 
+/** Bytes a binary field holds, without decoding it (base64: counted from its length). */
+export function byteLength(x) {
+  if (typeof x !== "string") return toBytes(x).byteLength;
+  const s = /\s/.test(x) ? x.replace(/\s+/g, "") : x;
+  const pad = s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0;
+  return Math.max(0, Math.floor((s.length * 3) / 4) - pad);
+}
+
+/** A size a payload claims: a whole number >= 0, else an Error naming `what`. */
+function count(v, what) {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`attnwidget: ${what} is ${JSON.stringify(v)}, not a size`);
+  return n;
+}
+
 /** Little-endian float32 values of a binary field (copies when unaligned or on big-endian hosts). */
 export function toFloat32(x) {
   const b = toBytes(x);
@@ -123,10 +138,39 @@ const int = (x) => (Number.isInteger(x) ? x : Math.trunc(Number(x)));
 function dataCommon(d, H) {
   const lo = num(d.lo, 0);
   let hi = num(d.hi, 1);
-  if (!(hi > lo)) hi = lo + 1;
+  if (!(hi > lo)) hi = lo + Math.max(1, Math.abs(lo) * 2 ** -20); // lo + 1 is lo itself past 2**53
   const arr = (a) => (Array.isArray(a) ? a.map((v) => num(v, NaN)) : new Array(H).fill(NaN));
   return { lo, hi, probability: Boolean(d.probability), nonfinite: Math.max(0, Math.trunc(num(d.nonfinite, 0))),
     headMax: arr(d.head_max), headEntropy: arr(d.head_entropy) };
+}
+
+/**
+ * The sizes `_data` claims, checked against the bytes it holds before anything is decoded or allocated
+ * (an edited copy may claim 10⁷ keys). Returns null when there is nothing to show; {H, Q, K} (dense) or
+ * {sparse: true, H, Q, K, k, bits, bq, bk, Pq, Pk} (sparse); throws a one-line Error when bytes are missing.
+ */
+export function dataShape(d) {
+  if (!d || !Array.isArray(d.shape) || d.shape.length !== 3) return null;
+  const [H, Q, K] = d.shape.map((v, i) => count(v, `_data.shape[${i}]`));
+  if (!H || !Q || !K) return null;
+  if (d.mode !== "sparse") {
+    const n = byteLength(d.q);
+    if (n < H * Q * K) throw new Error(`attnwidget: _data.q has ${n} bytes, shape ${H}x${Q}x${K} needs ${H * Q * K}`);
+    return { H, Q, K };
+  }
+  const k = d.k == null ? Math.min(16, K) : count(d.k, "_data.k");
+  const bits = Number(d.idx_bits) === 32 ? 32 : 16;
+  if (!k || k > K) throw new Error(`attnwidget: sparse _data keeps ${k} of ${K} keys per query`);
+  if (bits === 16 && K > 65536) throw new Error(`attnwidget: sparse _data claims ${K} keys, more than 16-bit indices reach`);
+  const ni = byteLength(d.idx) / (bits / 8), nv = byteLength(d.val);
+  if (ni < H * Q * k || nv < H * Q * k) {
+    throw new Error(`attnwidget: sparse _data has ${Math.floor(ni)} indices and ${nv} values, shape ${H}x${Q}x${k} needs ${H * Q * k}`);
+  }
+  const [bq, bk] = (Array.isArray(d.pool_block) ? d.pool_block : [1, 1]).map((v, i) => Math.max(1, count(v, `_data.pool_block[${i}]`)));
+  const Pq = Math.ceil(Q / bq), Pk = Math.ceil(K / bk);
+  const np = byteLength(d.pool);
+  if (np < H * Pq * Pk) throw new Error(`attnwidget: _data.pool has ${np} bytes, needs ${H * Pq * Pk}`);
+  return { sparse: true, H, Q, K, k, bits, bq, bk, Pq, Pk };
 }
 
 /**
@@ -135,14 +179,12 @@ function dataCommon(d, H) {
  * nonfinite, headMax: number[], headEntropy: number[]}; sparse: see decodeSparse.
  */
 export function decodeData(d) {
-  if (!d || !Array.isArray(d.shape) || d.shape.length !== 3) return null;
-  const [H, Q, K] = d.shape.map((v) => Math.max(0, Math.trunc(Number(v)) || 0));
-  if (!H || !Q || !K) return null;
-  if (d.mode === "sparse") return decodeSparse(d, H, Q, K);
-  const q = toBytes(d.q);
-  if (q.length < H * Q * K) throw new Error(`attnwidget: _data.q has ${q.length} bytes, shape ${H}x${Q}x${K} needs ${H * Q * K}`);
+  const s = dataShape(d);
+  if (!s) return null;
+  if (s.sparse) return decodeSparse(d, s);
+  const { H, Q, K } = s;
   const mask = toBytes(d.mask);
-  return { H, Q, K, q, mask: mask.length >= Q * K ? mask : null, ...dataCommon(d, H) };
+  return { H, Q, K, q: toBytes(d.q), mask: mask.length >= Q * K ? mask : null, ...dataCommon(d, H) };
 }
 
 /**
@@ -150,17 +192,8 @@ export function decodeData(d) {
  * H, Q, K, k, idx, val: Uint8Array(H*Q*k), pool: Uint8Array(H*Pq*Pk), Pq, Pk, bq, bk, maskKind,
  * poolMask: Uint8Array(Pq*Pk)|null (1 = some cell attended), mask: null, masked: bool, lo, hi, ...}.
  */
-function decodeSparse(d, H, Q, K) {
-  const k = Math.max(1, Math.trunc(num(d.k, 16)));
-  const idx = toUints(d.idx, Number(d.idx_bits) === 32 ? 32 : 16);
-  const val = toBytes(d.val);
-  if (idx.length < H * Q * k || val.length < H * Q * k) {
-    throw new Error(`attnwidget: sparse _data has ${idx.length} indices and ${val.length} values, shape ${H}x${Q}x${k} needs ${H * Q * k}`);
-  }
-  const [bq, bk] = (Array.isArray(d.pool_block) ? d.pool_block : [1, 1]).map((v) => Math.max(1, Math.trunc(Number(v)) || 1));
-  const Pq = Math.ceil(Q / bq), Pk = Math.ceil(K / bk);
-  const pool = toBytes(d.pool);
-  if (pool.length < H * Pq * Pk) throw new Error(`attnwidget: _data.pool has ${pool.length} bytes, needs ${H * Pq * Pk}`);
+function decodeSparse(d, { H, Q, K, k, bits, bq, bk, Pq, Pk }) {
+  const idx = toUints(d.idx, bits), val = toBytes(d.val), pool = toBytes(d.pool);
   const maskKind = d.mask_kind === "causal" || d.mask_kind === "pooled" ? d.mask_kind : "none";
   let poolMask = null;
   if (maskKind === "pooled") {
@@ -192,15 +225,47 @@ export function decodeExact(e, data) {
 }
 
 // ----- _overview, _explain ----------------------------------------------------------------------
+/** Largest side of a canvas browsers draw (Chrome's limit): the model view's thumbnails fit in one. */
+const CANVAS_MAX = 32767;
+
 /** Decode `_overview` (the model view's thumbnails): {q: Uint8Array, layers: [...]}, or null. */
 export function decodeOverview(o) {
   if (!o || !Array.isArray(o.layers) || !o.layers.length) return null;
   const q = toBytes(o.q);
-  const layers = o.layers.map((l) => ({ ...l, H: l.H | 0, h: l.h | 0, w: l.w | 0, offset: l.offset | 0, mean_offset: l.mean_offset | 0 }));
-  for (const l of layers) {
-    if (l.mean_offset + l.h * l.w > q.length) throw new Error(`attnwidget: _overview.q too short for layer ${l.name}`);
+  const layers = o.layers.map((l, i) => overviewLayer(l, i, q.length));
+  const side = Math.max(...layers.map((l) => Math.max(l.h, l.w))), cols = Math.max(...layers.map((l) => l.H)) + 1;
+  if (cols * side > CANVAS_MAX || layers.length * side > CANVAS_MAX) {
+    throw new Error(`attnwidget: _overview has ${layers.length} layers × ${cols - 1} heads of ${side}-pixel thumbnails, more than a canvas holds`);
   }
   return { q, layers };
+}
+
+/** One `_overview` layer, its heads and thumbnails checked against the `n` bytes of `q`. */
+function overviewLayer(l, i, n) {
+  const c = (k) => count(l[k], `_overview.layers[${i}].${k}`);
+  const H = c("H"), h = c("h"), w = c("w"), offset = c("offset"), mean = c("mean_offset");
+  const Q = l.Q == null ? h : c("Q"), K = l.K == null ? w : c("K");
+  if (!H || !h || !w || h > Q || w > K) throw new Error(`attnwidget: _overview.layers[${i}] has ${H} heads of ${h}x${w} thumbnails for ${Q}x${K}`);
+  if (offset + H * h * w > n || mean + h * w > n) throw new Error(`attnwidget: _overview.q too short for layer ${l.name} (${n} bytes, ${H} heads of ${h}x${w})`);
+  return { ...l, H, h, w, Q, K, offset, mean_offset: mean };
+}
+
+/**
+ * `_layers_meta` checked: each layer's H, Q and K are the lengths of the head names and tokens it holds
+ * (a layer switch allocates by them). Returns the list ([] when absent); throws a one-line Error.
+ */
+export function checkLayersMeta(meta) {
+  if (meta == null) return [];
+  if (!Array.isArray(meta)) throw new Error("attnwidget: _layers_meta is not a list");
+  meta.forEach((m, i) => {
+    const H = count(m?.H, `_layers_meta[${i}].H`), Q = count(m.Q, `_layers_meta[${i}].Q`), K = count(m.K, `_layers_meta[${i}].K`);
+    const len = (a) => (Array.isArray(a) ? a.length : 0);
+    if (len(m.head_names) !== H || len(m.query_tokens) !== Q || len(m.key_tokens) !== K) {
+      throw new Error(`attnwidget: _layers_meta[${i}] claims ${H} heads × ${Q} × ${K} but holds ${len(m.head_names)} head names, ` +
+        `${len(m.query_tokens)} query and ${len(m.key_tokens)} key tokens`);
+    }
+  });
+  return meta;
 }
 
 /** Decode `_explain` (one query and head, walked through). null when empty; {error} when Python failed. */

@@ -2,7 +2,7 @@
 // notebooks reopened without a kernel): no kernel, no network. Built as an IIFE and inlined by
 // attnwidget/export.py; the view itself is the same bundle as the live widget, carried gzipped.
 
-import { base64Bytes } from "./protocol.js";
+import { base64Bytes, checkLayersMeta, dataShape, decodeOverview } from "./protocol.js";
 
 import { savedUi, applyUi, unpackExplain } from "./restore.js";
 
@@ -96,6 +96,37 @@ export function staticModel(state) {
   };
 }
 
+/**
+ * Every size a saved state claims, checked against what it holds before anything is drawn: an edited
+ * copy that claims 10⁷ batch items, keys or heads gets a one-line Error (shown as the copy's notice),
+ * not a tab that allocates gigabytes. Sets `info.batch_size` from `_slices` where a copy does not say it.
+ */
+export function checkState(state) {
+  if (!state || typeof state !== "object") throw new Error("attnwidget: the saved state is not an object");
+  const meta = checkLayersMeta(state._layers_meta);
+  const slices = state._slices && typeof state._slices === "object" ? Object.entries(state._slices) : [];
+  const batches = new Set(slices.map(([key]) => key.split(",")[1]));
+  const held = Math.max(1, batches.size), info = state.info && typeof state.info === "object" ? state.info : {};
+  const nb = info.batch_size == null ? held : Number(info.batch_size);
+  if (!Number.isSafeInteger(nb) || nb < 1 || nb > held) {
+    throw new Error(`attnwidget: info.batch_size is ${JSON.stringify(info.batch_size)}, the copy holds ${held} batch item${held === 1 ? "" : "s"}`);
+  }
+  state.info = { ...info, batch_size: nb };
+  // Token lists bound every Q and K: a slice of a layer in `_layers_meta` must match it exactly.
+  const tokens = [state.query_tokens, state.key_tokens, ...meta.flatMap((m) => [m.query_tokens, m.key_tokens])];
+  const most = Math.max(0, ...tokens.map((t) => (Array.isArray(t) ? t.length : 0)));
+  for (const [name, d, layer] of [["_data", state._data, state.layer], ...slices.map(([k, d]) => [`_slices["${k}"]`, d, Number(k.split(",")[0])])]) {
+    let s;
+    try { s = dataShape(d); } catch (err) { throw new Error(err.message.replace("_data", name)); }
+    const m = meta[layer | 0];
+    if (!s) continue;
+    if (m ? s.H !== m.H || s.Q !== m.Q || s.K !== m.K : s.Q > most || s.K > most) {
+      throw new Error(`attnwidget: ${name} claims ${s.H}x${s.Q}x${s.K} weights, ` + (m ? `layer ${layer | 0} has ${m.H}x${m.Q}x${m.K}` : `the copy holds ${most} tokens`));
+    }
+  }
+  decodeOverview(state._overview);
+}
+
 // In a notebook, watch this output area for a while: when the live view of the same widget
 // appears (restored from saved widget state, or rendered by a kernel), step aside; while there is
 // none, hide ipywidgets' "Loading widget..." / "model not found" placeholder beside this copy (a
@@ -141,6 +172,7 @@ async function boot(id) {
   const note = box.querySelector(".aw-static-note");
   try {
     const state = JSON.parse(box.querySelector("script.aw-state").textContent);
+    checkState(state);
     const [mod] = await Promise.all([loadModule(box), loadCss(box)]);
     if (note) note.remove();
     unpackExplain(state);
@@ -149,7 +181,8 @@ async function boot(id) {
     mod.default.render({ model, el: box.querySelector(".aw-mount") });
     watchArea(box);
   } catch (err) {
-    if (note) note.textContent = `attnwidget: could not show this view (${err && err.message ? err.message : err})`;
+    const why = String(err && err.message ? err.message : err).replace(/^attnwidget: /, "");
+    if (note) note.textContent = `attnwidget: could not show this view (${why})`;
     console.error("attnwidget static view:", err);
   }
 }
