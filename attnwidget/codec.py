@@ -66,8 +66,13 @@ def value_range(scores: np.ndarray) -> tuple[float, float, bool]:
     if lo >= 0.0 and hi <= 1.0 + 1e-6 and all_finite and sums_ok:
         return 0.0, 1.0, True
     if hi <= lo:
-        hi = lo + 1.0
+        hi = widen(lo)
     return lo, hi, False
+
+
+def widen(lo: float) -> float:
+    """An upper end above ``lo`` for a constant range: ``lo + 1`` is ``lo`` itself once ``|lo|`` passes 2**53."""
+    return lo + max(1.0, abs(lo) * 2.0 ** -20)
 
 
 def quantize(scores: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> bytes:
@@ -264,7 +269,7 @@ def _range(accs: list[dict]) -> tuple[float, float, bool]:
         return 0.0, 1.0, False
     if lo >= 0.0 and hi <= 1.0 + 1e-6 and all(a["finite"] and a["sums"] for a in accs):
         return 0.0, 1.0, True
-    return lo, (hi if hi > lo else lo + 1.0), False
+    return lo, (hi if hi > lo else widen(lo)), False
 
 
 def sparse_encode(s: np.ndarray, mask: np.ndarray | None = None, k: int | None = None,

@@ -89,4 +89,4 @@ def shared_range(smalls: Sequence[np.ndarray]) -> tuple[float, float]:
         m = float(np.abs(finite).max())
         return -m, m
     lo = min(0.0, lo)
-    return lo, hi if hi > lo else lo + 1.0
+    return lo, hi if hi > lo else codec.widen(lo)
