@@ -17,7 +17,7 @@ import numpy as np
 
 from .budget import available_memory
 from .config import LAYER_KINDS, ConfigError, tokenize
-from .masks import is_causal
+from .masks import is_causal, looks_causal
 
 
 @dataclass
@@ -233,23 +233,8 @@ def _per_layer(values: Any, n: int, name: str) -> list:
     return [items] * n
 
 
-def _looks_causal(a: np.ndarray) -> bool:
-    """Square scores zero above the diagonal, except in rows of a fully masked query (uniform over every key,
-    as Hugging Face's left padding leaves them, or all zero)."""
-    q, k = a.shape[-2:]
-    if q != k or q < 2:
-        return False
-    above = np.triu(a, 1).any(-1)
-    if not above.any():
-        return True
-    rows = a[above]
-    if not np.allclose(rows, 1.0 / k, atol=1e-6):
-        return False
-    return not np.triu(np.where(above[..., None], 0.0, a), 1).any() and not above.all()
-
-
 def _layer_kind(a: np.ndarray, mask: np.ndarray | None) -> str:
-    if is_causal(mask) or (mask is None and _looks_causal(a)):
+    if is_causal(mask) or (mask is None and looks_causal(a)):
         return "causal"
     return "self" if a.shape[2] == a.shape[3] else "cross"
 
