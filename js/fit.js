@@ -31,11 +31,15 @@ export function measureBudget(root, section) {
  * laid out) and whenever the height it may take changes. Returns a cleanup.
  */
 export function watchSlide(root, onBudget) {
-  let section = null, ro = null, timer = 0, tries = 0, last = -1;
+  let section = null, ro = null, timer = 0, tries = 0, last = -1, frame = 0;
   const check = () => {
     if (!section) return;
     const b = measureBudget(root, section);
     if (b && b !== last) { last = b; onBudget(b); }
+    // reveal.js centres a slide by its height when it lays out: again, now that the height changed
+    if (!frame && section.classList.contains("present")) {
+      frame = requestAnimationFrame(() => { frame = 0; if (globalThis.Reveal?.isReady?.()) globalThis.Reveal.layout(); });
+    }
   };
   const attach = () => {
     timer = 0;
@@ -52,6 +56,7 @@ export function watchSlide(root, onBudget) {
   attach();
   return () => {
     clearTimeout(timer);
+    if (frame) cancelAnimationFrame(frame);
     if (ro) ro.disconnect();
     window.removeEventListener("resize", check);
   };

@@ -12,9 +12,9 @@ function eachLabel(v, g, fn) {
   for (const side of SIDES) {
     const n = side === "query" ? app.data.Q : app.data.K;
     for (let i = 0; i < n; i++) {
-      const x = side === "query" ? st.widths.query - 8 : st.widths.query + g.midW + 8;
+      const u = app.ui.scale, x = side === "query" ? st.widths.query - 8 * u : st.widths.query + g.midW + 8 * u;
       const y = side === "query" ? g.yq(i) : g.yk(i);
-      const text = truncateToWidth(app.label(side, i), st.widths[side] - 16, app.ui.measure);
+      const text = truncateToWidth(app.label(side, i), st.widths[side] - 16 * u, app.ui.measure);
       fn(side, i, x, y, text, Boolean(p && p.side === side && p.index === i));
     }
   }
@@ -28,7 +28,7 @@ export function exportCanvas(v, scale = 2) {
   return paintedCanvas(W, H, scale, (ctx) => {
     ctx.fillStyle = th.bg; ctx.fillRect(0, 0, W, H);
     eachLabel(v, g, (side, i, x, y, text, pin) => {
-      ctx.font = `${pin ? "bold " : ""}12px ${th.font}`;
+      ctx.font = `${pin ? "bold " : ""}${12 * app.ui.scale}px ${th.font}`;
       ctx.textBaseline = "middle";
       ctx.textAlign = side === "query" ? "right" : "left";
       if (pin) {
@@ -52,7 +52,7 @@ export function exportSVG(v) {
   const g = geometry(v, app.ui.width, 0);
   const W = st.widths.query + g.midW + st.widths.key, H = st.lay.contentH;
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${escapeXml(th.font)}" font-size="12">`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${escapeXml(th.font)}" font-size="${12 * app.ui.scale}">`);
   out.push(`<rect width="100%" height="100%" fill="${th.bg}"/>`);
   eachLabel(v, g, (side, i, x, y, text, pin) => {
     if (pin) {

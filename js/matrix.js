@@ -10,7 +10,7 @@ import { formatValue, formatCount } from "./format.js";
 import { heatImage, colorRange } from "./heatmap.js";
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
-import { FONT_PX, grid, title, paint, legendText, legendLayout } from "./matrixpaint.js";
+import { FONT_PX, LABEL_PX, grid, title, paint, legendText, legendLayout } from "./matrixpaint.js";
 
 export function createMatrix(app) {
   const canvas = h("canvas", { class: "aw-matrix-canvas", tabindex: "0", role: "img" });
@@ -22,8 +22,9 @@ export function createMatrix(app) {
   return {
     el, draw: () => draw(v), destroy() {},
     update(changed) { if (changed.has("_data")) { v.st.dataVersion++; v.st.hover = null; } },
-    /** What is shown: {kind: "head", head} | {kind: "mean" | "max", heads} | {kind: "none"}, its name and colour range. */
-    shown: () => (app.data && v.st.shows ? { ...v.st.shows, title: title(v), range: v.st.range } : null),
+    /** What is shown: {kind: "head", head} | {kind: "mean" | "max", heads} | {kind: "none"}, its name, colour
+     * range, and the CSS pixels of its token labels. */
+    shown: () => (app.data && v.st.shows ? { ...v.st.shows, title: title(v), range: v.st.range, labelPx: LABEL_PX * app.ui.scale } : null),
     exportCanvas(scale = 2) {
       const m = v.st.m;
       return app.data && m ? paintedCanvas(m.totalW, m.totalH, scale, (ctx) => paint(v, ctx, m, true)) : null;
@@ -72,10 +73,10 @@ function layout(v) {
   const { app } = v, g = grid(app), ui = app.ui, u = ui.scale;
   const qLabels = Array.from({ length: g.R }, (_, i) => app.label("query", i * g.bq));
   const kLabels = Array.from({ length: g.C }, (_, j) => app.label("key", j * g.bk));
-  const lw = labelColumnWidth(qLabels, ui.measureSmall, { min: 24 * u, max: 130 * u, padding: 4 * u });
-  const kw = labelColumnWidth(kLabels, ui.measureSmall, { min: 10 * u, max: 110 * u, padding: 2 * u });
+  const lw = labelColumnWidth(qLabels, ui.measure, { min: 24 * u, max: 130 * u, padding: 4 * u });
+  const kw = labelColumnWidth(kLabels, ui.measure, { min: 10 * u, max: 110 * u, padding: 2 * u });
   const maxTotal = ui.bodyMax ? ui.bodyMax - (v.notice.hidden ? 0 : v.notice.offsetHeight) - 4 : 0;
-  const opts = { leftLabel: lw, keyLabel: kw, fontPx: FONT_PX * u, maxCell: 36 * u, maxHeight: 720 * u, maxTotal, unit: u };
+  const opts = { leftLabel: lw, keyLabel: kw, fontPx: LABEL_PX * u, maxCell: 36 * u, maxHeight: 720 * u, maxTotal, unit: u };
   // the legend goes beside the matrix when it leaves room on the right, else below: lay out once to know
   const text = legendText(v), first = matrixLayout(g.R, g.C, ui.width, { ...opts, legendH: 0 });
   const L = legendLayout(app, first, text, Boolean(g.mask));

@@ -9,7 +9,8 @@ import { dequantize } from "./values.js";
 import { formatValue, formatTick, formatCompact } from "./format.js";
 import { shownName } from "./headsel.js";
 
-export const FONT_PX = 11;
+export const FONT_PX = 11; // the legend's words
+export const LABEL_PX = 12; // token labels: as large as the graph's tokens
 
 /** Cells: tokens (dense), or bq × bk blocks of the max-pooled overview (sparse data). */
 export function grid(app) {
@@ -86,19 +87,19 @@ function paintNumbers(v, ctx, m, g) {
 
 /** Query labels left, key labels on top (rotated when narrow); the selected ones bold in the accent. */
 function paintLabels(app, ctx, m, g) {
-  const th = app.ui.theme, { selQ, selK } = selectedCells(app, g), u = app.ui.scale, px = FONT_PX * u;
+  const th = app.ui.theme, { selQ, selK } = selectedCells(app, g), u = app.ui.scale, px = LABEL_PX * u;
   ctx.textBaseline = "middle"; ctx.textAlign = "right";
   for (let i = 0; i < g.R; i++) {
     if (i !== selQ && (i % m.labelEveryQ || (selQ != null && Math.abs(i - selQ) < m.labelEveryQ))) continue;
     ctx.fillStyle = i === selQ ? th.accent : th.fg1;
     ctx.font = `${i === selQ ? "bold " : ""}${px}px ${th.font}`;
-    ctx.fillText(truncateToWidth(m.qLabels[i], m.lw, app.ui.measureSmall), m.left - 5 * u, m.top + (i + 0.5) * m.ch);
+    ctx.fillText(truncateToWidth(m.qLabels[i], m.lw, app.ui.measure), m.left - 5 * u, m.top + (i + 0.5) * m.ch);
   }
   for (let j = 0; j < g.C; j++) {
     if (j !== selK && (j % m.labelEveryK || (selK != null && Math.abs(j - selK) < m.labelEveryK))) continue;
     ctx.fillStyle = j === selK ? th.accent : th.fg1;
     ctx.font = `${j === selK ? "bold " : ""}${px}px ${th.font}`;
-    const text = truncateToWidth(m.kLabels[j], m.rotate ? m.top * 1.2 - 14 * u : m.kw, app.ui.measureSmall);
+    const text = truncateToWidth(m.kLabels[j], m.rotate ? m.top * 1.2 - 14 * u : m.kw, app.ui.measure);
     ctx.save();
     ctx.translate(m.left + (j + 0.5) * m.cw, m.top - 5 * u);
     if (m.rotate) { ctx.rotate(-Math.PI / 3); ctx.textAlign = "left"; } else { ctx.textAlign = "center"; ctx.textBaseline = "bottom"; }

@@ -1,0 +1,158 @@
+"""The executed demo as `--to attnwidget_slides`, stepped through at a projector's 1280×720 with the network cut
+(issue #16): every slide's content inside the slide with all its fragments shown, in each widget's own view and
+in the matrix view; token labels of 20 px or more on screen; arrows step the slides unless the widget was reached
+with Tab; the closing difference opens as a matrix of the cross attention. Screenshots of every slide and the
+measurements go to test-artifacts/slides/."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from browser_support import ARTIFACTS
+from harness import Browser
+from test_browser_export import executed, nbconvert  # noqa: F401 - the executed demo, shared fixture
+
+pytestmark = pytest.mark.browser
+SHOTS = ARTIFACTS / "slides"
+MIN_LABEL_PX = 20
+
+# Every widget of the current slide rendered and fitted (its body given the height the slide leaves).
+FITTED = """() => { const s = Reveal.getCurrentSlide();
+  const boxes = [...s.querySelectorAll('.attnwidget-static')];
+  return boxes.every((b) => { const r = b.querySelector('.attnwidget'); return r && r.classList.contains('aw-slides')
+    && r.querySelector('.aw-body').style.maxHeight !== ''; }); }"""
+
+# The slide's cells against the slide's box, and the on-screen size of every token label shown.
+MEASURE = """() => {
+  const s = Reveal.getCurrentSlide(), box = document.querySelector('.reveal .slides').getBoundingClientRect(), k = Reveal.getScale();
+  let top = Infinity, bottom = -Infinity, left = Infinity, right = -Infinity;
+  for (const c of s.querySelectorAll('.jp-Cell')) {
+    const r = c.getBoundingClientRect();
+    if (!r.height) continue;
+    top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom); left = Math.min(left, r.left); right = Math.max(right, r.right);
+  }
+  const labels = [];
+  for (const root of s.querySelectorAll('.attnwidget')) {
+    const view = root.querySelector('.aw-tab[aria-selected=true]').dataset.view;
+    for (const e of root.querySelectorAll('.aw-tok-text, .aw-explain-key, .aw-explain-tok')) {
+      if (e.offsetParent) labels.push(parseFloat(getComputedStyle(e).fontSize) * k);
+    }
+    if (view === 'matrix') labels.push(root.attnwidget.views.matrix.shown().labelPx * k);
+  }
+  return { box: [box.top, box.bottom, box.left, box.right], content: [top, bottom, left, right], height: s.scrollHeight,
+           views: [...s.querySelectorAll('.attnwidget')].map((r) => r.querySelector('.aw-tab[aria-selected=true]').dataset.view),
+           minLabel: labels.length ? Math.min(...labels) : null, fragments: s.querySelectorAll('.fragment').length, scale: k };
+}"""
+
+
+@pytest.fixture(scope="module")
+def slides(executed):  # noqa: F811 - the fixture imported above
+    return nbconvert(executed, "attnwidget_slides")
+
+
+@pytest.fixture(scope="module")
+def deck(slides):
+    browser = Browser()
+    page = browser.new_page(width=1280, height=720)
+    page.goto(slides.as_uri())
+    page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=60_000)
+    yield page, browser
+    browser.close()
+
+
+def show(page, ix, fragments=999):
+    page.evaluate("([ix, f]) => Reveal.slide(ix.h, ix.v, f)", [ix, fragments])
+    page.wait_for_function(FITTED, timeout=30_000)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_timeout(900)  # reveal.js's slide transition (0.8 s): the boxes are measured where they end
+
+
+def inside(m, slack=1.0):
+    (st, sb, sl, sr), (ct, cb, cl, cr) = m["box"], m["content"]
+    return ct >= st - slack and cb <= sb + slack and cl >= sl - slack and cr <= sr + slack
+
+
+def test_every_slide_fits_a_projector(deck):
+    page, browser = deck
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    slides = page.evaluate("() => Reveal.getSlides().map((s) => Reveal.getIndices(s))")
+    report, widget_slides = [], 0
+    for n, ix in enumerate(slides):
+        show(page, ix)
+        m = page.evaluate(MEASURE)
+        page.screenshot(path=str(SHOTS / f"slide-{n:02d}.png"))
+        report.append({"slide": n, **ix, **m})
+        assert inside(m), f"slide {n} {ix}: content {m['content']} outside the slide {m['box']}"
+        if not m["views"]:
+            continue
+        widget_slides += 1
+        assert m["minLabel"] is None or m["minLabel"] >= MIN_LABEL_PX, f"slide {n}: token labels of {m['minLabel']:.1f} px"
+        # the same slide with its widgets switched to the matrix view
+        roots = page.locator("section.present:not(.stack) .attnwidget")
+        for i in range(roots.count()):
+            roots.nth(i).locator('button[data-view="matrix"]').click()
+        page.wait_for_timeout(400)
+        mm = page.evaluate(MEASURE)
+        page.screenshot(path=str(SHOTS / f"slide-{n:02d}-matrix.png"))
+        report[-1]["matrix"] = {"content": mm["content"], "height": mm["height"], "minLabel": mm["minLabel"]}
+        assert inside(mm), f"slide {n} in the matrix view: content {mm['content']} outside the slide {mm['box']}"
+        assert mm["minLabel"] >= MIN_LABEL_PX, f"slide {n}, matrix: token labels of {mm['minLabel']:.1f} px"
+    (SHOTS / "measure.json").write_text(json.dumps(report, indent=1))
+    assert widget_slides >= 11
+    assert browser.blocked == [], browser.blocked
+    assert browser.console_errors == [], browser.console_errors
+
+
+def it_slide(page):
+    """Show the slide of the "it" view (8 heads, "it" pinned) and return its widget root."""
+    ix = page.evaluate("""() => { const r = [...document.querySelectorAll('.attnwidget .aw-header')]
+        .find((h) => h.textContent.includes('8 heads × 11 queries')).closest('.attnwidget');
+        return Reveal.getIndices(r.closest('section')); }""")
+    show(page, ix, 0)
+    root = page.locator("section.present:not(.stack) .attnwidget").first
+    root.locator('button[data-view="graph"]').click()  # (the first test left it in the matrix view)
+    root.locator('[data-side="query"]').first.wait_for(timeout=10_000)
+    return root
+
+
+def test_arrows_go_to_the_slides_unless_the_widget_was_tabbed_into(deck):
+    page, _ = deck
+    root = it_slide(page)
+    before = page.evaluate("() => Reveal.getIndices()")
+    cross = root.locator('[data-side="query"][data-index="3"]')
+    cross.click()  # a click pins, and leaves the arrows to the slides
+    page.wait_for_function("(el) => el.classList.contains('aw-pinned')", arg=cross.element_handle())
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("(b) => JSON.stringify(Reveal.getIndices()) !== JSON.stringify(b)", arg=before, timeout=5_000)
+    assert root.evaluate("(r) => r.attnwidget.app.get('selected_query')") == 3  # the pin stayed where it was
+    root = it_slide(page)  # back on the slide
+    cross = root.locator('[data-side="query"][data-index="3"]')
+    cross.click()  # focus on the token again (the click releases the pin)
+    page.keyboard.press("Tab")  # keyboard focus: now the arrows are the widget's
+    assert page.evaluate("() => document.activeElement.matches(':focus-visible') && document.activeElement.dataset.index") == "4"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("() => document.activeElement.dataset.index") == "5"
+    assert page.evaluate("() => Reveal.getIndices()") == before
+
+
+def test_the_difference_opens_on_its_largest_change_as_a_matrix(deck):
+    page, _ = deck
+    last = page.evaluate("() => Reveal.getIndices(Reveal.getSlides().at(-1))")
+    show(page, last)
+    root = page.locator("section.present:not(.stack) .attnwidget").first
+    assert "a − b" in root.locator(".aw-title").inner_text()
+    assert root.locator('button[data-view="matrix"]').get_attribute("aria-selected") == "true"
+    layer = root.locator('select[aria-label="layer"]')
+    assert layer.locator("option:checked").inner_text() == "decoder/dec_layers_0/cross_attention/mha"
+    shown = root.evaluate("(r) => r.attnwidget.views.matrix.shown()")
+    assert shown["range"]["lo"] < 0 < shown["range"]["hi"]  # the diverging scale: white at 0
+    anti = root.evaluate("""(r) => { const d = r.attnwidget.app.data, n = d.Q, z = -d.lo * 255 / (d.hi - d.lo);
+        let s = 0; for (let i = 0; i < n; i++) s += d.q[i * n + n - 1 - i] - z; return s / n; }""")
+    assert anti > 40  # head 0's anti-diagonal: well above zero (blue)
+    root.locator('button[data-view="graph"]').click()
+    legend = root.locator(".aw-graph-legend")
+    legend.wait_for(timeout=5_000)
+    assert "positive (a attends more)" in legend.inner_text() and "negative (b attends more)" in legend.inner_text()
+    page.screenshot(path=str(SHOTS / "difference-graph.png"))
