@@ -43,6 +43,8 @@ class Explanation:
     ``dots`` are the unscaled q·kⱼ; ``logits = dots × scale`` with ``scale = 1/√key_dim`` (Keras
     scales the query instead, which gives the same logits). ``mask``: True where the query may
     attend to the key. ``output``: the head's Σⱼ wⱼ vⱼ, before the output projection.
+    What-if (:func:`explain`'s ``temperature``, ``drop``, ``unmask``): ``masked_logits`` are the logits / t
+    with ``dropped`` keys (and, unless ``unmasked``, masked ones) at −∞; ``weights`` and ``output`` follow.
     """
 
     query_index: int
@@ -60,6 +62,9 @@ class Explanation:
     weights: np.ndarray
     V: np.ndarray
     output: np.ndarray
+    temperature: float = 1.0
+    dropped: tuple[int, ...] = ()
+    unmasked: bool = False
 
     @property
     def key_dim(self) -> int:
@@ -80,6 +85,7 @@ class Explanation:
             "mask": np.ascontiguousarray(self.mask, dtype=np.uint8).tobytes(),
             "q": codec.float_bytes(self.q), "V": codec.float_bytes(self.V),
             "output": codec.float_bytes(self.output),
+            "temperature": float(self.temperature), "dropped": list(self.dropped), "unmasked": self.unmasked,
         }
 
     def __repr__(self) -> str:
@@ -202,19 +208,40 @@ def _batch(record, batch: int) -> _Batch:
     return per[batch]
 
 
-def explain(record, query_index: int, head: int = 0, batch: int = 0, *, check: bool = True) -> Explanation:
+def _what_if(logits: np.ndarray, allowed: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(logits / temperature) over the ``allowed`` keys, exactly 0 elsewhere (all 0 if none is allowed)."""
+    z = np.where(allowed, logits / temperature, -np.inf)
+    top = z.max() if allowed.any() else 0.0
+    e = np.where(allowed, np.exp(z - top), 0.0)
+    total = e.sum()
+    return e / total if total > 0 else e
+
+
+def _drops(drop: Any, size: int) -> tuple[int, ...]:
+    keys = sorted({_index("drop", j, size, f"{size} keys") for j in (drop or ())})
+    return tuple(keys)
+
+
+def explain(record, query_index: int, head: int = 0, batch: int = 0, *, temperature: float = 1.0,
+            drop: Any = (), unmask: bool = False, check: bool = True) -> Explanation:
     """Walk query ``query_index`` of ``head`` (batch element ``batch``) of ``record`` through attention.
 
-    ``record`` is an :class:`~attnwidget.record.AttentionResult`. Raises ``ValueError`` naming the
-    argument and its valid range. With ``check``, the recomputed weights must equal the scores Keras
-    returned (within :data:`CHECK_TOLERANCE`), else ``ValueError`` says so (a user's layer that
-    changes its input before its ``.mha`` sees it cannot be explained from the layer's inputs).
+    ``record`` is a :class:`~attnwidget.result.LayerRecord` (scores, tokens, mask, layer, inputs). What-if:
+    ``temperature`` divides the logits (1 is the layer's own 1/√key_dim scaling), ``drop`` lists key indices
+    left out of the softmax, ``unmask`` lifts the causal/padding mask. Raises ``ValueError`` naming the
+    argument and its valid range. With ``check``, the weights recomputed as the layer computed them must
+    equal the scores Keras returned (within :data:`CHECK_TOLERANCE`), else ``ValueError`` says so (a user's
+    layer that changes its input before its ``.mha`` sees it cannot be explained from the layer's inputs).
     The batch element is computed once, from the layer's weights when first asked for.
     """
-    b_n, h_n, t_n, _ = record.scores.shape
+    b_n, h_n, t_n, s_n = record.scores.shape
     query_index = _index("query_index", query_index, t_n, f"{t_n} query tokens")
     head = _index("head", head, h_n, f"{h_n} heads")
     batch = _index("batch", batch, b_n, f"batch of {b_n}")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.number)) \
+            or not np.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"temperature: expected a positive number (1 = the layer's own scaling), got {temperature!r}")
+    dropped = _drops(drop, s_n)
     c = _batch(record, batch)
     if check and not c.diff <= CHECK_TOLERANCE:
         raise ValueError(
@@ -224,9 +251,16 @@ def explain(record, query_index: int, head: int = 0, batch: int = 0, *, check: b
     dots = c.dots[head, query_index]
     logits = dots * c.scale
     mask = c.mask[query_index]
+    weights, output = c.weights[head, query_index], c.output[query_index, head]
+    allowed = (np.ones_like(mask) if unmask else mask).copy()
+    allowed[list(dropped)] = False
+    if temperature != 1 or dropped or unmask:
+        weights = _what_if(logits, allowed, float(temperature))
+        output = weights @ c.V[:, head]
     return Explanation(
         query_index=query_index, head=head, batch=batch, query_token=str(record.query_tokens[query_index]),
         key_tokens=tuple(str(s) for s in record.key_tokens), q=_frozen(c.q[query_index, head]),
         K=_frozen(c.K[:, head]), dots=_frozen(dots), scale=c.scale, logits=_frozen(logits), mask=_frozen(mask),
-        masked_logits=_frozen(np.where(mask, logits, -np.inf)), weights=_frozen(c.weights[head, query_index]),
-        V=_frozen(c.V[:, head]), output=_frozen(c.output[query_index, head]))
+        masked_logits=_frozen(np.where(allowed, logits / temperature, -np.inf)), weights=_frozen(weights),
+        V=_frozen(c.V[:, head]), output=_frozen(output), temperature=float(temperature), dropped=dropped,
+        unmasked=bool(unmask))

@@ -228,15 +228,18 @@ class AttentionResult:
 
         return explain(self.records[layer], query, head, batch)
 
-    def explain(self, query_index: int, head: int = 0, batch: int = 0, *, layer: int | str | None = None):
+    def explain(self, query_index: int, head: int = 0, batch: int = 0, *, layer: int | str | None = None,
+                temperature: float = 1.0, drop=(), unmask: bool = False):
         """Query ``query_index`` of ``head`` walked through the attention computation, with NumPy from the
         layer's own weights: an :class:`~attnwidget.explain.Explanation` (``q``, ``K``, ``dots`` (unscaled
         q·kⱼ), ``scale``, ``logits``, ``mask``, ``masked_logits``, ``weights``, ``V``, ``output``).
-        ``layer``: a record's index or path (default: the shown one). ValueError names a bad argument.
+        ``layer``: a record's index or path (default: the shown one). What-if: ``temperature`` divides the
+        logits, ``drop`` leaves keys out of the softmax, ``unmask`` lifts the mask. ValueError names a bad argument.
         """
         from .explain import explain
 
-        return explain(self.records[self._record_index(layer)], query_index, head, batch)
+        return explain(self.records[self._record_index(layer)], query_index, head, batch, temperature=temperature,
+                       drop=drop, unmask=unmask)
 
     def _record_index(self, layer: int | str | None) -> int:
         if layer is None:

@@ -246,3 +246,50 @@ def test_explain_table_round_trip(runs):
     w.view, w.head, w.selected_query = "explain", 1, 3
     assert w._explain == table["3,1"]
     assert w.explain_table(max_queries=4) == {}
+
+
+# --- what-if: temperature, dropped keys, the mask lifted ------------------------------------------------
+
+def _softmax_np(z):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z[np.isfinite(z)].max())
+    e[~np.isfinite(z)] = 0.0
+    return e / e.sum()
+
+
+@pytest.mark.parametrize("t, drop", [(1.0, [2]), (0.5, []), (2.0, [0, 3]), (0.25, [1])])
+def test_what_if_equals_a_numpy_softmax_of_the_same_logits(runs, t, drop):
+    res = runs["causal"]
+    base = res.explain(6, head=1)
+    e = res.explain(6, head=1, temperature=t, drop=drop)
+    z = np.where(base.mask, base.logits / t, -np.inf)
+    z[drop] = -np.inf
+    want = _softmax_np(z)
+    np.testing.assert_allclose(e.weights, want, atol=1e-12)
+    np.testing.assert_allclose(e.output, want @ e.V, atol=1e-12)
+    assert e.temperature == t and e.dropped == tuple(sorted(drop)) and not e.unmasked
+    assert (e.weights[drop] == 0).all() and (e.weights[~base.mask] == 0).all()
+
+
+def test_unmask_lets_a_causal_query_see_the_future(runs):
+    res = runs["causal"]
+    e = res.explain(2, head=0, unmask=True)
+    assert (e.weights[3:] > 0).all()
+    np.testing.assert_allclose(e.weights, _softmax_np(e.logits), atol=1e-12)
+    assert res.explain(2, head=0).weights[3:].max() == 0
+
+
+def test_temperature_one_and_nothing_dropped_is_the_layers_own(runs):
+    res = runs["causal"]
+    np.testing.assert_array_equal(res.explain(5, head=1, temperature=1.0).weights, res.explain(5, head=1).weights)
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(temperature=0), "temperature: expected a positive number (1 = the layer's own scaling), got 0"),
+    (dict(temperature=float("nan")), "temperature: expected a positive number"),
+    (dict(drop=[99]), "drop: expected an index in 0..10 (11 keys), got 99"),
+])
+def test_what_if_refuses_bad_arguments_in_one_line(runs, kw, message):
+    with pytest.raises(ValueError) as err:
+        runs["causal"].explain(1, **kw)
+    assert str(err.value).startswith(message)
