@@ -66,7 +66,7 @@ class WireState(t.HasTraits):
     color_max = _sync(t.Bool(False), "True: colours stretch from 0 to the shown data's largest weight, not to 1")
 
 
-#: Names of every synced trait, in declaration order.
+#: Names of every synced trait (alphabetical, as traitlets lists them).
 TRAITS = tuple(n for n in WireState.class_trait_names(sync=True))
 
 SCHEMA = {
