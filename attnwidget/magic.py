@@ -140,8 +140,6 @@ class AttentionMagics(Magics):
             raise
         except Exception as exc:  # noqa: BLE001 - Keras or a user's object: one line, the traceback kept for %tb
             raise RunFailed(C.first_line(exc)) from exc
-        if resolved.scale != 1:
-            result.widget.scale = resolved.scale
         note = select_note(resolved.select, result.selected, result.record.query_tokens)
         if note:
             print(note)

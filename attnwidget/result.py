@@ -218,7 +218,7 @@ class AttentionResult:
                 [r.scores for r in recs], [list(r.query_tokens) for r in recs], [list(r.key_tokens) for r in recs],
                 layer_names=[r.path for r in recs], layer_kinds=[r.kind for r in recs], mask=[r.mask for r in recs],
                 info=self.info(), layer=self.shown, selected_query=self.selected,
-                view=cfg.get("view", "graph"), batch=cfg.get("batch", 0),
+                view=cfg.get("view", "graph"), batch=cfg.get("batch", 0), scale=cfg.get("scale", 1.0) or 1.0,
                 explainer=self._explainer if any(explainable) else None)
             self._widget[0] = w
         return w

@@ -157,3 +157,7 @@ def test_every_recorded_layer_of_a_model_explains_to_its_scores():
         e = res.explain(2 % r.shape[2], head=1, layer=r.path)
         np.testing.assert_allclose(e.weights, r.scores[0, 1, 2 % r.shape[2]], atol=1e-5, err_msg=r.path)
         assert e.query_token == r.query_tokens[2 % r.shape[2]] and list(e.key_tokens) == list(r.key_tokens)
+
+
+def test_the_api_sizes_the_widget_as_the_magic_does():
+    assert attnwidget.attention(kind="global", query="a b c", scale=1.75).widget.scale == 1.75
