@@ -64,6 +64,7 @@ class WireState(t.HasTraits):
     mode = _sync(t.Enum(tuple(MODE_KINDS), default_value="all"), "which layers the layer selector offers")
     scale = _sync(t.Float(1.0, min=0.5, max=4.0), "size of every text, control and cell (1: notebook size; slides use 1.75)")
     color_max = _sync(t.Bool(False), "True: colours stretch from 0 to the shown data's largest weight, not to 1")
+    palette = _sync(t.Enum(("default", "okabe-ito", "tol-bright"), default_value="default"), "head colours: default | okabe-ito | tol-bright (colour-blind safe)")
 
 
 #: Names of every synced trait (alphabetical, as traitlets lists them).

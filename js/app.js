@@ -28,7 +28,7 @@ export function createApp(model, root, dis) {
     /** On a slide, arrow keys belong to the slides unless the widget has keyboard focus from the Tab key. */
     slideKeys: (e) => app.ui.slides && e.key.startsWith("Arrow") && !e.target.matches?.(":focus-visible"),
     headName(hd) { const n = model.get("head_names") || []; return hd < n.length ? String(n[hd]) : `head ${hd}`; },
-    headColor: (hd) => headColor(hd, app.ui.theme.dark),
+    headColor: (hd) => headColor(hd, app.ui.theme.dark, model.get("palette")),
     value: (hd, i, j) => bestValue(app.data, app.exact, hd, i, j),
     isMasked: (i, j) => Boolean(app.data && isMasked(app.data, i, j)),
     weightRows: (i, j) => weightRows(app, i, j),

@@ -1,11 +1,19 @@
 // Colours: per-head palette, sequential and diverging scales, legend stops. DOM-free.
 
-// Tableau 10 without its grey (a grey head would read as "disabled"), teal in its place, and its
-// light yellow replaced by Tableau 20's ochre (yellow lines vanish on white).
-const CATEGORICAL = [
-  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-  "#b6992d", "#b07aa1", "#ff9da7", "#9c755f", "#17becf",
-];
+// Head palettes, by the names of the `palette` trait (attnwidget/protocol.py). "default": Tableau 10
+// without its grey (a grey head would read as "disabled"), teal in its place, and its light yellow
+// replaced by Tableau 20's ochre (yellow lines vanish on white); its red and green look alike to
+// deuteranopes. Colour-blind safe: Okabe & Ito's (2008) 8 colours less their light yellow, black last
+// (white on a dark page), and Paul Tol's "bright" less its grey. Every colour is darkened to MIN_CONTRAST
+// on white (Tol's yellow becomes an ochre). Heads past a palette's end get golden-angle hues, which no
+// palette keeps apart for every reader.
+export const PALETTES = {
+  default: ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#b6992d", "#b07aa1", "#ff9da7", "#9c755f", "#17becf"],
+  "okabe-ito": ["#e69f00", "#56b4e9", "#009e73", "#0072b2", "#d55e00", "#cc79a7", "#000000"],
+  "tol-bright": ["#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377"],
+};
+/** What the palette control says of each. */
+export const PALETTE_LABELS = { default: "default", "okabe-ito": "Okabe–Ito", "tol-bright": "Tol bright" };
 /** Least contrast (WCAG) of a head's colour against a white background: thin lines stay visible. */
 export const MIN_CONTRAST = 2.2;
 const GOLDEN_ANGLE = 137.50776405003785;
@@ -83,17 +91,18 @@ export function deltaE(c1, c2) {
 }
 
 /**
- * Colour of head `i` (hex). The first ten come from a categorical palette; further heads use
- * golden-angle hue spacing with alternating lightness, so neighbours never look alike.
- * `dark`: lighten for dark backgrounds.
+ * Colour of head `i` (hex) in `palette` (a name of PALETTES; an unknown name is "default"). The palette's
+ * colours first; further heads use golden-angle hue spacing with alternating lightness, so neighbours
+ * never look alike. `dark`: lighten for dark backgrounds (black becomes white there).
  */
-export function headColor(i, dark = false) {
-  if (i < CATEGORICAL.length && !dark) return rgbToHex(onWhite(hexToRgb(CATEGORICAL[i])));
+export function headColor(i, dark = false, palette = "default") {
+  const cat = Object.hasOwn(PALETTES, palette) ? PALETTES[palette] : PALETTES.default;
+  if (i < cat.length && !dark) return rgbToHex(onWhite(hexToRgb(cat[i])));
   let rgb;
-  if (i < CATEGORICAL.length) {
-    rgb = hexToRgb(CATEGORICAL[i]).map((v) => v + (255 - v) * 0.18);
+  if (i < cat.length) {
+    rgb = cat[i] === "#000000" ? [255, 255, 255] : hexToRgb(cat[i]).map((v) => v + (255 - v) * 0.18);
   } else {
-    const k = i - CATEGORICAL.length;
+    const k = i - cat.length;
     const hue = 20 + k * GOLDEN_ANGLE;
     const light = [0.42, 0.58, 0.34, 0.66][k % 4] + (dark ? 0.08 : 0);
     const sat = [0.75, 0.6, 0.85, 0.5][Math.floor(k / 4) % 4];
@@ -103,8 +112,8 @@ export function headColor(i, dark = false) {
 }
 
 /** Colours for `n` heads. */
-export function headColors(n, dark = false) {
-  return Array.from({ length: n }, (_, i) => headColor(i, dark));
+export function headColors(n, dark = false, palette = "default") {
+  return Array.from({ length: n }, (_, i) => headColor(i, dark, palette));
 }
 
 // Sequential ramps, light-to-dark on light themes (like matplotlib "Blues"),

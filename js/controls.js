@@ -6,6 +6,7 @@ import { formatValue, formatStat, formatCount } from "./format.js";
 import { modeKind, layersInMode } from "./protocol.js";
 import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } from "./headsel.js";
 import { SCALES } from "./uistate.js";
+import { PALETTE_LABELS } from "./colors.js";
 
 const DBLCLICK_MS = 250;
 
@@ -28,6 +29,8 @@ function build(app) {
     aggSel: h("select", { class: "aw-select", "aria-label": "aggregate heads" }, schema.aggregates.map(([v, t]) => h("option", { value: v, text: t }))),
     pick: h("select", { class: "aw-select aw-head-pick", "aria-label": "head shown in the matrix" }),
     stretch: h("input", { type: "checkbox", class: "aw-stretch", "aria-label": "stretch colours to the data's max" }),
+    palette: h("select", { class: "aw-select aw-palette", "aria-label": "head colours", title: "head colours: Okabe–Ito and Tol bright are colour-blind safe" },
+      Object.entries(PALETTE_LABELS).map(([v, t]) => h("option", { value: v, text: t }))),
     scaleSel: h("select", { class: "aw-select aw-scale", "aria-label": "size of text and cells (presenter scale)" }),
     thr: h("input", { type: "range", min: "0", max: "1", step: "0.01", class: "aw-range", "aria-label": "threshold" }),
     thrOut: h("output", { class: "aw-num" }),
@@ -48,13 +51,14 @@ function build(app) {
   c.topkWrap = lab("top-k", c.topk);
   c.aggWrap = lab("heads", c.aggSel);
   c.pickWrap = lab("show", c.pick);
+  c.paletteWrap = lab("colours", c.palette);
   c.stretchWrap = h("label", { class: "aw-ctl", title: "colours from 0 to the largest weight shown instead of 0 to 1" },
     [c.stretch, h("span", { class: "aw-ctl-label", text: "stretch colours to max" })]);
   c.scaleWrap = lab("size", c.scaleSel);
   c.dl = h("span", { class: "aw-dl" }, [h("span", { class: "aw-ctl-label", text: "save" }), c.png, c.svg]);
   // The head swatches flow with the controls (a line of their own only when they need it).
   const toolbar = h("div", { class: "aw-toolbar" }, [c.tabs, c.modeWrap, c.layerWrap, c.batchWrap, c.aggWrap, c.pickWrap, c.stretchWrap,
-    c.thrWrap, c.topkWrap, c.swatches, h("span", { class: "aw-spacer" }), c.dl]);
+    c.thrWrap, c.topkWrap, c.swatches, c.paletteWrap, h("span", { class: "aw-spacer" }), c.dl]);
   const header = h("div", { class: "aw-header" }, [c.title, c.staticNote, c.meta, h("span", { class: "aw-spacer" }), c.scaleWrap]);
   c.el = h("div", { class: "aw-controls" }, [header, c.notices, toolbar]);
   return c;
@@ -91,6 +95,7 @@ function listenToolbar(app, c, onExport) {
   }
   dis.listen(c.pick, "change", () => app.set(pickPatch(c.pick.value, app.get("heads"), app.data?.H ?? 0, app.get("aggregate"))));
   dis.listen(c.stretch, "change", () => app.set({ color_max: c.stretch.checked }));
+  dis.listen(c.palette, "change", () => app.set({ palette: c.palette.value }));
   dis.listen(c.scaleSel, "change", () => { app.ui.userScaled = true; app.set({ scale: Number(c.scaleSel.value) }); });
   dis.listen(c.layerSel, "change", () => app.setLayer(Number(c.layerSel.value)));
   // A mode that does not show the current layer moves to the first layer it shows.
@@ -147,6 +152,8 @@ function update(app, c, changed) {
     b.setAttribute("aria-pressed", vis.has(hd) ? "true" : "false");
   }
   c.swatches.hidden = !d || d.H < 1;
+  c.palette.value = Object.hasOwn(PALETTE_LABELS, app.get("palette") ?? "") ? app.get("palette") : "default";
+  c.paletteWrap.hidden = c.swatches.hidden || app.ui.slides; // a slide keeps the colours it was made with
   const view = app.get("view");
   c.tabButtons.forEach((b) => {
     const on = b.dataset.view === view;

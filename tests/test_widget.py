@@ -174,3 +174,33 @@ def test_overview_has_a_thumbnail_per_layer_and_head():
 def test_a_single_layer_sends_no_model_overview(scores):
     w = AttentionWidget(scores, list("abcde"), list("wxyz"))
     assert w._overview == {}  # the model view needs several layers; nothing extra on the wire
+
+
+def test_palette_is_a_synced_trait_the_front_end_knows_and_static_copies_carry(scores):
+    """``palette=``: names the browser's colors.js PALETTES knows, in the same order; a bad name is a
+    TraitError; the snapshot a static copy embeds carries the choice."""
+    import json
+    import pathlib
+    import shutil
+    import subprocess
+
+    from attnwidget import protocol
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is needed to read js/colors.js's palettes")
+    out = subprocess.run([node, "--input-type=module", "-e",
+                          "import('./js/colors.js').then((m) => console.log(JSON.stringify(Object.keys(m.PALETTES))))"],
+                         cwd=root, capture_output=True, text=True, timeout=60, check=True)
+    assert list(protocol.WireState.palette.values) == json.loads(out.stdout)
+    assert "palette" in protocol.SCHEMA["traits"]
+    w = AttentionWidget(scores, list("abcde"), list("wxyz"))
+    assert w.palette == "default"
+    w = AttentionWidget(scores, list("abcde"), list("wxyz"), palette="okabe-ito")
+    assert w.palette == "okabe-ito" and w.get_state()["palette"] == "okabe-ito"
+    assert protocol.snapshot(w)["palette"] == "okabe-ito"
+    w.palette = "tol-bright"
+    assert protocol.snapshot(w)["palette"] == "tol-bright"
+    with pytest.raises(traitlets.TraitError):
+        w.palette = "rainbow"
