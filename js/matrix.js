@@ -12,6 +12,9 @@ import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
 import { FONT_PX, LABEL_PX, grid, title, paint, legendText, legendLayout } from "./matrixpaint.js";
 
+/** Which axis is which: in the matrix's legend and above the model view's grid of thumbnails. */
+export const AXES = "query ↓ attends to key →";
+
 export function createMatrix(app) {
   const canvas = h("canvas", { class: "aw-matrix-canvas", tabindex: "0", role: "img" });
   const notice = h("div", { class: "aw-notice aw-matrix-notice", hidden: true });
@@ -78,7 +81,7 @@ function layout(v) {
   const maxTotal = ui.bodyMax ? ui.bodyMax - (v.notice.hidden ? 0 : v.notice.offsetHeight) - 4 : 0;
   const opts = { leftLabel: lw, keyLabel: kw, fontPx: LABEL_PX * u, maxCell: 36 * u, maxHeight: 720 * u, maxTotal, unit: u };
   // the legend goes beside the matrix when it leaves room on the right, else below: lay out once to know
-  const text = legendText(v), first = matrixLayout(g.R, g.C, ui.width, { ...opts, legendH: 0 });
+  const text = `${legendText(v)} · ${AXES}`, first = matrixLayout(g.R, g.C, ui.width, { ...opts, legendH: 0 });
   const L = legendLayout(app, first, text, Boolean(g.mask));
   const m = L.side ? first : matrixLayout(g.R, g.C, ui.width, { ...opts, legendH: L.height });
   const legend = L.side ? L : legendLayout(app, m, text, Boolean(g.mask));
@@ -100,7 +103,7 @@ function draw(v) {
   const m = layout(v);
   st.m = m;
   paint(v, sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, window.devicePixelRatio || 1)), m, false);
-  v.canvas.setAttribute("aria-label", `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`);
+  v.canvas.setAttribute("aria-label", `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`);
 }
 
 // ----- interaction --------------------------------------------------------------------------------

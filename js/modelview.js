@@ -11,6 +11,7 @@ import { formatStat, formatTick, formatValue } from "./format.js";
 import { heatImage, colorRange } from "./heatmap.js";
 import { dequantize } from "./values.js";
 import { matrixShows } from "./headsel.js";
+import { AXES } from "./matrix.js";
 
 const GAP = 6, HEAD_H = 18, STATS_H = 13, PAD = 4, LEGEND_H = 30;
 
@@ -128,6 +129,8 @@ function paint(v, ctx, m, forExport) {
     const b = box(m, 0, c);
     ctx.fillText(c === m.maxH ? "mean" : `head ${c}`, b.x + m.cell / 2, m.top - (HEAD_H * u) / 2);
   }
+  ctx.textAlign = "right"; // in every thumbnail, as in the matrix: rows are queries, columns keys
+  ctx.fillText(truncateToWidth(AXES, m.labelW - 10 * u, v.app.ui.measureSmall), m.labelW - 8 * u, m.top - (HEAD_H * u) / 2);
   m.rows.forEach((li, r) => paintRow(v, ctx, m, r, li, forExport));
 }
 
@@ -185,7 +188,7 @@ function draw(v) {
   const m = layout(v);
   st.m = m;
   paint(v, sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, window.devicePixelRatio || 1)), m, false);
-  v.canvas.setAttribute("aria-label", `model overview: ${m.rows.length} attention layers × up to ${m.maxH} heads`);
+  v.canvas.setAttribute("aria-label", `model overview: ${m.rows.length} attention layers × up to ${m.maxH} heads, each ${AXES}`);
 }
 
 // ----- interaction --------------------------------------------------------------------------------
