@@ -1,15 +1,22 @@
 // Explain view: the pinned query token of one head walked through softmax(q·kⱼ / √key_dim) and Σ wⱼ vⱼ.
-// Reads the synced `_explain` only (Python computes it, or a static export swaps it in); never computes it.
+// The layer's own numbers are the synced `_explain` (Python computes it, or a static export swaps it in);
+// a what-if (a temperature, keys dropped, the mask lifted: UI-only state, uistate.js) recomputes the
+// weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
 import { h } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector, formatStat } from "./format.js";
+import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
+import { whatIfFor, resetWhatIf } from "./uistate.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
 export const NO_LAYER_MESSAGE = "explain needs the layer: run it with %%attention or attnwidget.attention()";
 const WAIT_MESSAGE = "waiting for the kernel to compute this query's explanation…";
-const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "head_names", "query_tokens", "key_tokens", "theme", "view"];
+const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "head_names", "query_tokens", "key_tokens", "theme", "view",
+  "layer", "batch", "palette"];
+/** The temperature slider moves log₂ t over this range: t from 1/8 to 8, the layer's own 1 in the middle. */
+const LOG2_T = 3;
 
 export function createExplain(app) {
   const up = h("button", { type: "button", class: "aw-btn aw-explain-step", "data-explain-step": "-1", title: "previous query (ArrowUp)", "aria-label": "previous query", text: "▲" });
@@ -22,10 +29,12 @@ export function createExplain(app) {
   const message = h("div", { class: "aw-explain-message", role: "status" });
   const table = h("table", { class: "aw-explain-table" });
   const scroll = h("div", { class: "aw-explain-scroll" }, [table]);
+  const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
-    [nav, strip, formula, message, scroll]);
-  const v = { app, el, up, down, title, headSel, strip, formula, message, table, scroll, st: { dirty: true, tokensKey: "" } };
+    [nav, strip, formula, wi.el, message, scroll]);
+  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, scroll, st: { dirty: true, tokensKey: "", refocus: null } };
   listen(v);
+  listenWhatIf(v);
   return {
     el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy() {},
     update(changed) { if (DEPS.some((d) => changed.has(d))) v.st.dirty = true; },
@@ -53,11 +62,74 @@ function listen(v) {
   });
   dis.listen(el, "keydown", (e) => {
     if ((e.key !== "ArrowUp" && e.key !== "ArrowDown") || app.slideKeys(e)) return;
-    if (e.target.closest?.("select")) return; // the head select uses its own arrows
+    if (e.target.closest?.("select, input")) return; // the head select and the temperature use their own arrows
     step(e.key === "ArrowDown" ? 1 : -1);
     e.preventDefault();
     e.stopPropagation();
   });
+}
+
+// ----- what-if: temperature, dropped keys, the mask lifted, reset ----------------------------------
+function buildWhatIf() {
+  const slider = h("input", { type: "range", min: String(-LOG2_T), max: String(LOG2_T), step: "0.05", value: "0", class: "aw-range aw-explain-tslider",
+    "aria-label": "temperature (log scale, 1 in the middle)" });
+  const temp = h("input", { type: "number", min: "0.01", step: "0.05", value: "1", class: "aw-explain-temp",
+    "aria-label": "temperature: divides the logits (1 = the layer's own scaling)" });
+  const unmask = h("input", { type: "checkbox", class: "aw-explain-unmask" });
+  const unmaskWrap = h("label", { class: "aw-ctl", title: "let the query attend to the keys the causal or padding mask hides" },
+    [unmask, h("span", { class: "aw-ctl-label", text: "lift the mask" })]);
+  const reset = h("button", { type: "button", class: "aw-btn aw-explain-reset", text: "reset", title: "back to the layer's own numbers: temperature 1, every key, its mask" });
+  const note = h("span", { class: "aw-explain-whatif-note", "aria-live": "polite" });
+  const el = h("div", { class: "aw-explain-whatif", role: "group", "aria-label": "what-if" }, [
+    h("span", { class: "aw-ctl-label", text: "what if", title: "change the softmax and watch the weights; click a key to drop it" }),
+    h("label", { class: "aw-ctl", title: "temperature t: the softmax sees logits / t (t < 1 sharpens, t > 1 flattens)" },
+      [h("span", { class: "aw-ctl-label", text: "temperature" }), slider, temp]),
+    unmaskWrap, reset, note]);
+  return { el, slider, temp, unmask, unmaskWrap, reset, note };
+}
+
+/** Change the what-if (a patch of {temperature, dropped, unmasked}) and redraw at once. */
+function setWhatIf(v, patch) {
+  Object.assign(v.app.ui.whatIf, patch);
+  v.st.dirty = true;
+  v.app.invalidate();
+}
+
+function listenWhatIf(v) {
+  const { app, wi, table } = v, { dis } = app;
+  // the slider's value is log₂ t; t keeps 3 significant digits, so the number shown is the number used
+  dis.listen(wi.slider, "input", () => setWhatIf(v, { temperature: Number((2 ** Number(wi.slider.value)).toPrecision(3)) }));
+  const typed = () => {
+    const t = Number(wi.temp.value);
+    if (wi.temp.value !== "" && Number.isFinite(t) && t > 0) setWhatIf(v, { temperature: t });
+  };
+  dis.listen(wi.temp, "input", typed);
+  dis.listen(wi.temp, "keydown", (e) => { if (e.key === "Enter") { typed(); e.preventDefault(); e.stopPropagation(); } });
+  dis.listen(wi.unmask, "change", () => setWhatIf(v, { unmasked: wi.unmask.checked }));
+  dis.listen(wi.reset, "click", () => { resetWhatIf(app.ui); v.st.dirty = true; app.invalidate(); });
+  dis.listen(table, "click", (e) => {
+    const b = e.target.closest?.("button[data-explain-drop]");
+    if (!b) return;
+    const j = Number(b.dataset.explainDrop);
+    v.st.refocus = j;
+    setWhatIf(v, { dropped: toggleDrop(app.ui.whatIf.dropped, j) });
+  });
+}
+
+/** The what-if controls as the state `w` says (a field being typed in keeps what it holds). */
+function drawWhatIf(v, ex, w) {
+  const { wi } = v, t = w.temperature, doc = v.el.ownerDocument;
+  if (doc.activeElement !== wi.slider) wi.slider.value = String(Math.max(-LOG2_T, Math.min(LOG2_T, Math.log2(t))));
+  if (doc.activeElement !== wi.temp || Number(wi.temp.value) !== t) wi.temp.value = String(t);
+  wi.unmaskWrap.hidden = !(ex.mask && ex.mask.some((m) => m === 0));
+  wi.unmask.checked = w.unmasked;
+  wi.reset.disabled = isLayerOwn(w);
+  const parts = [];
+  if (t !== 1) parts.push(`logits ÷ ${t}`);
+  if (w.dropped.length) parts.push(`${w.dropped.length} key${w.dropped.length === 1 ? "" : "s"} dropped`);
+  if (w.unmasked && !wi.unmaskWrap.hidden) parts.push("mask lifted");
+  wi.note.textContent = parts.length ? `${parts.join(" · ")}: not the layer's own weights` : "click a key to drop it from the softmax";
+  v.el.classList.toggle("aw-whatif", parts.length > 0);
 }
 
 // ----- model -> view ------------------------------------------------------------------------------
@@ -84,31 +156,43 @@ function say(v, text) {
   v.message.hidden = !text;
 }
 
-function row(app, ex, j, color) {
-  const masked = ex.mask ? ex.mask[j] === 0 : false;
-  const w = masked ? 0 : ex.weights[j];
+/** The numbers the table shows: the layer's own (`_explain`), or the what-if `w` recomputed from its dots. */
+function numbers(ex, w) {
+  if (!isLayerOwn(w)) return whatIf(ex, w);
+  const allowed = Uint8Array.from({ length: ex.S }, (_, j) => (ex.mask && ex.mask[j] === 0 ? 0 : 1));
+  return { logits: ex.logits, weights: ex.weights, output: ex.output, allowed };
+}
+
+function row(app, ex, n, w, j, color) {
+  const masked = ex.mask ? ex.mask[j] === 0 : false, lifted = masked && w.unmasked, dropped = w.dropped.includes(j);
+  const kept = n.allowed[j] === 1, wt = kept ? n.weights[j] : 0;
   const vec = formatVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim));
-  const bar = h("div", { class: "aw-explain-bar", style: { width: `${Math.max(0, Math.min(1, w)) * 100}%`, background: color } });
-  return h("tr", { class: masked ? "aw-explain-row aw-masked" : "aw-explain-row", "data-explain-key": j, "data-weight": String(w), "data-masked": masked ? "true" : "false" }, [
+  const bar = h("div", { class: "aw-explain-bar", style: { width: `${Math.max(0, Math.min(1, wt)) * 100}%`, background: color } });
+  const cls = ["aw-explain-row", masked && !lifted && "aw-masked", lifted && "aw-unmasked", dropped && "aw-dropped"].filter(Boolean).join(" ");
+  const why = dropped ? "dropped (what-if): left out of the softmax" : masked && !lifted ? "masked: this query may not attend to this key" : null;
+  const key = h("button", { type: "button", class: "aw-explain-drop", "data-explain-drop": j, text: app.label("key", j), disabled: masked && !lifted,
+    "aria-pressed": dropped ? "true" : "false", title: `${app.token("key", j)} · click: ${dropped ? "put it back into" : "drop it from"} the softmax` });
+  return h("tr", { class: cls, "data-explain-key": j, "data-weight": String(wt), "data-masked": masked ? "true" : "false", "data-dropped": dropped ? "true" : "false" }, [
     h("td", { class: "aw-explain-j", text: String(j) }),
-    h("td", { class: "aw-explain-key", text: app.label("key", j), title: app.token("key", j) }),
+    h("td", { class: "aw-explain-key" }, [key]),
     h("td", { class: "aw-explain-num", text: formatNumber(ex.dots[j]) }),
-    h("td", { class: "aw-explain-num", text: masked ? "−∞" : formatNumber(ex.logits[j]), title: masked ? "masked: this query may not attend to this key" : null }),
-    h("td", { class: "aw-explain-num aw-explain-weight", text: formatNumber(w) }),
+    h("td", { class: "aw-explain-num", text: kept ? formatNumber(n.logits[j]) : "−∞", title: why }),
+    h("td", { class: "aw-explain-num aw-explain-weight", text: formatNumber(wt) }),
     h("td", { class: "aw-explain-barcell" }, [bar]),
     h("td", { class: "aw-explain-vec", text: vec.short, title: vec.full }),
   ]);
 }
 
-function renderTable(v, ex) {
-  const { app } = v, color = app.headColor(ex.head);
-  const cols = [["j", "key index"], ["key kⱼ", "key token"], ["q·kⱼ", "dot product, unscaled"], ["logit", "q·kⱼ × scale (1/√key_dim)"],
+function renderTable(v, ex, w) {
+  const { app, st } = v, color = app.headColor(ex.head), n = numbers(ex, w), t = w.temperature;
+  const cols = [["j", "key index"], ["key kⱼ", "key token: click to drop it from the softmax (what-if)"], ["q·kⱼ", "dot product, unscaled"],
+    [t === 1 ? "logit" : "logit ÷ t", `q·kⱼ × scale (1/√key_dim)${t === 1 ? "" : ` ÷ t (${t}): what the softmax sees`}`],
     ["weight wⱼ", "softmax of the logits"], ["", ""], [`value vⱼ (${ex.valueDim})`, "the key's value vector (rounded)"]];
-  const head = h("thead", {}, [h("tr", {}, cols.map(([c, t]) => h("th", { text: c, title: t || null })))]);
-  const body = h("tbody", {}, Array.from({ length: ex.S }, (_, j) => row(app, ex, j, color)));
+  const head = h("thead", {}, [h("tr", {}, cols.map(([c, ti]) => h("th", { text: c, title: ti || null })))]);
+  const body = h("tbody", {}, Array.from({ length: ex.S }, (_, j) => row(app, ex, n, w, j, color)));
   let sum = 0;
-  for (let j = 0; j < ex.S; j++) if (!(ex.mask && ex.mask[j] === 0)) sum += ex.weights[j];
-  const out = formatVector(ex.output);
+  for (let j = 0; j < ex.S; j++) if (n.allowed[j]) sum += n.weights[j];
+  const out = formatVector(n.output);
   const foot = h("tfoot", {}, [
     h("tr", { class: "aw-explain-sum", "data-explain-sum": String(sum) }, [
       h("td"), h("td", { text: "all keys" }), h("td"), h("td"),
@@ -121,6 +205,10 @@ function renderTable(v, ex) {
     ]),
   ]);
   v.table.replaceChildren(head, body, foot);
+  if (st.refocus != null) { // a key clicked (or pressed) keeps the focus through the redraw
+    v.table.querySelector(`button[data-explain-drop="${st.refocus}"]`)?.focus({ preventScroll: true });
+    st.refocus = null;
+  }
 }
 
 /** The navigation: strip of query tokens, head choice, step buttons and the title. */
@@ -147,23 +235,26 @@ function draw(v) {
   if (!st.dirty) return;
   st.dirty = false;
   const sq = app.get("selected_query"), hd = app.get("head") ?? 0;
+  const w = whatIfFor(ui, [app.get("layer") | 0, app.get("batch") | 0, sq, hd].join("|")); // a new pin starts from the layer's own
   drawNav(v, sq, hd);
   let ex = null;
   try { ex = decodeExplain(app.get("_explain")); } catch (err) { console.error(err); ex = { error: String(err.message || err) }; }
   const ready = ex && !ex.error && ex.query === sq && ex.head === hd;
-  v.scroll.hidden = v.formula.hidden = !(ex && !ex.error);
+  const hide = (off) => { v.scroll.hidden = v.formula.hidden = v.wi.el.hidden = off; };
+  hide(!(ex && !ex.error));
   v.el.classList.toggle("aw-stale", Boolean(ex && !ex.error && !ready));
-  if (app.get("_can_explain") === false) { v.scroll.hidden = v.formula.hidden = true; say(v, NO_LAYER_MESSAGE); return; }
-  if (sq == null) { v.scroll.hidden = v.formula.hidden = true; say(v, PIN_MESSAGE); return; }
+  if (app.get("_can_explain") === false) { hide(true); say(v, NO_LAYER_MESSAGE); return; }
+  if (sq == null) { hide(true); say(v, PIN_MESSAGE); return; }
   if (ex && ex.error) { say(v, `explain: ${ex.error}`); return; }
   if (!ex) { say(v, WAIT_MESSAGE); return; }
   say(v, ready ? "" : WAIT_MESSAGE);
-  const q = formatVector(ex.q);
+  const q = formatVector(ex.q), t = w.temperature;
   v.formula.replaceChildren(
     h("span", { text: `q = ${q.short}`, title: `q (${ex.keyDim}): ${q.full}` }),
-    h("span", { text: `logitⱼ = q·kⱼ × 1/√${ex.keyDim} (scale ${formatNumber(ex.scale, 4)})` }),
-    h("span", { text: "wⱼ = softmax(logits)ⱼ" }),
+    h("span", { text: `logitⱼ = q·kⱼ × 1/√${ex.keyDim} (scale ${formatNumber(ex.scale, 4)})${t === 1 ? "" : ` ÷ t (t = ${t})`}` }),
+    h("span", { text: w.dropped.length ? "wⱼ = softmax(logits)ⱼ over the keys kept" : "wⱼ = softmax(logits)ⱼ" }),
     h("span", { text: "output = Σⱼ wⱼ vⱼ" }),
   );
-  renderTable(v, ex);
+  drawWhatIf(v, ex, w);
+  renderTable(v, ex, w);
 }

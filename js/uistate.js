@@ -1,8 +1,10 @@
 // State of one rendered view that never reaches Python: the token under the pointer, the width, the
-// height a slide leaves it, the page's theme, the scale in effect and the text measurers made for it.
+// height a slide leaves it, the page's theme, the scale in effect and the text measurers made for it,
+// and the explain view's what-if (a lesson's experiment, not a setting to save).
 
 import { measurer } from "./dom.js";
 import { readTheme } from "./theme.js";
+import { LAYER_OWN } from "./whatif.js";
 
 /** The scale of a widget on a reveal.js slide whose model asks for none (scale 1): token labels of
  * 21 px, at least 20 px on a 1280×720 projector. */
@@ -19,6 +21,8 @@ export function createUiState(root) {
     userScaled: false, // the size control was used here: the presenter default no longer applies
     theme: readTheme(root),
     scale: 0,
+    // the explain view's what-if (whatif.js) and the pinned layer, batch, query and head it was made for
+    whatIf: { for: "", ...LAYER_OWN },
     /** `n` CSS pixels at the scale in effect. */
     px: (n) => n * ui.scale,
   };
@@ -40,4 +44,16 @@ export function setScale(ui, s) {
   ui.measure = measurer(`${12 * s}px ${ui.theme.font}`);
   ui.measureSmall = measurer(`${11 * s}px ${ui.theme.font}`);
   return true;
+}
+
+/** The what-if of the explanation `key` names (layer, batch, query, head): the layer's own when the key
+ * changed (another pin, head or layer starts from the layer's own numbers). */
+export function whatIfFor(ui, key) {
+  if (ui.whatIf.for !== key) resetWhatIf(ui, key);
+  return ui.whatIf;
+}
+
+/** Back to the layer's own temperature, keys and mask. */
+export function resetWhatIf(ui, key = ui.whatIf.for) {
+  ui.whatIf = { for: key, ...LAYER_OWN, dropped: [] };
 }
