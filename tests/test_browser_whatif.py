@@ -160,6 +160,11 @@ def test_whatif_in_jupyterlab(session):
     nb, browser, ref, _ = session
     root = nb.page.locator(LIVE).first
     walk_through(root, ref, slide, "lab")
+    typed(root)  # keys typed into the box are the box's, not the notebook's shortcuts
+    wait_note(root, f"logits ÷ {T}")
+    assert_table(root, ref["t"], f"temperature {T} typed", masked=[8, 9, 10])
+    cells = nb.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.map((c) => c.model.type)")
+    assert cells == ["code"] * len(CELLS)
     py = py_state(nb)  # the what-if stayed in the browser
     assert (py["q"], py["explain"], py["temperature"], py["dropped"]) == (Q, Q, 1.0, [])
     assert browser.blocked == [] and browser.console_errors == [], (browser.blocked, browser.console_errors)
