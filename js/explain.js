@@ -17,6 +17,8 @@ const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "he
   "layer", "batch", "palette"];
 /** The temperature slider moves log₂ t over this range: t from 1/8 to 8, the layer's own 1 in the middle. */
 const LOG2_T = 3;
+/** The temperatures the number box takes: from one that makes the softmax an argmax to one that makes it flat. */
+const T_RANGE = [0.01, 1000];
 
 export function createExplain(app) {
   const up = h("button", { type: "button", class: "aw-btn aw-explain-step", "data-explain-step": "-1", title: "previous query (ArrowUp)", "aria-label": "previous query", text: "▲" });
@@ -73,7 +75,7 @@ function listen(v) {
 function buildWhatIf() {
   const slider = h("input", { type: "range", min: String(-LOG2_T), max: String(LOG2_T), step: "0.05", value: "0", class: "aw-range aw-explain-tslider",
     "aria-label": "temperature (log scale, 1 in the middle)" });
-  const temp = h("input", { type: "number", min: "0.01", step: "0.05", value: "1", class: "aw-explain-temp",
+  const temp = h("input", { type: "number", min: String(T_RANGE[0]), max: String(T_RANGE[1]), step: "0.05", value: "1", class: "aw-explain-temp",
     "aria-label": "temperature: divides the logits (1 = the layer's own scaling)" });
   const unmask = h("input", { type: "checkbox", class: "aw-explain-unmask" });
   const unmaskWrap = h("label", { class: "aw-ctl", title: "let the query attend to the keys the causal or padding mask hides" },
@@ -99,9 +101,9 @@ function listenWhatIf(v) {
   const { app, wi, table } = v, { dis } = app;
   // the slider's value is log₂ t; t keeps 3 significant digits, so the number shown is the number used
   dis.listen(wi.slider, "input", () => setWhatIf(v, { temperature: Number((2 ** Number(wi.slider.value)).toPrecision(3)) }));
-  const typed = () => {
+  const typed = () => { // a value outside the box's range (a half-typed "0.0") is ignored
     const t = Number(wi.temp.value);
-    if (wi.temp.value !== "" && Number.isFinite(t) && t > 0) setWhatIf(v, { temperature: t });
+    if (wi.temp.value !== "" && t >= T_RANGE[0] && t <= T_RANGE[1]) setWhatIf(v, { temperature: t });
   };
   dis.listen(wi.temp, "input", typed);
   dis.listen(wi.temp, "keydown", (e) => { if (e.key === "Enter") { typed(); e.preventDefault(); e.stopPropagation(); } });
