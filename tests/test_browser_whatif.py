@@ -5,7 +5,8 @@ drops a key, the mask lifted and "reset" change the weights, bars, Σ and output
 reaches Python and starts over on another pin. Also: the palette control (Python sees it, the swatches take
 its colours) and the matrix's axis caption.
 
-Screenshots: ``test-artifacts/whatif-lab.png`` (t = 0.5, a key dropped), ``whatif-static.png``.
+Screenshots: ``test-artifacts/whatif-lab.png`` (t = 0.5, a key dropped), ``whatif-static.png``; the weights shown
+and NumPy's at each step: ``whatif-lab.json``, ``whatif-static.json``.
 """
 
 from __future__ import annotations
@@ -67,9 +68,12 @@ def shown_as(text: str, x: float) -> bool:
     return abs(frac - 0.5) < 1e-3 and abs(float(text) - x) <= 5e-4 + 1e-6
 
 
-def assert_table(root, want: dict, what: str, dropped=(), masked=()):
-    """The shown weights (text, exact value, bar), Σ and output against NumPy's ``want`` ({w, out})."""
+def assert_table(root, want: dict, what: str, dropped=(), masked=(), log=None):
+    """The shown weights (text, exact value, bar), Σ and output against NumPy's ``want`` ({w, out});
+    ``log`` (a dict) keeps both for test-artifacts."""
     rows = root.evaluate(ROWS)
+    if log is not None:
+        log[what] = {"shown": [r["text"] for r in rows], "numpy": [round(x, 6) for x in want["w"]]}
     assert len(rows) == len(want["w"]), what
     bad = [(r["j"], r["text"], round(x, 6)) for r, x in zip(rows, want["w"]) if not shown_as(r["text"], x)]
     assert not bad, f"{what}: shown weights differ from NumPy's (key, shown, numpy): {bad}"
@@ -97,24 +101,24 @@ def wait_note(root, part: str):
 
 def walk_through(root, ref, set_temperature, name: str):
     """The same what-ifs on a live view and on a static copy; Python's own numbers at each step."""
-    page = root.page
+    page, log = root.page, {}
     root.locator('button[data-view="explain"]').click()
     wait_explained(root, Q)
     masked = [8, 9, 10]
-    assert_table(root, ref["own"], "the layer's own", masked=masked)
+    assert_table(root, ref["own"], "the layer's own", masked=masked, log=log)
     assert max(abs(a - b) for a, b in zip(ref["own"]["w"], ref["keras"])) < 1e-5  # NumPy's are Keras's
     assert root.locator("button.aw-explain-reset").is_disabled()
 
     set_temperature(root)
     wait_note(root, f"logits ÷ {T}")
     assert root.locator("input.aw-explain-temp").input_value() == str(T)
-    assert_table(root, ref["t"], f"temperature {T}", masked=masked)
+    assert_table(root, ref["t"], f"temperature {T}", masked=masked, log=log)
     assert root.locator("input.aw-explain-tslider").input_value() == "-1"
 
     root.locator(f'button[data-explain-drop="{DROP}"]').click()
     page.wait_for_function(f"(el) => el.querySelector('tr[data-explain-key=\"{DROP}\"]').dataset.dropped === 'true'",
                            arg=root.element_handle(), timeout=10_000)
-    assert_table(root, ref["drop"], f"temperature {T}, key {DROP} dropped", dropped=[DROP], masked=masked)
+    assert_table(root, ref["drop"], f"temperature {T}, key {DROP} dropped", dropped=[DROP], masked=masked, log=log)
     assert root.locator(f'tr[data-explain-key="{DROP}"] .aw-explain-drop').evaluate(
         "(b) => getComputedStyle(b).textDecorationLine") == "line-through"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -123,11 +127,11 @@ def walk_through(root, ref, set_temperature, name: str):
 
     root.locator("input.aw-explain-unmask").check()
     wait_note(root, "mask lifted")
-    assert_table(root, ref["unmask"], "and the mask lifted", dropped=[DROP])
+    assert_table(root, ref["unmask"], "and the mask lifted", dropped=[DROP], log=log)
 
     root.locator("button.aw-explain-reset").click()
     page.wait_for_function("(el) => el.querySelector('button.aw-explain-reset').disabled", arg=root.element_handle(), timeout=10_000)
-    assert_table(root, ref["own"], "reset", masked=masked)
+    assert_table(root, ref["own"], "reset", masked=masked, log=log)
     assert root.locator("input.aw-explain-temp").input_value() == "1"
     assert not root.locator("input.aw-explain-unmask").is_checked()
 
@@ -140,7 +144,8 @@ def walk_through(root, ref, set_temperature, name: str):
     assert root.locator("input.aw-explain-temp").input_value() == "1"
     root.locator('button[data-explain-step="-1"]').click()
     wait_explained(root, Q)
-    assert_table(root, ref["own"], "back on the pin", masked=masked)
+    assert_table(root, ref["own"], "back on the pin", masked=masked, log=log)
+    (ARTIFACTS / f"whatif-{name}.json").write_text(json.dumps(log, indent=1))
 
 
 def slide(root):
