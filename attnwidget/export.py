@@ -131,9 +131,7 @@ def to_html(widget, path: str | pathlib.Path | None = None, *, title: str = "att
 
 # --- the live view's last state, for the static copy of a saved notebook -----------------------------
 
-#: Traits a static copy restores from the small output beside it (js/restore.js UI_TRAITS).
-UI_TRAITS = ("layer", "batch", "view", "heads", "head", "aggregate", "mode", "selected_query", "selected_key",
-             "threshold", "top_k", "scale", "color_max")
+UI_TRAITS = protocol.UI_TRAITS
 
 
 def ui_bundle(widget) -> dict[str, str]:

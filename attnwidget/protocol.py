@@ -70,12 +70,18 @@ class WireState(t.HasTraits):
 #: Names of every synced trait (alphabetical, as traitlets lists them).
 TRAITS = tuple(n for n in WireState.class_trait_names(sync=True))
 
+#: What a static copy restores from the small output beside it (the live view's last state), layer and
+#: batch first: they swap data.
+UI_TRAITS = ("layer", "batch", "view", "heads", "head", "aggregate", "mode", "selected_query", "selected_key",
+             "threshold", "top_k", "scale", "color_max", "palette")
+
 SCHEMA = {
     "views": [list(v) for v in VIEWS],
     "aggregates": [list(a) for a in AGGREGATES],
     "modes": [list(m) for m in MODES],
     "layer_kinds": list(LAYER_KINDS),
     "traits": [n for n in TRAITS if n != "_schema"],
+    "ui_traits": list(UI_TRAITS),
 }
 
 

@@ -17,7 +17,6 @@ import numpy as np
 import traitlets as t
 
 from . import protocol
-from .export import UI_TRAITS
 from .config import ConfigError
 from .inputs import clean_labels, header_info, widget_layers
 from .qkscores import QKScores, qk_layers
@@ -189,7 +188,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
     _ui_record = None  # export.UiRecord, once shown in a notebook
 
-    @t.observe(*UI_TRAITS)
+    @t.observe(*protocol.UI_TRAITS)
     def _on_ui(self, change):
         if self._ui_record is not None:
             self._ui_record.changed()

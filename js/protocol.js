@@ -11,6 +11,8 @@ export const FALLBACK_SCHEMA = {
   traits: ["_data", "_exact", "_explain", "_can_explain", "_overview", "_layers_meta", "query_tokens", "key_tokens", "head_names",
     "layer_names", "layer_kinds", "info", "selected_query", "selected_key", "heads", "head", "layer", "batch", "view",
     "threshold", "top_k", "aggregate", "mode"],
+  ui_traits: ["layer", "batch", "view", "heads", "head", "aggregate", "mode", "selected_query", "selected_key",
+    "threshold", "top_k", "scale", "color_max", "palette"],
 };
 
 /** The traits a layer switch decides together. */

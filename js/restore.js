@@ -5,9 +5,8 @@
 
 import { FALLBACK_SCHEMA, toFloat32, toBytes } from "./protocol.js";
 
-/** The traits the small output records (export.py UI_TRAITS), layer and batch first: they swap data. */
-export const UI_TRAITS = ["layer", "batch", "view", "heads", "head", "aggregate", "mode", "selected_query", "selected_key",
-  "threshold", "top_k", "scale", "color_max"];
+/** The traits the small output records when an old copy has no `_schema.ui_traits` (Python sends them). */
+export const UI_TRAITS = FALLBACK_SCHEMA.ui_traits;
 
 /** The recorded UI of the widget `uid` in `doc` (the last such output), or null. */
 export function savedUi(doc, uid) {
@@ -42,11 +41,12 @@ export function applyUi(model, saved) {
     threshold: (x) => typeof x === "number" && x >= 0 && x <= 1,
     top_k: (x) => Number.isInteger(x) && x >= 0,
     scale: (x) => typeof x === "number" && x >= 0.5 && x <= 4,
+    palette: (x) => typeof x === "string" && x.length < 40,  // colors.js falls back on a name it does not know
     color_max: (x) => typeof x === "boolean",
   };
   const applied = [];
-  for (const k of UI_TRAITS) {
-    if (!(k in saved) || !fits[k](saved[k])) continue;
+  for (const k of Array.isArray(schema.ui_traits) ? schema.ui_traits : UI_TRAITS) {
+    if (!(k in saved) || !fits[k] || !fits[k](saved[k])) continue;
     if (JSON.stringify(model.get(k)) !== JSON.stringify(saved[k])) model.set(k, saved[k]);
     applied.push(k);
   }

@@ -11,7 +11,7 @@ const meta = [
 ];
 const state = () => ({
   layer: 0, batch: 0, view: "graph", heads: [0, 1], head: 0, aggregate: "none", mode: "all", selected_query: null, selected_key: null,
-  threshold: 0, top_k: 0, scale: 1, color_max: false, layer_names: ["enc", "cross"], _layers_meta: meta, info: { batch_size: 1 },
+  threshold: 0, top_k: 0, scale: 1, color_max: false, palette: "default", layer_names: ["enc", "cross"], _layers_meta: meta, info: { batch_size: 1 },
   query_tokens: meta[0].query_tokens, key_tokens: meta[0].key_tokens, head_names: meta[0].head_names,
   _slices: { "0,0": { shape: [2, 3, 3], tag: "layer0" }, "1,0": { shape: [4, 2, 3], tag: "layer1" } }, _data: { shape: [2, 3, 3], tag: "layer0" },
 });
@@ -19,7 +19,7 @@ const state = () => ({
 test("the last view, layer, heads, pin, scale and colours are applied, tokens and data following the layer", () => {
   const model = staticModel(state());
   const saved = { layer: 1, batch: 0, view: "matrix", heads: [3], head: 3, aggregate: "mean", mode: "cross", selected_query: 1,
-    selected_key: null, threshold: 0.25, top_k: 2, scale: 1.5, color_max: true };
+    selected_key: null, threshold: 0.25, top_k: 2, scale: 1.5, color_max: true, palette: "okabe-ito" };
   const applied = applyUi(model, saved);
   assert.deepEqual(applied.sort(), UI_TRAITS.slice().sort());
   assert.equal(model.get("layer"), 1);
