@@ -108,3 +108,13 @@ def train_reversal(seed: int = 0, epochs: int = 12, length: int = 6, examples: i
         context_tokens=context_tokens, before=capture(untrained, (source, target_in), **cap),
         after=capture(trained, (source, target_in), **cap), train_seconds=seconds, accuracy=accuracy,
         history=[float(v) for v in hist.history.get("loss", [])])
+
+
+def train_it_figure(seed: int = 0, **kwargs):
+    """The lecture's Figure 2 learned: an English → French Transformer and the "it" of its encoder.
+
+    See :func:`attnwidget.itfigure.train_it_figure` (imported here lazily: it imports Keras).
+    """
+    from .itfigure import train_it_figure as train
+
+    return train(seed=seed, **kwargs)

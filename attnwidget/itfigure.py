@@ -1,0 +1,342 @@
+"""The lecture's Figure 2, learned: whom does "it" attend to in an English → French Transformer?
+
+"The animal didn't cross the street because it was too tired": "it" is the animal; "... too wide":
+the street. French has to say which (il / elle, fatigué / fatiguée). The corpus comes from frames
+in which the adjective, in its frame, decides the referent: the size words change sides between
+frames ("didn't fit in the box because it was too big" is the animal, "couldn't carry the box
+because it was too big" the box), and the two nouns of a sentence always differ in gender, so il /
+elle is right only if the model resolved "it". No downloads.
+
+English is split with :func:`attnwidget.tokenize` ("didn't" stays one token); French with
+:func:`french_tokens`, which splits elisions off ("L'", "animal", "qu'", "il").
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# English word → (French noun, gender).
+ANIMALS = {"animal": ("animal", "m"), "dog": ("chien", "m"), "cat": ("chat", "m"), "horse": ("cheval", "m"),
+           "rabbit": ("lapin", "m"), "mouse": ("souris", "f"), "cow": ("vache", "f"), "goat": ("chèvre", "f"),
+           "hen": ("poule", "f"), "turtle": ("tortue", "f")}
+PLACES = {"street": ("rue", "f"), "road": ("route", "f"), "river": ("rivière", "f"), "bridge": ("pont", "m"),
+          "field": ("champ", "m"), "path": ("chemin", "m"), "square": ("place", "f"), "park": ("parc", "m"),
+          "canal": ("canal", "m"), "valley": ("vallée", "f")}
+CONTAINERS = {"box": ("boîte", "f"), "car": ("voiture", "f"), "cage": ("cage", "f"), "house": ("maison", "f"),
+              "basket": ("panier", "m"), "bag": ("sac", "m"), "boat": ("bateau", "m"), "truck": ("camion", "m")}
+# English adjective → (masculine, feminine).
+ADJECTIVES = {
+    "tired": ("fatigué", "fatiguée"), "scared": ("effrayé", "effrayée"), "slow": ("lent", "lente"),
+    "weak": ("faible", "faible"), "wide": ("large", "large"), "busy": ("fréquenté", "fréquentée"),
+    "deep": ("profond", "profonde"), "big": ("grand", "grande"), "small": ("petit", "petite"),
+    "long": ("long", "longue"), "short": ("court", "courte"), "heavy": ("lourd", "lourde"),
+    "narrow": ("étroit", "étroite"), "full": ("plein", "pleine"),
+}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One sentence pattern: ``{a}`` an animal, ``{o}`` a place or object, ``{adj}`` the adjective."""
+
+    name: str
+    english: str            # "The {a} didn't cross the {o} because it was too {adj}"
+    french: str             # the main clause: "{A} n'a pas traversé {o}"
+    others: dict            # the {o} nouns: PLACES or CONTAINERS
+    animal_side: tuple      # adjectives that make "it" the animal
+    other_side: tuple       # adjectives that make "it" the place or object
+
+
+FRAMES = (
+    Frame("cross", "The {a} didn't cross the {o} because it was too {adj}", "{A} n'a pas traversé {o}", PLACES,
+          ("tired", "scared", "slow", "weak", "small"), ("wide", "long", "busy", "deep", "big")),
+    Frame("fit on", "The {a} didn't fit on the {o} because it was too {adj}", "{A} ne tenait pas sur {o}", PLACES,
+          ("big", "wide", "long", "heavy"), ("small", "narrow", "short", "weak")),
+    Frame("fit in", "The {a} didn't fit in the {o} because it was too {adj}", "{A} ne rentrait pas dans {o}",
+          CONTAINERS, ("big", "wide", "long", "heavy"), ("small", "narrow", "short", "full")),
+    Frame("carry", "The {a} couldn't carry the {o} because it was too {adj}", "{A} ne pouvait pas porter {o}",
+          CONTAINERS, ("small", "weak", "tired", "short"), ("big", "heavy", "long", "wide")),
+)
+FIGURE = ("The animal didn't cross the street because it was too tired",
+          "The animal didn't cross the street because it was too wide")
+
+
+def article(noun: str, gender: str, capital: bool = False) -> str:
+    """``le chien``, ``la rue``, ``l'animal`` (``Le`` / ``La`` / ``L'`` with ``capital``)."""
+    art = "l'" if noun[0] in "aeiouhéè" else ("le " if gender == "m" else "la ")
+    return (art[0].upper() + art[1:] if capital else art) + noun
+
+
+def french_tokens(text: str) -> list[str]:
+    """French words with elisions split off: ``"qu'il"`` → ``["qu'", "il"]``."""
+    return re.findall(r"\w+['’]|\w+|[^\w\s]", text)
+
+
+def french_text(tokens) -> str:
+    """Inverse of :func:`french_tokens` (no space after an elided ``l'``, ``qu'``, ``n'``)."""
+    return "".join(t if t.endswith("'") else t + " " for t in tokens).strip()
+
+
+@dataclass(frozen=True)
+class Example:
+    """One sentence pair; ``referent`` is ``"animal"`` or ``"other"`` (the place or object)."""
+
+    frame: str
+    animal: str
+    other: str
+    adjective: str
+    referent: str
+    english: str
+    french: str
+    gender: str             # of the referent: "m" or "f"
+
+    @property
+    def pronoun(self) -> str:
+        return "il" if self.gender == "m" else "elle"
+
+    def positions(self) -> tuple[int, int, int]:
+        """Source token indices of ``(it, referent, other noun)``."""
+        from .config import tokenize
+
+        toks = tokenize(self.english)
+        a, o = toks.index(self.animal), toks.index(self.other)
+        return toks.index("it"), *((a, o) if self.referent == "animal" else (o, a))
+
+
+def make_example(frame: Frame, animal: str, other: str, adjective: str) -> Example:
+    """The pair of ``frame`` with these words; French pronoun and adjective agree with the referent."""
+    a_fr, a_g = ANIMALS[animal]
+    o_fr, o_g = frame.others[other]
+    referent = "animal" if adjective in frame.animal_side else "other"
+    gender = a_g if referent == "animal" else o_g
+    pronoun = "il" if gender == "m" else "elle"
+    fr = (frame.french.format(A=article(a_fr, a_g, capital=True), o=article(o_fr, o_g))
+          + f" parce qu'{pronoun} était trop {ADJECTIVES[adjective][gender == 'f']}")
+    return Example(frame.name, animal, other, adjective, referent,
+                   frame.english.format(a=animal, o=other, adj=adjective), fr, gender)
+
+
+def corpus(seed: int = 0, held_out: float = 0.2) -> tuple[list[Example], list[Example]]:
+    """``(train, test)``: every frame × animal × place or object × adjective whose two nouns differ in
+    gender (else il / elle would not show who "it" is). A share ``held_out`` of these combinations,
+    drawn from ``seed``, and always the figure's two sentences, are only in ``test``."""
+    rng = np.random.default_rng([seed, 0xF16])
+    train, test = [], []
+    for frame in FRAMES:
+        for animal, (_, a_g) in ANIMALS.items():
+            for other, (_, o_g) in frame.others.items():
+                if a_g == o_g:
+                    continue
+                for adj in frame.animal_side + frame.other_side:
+                    ex = make_example(frame, animal, other, adj)
+                    (test if rng.random() < held_out or ex.english in FIGURE else train).append(ex)
+    return train, test
+
+
+class Vocab:
+    """A tokenizer: text ↔ ids; 0 pads, 1 unknown, 2 start, 3 end."""
+
+    SPECIAL = ("<pad>", "<unk>", "<s>", "</s>")
+
+    def __init__(self, split, words):
+        self.split = split
+        self.tokens = list(self.SPECIAL) + sorted(set(words) - set(self.SPECIAL))
+        self.ids = {t: i for i, t in enumerate(self.tokens)}
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def encode(self, text: str) -> list[int]:
+        return [self.ids.get(t, 1) for t in self.split(text)]
+
+    def decode(self, ids) -> list[str]:
+        return [self.tokens[int(i)] for i in ids]
+
+
+def vocabularies(examples) -> tuple[Vocab, Vocab]:
+    """English and French :class:`Vocab` of ``examples``."""
+    from .config import tokenize
+
+    return (Vocab(tokenize, [t for e in examples for t in tokenize(e.english)]),
+            Vocab(french_tokens, [t for e in examples for t in french_tokens(e.french)]))
+
+
+def by_frame(examples) -> list[list[Example]]:
+    """``examples`` grouped by frame: in a group all sources have one length, all targets another."""
+    return [g for g in ([e for e in examples if e.frame == f.name] for f in FRAMES) if g]
+
+
+def arrays(examples, en: Vocab, fr: Vocab):
+    """``(source (N, T), decoder input (N, U), labels (N, U))`` int32 of one frame's ``examples``."""
+    src = np.array([en.encode(e.english) for e in examples], "int32")
+    tgt = np.array([fr.encode(e.french) for e in examples], "int32")
+    n = len(examples)
+    return src, np.concatenate([np.full((n, 1), 2, "int32"), tgt], 1), np.concatenate([tgt, np.full((n, 1), 3, "int32")], 1)
+
+
+# --- model, training, measurement -------------------------------------------------------------
+
+def build_model(en: Vocab, fr: Vocab, seed: int = 0, num_layers: int = 2, d_model: int = 64, num_heads: int = 8,
+                dff: int = 128):
+    """The tutorial's Transformer (attnwidget.models), no dropout, weights drawn from ``seed`` alone."""
+    from . import backend
+    from .build import private_random, seed_weights
+    from .models import Transformer
+
+    backend.load_keras(None)
+    with private_random():              # Keras draws its default seeds from Python's `random`
+        model = Transformer(num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff,
+                            input_vocab_size=len(en), target_vocab_size=len(fr), dropout_rate=0.0,
+                            key_dim=d_model // num_heads)
+        model((np.ones((1, 4), "int32"), np.ones((1, 4), "int32")), training=False)
+    seed_weights([model], seed)
+    return model
+
+
+def fit(model, train, en: Vocab, fr: Vocab, seed: int = 0, epochs: int = 16, batch_size: int = 32,
+        learning_rate: float = 2e-3) -> list[float]:
+    """Teacher-forced training on batches of one frame, in an order drawn from ``seed``; mean loss per epoch."""
+    from . import backend
+
+    keras = backend.load_keras(None)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    groups = [arrays(g, en, fr) for g in by_frame(train)]
+    rng = np.random.default_rng([seed, 0x7EA])
+    history = []
+    for _ in range(epochs):
+        batches = [(g, idx) for g, (src, _, _) in enumerate(groups)
+                   for idx in np.array_split(rng.permutation(len(src)), -(-len(src) // batch_size))]
+        losses = []
+        for b in rng.permutation(len(batches)):
+            g, idx = batches[b]
+            src, tgt_in, labels = groups[g]
+            losses.append(float(model.train_on_batch((src[idx], tgt_in[idx]), labels[idx])))
+        history.append(float(np.mean(losses)))
+    return history
+
+
+def greedy(model, src: np.ndarray, steps: int, stop: bool = False) -> np.ndarray:
+    """Greedy decoding of ``src`` ``(N, T)``: target ids ``(N, ≤ steps)``, the start token left out;
+    with ``stop``, until every row has produced the end token."""
+    out = np.full((len(src), 1), 2, "int32")
+    with warnings.catch_warnings():     # Keras warns of the causal softmax over a single token
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(steps):
+            logits = np.asarray(model((src, out), training=False))
+            out = np.concatenate([out, logits[:, -1].argmax(-1).astype("int32")[:, None]], 1)
+            if stop and (out == 3).any(1).all():
+                break
+    return out[:, 1:]
+
+
+def it_rows(model, examples, en: Vocab, fr: Vocab) -> dict[str, np.ndarray]:
+    """Encoder self-attention path → ``(N, heads, 2)``: weight of "it" on (its referent, the other noun)."""
+    from .capture import capture
+
+    rows: dict[str, list] = {}
+    for group in by_frame(examples):
+        src, tgt_in, _ = arrays(group, en, fr)
+        res = capture(model, (src, tgt_in))
+        pos = np.array([e.positions() for e in group])                  # (n, 3): it, referent, other
+        n = np.arange(len(group))
+        for path, kind in res.layer_kinds.items():
+            if kind == "self":
+                s = res.layers[path][n, :, pos[:, 0], :]                # (n, heads, T): the "it" rows
+                rows.setdefault(path, []).append(np.stack([s[n, :, pos[:, 1]], s[n, :, pos[:, 2]]], -1))
+    return {p: np.concatenate(v) for p, v in rows.items()}
+
+
+def choose_head(rows: dict[str, np.ndarray]) -> tuple[str, int]:
+    """The (layer path, head) whose "it" row most often puts more weight on the referent than on the
+    other noun (ties: the larger mean difference)."""
+    def score(ph):
+        r = rows[ph[0]][:, ph[1]]                                       # (N, 2)
+        return float((r[:, 0] > r[:, 1]).mean()), float((r[:, 0] - r[:, 1]).mean())
+
+    return max(((p, h) for p, r in rows.items() for h in range(r.shape[1])), key=score)
+
+
+def pronoun_accuracy(model, examples, en: Vocab, fr: Vocab) -> tuple[float, float]:
+    """``(share with the right il / elle, share translated word for word)``, greedy decoding."""
+    right = exact = 0
+    for group in by_frame(examples):
+        src, _, labels = arrays(group, en, fr)
+        pred = greedy(model, src, labels.shape[1])
+        exact += int((pred == labels).all(1).sum())
+        for e, p in zip(group, pred):
+            right += [t for t in fr.decode(p) if t in ("il", "elle")][:1] == [e.pronoun]
+    return right / len(examples), exact / len(examples)
+
+
+@dataclass
+class ItFigure:
+    """What :func:`train_it_figure` returns: the trained model, its tokenizers and what it learned."""
+
+    model: Any                     # the tutorial's Transformer, trained
+    source: Vocab                  # English tokenizer (attnwidget.tokenize)
+    target: Vocab                  # French tokenizer (french_tokens)
+    head: tuple[str, int]          # (encoder layer path, head) whose "it" row best follows the referent (train split)
+    train: list = field(repr=False, default_factory=list)
+    test: list = field(repr=False, default_factory=list)
+    train_seconds: float = 0.0
+    history: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+    def _translation(self, text: str) -> list[int]:
+        ids = [int(i) for i in greedy(self.model, np.array([self.source.encode(text)], "int32"), 24, stop=True)[0]]
+        return ids[:ids.index(3)] if 3 in ids else ids
+
+    def translate(self, text: str) -> str:
+        """Greedy French translation of one English sentence."""
+        return french_text(self.target.decode(self._translation(text)))
+
+    def capture(self, text: str):
+        """AttentionResult of every layer (encoder self-attention first) on ``text`` and its translation:
+        the decoder reads ``<s>`` and the translation, the encoder ``text``."""
+        from .capture import capture
+
+        ids = np.array([[2] + self._translation(text)], "int32")
+        return capture(self.model, (np.array([self.source.encode(text)], "int32"), ids),
+                       tokens=self.target.decode(ids[0]), context_tokens=self.source.split(text))
+
+    def it_row(self, text: str) -> dict[str, float]:
+        """The chosen head's weights of "it" in ``text``: source token → weight."""
+        res = self.capture(text)
+        toks = self.source.split(text)
+        row = res.layers[self.head[0]][0, self.head[1], toks.index("it")]
+        return {f"{t}#{i}" if toks.count(t) > 1 else t: float(w) for i, (t, w) in enumerate(zip(toks, row))}
+
+
+def train_it_figure(seed: int = 0, epochs: int = 16, batch_size: int = 32, learning_rate: float = 2e-3,
+                    num_layers: int = 2, d_model: int = 64, num_heads: int = 8, dff: int = 128) -> ItFigure:
+    """Generate the corpus, train the tutorial's Transformer on it and measure what it learned.
+
+    Deterministic for a seed (corpus split, weights and batch order from NumPy; no dropout).
+    ``metrics`` (held-out split): ``pronoun`` (share with the right il / elle), ``exact`` (share
+    translated word for word), ``referent`` (share whose "it" row, in the chosen head, weighs the
+    referent above the other noun), ``figure`` (for each of the figure's sentences: the weights of
+    "it" on animal and street, and the token it weighs most).
+    """
+    train, test = corpus(seed)
+    en, fr = vocabularies(train + test)
+    model = build_model(en, fr, seed, num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff)
+    t0 = time.perf_counter()
+    history = fit(model, train, en, fr, seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    seconds = time.perf_counter() - t0
+    head = choose_head(it_rows(model, train, en, fr))
+    rows = it_rows(model, test, en, fr)[head[0]][:, head[1]]                  # (N, 2)
+    pronoun, exact = pronoun_accuracy(model, test, en, fr)
+    fig = ItFigure(model, en, fr, head, train, test, seconds, history,
+                   {"pronoun": pronoun, "exact": exact, "referent": float((rows[:, 0] > rows[:, 1]).mean())})
+    figure = {}
+    for text in FIGURE:
+        row = fig.it_row(text)
+        figure[text] = {"animal": row["animal"], "street": row["street"], "top": max(row, key=row.get)}
+    fig.metrics["figure"] = figure
+    return fig
