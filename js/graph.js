@@ -7,6 +7,7 @@ import { selectLines, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
 import { pinned, buildTokens, placeTokens, renderWindow, markPinned, reveal, focusToken } from "./graphtokens.js";
 import { geometry, paintGraph } from "./graphpaint.js";
+import { createLayers, dropLayers } from "./layers.js";
 import { exportCanvas, exportSVG } from "./graphexport.js";
 import { SIGN_POS, SIGN_NEG } from "./lines.js";
 import { lineColor } from "./graphpaint.js";
@@ -28,18 +29,21 @@ export function createGraph(app) {
   const v = {
     app, el, notice, legend, scroller, content, canvas, cols,
     st: { sel: null, extra: null, lay: null, buttons: { query: new Map(), key: new Map() }, labels: { query: [], key: [] },
-      widths: { query: 60, key: 60 }, geom: null, built: false },
+      widths: { query: 60, key: 60 }, geom: null, built: false, top: 0, layers: createLayers() },
   };
   listen(v);
   return {
     el, update: (changed) => update(v, changed), draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale),
-    exportSVG: () => exportSVG(v), focusToken: (side, index) => focusToken(v, side, index), destroy() {},
+    exportSVG: () => exportSVG(v), focusToken: (side, index) => focusToken(v, side, index), destroy: () => dropLayers(v.st.layers),
   };
 }
 
 // ----- model -> view ----------------------------------------------------------------------------
 function update(v, changed) {
   const { app, st } = v;
+  // the scroll position, kept from scroll events so that a frame reads no layout; read here when the
+  // view is shown (its scroller had no box while hidden)
+  if (changed.has("view")) st.top = v.scroller.scrollTop;
   if (changed.has("_data") || changed.has("query_tokens") || changed.has("key_tokens") || !st.built) buildTokens(v);
   if (LINE_KEYS.some((k) => changed.has(k)) || !st.sel) recomputeLines(v);
   if (EXTRA_KEYS.some((k) => changed.has(k))) recomputeExtra(v);
@@ -62,11 +66,10 @@ function draw(v) {
   if (st.reveal) { reveal(v, st.reveal.side, st.reveal.index, true); st.reveal = null; }
   renderWindow(v);
   markPinned(v);
-  const g = geometry(v, app.ui.width, v.scroller.scrollTop);
+  const g = geometry(v, app.ui.width, st.top);
   const size = canvasSize(g.midW, st.lay.viewH, window.devicePixelRatio || 1);
   const ctx = sizeCanvas(v.canvas, size);
   ctx.clearRect(0, 0, size.cssW, size.cssH);
-  st.scrollTop = v.scroller.scrollTop;
   paintGraph(v, ctx, { ...g, yMin: 0, yMax: size.cssH, size });
   st.geom = g;
 }
@@ -136,7 +139,7 @@ function listen(v) {
   dis.listen(content, "focusin", (e) => setHover(tokOf(e)));
   dis.listen(content, "focusout", (e) => { if (!content.contains(e.relatedTarget)) setHover(null); });
   dis.listen(content, "click", (e) => { const t = tokOf(e); if (t) togglePin(app, t.side, t.index); });
-  dis.listen(v.scroller, "scroll", () => app.invalidate(), { passive: true });
+  dis.listen(v.scroller, "scroll", () => { v.st.top = v.scroller.scrollTop; app.invalidate(); }, { passive: true });
   dis.listen(content, "keydown", (e) => { const t = tokOf(e); if (t && !app.slideKeys(e)) onKey(v, t, e); });
 }
 

@@ -1,16 +1,13 @@
 // Graph view, painting: the lines, weight bars and pin between the token columns, onto a 2D
 // context (the screen's canvas, a PNG's or the SVG recorder). `v` is the graph view's context (graph.js).
 
-import { sizeCanvas } from "./dom.js";
 import { rowCenter, clamp } from "./layout.js";
 import { pinned } from "./graphtokens.js";
-import { SIGN_POS, SIGN_NEG } from "./lines.js";
+import { SIGN_POS, SIGN_NEG, linesOf } from "./lines.js";
 import { diverging, rgbToHex } from "./colors.js";
+import { layer, blit, sameDeps, whenIdle } from "./layers.js";
 
 const LEVELS = 20;
-// Above this many lines, the faded lines behind an active token are cached as a bitmap.
-const BACKGROUND_MIN_LINES = 20000;
-
 const HEAD_OFFSET = 4; // bucket keys stay positive for the aggregate (-1) and sign (-2, -3) codes
 
 /** The colour of a line of head `hd`: its head's, the accent for an aggregate, blue / red by sign. */
@@ -43,7 +40,8 @@ export function activeToken(app) {
 
 /**
  * Everything between the columns, for geometry `g` ({...geometry, yMin, yMax, size?}); `forExport`:
- * as pinned, without the pointer's hover.
+ * as pinned, without the pointer's hover. With `g.size` (the screen's canvas) the lines come from
+ * cached layers (layers.js), so a click or a hover rasterizes at most its token's lines.
  */
 export function paintGraph(v, ctx, g, forExport = false) {
   const { app, st } = v, th = app.ui.theme;
@@ -51,23 +49,51 @@ export function paintGraph(v, ctx, g, forExport = false) {
   const hv = forExport ? null : app.ui.hover, p = pinned(app);
   const pair = p && hv && hv.side !== p.side
     ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
-  if (st.sel) {
-    const lines = { ...g, sel: st.sel, extra: st.extra, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
-      color: (hd) => lineColor(app, hd), active: act, pair, emphasis: th.fg, unit: app.ui.scale };
-    if (act && g.size && st.sel.n > BACKGROUND_MIN_LINES) {
-      // Many lines: the faded ones behind the active token do not depend on which token it is.
-      ctx.drawImage(background(v, lines, g.size), 0, 0, g.size.cssW, g.size.cssH);
-      paintLines(ctx, { ...lines, layer: "active" });
-    } else {
-      paintLines(ctx, lines);
-    }
+  const lines = st.sel ? { ...g, sel: st.sel, extra: st.extra, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
+    color: (hd) => lineColor(app, hd), active: act, unit: app.ui.scale } : null;
+  if (g.size) {
+    paintLayers(v, ctx, g, lines, act);
+  } else {
+    if (lines) paintLines(ctx, lines);
+    const bars = barsFor(v, act, g);
+    if (bars) paintBars(ctx, bars, th.border2);
   }
-  const bars = barsFor(v, act, g);
-  if (bars) paintBars(ctx, bars, th.border2);
+  if (pair) paintPair(ctx, g, pair, th.fg, app.ui.scale);
   if (p) {
     const y = p.side === "query" ? g.yq(p.index) : g.yk(p.index);
     paintPin(ctx, p.side === "query" ? g.x0 : g.x1, y, th.accent, th.bg, app.ui.scale);
   }
+}
+
+// ----- cached layers (the screen) -----------------------------------------------------------------
+// "plain": every line, nothing active; "faded": every line faded as behind an active token; "active":
+// the active token's lines and the weight bars beside the other column. Pinning the hovered token, or
+// hovering the other column, copies bitmaps; the faded layer is made in idle time after a plain frame,
+// before a first hover needs it.
+
+function paintLayers(v, ctx, g, lines, act) {
+  const { st, app } = v, L = st.layers, size = g.size, base = baseDeps(v, g);
+  if (!act) {
+    blit(ctx, layer(L, "plain", base, size, (c) => lines && paintLines(c, { ...lines, active: null })));
+    if (!sameDeps(L.slots.faded, base)) whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) fadedLayer(L, size, lines, base); });
+    return;
+  }
+  blit(ctx, fadedLayer(L, size, lines, base));
+  blit(ctx, layer(L, "active", [...base, act.side, act.index, app.exact], size, (c) => {
+    if (lines) paintLines(c, { ...lines, layer: "active", hairlines: size.ratio });
+    const bars = barsFor(v, act, g);
+    if (bars) paintBars(c, bars, app.ui.theme.border2);
+  }));
+}
+
+/** What the plain and faded layers show: the lines, their geometry and scroll position, the colours. */
+function baseDeps(v, g) {
+  const { st, app } = v;
+  return [st.sel, st.extra, st.lay, st.top, g.x0, g.x1, app.ui.theme, app.ui.scale, app.data];
+}
+
+function fadedLayer(L, size, lines, deps) {
+  return layer(L, "faded", deps, size, (c) => lines && paintLines(c, { ...lines, active: null, extra: null, layer: "background" }));
 }
 
 /** Weight bars of the column opposite the active token, for its rows in [yMin, yMax]. */
@@ -88,20 +114,7 @@ function barsFor(v, act, g) {
   return { side, rows, rowH: v.st.lay.rowH, x: side === "key" ? g.x1 + 3 : 3, w: g.gutter - 6 };
 }
 
-/** The faded layer of every line, drawn once per line set, scroll position, size and theme. */
-function background(v, lines, size) {
-  const { st } = v, theme = v.app.ui.theme;
-  const key = [size.cssW, size.cssH, size.ratio, lines.yMin, lines.yMax, lines.x0, lines.x1, st.scrollTop].join("|");
-  const bg = st.bg;
-  if (bg && bg.sel === st.sel && bg.theme === theme && bg.key === key) return bg.canvas;
-  const canvas = bg?.canvas || document.createElement("canvas");
-  const ctx = sizeCanvas(canvas, size);
-  ctx.clearRect(0, 0, size.cssW, size.cssH);
-  paintLines(ctx, { ...lines, active: null, pair: null, extra: null, layer: "background" });
-  st.bg = { canvas, sel: st.sel, theme, key };
-  return canvas;
-}
-
+// ----- lines --------------------------------------------------------------------------------------
 /** Is line c attached to the active token? */
 function isOn(sel, c, active) {
   if (!active) return false;
@@ -122,64 +135,82 @@ function maxWeight(s) {
 }
 
 /**
- * g: {sel, nh, color(head) -> css colour, x0, x1, yq(i), yk(j), yMin, yMax, active, pair}
- * `pair` = {i, j}: the (query, key) pair under the pointer, drawn emphasised.
- * `layer`: "background" | "active" | undefined (see below).
+ * g: {sel, extra, nh, color(head) -> css colour, x0, x1, yq(i), yk(j), yMin, yMax, active, unit, layer,
+ *     hairlines (device pixels per CSS pixel: the active token's lines as hairline strands)}
+ * `layer`: "background" = every line faded as behind an active token; "active" = only the active
+ * token's lines; default both (or every line, unfaded, with nothing active).
  */
 export function paintLines(ctx, g) {
-  const { sel } = g;
-  // g.layer: "background" = every line faded as behind an active token (cached by the graph, so a
-  // click repaints only the active token's lines); "active" = only those; default both.
-  const anyActive = Boolean(g.active) || g.layer === "background";
-  ctx.lineCap = "round";
-  const passes = g.layer === "background" ? [0] : g.layer === "active" ? [1] : anyActive ? [0, 1] : [0];
+  const { sel, active } = g;
+  const anyActive = Boolean(active) || g.layer === "background";
+  const passes = g.layer === "background" ? [0] : g.layer === "active" ? [1] : active ? [0, 1] : [0];
   // Opacity is relative to the strongest line drawn: at T = 4096 softmax weights are a few
   // hundredths, and on an absolute scale no line would reach the lowest opacity step.
   const top = Math.max(1, maxWeight(sel), maxWeight(g.extra));
+  // `extra` (the pinned token's lines from exact values) replaces that token's lines of `sel`.
+  const ex = g.extra && g.extra.n ? g.extra : null;
+  ctx.lineCap = "round";
   for (const pass of passes) {
-    const buckets = new Map();
-    // `extra` (the pinned token's lines from exact values) replaces that token's lines of `sel`.
-    const ex = g.extra && g.extra.n ? g.extra : null;
+    const buckets = new Map(), on = pass === 1;
     for (const [s, skip] of [[sel, ex], [ex, null]]) {
       if (!s) continue;
-      const skipQ = skip && skip.side === "query", skipK = skip && skip.side === "key";
-      for (let c = 0; c < s.n; c++) {
-        if ((skipQ && s.query[c] === skip.index) || (skipK && s.key[c] === skip.index)) continue;
-        const on = isOn(s, c, g.active);
-        if ((pass === 1) !== on) continue;
-        const ya = g.yq(s.query[c]), yb = g.yk(s.key[c]);
-        if ((ya < g.yMin && yb < g.yMin) || (ya > g.yMax && yb > g.yMax)) continue;
-        const a = lineAlpha(s.weight[c] / top, g.nh, on, anyActive);
-        const lvl = Math.round(a * LEVELS);
-        if (lvl <= 0) continue;
-        const key = (s.head[c] + HEAD_OFFSET) * (LEVELS + 1) + lvl;
-        let b = buckets.get(key);
-        if (!b) buckets.set(key, (b = { ya: [], yb: [] }));
-        b.ya.push(ya); b.yb.push(yb);
-      }
+      const put = (c) => {
+        if (skip && (skip.side === "query" ? s.query[c] : s.key[c]) === skip.index) return;
+        bucket(buckets, g, s, c, lineAlpha(s.weight[c] / top, g.nh, on, anyActive));
+      };
+      if (on) for (const c of linesOf(s, active.side, active.index)) put(c);
+      else for (let c = 0; c < s.n; c++) if (!isOn(s, c, active)) put(c);
     }
-    ctx.lineWidth = (pass === 1 ? 2 : sel.n > 5000 ? 1 : 1.4) * (g.unit || 1);
-    for (const [key, list] of [...buckets].sort((p, q) => (p[0] % (LEVELS + 1)) - (q[0] % (LEVELS + 1)))) {
-      const head = Math.floor(key / (LEVELS + 1)) - HEAD_OFFSET;
-      ctx.globalAlpha = (key % (LEVELS + 1)) / LEVELS;
-      ctx.strokeStyle = g.color(head);
-      ctx.beginPath();
-      for (let c = 0; c < list.ya.length; c++) {
-        ctx.moveTo(g.x0, list.ya[c]);
-        ctx.lineTo(g.x1, list.yb[c]);
-      }
-      ctx.stroke();
-    }
+    strokeBuckets(ctx, g, buckets, (on ? 2 : sel.n > 5000 ? 1 : 1.4) * (g.unit || 1), on ? g.hairlines : 0);
   }
   ctx.globalAlpha = 1;
-  if (g.pair && g.layer !== "background") {
-    ctx.lineWidth = 3.5 * (g.unit || 1);
-    ctx.strokeStyle = g.emphasis;
+}
+
+/** Line c of `s` into its bucket (head and opacity step), unless out of view or transparent. */
+function bucket(buckets, g, s, c, alpha) {
+  const ya = g.yq(s.query[c]), yb = g.yk(s.key[c]);
+  if ((ya < g.yMin && yb < g.yMin) || (ya > g.yMax && yb > g.yMax)) return;
+  const lvl = Math.round(alpha * LEVELS);
+  if (lvl <= 0) return;
+  const key = (s.head[c] + HEAD_OFFSET) * (LEVELS + 1) + lvl;
+  let b = buckets.get(key);
+  if (!b) buckets.set(key, (b = { ya: [], yb: [] }));
+  b.ya.push(ya); b.yb.push(yb);
+}
+
+/**
+ * One path per bucket, faintest first, lines `width` wide. `r` (device pixels per CSS pixel, or 0): a
+ * line as strands one device pixel apart, each a hairline (1 device pixel wide), which a software
+ * rasterizer draws several times faster than one wide antialiased stroke (500 lines: 8 ms, not 25).
+ */
+function strokeBuckets(ctx, g, buckets, width, r) {
+  const strands = r ? Math.max(1, Math.round(width * r)) : 1;
+  const offsets = Array.from({ length: strands }, (_, k) => (k - (strands - 1) / 2) / (r || 1));
+  ctx.lineWidth = r ? 1 / r : width;
+  for (const [key, list] of [...buckets].sort((p, q) => (p[0] % (LEVELS + 1)) - (q[0] % (LEVELS + 1)))) {
+    const head = Math.floor(key / (LEVELS + 1)) - HEAD_OFFSET;
+    ctx.globalAlpha = (key % (LEVELS + 1)) / LEVELS;
+    ctx.strokeStyle = g.color(head);
     ctx.beginPath();
-    ctx.moveTo(g.x0, g.yq(g.pair.i));
-    ctx.lineTo(g.x1, g.yk(g.pair.j));
+    for (let c = 0; c < list.ya.length; c++) {
+      for (const o of offsets) {
+        ctx.moveTo(g.x0, list.ya[c] + o);
+        ctx.lineTo(g.x1, list.yb[c] + o);
+      }
+    }
     ctx.stroke();
   }
+}
+
+/** The (query, key) pair under the pointer, emphasised. */
+function paintPair(ctx, g, pair, color, unit = 1) {
+  ctx.lineCap = "round";
+  ctx.lineWidth = 3.5 * unit;
+  ctx.strokeStyle = color;
+  ctx.beginPath();
+  ctx.moveTo(g.x0, g.yq(pair.i));
+  ctx.lineTo(g.x1, g.yk(pair.j));
+  ctx.stroke();
 }
 
 /**

@@ -42,6 +42,7 @@ export function placeTokens(v) {
   const lay = graphLayout(d.Q, d.K, { maxHeight, pad: 6 * u, rowMax: ROW_MAX * u, rowMin: ROW_MIN * u });
   st.lay = lay;
   st.layKey = key;
+  st.top = clamp(st.top, 0, Math.max(0, lay.contentH - lay.viewH)); // as the browser clamps the scroller
   st.reveal = pinned(v.app) || st.reveal; // new rows: bring the pinned token into view again
   v.content.style.height = `${lay.contentH}px`;
   v.scroller.style.maxHeight = `${lay.viewH}px`;
@@ -69,7 +70,7 @@ function makeButton(v, side, i) {
 
 /** Rows of `side` whose buttons must exist: those in view, the pinned, hovered and focused ones. */
 function wanted(v, side) {
-  const { app, st } = v, lay = st.lay, top = v.scroller.scrollTop, p = pinned(app), hv = app.ui.hover;
+  const { app, st } = v, lay = st.lay, top = st.top, p = pinned(app), hv = app.ui.hover;
   const focused = document.activeElement && v.content.contains(document.activeElement) ? document.activeElement : null;
   const [a, b] = visibleRows(lay[side], lay.rowH, top - OVERSCAN * lay.rowH, top + lay.viewH + OVERSCAN * lay.rowH);
   const keep = new Set();
@@ -105,9 +106,10 @@ export function markPinned(v) {
     for (const [i, b] of st.buttons[side]) {
       const on = Boolean(p && p.side === side && p.index === i);
       const cross = !on && side === "key" && p?.side === "query" && app.get("selected_key") === i;
-      b.classList.toggle("aw-pinned", on);
-      b.classList.toggle("aw-marked", cross);
-      b.setAttribute("aria-pressed", on ? "true" : "false");
+      // only what differs: a write, even of the same value, can make the frame recompute styles
+      if (b.classList.contains("aw-pinned") !== on) b.classList.toggle("aw-pinned", on);
+      if (b.classList.contains("aw-marked") !== cross) b.classList.toggle("aw-marked", cross);
+      if (b.getAttribute("aria-pressed") !== String(on)) b.setAttribute("aria-pressed", String(on));
     }
   }
 }
@@ -116,13 +118,13 @@ export function markPinned(v) {
 export function reveal(v, side, index, center = false) {
   const lay = v.st.lay;
   if (!lay) return;
-  const y = rowCenter(lay[side], lay.rowH, index), top = v.scroller.scrollTop, vh = lay.viewH, r = lay.rowH;
+  const y = rowCenter(lay[side], lay.rowH, index), top = v.st.top, vh = lay.viewH, r = lay.rowH;
   let want = top;
   if (center && (y < top || y > top + vh)) want = y - vh / 2;
   else if (y - r / 2 < top) want = y - r / 2 - 2;
   else if (y + r / 2 > top + vh) want = y + r / 2 - vh + 2;
   want = clamp(want, 0, Math.max(0, lay.contentH - vh));
-  if (Math.abs(want - top) >= 1) v.scroller.scrollTop = want;
+  if (Math.abs(want - top) >= 1) v.scroller.scrollTop = v.st.top = want;
 }
 
 export function focusToken(v, side, index) {

@@ -1,0 +1,68 @@
+// Cached layers of a view's canvas: bitmaps of the canvas's size, each painted again only when what
+// it shows changes (its `deps`); the frames in between copy pixels. A click or a hover then rasterizes
+// only what it changed: software 2D canvases (no GPU) spend most of a frame rasterizing paths and text.
+
+/** An empty set of layers for one canvas. */
+export function createLayers() {
+  return { slots: {}, idle: 0 };
+}
+
+/** Does layer slot L hold a bitmap painted for `deps` (compared element by element, with ===)? */
+export function sameDeps(L, deps) {
+  return Boolean(L) && L.deps.length === deps.length && L.deps.every((d, k) => d === deps[k]);
+}
+
+/**
+ * Layer `name` of `size` ({width, height: device pixels, ratio: device pixels per CSS pixel, cssW,
+ * cssH}), painted by paint(ctx) in CSS pixels onto a transparent bitmap when `deps` differ from its
+ * last ones. Returns what to blit().
+ */
+export function layer(layers, name, deps, size, paint) {
+  const old = layers.slots[name];
+  if (sameDeps(old, deps) && old.width === size.width && old.height === size.height && old.ratio === size.ratio) return old.image;
+  let c = old?.canvas;
+  if (!c) c = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(size.width, size.height) : document.createElement("canvas");
+  if (c.width !== size.width) c.width = size.width;
+  if (c.height !== size.height) c.height = size.height;
+  const ctx = c.getContext("2d");
+  ctx.setTransform(size.ratio, 0, 0, size.ratio, 0, 0);
+  ctx.clearRect(0, 0, size.cssW, size.cssH);
+  paint(ctx);
+  // An OffscreenCanvas hands its pixels over rasterized now: the frames that show them only copy.
+  const image = c.transferToImageBitmap ? c.transferToImageBitmap() : c;
+  if (old && old.image !== image) old.image.close?.();
+  layers.slots[name] = { deps, canvas: c, image, width: size.width, height: size.height, ratio: size.ratio };
+  return image;
+}
+
+/** Copy a layer onto `ctx` pixel for pixel, whatever its transform. */
+export function blit(ctx, image) {
+  ctx.save();
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.globalAlpha = 1;
+  ctx.drawImage(image, 0, 0);
+  ctx.restore();
+}
+
+/** Run fn once the page is idle (one pending at a time per set of layers). */
+export function whenIdle(layers, fn) {
+  if (layers.idle) return;
+  const later = globalThis.requestIdleCallback || ((f) => setTimeout(f, 50));
+  layers.idle = later(() => {
+    layers.idle = 0;
+    fn();
+  });
+}
+
+/** Let go of the bitmaps and of the idle work (the view is destroyed). */
+export function dropLayers(layers) {
+  if (layers.idle) (globalThis.cancelIdleCallback || clearTimeout)(layers.idle);
+  layers.idle = 0;
+  for (const L of Object.values(layers.slots)) L.image.close?.();
+  layers.slots = {};
+}
+
+/** The size of the canvas `ctx` paints (device pixels) and its CSS size `cssW` × `cssH`, for layer(). */
+export function sizeOf(ctx, cssW, cssH) {
+  return { width: ctx.canvas.width, height: ctx.canvas.height, ratio: ctx.getTransform().a, cssW, cssH };
+}
