@@ -147,9 +147,11 @@ INTERRUPT = """
 import _thread, json, sys, threading, time
 from attnwidget import backend
 import attnwidget
-threading.Timer({delay}, _thread.interrupt_main).start()
+timer = threading.Timer({delay}, _thread.interrupt_main)
+timer.start()
 try:
     backend.load_keras(None)
+    timer.cancel()  # an import that finished first is not interrupted later, in the run below
     first = "finished"
 except KeyboardInterrupt:
     first = "interrupted"
@@ -157,7 +159,7 @@ time.sleep(0.1)
 try:
     res = attnwidget.attention(kind="global", query="a b c")
     second = "ran " + str(res.scores.shape)
-except Exception as e:
+except BaseException as e:
     second = type(e).__name__ + ": " + str(e)
 print(json.dumps({{"first": first, "second": second}}))
 """
