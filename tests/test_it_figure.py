@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from attnwidget import itcorpus as C
 from attnwidget import itfigure as F
 from attnwidget.config import tokenize
 
@@ -22,19 +23,19 @@ FEMININE = {"tired": "fatiguée", "wide": "large", "big": "grande", "small": "pe
 
 @pytest.fixture(scope="module")
 def split():
-    return F.corpus(0)
+    return C.corpus(0)
 
 
 def test_the_tables_have_the_nouns_and_adjectives_of_the_issue():
-    assert len(F.ANIMALS) >= 8 and {"animal", "dog", "cat", "horse"} <= set(F.ANIMALS)
-    assert len(F.PLACES) >= 8 and {"street", "road", "river", "bridge"} <= set(F.PLACES)
-    for frame in F.FRAMES:
+    assert len(C.ANIMALS) >= 8 and {"animal", "dog", "cat", "horse"} <= set(C.ANIMALS)
+    assert len(C.PLACES) >= 8 and {"street", "road", "river", "bridge"} <= set(C.PLACES)
+    for frame in C.FRAMES:
         assert len(frame.animal_side) >= 4 and len(frame.other_side) >= 4, frame.name
         assert not set(frame.animal_side) & set(frame.other_side), frame.name
-    for table in (F.ANIMALS, F.PLACES, F.CONTAINERS):   # il and elle on both sides
+    for table in (C.ANIMALS, C.PLACES, C.CONTAINERS):   # il and elle on both sides
         assert {g for _, g in table.values()} == {"m", "f"}
     # the size words change sides between frames: the adjective alone does not say who "it" is
-    fit_in, carry = (next(f for f in F.FRAMES if f.name == n) for n in ("fit in", "carry"))
+    fit_in, carry = (next(f for f in C.FRAMES if f.name == n) for n in ("fit in", "carry"))
     assert "big" in fit_in.animal_side and "big" in carry.other_side
     assert "small" in fit_in.other_side and "small" in carry.animal_side
 
@@ -42,7 +43,7 @@ def test_the_tables_have_the_nouns_and_adjectives_of_the_issue():
 def test_genders_and_agreement_follow_the_table(split):
     for e in split[0] + split[1]:
         fr = e.french
-        words = F.french_tokens(fr)
+        words = C.french_tokens(fr)
         referent = e.animal if e.referent == "animal" else e.other
         assert e.gender == GENDER[referent], e
         assert GENDER[e.animal] != GENDER[e.other], e                       # il / elle tells them apart
@@ -50,9 +51,9 @@ def test_genders_and_agreement_follow_the_table(split):
         adjective = words[-1]
         if e.adjective in FEMININE and GENDER[referent] == "f":
             assert adjective == FEMININE[e.adjective], fr
-        assert adjective == F.ADJECTIVES[e.adjective][GENDER[referent] == "f"], fr
+        assert adjective == C.ADJECTIVES[e.adjective][GENDER[referent] == "f"], fr
         for noun in (e.animal, e.other):
-            french, _ = {**F.ANIMALS, **F.PLACES, **F.CONTAINERS}[noun]
+            french, _ = {**C.ANIMALS, **C.PLACES, **C.CONTAINERS}[noun]
             i = words.index(french)
             article = words[i - 1].lower()
             assert article == ("l'" if french[0] in "aeiouhé" else "le" if GENDER[noun] == "m" else "la"), fr
@@ -61,10 +62,10 @@ def test_genders_and_agreement_follow_the_table(split):
 def test_the_figure_sentences_and_their_french(split):
     train, test = split
     french = {e.english: e.french for e in test}
-    assert french[F.FIGURE[0]] == "L'animal n'a pas traversé la rue parce qu'il était trop fatigué"
-    assert french[F.FIGURE[1]] == "L'animal n'a pas traversé la rue parce qu'elle était trop large"
-    assert not {e.english for e in train} & set(F.FIGURE)
-    assert tokenize(F.FIGURE[0]) == ["The", "animal", "didn't", "cross", "the", "street", "because", "it",
+    assert french[C.FIGURE[0]] == "L'animal n'a pas traversé la rue parce qu'il était trop fatigué"
+    assert french[C.FIGURE[1]] == "L'animal n'a pas traversé la rue parce qu'elle était trop large"
+    assert not {e.english for e in train} & set(C.FIGURE)
+    assert tokenize(C.FIGURE[0]) == ["The", "animal", "didn't", "cross", "the", "street", "because", "it",
                                      "was", "too", "tired"]
 
 
@@ -75,8 +76,8 @@ def test_held_out_combinations_are_never_in_training(split):
     assert not {e.english for e in train} & {e.english for e in test}
     assert 0.15 < len(test) / (len(train) + len(test)) < 0.25
     # held out are combinations, not words: every word of the test split is in the training split
-    seen = {t for e in train for t in tokenize(e.english)} | {t for e in train for t in F.french_tokens(e.french)}
-    assert all(t in seen for e in test for t in tokenize(e.english) + F.french_tokens(e.french))
+    seen = {t for e in train for t in tokenize(e.english)} | {t for e in train for t in C.french_tokens(e.french)}
+    assert all(t in seen for e in test for t in tokenize(e.english) + C.french_tokens(e.french))
     # both pronouns for both kinds of referent, in both splits
     for part in (train, test):
         counts = collections.Counter((e.referent, e.gender) for e in part)
@@ -85,26 +86,26 @@ def test_held_out_combinations_are_never_in_training(split):
 
 def test_the_split_is_drawn_from_the_seed():
     key = lambda part: sorted(e.english for e in part)  # noqa: E731
-    assert key(F.corpus(0)[1]) == key(F.corpus(0)[1])
-    assert key(F.corpus(0)[1]) != key(F.corpus(1)[1])
+    assert key(C.corpus(0)[1]) == key(C.corpus(0)[1])
+    assert key(C.corpus(0)[1]) != key(C.corpus(1)[1])
 
 
 def test_positions_name_it_the_referent_and_the_other_noun(split):
-    e = next(e for e in split[1] if e.english == F.FIGURE[1])
+    e = next(e for e in split[1] if e.english == C.FIGURE[1])
     assert e.positions() == (7, 5, 1)                       # it, street, animal
-    e = next(e for e in split[1] if e.english == F.FIGURE[0])
+    e = next(e for e in split[1] if e.english == C.FIGURE[0])
     assert e.positions() == (7, 1, 5)
 
 
 def test_french_tokens_round_trip(split):
     for e in split[1][:50]:
-        assert F.french_text(F.french_tokens(e.french)) == e.french
-    assert F.french_tokens("parce qu'elle était") == ["parce", "qu'", "elle", "était"]
+        assert C.french_text(C.french_tokens(e.french)) == e.french
+    assert C.french_tokens("parce qu'elle était") == ["parce", "qu'", "elle", "était"]
 
 
 def test_training_is_deterministic_for_a_seed(split):
     train = split[0][:96]
-    en, fr = F.vocabularies(split[0] + split[1])
+    en, fr = C.vocabularies(split[0] + split[1])
     weights = []
     for _ in range(2):
         model = F.build_model(en, fr, seed=3)
@@ -126,13 +127,13 @@ def figure():
 def test_training_is_short_and_gets_il_elle_right(figure):
     assert figure.train_seconds < 60, figure.train_seconds
     assert figure.metrics["pronoun"] >= 0.95, figure.metrics
-    assert figure.translate(F.FIGURE[0]) == "L'animal n'a pas traversé la rue parce qu'il était trop fatigué"
-    assert figure.translate(F.FIGURE[1]) == "L'animal n'a pas traversé la rue parce qu'elle était trop large"
+    assert figure.translate(C.FIGURE[0]) == "L'animal n'a pas traversé la rue parce qu'il était trop fatigué"
+    assert figure.translate(C.FIGURE[1]) == "L'animal n'a pas traversé la rue parce qu'elle était trop large"
     path, head = figure.head
-    res = figure.capture(F.FIGURE[0])
+    res = figure.capture(C.FIGURE[0])
     assert res.layer_kinds[path] == "self" and path.startswith("encoder/")
     assert res.layer_kinds[list(res.layers)[0]] == "self"                   # encoder self-attention first
-    assert res.layer_tokens[path][0] == tokenize(F.FIGURE[0])
+    assert res.layer_tokens[path][0] == tokenize(C.FIGURE[0])
     assert 0 <= head < res.layers[path].shape[1]
 
 
@@ -145,5 +146,5 @@ def test_the_chosen_head_looks_from_it_to_its_referent(figure):
 @pytest.mark.xfail(strict=True, reason="not reached: see test_the_chosen_head_looks_from_it_to_its_referent")
 def test_the_figure_rows(figure):
     rows = figure.metrics["figure"]
-    assert rows[F.FIGURE[0]]["top"] == "animal", rows
-    assert rows[F.FIGURE[1]]["top"] == "street", rows
+    assert rows[C.FIGURE[0]]["top"] == "animal", rows
+    assert rows[C.FIGURE[1]]["top"] == "street", rows
