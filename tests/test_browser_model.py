@@ -17,6 +17,9 @@ CELLS = [
     "res.widget.view = 'model'",
     "long = ' '.join(f'w{i}' for i in range(256))",
     "%%attention -o big --view model\nkind: encoder\nnum_layers: 6\nnum_heads: 8\nd_model: 32\nquery: $long",
+    "print('HEADS', res.widget.layer, res.widget.heads)",
+    "import os; res.to_html('copy.html'); print('COPY', os.path.abspath('copy.html'))",
+    "w = res.widget; w.view = 'graph'; w.layer = 0; w.heads = [0, 1, 2, 3]; w.head = 0",
 ]
 
 
@@ -97,4 +100,42 @@ def test_model_view_is_fast_at_6_layers_by_8_heads(session):
         const t0 = performance.now(); for (let i = 0; i < 10; i++) v.draw(); return (performance.now() - t0) / 10; }""")
     assert ms < 50, f"model view redraw took {ms:.1f} ms"
     root.screenshot(path=str(ARTIFACTS / "lab-model-6x8-light.png"))
+    assert browser.console_errors == [], browser.console_errors
+
+
+def _solo_then_switch(page, root, layer: int) -> None:
+    """Double-click head 2's swatch (solo it), then pick ``layer`` in the layer selector."""
+    root.locator('.aw-swatches button[data-head="2"]').dblclick()
+    page.wait_for_function("(r) => r.attnwidget.app.get('heads').join() === '2'", arg=root.element_handle(),
+                           timeout=10_000)
+    root.locator('select[aria-label="layer"]').select_option(str(layer))
+    page.wait_for_function(f"(r) => r.attnwidget.app.get('layer') === {layer}", arg=root.element_handle(),
+                           timeout=10_000)
+
+
+def test_live_view_and_static_copy_keep_a_solo_head_across_a_layer_switch(session):
+    """One layer-switch rule (js/protocol.js switchLayer = attnwidget/protocol.py switch_layer): a soloed head
+    stays soloed when the layer changes, in the live view (Python sees it) and in a to_html copy."""
+    nb, browser = session
+    page = nb.page
+    root = page.locator(LIVE).first
+    nb.run(8)  # layer 0, every head shown, graph view
+    page.wait_for_function("(r) => r.attnwidget.app.get('heads').length === 4 && r.attnwidget.app.get('layer') === 0",
+                           arg=root.element_handle(), timeout=10_000)
+    copy = nb.run(7).split("COPY", 1)[1].strip()
+    _solo_then_switch(page, root, 4)
+    for _ in range(20):
+        if "HEADS 4 [2]" in nb.run(6):
+            break
+        page.wait_for_timeout(300)
+    assert "HEADS 4 [2]" in nb.output(6)
+    static = browser.new_page(width=1280, height=1000)
+    static.goto(f"file://{copy}")
+    sroot = static.locator(".attnwidget").first
+    sroot.wait_for(timeout=30_000)
+    static.wait_for_function("(r) => r.attnwidget && r.attnwidget.app.get('layer') === 0", arg=sroot.element_handle(),
+                             timeout=30_000)
+    _solo_then_switch(static, sroot, 4)
+    assert sroot.evaluate("(r) => [r.attnwidget.app.get('layer'), r.attnwidget.app.get('heads')]") == [4, [2]]
+    assert sroot.evaluate("(r) => r.attnwidget.app.get('query_tokens').length") == 9  # tokens followed the layer
     assert browser.console_errors == [], browser.console_errors
