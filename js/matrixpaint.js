@@ -8,7 +8,6 @@ import { scaleStops, isDiverging, maskColors } from "./colors.js";
 import { dequantize } from "./values.js";
 import { formatValue, formatTick, formatCompact } from "./format.js";
 import { shownName } from "./headsel.js";
-import { createLayers, layer, blit, sizeOf } from "./layers.js";
 
 export const FONT_PX = 11; // the legend's words
 export const LABEL_PX = 12; // token labels: as large as the graph's tokens
@@ -35,35 +34,8 @@ function hatchPattern(app, ctx) {
   return ctx.createPattern(t, "repeat");
 }
 
-/**
- * Everything, in layout `m` (matrix.js layout); `forExport`: without the pointer's hover. On the screen
- * the heat map with its legend, and the labels, are cached layers (layers.js): a hover copies both, a
- * click paints the labels again (the selected ones are bold) and copies the heat map.
- */
+/** Everything, in layout `m` (matrix.js layout); `forExport`: without the pointer's hover. */
 export function paint(v, ctx, m, forExport) {
-  const { app, st } = v, g = grid(app);
-  if (forExport) {
-    paintBase(v, ctx, m, true);
-    paintLabels(app, ctx, m, g);
-  } else {
-    const L = (st.layers ||= createLayers()), size = sizeOf(ctx, m.totalW, m.totalH), base = baseDeps(v, m);
-    const { selQ, selK } = selectedCells(app, g);
-    blit(ctx, layer(L, "base", base, size, (c) => paintBase(v, c, m, false)));
-    const labels = [...base, selQ, selK, app.get("query_tokens"), app.get("key_tokens"), m.lw, m.kw, m.rotate, m.labelEveryQ, m.labelEveryK];
-    blit(ctx, layer(L, "labels", labels, size, (c) => paintLabels(app, c, m, g)));
-  }
-  paintMarks(v, ctx, m, g, forExport);
-}
-
-/** What the base layer shows: the heat map (st.imgKey names it), its cells' numbers, the legend, the geometry. */
-function baseDeps(v, m) {
-  const { app, st } = v;
-  return [st.imgKey, app.data, app.exact, app.ui.theme, app.ui.scale, app.get("head_names"),
-    m.totalW, m.totalH, m.left, m.top, m.w, m.h, m.cw, m.ch, JSON.stringify(m.legend)];
-}
-
-/** The background, heat map, masked cells, numbers and legend. */
-function paintBase(v, ctx, m, forExport) {
   const { app, st } = v, th = app.ui.theme, g = grid(app), u = app.ui.scale;
   ctx.fillStyle = th.bg; ctx.fillRect(0, 0, m.totalW, m.totalH);
   ctx.imageSmoothingEnabled = false;
@@ -82,12 +54,8 @@ function paintBase(v, ctx, m, forExport) {
     }
   }
   if (m.cw >= 34 * u && m.ch >= 16 * u && st.shows.kind !== "none") paintNumbers(v, ctx, m, g);
-  paintLegend(v, ctx, m, hatch);
-}
-
-/** The crosshair (selected row / column) and the hovered cell. */
-function paintMarks(v, ctx, m, g, forExport) {
-  const { app, st } = v, th = app.ui.theme, u = app.ui.scale;
+  paintLabels(app, ctx, m, g);
+  // crosshair: selected row / column, hovered cell
   const { selQ, selK } = selectedCells(app, g);
   ctx.strokeStyle = th.accent; ctx.lineWidth = 2 * u;
   if (selQ != null && selQ < g.R) ctx.strokeRect(m.left - u, m.top + selQ * m.ch - u, m.w + 2 * u, m.ch + 2 * u);
@@ -96,6 +64,7 @@ function paintMarks(v, ctx, m, g, forExport) {
     ctx.strokeStyle = th.fg; ctx.lineWidth = 1.5 * u;
     ctx.strokeRect(m.left + st.hover.j * m.cw - 0.5, m.top + st.hover.i * m.ch - 0.5, m.cw + 1, m.ch + 1);
   }
+  paintLegend(v, ctx, m, hatch);
 }
 
 export function selectedCells(app, g) {
