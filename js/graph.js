@@ -21,13 +21,16 @@ export function createGraph(app) {
     key: h("div", { class: "aw-col aw-col-key", role: "group", "aria-label": "key tokens" }),
   };
   const canvas = h("canvas", { class: "aw-lines", "aria-hidden": "true" });
-  const content = h("div", { class: "aw-graph-content" }, [cols.query, h("div", { class: "aw-graph-mid" }, [canvas]), cols.key]);
+  // the pin's marker: an element over the canvas, so that pinning the hovered token repaints no canvas
+  const pinDot = h("span", { class: "aw-pin-dot", "aria-hidden": "true", hidden: true,
+    style: { position: "absolute", borderRadius: "50%", boxSizing: "border-box", pointerEvents: "none" } });
+  const content = h("div", { class: "aw-graph-content" }, [cols.query, h("div", { class: "aw-graph-mid" }, [canvas, pinDot]), cols.key]);
   const scroller = h("div", { class: "aw-graph-scroll" }, [content]);
   const notice = h("div", { class: "aw-notice aw-graph-notice", "aria-live": "polite" });
   const legend = h("div", { class: "aw-graph-legend", hidden: true });
   const el = h("div", { class: "aw-graph" }, [notice, legend, scroller]);
   const v = {
-    app, el, notice, legend, scroller, content, canvas, cols,
+    app, el, notice, legend, scroller, content, canvas, pinDot, cols,
     st: { sel: null, extra: null, lay: null, buttons: { query: new Map(), key: new Map() }, labels: { query: [], key: [] },
       widths: { query: 60, key: 60 }, geom: null, built: false, top: 0, layers: createLayers() },
   };
@@ -53,7 +56,10 @@ function update(v, changed) {
   markPinned(v);
   if (changed.has("selected_query") || changed.has("selected_key")) {
     const p = pinned(app);
-    if (p) st.reveal = p; // pinned from Python (or the matrix): scroll it into view if it is not
+    // pinned from Python (or the matrix): scroll it into view if it is not; a token clicked here is in
+    // view already (a scroll would repaint every line in the click's frame)
+    if (p && !(st.clicked && st.clicked.side === p.side && st.clicked.index === p.index)) st.reveal = p;
+    st.clicked = null;
     const hv = app.ui.hover;
     if (hv) { const b = st.buttons[hv.side].get(hv.index); if (b) tooltipFor(v, hv.side, hv.index, b); }
   }
@@ -68,10 +74,20 @@ function draw(v) {
   markPinned(v);
   const g = geometry(v, app.ui.width, st.top);
   const size = canvasSize(g.midW, st.lay.viewH, window.devicePixelRatio || 1);
-  const ctx = sizeCanvas(v.canvas, size);
-  ctx.clearRect(0, 0, size.cssW, size.cssH);
-  paintGraph(v, ctx, { ...g, yMin: 0, yMax: size.cssH, size });
+  paintGraph(v, sizeCanvas(v.canvas, size), { ...g, yMin: 0, yMax: size.cssH, size });
+  placePin(v, g);
   st.geom = g;
+}
+
+/** The pin's marker (as graphpaint's paintPin draws it) at the pinned token's end of its lines, in content coordinates. */
+function placePin(v, g) {
+  const { app, st, pinDot } = v, p = pinned(app), th = app.ui.theme, u = app.ui.scale;
+  pinDot.hidden = !p;
+  if (!p) return;
+  const r = 5.25 * u, y = rowCenter(st.lay[p.side], st.lay.rowH, p.index), x = p.side === "query" ? g.x0 : g.x1;
+  const style = { left: `${x - r}px`, top: `${y - r}px`, width: `${2 * r}px`, height: `${2 * r}px`, background: th.accent,
+    border: `${1.5 * u}px solid ${th.bg}` };
+  for (const [k, val] of Object.entries(style)) if (pinDot.style[k] !== val) pinDot.style[k] = val;
 }
 
 function recomputeLines(v) {
@@ -138,8 +154,14 @@ function listen(v) {
   dis.listen(content, "mouseleave", () => setHover(null));
   dis.listen(content, "focusin", (e) => setHover(tokOf(e)));
   dis.listen(content, "focusout", (e) => { if (!content.contains(e.relatedTarget)) setHover(null); });
-  dis.listen(content, "click", (e) => { const t = tokOf(e); if (t) togglePin(app, t.side, t.index); });
+  dis.listen(content, "click", (e) => {
+    const t = tokOf(e);
+    if (!t) return;
+    v.st.clicked = { side: t.side, index: t.index };
+    togglePin(app, t.side, t.index);
+  });
   dis.listen(v.scroller, "scroll", () => { v.st.top = v.scroller.scrollTop; app.invalidate(); }, { passive: true });
+  dis.listen(v.canvas, "contextrestored", () => { v.st.shown = null; app.invalidate(); }); // a blank canvas again
   dis.listen(content, "keydown", (e) => { const t = tokOf(e); if (t && !app.slideKeys(e)) onKey(v, t, e); });
 }
 

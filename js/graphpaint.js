@@ -41,7 +41,8 @@ export function activeToken(app) {
 /**
  * Everything between the columns, for geometry `g` ({...geometry, yMin, yMax, size?}); `forExport`:
  * as pinned, without the pointer's hover. With `g.size` (the screen's canvas) the lines come from
- * cached layers (layers.js), so a click or a hover rasterizes at most its token's lines.
+ * cached layers (layers.js), so a click or a hover rasterizes at most its token's lines, and the
+ * canvas is left as it is when it would show the same.
  */
 export function paintGraph(v, ctx, g, forExport = false) {
   const { app, st } = v, th = app.ui.theme;
@@ -51,13 +52,19 @@ export function paintGraph(v, ctx, g, forExport = false) {
     ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
   const lines = st.sel ? { ...g, sel: st.sel, extra: st.extra, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
     color: (hd) => lineColor(app, hd), active: act, unit: app.ui.scale } : null;
-  if (g.size) {
-    paintLayers(v, ctx, g, lines, act);
-  } else {
-    if (lines) paintLines(ctx, lines);
-    const bars = barsFor(v, act, g);
-    if (bars) paintBars(ctx, bars, th.border2);
+  if (g.size) { // the screen: the pin is an element of its own (graph.js)
+    const images = layers(v, g, lines, act);
+    const shown = [...images, st.layers.version, pair?.i, pair?.j, th.fg, app.ui.scale, ctx.canvas.width, ctx.canvas.height];
+    if (sameDeps(st.shown, shown)) return; // shown already: pinning the hovered token changes no pixel here
+    st.shown = { deps: shown };
+    ctx.clearRect(0, 0, g.size.cssW, g.size.cssH);
+    for (const image of images) blit(ctx, image);
+    if (pair) paintPair(ctx, g, pair, th.fg, app.ui.scale);
+    return;
   }
+  if (lines) paintLines(ctx, lines);
+  const bars = barsFor(v, act, g);
+  if (bars) paintBars(ctx, bars, th.border2);
   if (pair) paintPair(ctx, g, pair, th.fg, app.ui.scale);
   if (p) {
     const y = p.side === "query" ? g.yq(p.index) : g.yk(p.index);
@@ -71,19 +78,19 @@ export function paintGraph(v, ctx, g, forExport = false) {
 // hovering the other column, copies bitmaps; the faded layer is made in idle time after a plain frame,
 // before a first hover needs it.
 
-function paintLayers(v, ctx, g, lines, act) {
+/** The layers the canvas shows, bottom first: [plain] with nothing active, else [faded, active]. */
+function layers(v, g, lines, act) {
   const { st, app } = v, L = st.layers, size = g.size, base = baseDeps(v, g);
   if (!act) {
-    blit(ctx, layer(L, "plain", base, size, (c) => lines && paintLines(c, { ...lines, active: null })));
+    const plain = layer(L, "plain", base, size, (c) => lines && paintLines(c, { ...lines, active: null }));
     if (!sameDeps(L.slots.faded, base)) whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) fadedLayer(L, size, lines, base); });
-    return;
+    return [plain];
   }
-  blit(ctx, fadedLayer(L, size, lines, base));
-  blit(ctx, layer(L, "active", [...base, act.side, act.index, app.exact], size, (c) => {
+  return [fadedLayer(L, size, lines, base), layer(L, "active", [...base, act.side, act.index, app.exact], size, (c) => {
     if (lines) paintLines(c, { ...lines, layer: "active", hairlines: size.ratio });
     const bars = barsFor(v, act, g);
     if (bars) paintBars(c, bars, app.ui.theme.border2);
-  }));
+  })];
 }
 
 /** What the plain and faded layers show: the lines, their geometry and scroll position, the colours. */

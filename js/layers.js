@@ -4,7 +4,7 @@
 
 /** An empty set of layers for one canvas. */
 export function createLayers() {
-  return { slots: {}, idle: 0 };
+  return { slots: {}, idle: 0, version: 0 }; // version: how many times a layer was painted
 }
 
 /** Does layer slot L hold a bitmap painted for `deps` (compared element by element, with ===)? */
@@ -32,6 +32,7 @@ export function layer(layers, name, deps, size, paint) {
   const image = c.transferToImageBitmap ? c.transferToImageBitmap() : c;
   if (old && old.image !== image) old.image.close?.();
   layers.slots[name] = { deps, canvas: c, image, width: size.width, height: size.height, ratio: size.ratio };
+  layers.version++;
   return image;
 }
 
