@@ -4,7 +4,7 @@
 
 /** An empty set of layers for one canvas. */
 export function createLayers() {
-  return { slots: {}, idle: 0, version: 0 }; // version: how many times a layer was painted
+  return { slots: {}, idle: 0, next: null, version: 0 }; // version: how many times a layer was painted
 }
 
 /** Does layer slot L hold a bitmap painted for `deps` (compared element by element, with ===)? */
@@ -45,13 +45,16 @@ export function blit(ctx, image) {
   ctx.restore();
 }
 
-/** Run fn once the page is idle (one pending at a time per set of layers). */
+/** Run fn once the page is idle; a later call before then replaces it (one pending per set of layers). */
 export function whenIdle(layers, fn) {
+  layers.next = fn;
   if (layers.idle) return;
   const later = globalThis.requestIdleCallback || ((f) => setTimeout(f, 50));
   layers.idle = later(() => {
+    const next = layers.next;
     layers.idle = 0;
-    fn();
+    layers.next = null;
+    next?.();
   });
 }
 
@@ -59,11 +62,7 @@ export function whenIdle(layers, fn) {
 export function dropLayers(layers) {
   if (layers.idle) (globalThis.cancelIdleCallback || clearTimeout)(layers.idle);
   layers.idle = 0;
+  layers.next = null;
   for (const L of Object.values(layers.slots)) L.image.close?.();
   layers.slots = {};
-}
-
-/** The size of the canvas `ctx` paints (device pixels) and its CSS size `cssW` × `cssH`, for layer(). */
-export function sizeOf(ctx, cssW, cssH) {
-  return { width: ctx.canvas.width, height: ctx.canvas.height, ratio: ctx.getTransform().a, cssW, cssH };
 }
