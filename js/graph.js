@@ -1,12 +1,12 @@
 // Graph view: query tokens left, key tokens right, one canvas of lines between them. The parts:
 // graphtokens.js (the token columns), graphpaint.js (painting), graphexport.js (PNG and SVG).
 
-import { h, sizeCanvas } from "./dom.js";
+import { h } from "./dom.js";
 import { rowCenter, canvasSize, clamp } from "./layout.js";
 import { selectLines, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
 import { pinned, buildTokens, placeTokens, renderWindow, markPinned, reveal, focusToken } from "./graphtokens.js";
-import { geometry, paintGraph } from "./graphpaint.js";
+import { geometry, paintScreen } from "./graphpaint.js";
 import { createLayers, dropLayers } from "./layers.js";
 import { exportCanvas, exportSVG } from "./graphexport.js";
 import { SIGN_POS, SIGN_NEG } from "./lines.js";
@@ -20,19 +20,24 @@ export function createGraph(app) {
     query: h("div", { class: "aw-col aw-col-query", role: "group", "aria-label": "query tokens" }),
     key: h("div", { class: "aw-col aw-col-key", role: "group", "aria-label": "key tokens" }),
   };
+  // Three canvases, stacked (graphpaint.js paintScreen): every line (faded behind an active token), the
+  // active token's lines with its weight bars, the pair under the pointer. A hover repaints one of them.
   const canvas = h("canvas", { class: "aw-lines", "aria-hidden": "true" });
-  // the pin's marker: an element over the canvas, so that pinning the hovered token repaints no canvas
+  const over = (name) => h("canvas", { class: `aw-lines-${name}`, "aria-hidden": "true", style: { position: "absolute", left: "0", top: "0" } });
+  const canvases = { base: canvas, active: over("active"), pair: over("pair") };
+  const stack = h("div", { class: "aw-lines-stack", style: { position: "sticky", top: "0" } }, Object.values(canvases));
+  // the pin's marker: an element over the canvases, so that pinning the hovered token repaints none
   const pinDot = h("span", { class: "aw-pin-dot", "aria-hidden": "true", hidden: true,
     style: { position: "absolute", borderRadius: "50%", boxSizing: "border-box", pointerEvents: "none" } });
-  const content = h("div", { class: "aw-graph-content" }, [cols.query, h("div", { class: "aw-graph-mid" }, [canvas, pinDot]), cols.key]);
+  const content = h("div", { class: "aw-graph-content" }, [cols.query, h("div", { class: "aw-graph-mid" }, [stack, pinDot]), cols.key]);
   const scroller = h("div", { class: "aw-graph-scroll" }, [content]);
   const notice = h("div", { class: "aw-notice aw-graph-notice", "aria-live": "polite" });
   const legend = h("div", { class: "aw-graph-legend", hidden: true });
   const el = h("div", { class: "aw-graph" }, [notice, legend, scroller]);
   const v = {
-    app, el, notice, legend, scroller, content, canvas, pinDot, cols,
+    app, el, notice, legend, scroller, content, canvas, canvases, pinDot, cols,
     st: { sel: null, extra: null, lay: null, buttons: { query: new Map(), key: new Map() }, labels: { query: [], key: [] },
-      widths: { query: 60, key: 60 }, geom: null, built: false, top: 0, layers: createLayers() },
+      widths: { query: 60, key: 60 }, geom: null, built: false, top: 0, layers: createLayers(), shown: {} },
   };
   listen(v);
   return {
@@ -74,7 +79,7 @@ function draw(v) {
   markPinned(v);
   const g = geometry(v, app.ui.width, st.top);
   const size = canvasSize(g.midW, st.lay.viewH, window.devicePixelRatio || 1);
-  paintGraph(v, sizeCanvas(v.canvas, size), { ...g, yMin: 0, yMax: size.cssH, size });
+  paintScreen(v, { ...g, yMin: 0, yMax: size.cssH, size });
   placePin(v, g);
   st.geom = g;
 }
@@ -161,7 +166,7 @@ function listen(v) {
     togglePin(app, t.side, t.index);
   });
   dis.listen(v.scroller, "scroll", () => { v.st.top = v.scroller.scrollTop; app.invalidate(); }, { passive: true });
-  dis.listen(v.canvas, "contextrestored", () => { v.st.shown = null; app.invalidate(); }); // a blank canvas again
+  for (const c of Object.values(v.canvases)) dis.listen(c, "contextrestored", () => { v.st.shown = {}; app.invalidate(); }); // blank again
   dis.listen(content, "keydown", (e) => { const t = tokOf(e); if (t && !app.slideKeys(e)) onKey(v, t, e); });
 }
 

@@ -1,6 +1,7 @@
 // Graph view, painting: the lines, weight bars and pin between the token columns, onto a 2D
 // context (the screen's canvas, a PNG's or the SVG recorder). `v` is the graph view's context (graph.js).
 
+import { sizeCanvas } from "./dom.js";
 import { rowCenter, clamp } from "./layout.js";
 import { pinned } from "./graphtokens.js";
 import { SIGN_POS, SIGN_NEG, linesOf } from "./lines.js";
@@ -39,58 +40,63 @@ export function activeToken(app) {
 }
 
 /**
- * Everything between the columns, for geometry `g` ({...geometry, yMin, yMax, size?}); `forExport`:
- * as pinned, without the pointer's hover. With `g.size` (the screen's canvas) the lines come from
- * cached layers (layers.js), so a click or a hover rasterizes at most its token's lines, and the
- * canvas is left as it is when it would show the same.
+ * Everything between the columns, for geometry `g` ({...geometry, yMin, yMax}), onto one 2D context:
+ * a PNG's or the SVG recorder, as pinned, without the pointer's hover.
  */
-export function paintGraph(v, ctx, g, forExport = false) {
-  const { app, st } = v, th = app.ui.theme;
-  const act = forExport ? pinned(app) : activeToken(app);
-  const hv = forExport ? null : app.ui.hover, p = pinned(app);
-  const pair = p && hv && hv.side !== p.side
-    ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
-  const lines = st.sel ? { ...g, sel: st.sel, extra: st.extra, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
-    color: (hd) => lineColor(app, hd), active: act, unit: app.ui.scale } : null;
-  if (g.size) { // the screen: the pin is an element of its own (graph.js)
-    const images = layers(v, g, lines, act);
-    const shown = [...images, st.layers.version, pair?.i, pair?.j, th.fg, app.ui.scale, ctx.canvas.width, ctx.canvas.height];
-    if (sameDeps(st.shown, shown)) return; // shown already: pinning the hovered token changes no pixel here
-    st.shown = { deps: shown };
-    ctx.clearRect(0, 0, g.size.cssW, g.size.cssH);
-    for (const image of images) blit(ctx, image);
-    if (pair) paintPair(ctx, g, pair, th.fg, app.ui.scale);
-    return;
-  }
+export function paintGraph(v, ctx, g) {
+  const { app } = v, th = app.ui.theme, p = pinned(app);
+  const lines = linesFor(v, g, p);
   if (lines) paintLines(ctx, lines);
-  const bars = barsFor(v, act, g);
+  const bars = barsFor(v, p, g);
   if (bars) paintBars(ctx, bars, th.border2);
-  if (pair) paintPair(ctx, g, pair, th.fg, app.ui.scale);
   if (p) {
     const y = p.side === "query" ? g.yq(p.index) : g.yk(p.index);
     paintPin(ctx, p.side === "query" ? g.x0 : g.x1, y, th.accent, th.bg, app.ui.scale);
   }
 }
 
-// ----- cached layers (the screen) -----------------------------------------------------------------
-// "plain": every line, nothing active; "faded": every line faded as behind an active token; "active":
-// the active token's lines and the weight bars beside the other column. Pinning the hovered token, or
-// hovering the other column, copies bitmaps; the faded layer is made in idle time after a plain frame,
-// before a first hover needs it.
+/** What paintLines needs besides the context, with `act` the token whose lines stand out; null without lines. */
+function linesFor(v, g, act) {
+  const { app, st } = v;
+  return st.sel ? { ...g, sel: st.sel, extra: st.extra, nh: st.sel.aggregate === "none" ? st.sel.heads.length : 1,
+    color: (hd) => lineColor(app, hd), active: act, unit: app.ui.scale } : null;
+}
 
-/** The layers the canvas shows, bottom first: [plain] with nothing active, else [faded, active]. */
-function layers(v, g, lines, act) {
-  const { st, app } = v, L = st.layers, size = g.size, base = baseDeps(v, g);
-  if (!act) {
-    const plain = layer(L, "plain", base, size, (c) => lines && paintLines(c, { ...lines, active: null }));
-    if (!sameDeps(L.slots.faded, base)) whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) fadedLayer(L, size, lines, base); });
-    return [plain];
-  }
-  return [fadedLayer(L, size, lines, base), layer(L, "active", [...base, act.side, act.index, app.exact], size, (c) => {
+// ----- the screen -------------------------------------------------------------------------------
+// Three canvases stacked (graph.js): "base", every line, or every line faded behind an active token
+// (both cached as layers, layers.js; the faded one made in idle time before a first hover needs it);
+// "active", the active token's lines and the weight bars beside the other column; "pair", the
+// (query, key) pair under the pointer. Each is painted only when what it shows changes: a hover paints
+// its token's lines, pinning the hovered token paints nothing (the pin is an element, graph.js).
+
+/** The screen's canvases (v.canvases) for geometry `g` ({...geometry, yMin, yMax, size}). */
+export function paintScreen(v, g) {
+  const { app, st } = v, th = app.ui.theme, L = st.layers, size = g.size, base = baseDeps(v, g);
+  const act = activeToken(app), p = pinned(app), hv = app.ui.hover;
+  const pair = p && hv && hv.side !== p.side
+    ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
+  const lines = linesFor(v, g, act);
+  const name = act ? "faded" : "plain";
+  const image = act ? fadedLayer(L, size, lines, base) : layer(L, "plain", base, size, (c) => lines && paintLines(c, { ...lines, active: null }));
+  if (!act && !sameDeps(L.slots.faded, base)) whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) fadedLayer(L, size, lines, base); });
+  onto(v, "base", [name, L.slots[name].serial], size, (c) => blit(c, image));
+  onto(v, "active", act ? [...base, act.side, act.index, app.exact] : [], size, (c) => {
+    if (!act) return;
     if (lines) paintLines(c, { ...lines, layer: "active", hairlines: size.ratio });
     const bars = barsFor(v, act, g);
-    if (bars) paintBars(c, bars, app.ui.theme.border2);
-  })];
+    if (bars) paintBars(c, bars, th.border2);
+  });
+  onto(v, "pair", pair ? [...base, pair.i, pair.j, th.fg] : [], size, (c) => pair && paintPair(c, g, pair, th.fg, app.ui.scale));
+}
+
+/** Canvas `name` of v.canvases, painted by paint(ctx) unless it shows `deps` at `size` already. */
+function onto(v, name, deps, size, paint) {
+  const canvas = v.canvases[name], ctx = sizeCanvas(canvas, size); // a new size clears the canvas
+  const all = [...deps, canvas.width, canvas.height, size.ratio];
+  if (sameDeps(v.st.shown[name], all)) return;
+  v.st.shown[name] = { deps: all };
+  ctx.clearRect(0, 0, size.cssW, size.cssH);
+  paint(ctx);
 }
 
 /** What the plain and faded layers show: the lines, their geometry and scroll position, the colours. */

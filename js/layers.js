@@ -4,7 +4,7 @@
 
 /** An empty set of layers for one canvas. */
 export function createLayers() {
-  return { slots: {}, idle: 0, next: null, version: 0 }; // version: how many times a layer was painted
+  return { slots: {}, idle: 0, next: null, version: 0 }; // version: how many layers were painted (a slot's serial)
 }
 
 /** Does layer slot L hold a bitmap painted for `deps` (compared element by element, with ===)? */
@@ -31,8 +31,7 @@ export function layer(layers, name, deps, size, paint) {
   // An OffscreenCanvas hands its pixels over rasterized now: the frames that show them only copy.
   const image = c.transferToImageBitmap ? c.transferToImageBitmap() : c;
   if (old && old.image !== image) old.image.close?.();
-  layers.slots[name] = { deps, canvas: c, image, width: size.width, height: size.height, ratio: size.ratio };
-  layers.version++;
+  layers.slots[name] = { deps, canvas: c, image, width: size.width, height: size.height, ratio: size.ratio, serial: ++layers.version };
   return image;
 }
 
