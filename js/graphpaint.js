@@ -77,8 +77,11 @@ export function paintScreen(v, g) {
     ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
   const lines = linesFor(v, g, act);
   const name = act ? "faded" : "plain";
-  const image = act ? fadedLayer(L, size, lines, base) : layer(L, "plain", base, size, (c) => lines && paintLines(c, { ...lines, active: null }));
-  if (!act && !sameDeps(L.slots.faded, base)) whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) fadedLayer(L, size, lines, base); });
+  const image = act ? fadedLayer(L, size, lines, base)
+    : layer(L, "plain", base, size, (c) => lines && paintLines(c, { ...lines, active: null }));
+  if (!act && !sameDeps(L.slots.faded, base)) {
+    whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) fadedLayer(L, size, lines, base); });
+  }
   onto(v, "base", [name, L.slots[name].serial], size, (c) => blit(c, image));
   onto(v, "active", act ? [...base, act.side, act.index, app.exact] : [], size, (c) => {
     if (!act) return;
