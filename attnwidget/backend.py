@@ -186,6 +186,15 @@ def resolve_device(keras, device: str) -> str:
     return f"gpu:{index}"
 
 
+def device_name(placed: str) -> str:
+    """``gpu:N`` or ``cpu:0`` for what :func:`placed_on` reports (``cuda:0``, ``/device:GPU:1``, ``TFRT_CPU_0``)."""
+    p = placed.lower()
+    if "gpu" in p or "cuda" in p:
+        digits = "".join(ch for ch in p.rsplit(":", 1)[-1] if ch.isdigit())
+        return f"gpu:{digits or 0}"
+    return "cpu:0"
+
+
 def placed_on(x) -> str:
     """Where a backend tensor actually lives, as the backend names it."""
     for attr in ("device",):  # tensorflow: str, torch: torch.device

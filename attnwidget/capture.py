@@ -50,9 +50,6 @@ class Recorder:
     def __bool__(self):
         return bool(self.calls)
 
-    def __len__(self):
-        return len(self.calls)
-
     def __getitem__(self, i):
         return self.calls[i].scores
 
@@ -297,13 +294,6 @@ def capture(model, inputs, *, tokens=None, context_tokens=None, layer=None, devi
     return AttentionResult(
         records=tuple(records), output=out_np, shown=shown, selected=selected, source=model,
         config={"kind": type(model).__name__, "view": "graph", "batch": 0},
-        device=dev or _device_name(placed), placed_on=placed, backend=keras.backend.backend(),
+        device=dev or backend.device_name(placed), placed_on=placed, backend=keras.backend.backend(),
         timings={"build_ms": 0.0, "run_ms": run_ms}, input_shapes=input_shapes(inputs))
 
-
-def _device_name(placed: str) -> str:
-    p = placed.lower()
-    if "gpu" in p or "cuda" in p:
-        digits = "".join(ch for ch in p.rsplit(":", 1)[-1] if ch.isdigit())
-        return f"gpu:{digits or 0}"
-    return "cpu:0"

@@ -9,7 +9,6 @@ and what was expected; the magic turns it into an IPython ``UsageError``.
 from __future__ import annotations
 
 import difflib
-import keyword
 import re
 from dataclasses import dataclass, make_dataclass, replace
 from typing import Any, Mapping
@@ -72,15 +71,6 @@ class _ReadOnlyMapping:
 
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key) if key in KEYS else default
-
-    def keys(self):
-        return list(KEYS)
-
-    def __iter__(self):
-        return iter(KEYS)
-
-    def __contains__(self, key: object) -> bool:
-        return key in KEYS
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in KEYS}
@@ -302,12 +292,3 @@ def _is_empty(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return len(value) == 0
     return False
-
-
-def check_output_name(name: str | None) -> str | None:
-    """The ``-o NAME`` target must be a plain identifier."""
-    if name is None:
-        return None
-    if not name.isidentifier() or keyword.iskeyword(name):
-        raise ConfigError(f"-o: expected a Python name to bind the result to, got {name!r}")
-    return name

@@ -287,19 +287,3 @@ def clean_labels(layer: WidgetLayer, max_chars: int | None) -> WidgetLayer:
     labels = lambda xs: [clean_label(x, max_chars) for x in xs]  # noqa: E731
     return dataclasses.replace(layer, query_tokens=labels(layer.query_tokens), key_tokens=labels(layer.key_tokens),
                                head_names=labels(layer.head_names), name=clean_label(layer.name, max_chars))
-
-
-def header_info(info: dict | None, batch_size: int) -> dict:
-    """``info`` (the header) as JSON carries it: NumPy values as Python ones, text :func:`clean_label`'d, a
-    non-finite number refused in one line; ``batch_size`` is the scores' (the batch selector shows past 1)."""
-    def plain(v: Any, where: str) -> Any:
-        v = v.tolist() if isinstance(v, (np.generic, np.ndarray)) else v
-        if isinstance(v, float) and not np.isfinite(v):
-            raise ConfigError(f"info: {where} is {v}; expected a finite number")
-        if isinstance(v, (list, tuple)):
-            return [plain(x, where) for x in v]
-        if isinstance(v, dict):
-            return {clean_label(k): plain(x, f"{where}.{k}" if where else str(k)) for k, x in v.items()}
-        return clean_label(v) if isinstance(v, str) else v
-
-    return {**plain(dict(info or {}), ""), "batch_size": int(batch_size)}

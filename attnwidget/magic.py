@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import sys
 
 import yaml
@@ -34,6 +35,15 @@ def _keys_help() -> str:
         "  query: $target\n"
         "  context: $source\n\n"
         f"Keys:\n{rows}\n")
+
+
+def check_output_name(name: str | None) -> str | None:
+    """The ``-o NAME`` target must be a plain identifier."""
+    if name is None:
+        return None
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise C.ConfigError(f"-o: expected a Python name to bind the result to, got {name!r}")
+    return name
 
 
 class RunFailed(Exception):
@@ -161,7 +171,7 @@ class AttentionMagics(Magics):
         self._refuse_repeats(argv)
         if args.name and args.output and args.name != args.output:
             raise C.ConfigError(f"-o: two result names given ({args.name!r} and {args.output!r}); give one")
-        name = C.check_output_name(args.output or args.name)
+        name = check_output_name(args.output or args.name)
         body = parse_body(dedent(cell or ""))
         C.check_names(body)
         options = {k: _option_value(k, v) for k, v in vars(args).items()

@@ -15,7 +15,8 @@ import numpy as np
 import traitlets as t
 
 from . import codec, stats
-from .config import LAYER_KINDS
+from .config import LAYER_KINDS, ConfigError
+from .inputs import clean_label
 
 VIEWS = (("graph", "Graph"), ("matrix", "Matrix"), ("heads", "Heads"), ("explain", "Explain"), ("model", "Model"))
 AGGREGATES = (("none", "per head"), ("mean", "mean of heads"), ("max", "max of heads"))
@@ -104,6 +105,22 @@ def switch_layer(state: dict, frm: dict, to: dict) -> dict:
     if out["mode"] != "all" and MODE_KINDS.get(out["mode"]) != to["kind"]:
         out["mode"] = "all"
     return out
+
+
+def header_info(info: dict | None, batch_size: int) -> dict:
+    """``info`` (the header) as JSON carries it: NumPy values as Python ones, text :func:`clean_label`'d, a
+    non-finite number refused in one line; ``batch_size`` is the scores' (the batch selector shows past 1)."""
+    def plain(v: Any, where: str) -> Any:
+        v = v.tolist() if isinstance(v, (np.generic, np.ndarray)) else v
+        if isinstance(v, float) and not np.isfinite(v):
+            raise ConfigError(f"info: {where} is {v}; expected a finite number")
+        if isinstance(v, (list, tuple)):
+            return [plain(x, where) for x in v]
+        if isinstance(v, dict):
+            return {clean_label(k): plain(x, f"{where}.{k}" if where else str(k)) for k, x in v.items()}
+        return clean_label(v) if isinstance(v, str) else v
+
+    return {**plain(dict(info or {}), ""), "batch_size": int(batch_size)}
 
 
 # --- payloads ---------------------------------------------------------------------------------------

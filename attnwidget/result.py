@@ -21,12 +21,6 @@ def _shape(s) -> str:
     return "(" + ", ".join(str(int(d)) for d in s) + ")"
 
 
-def _frozen(a: Any) -> np.ndarray:
-    a = np.asarray(a)
-    a.flags.writeable = False
-    return a
-
-
 @dataclass(frozen=True, eq=False)
 class LayerRecord:
     """One attention layer's scores with the tokens they belong to.

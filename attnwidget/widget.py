@@ -18,7 +18,7 @@ import traitlets as t
 
 from . import protocol
 from .config import ConfigError
-from .inputs import clean_labels, header_info, widget_layers
+from .inputs import clean_labels, widget_layers
 from .qkscores import QKScores, qk_layers
 
 _STATIC = pathlib.Path(__file__).parent / "static"
@@ -100,7 +100,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
             _layers_meta=protocol.layers_meta(
                 [w.name for w in layers], [w.kind for w in layers], [w.scores.shape for w in layers],
                 [(w.query_tokens, w.key_tokens) for w in layers], [w.head_names for w in layers]),
-            info=header_info(info, first.scores.shape[0]), **kwargs)
+            info=protocol.header_info(info, first.scores.shape[0]), **kwargs)
         self._send_data()
         self._send_exact()
         self._send_overview()

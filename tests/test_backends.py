@@ -82,6 +82,5 @@ def test_jax_matches_tensorflow_and_imports_no_tensorflow(reference, tmp_path):
 
 def test_torch_matches_tensorflow(reference, tmp_path):
     if importlib.util.find_spec("torch") is None:
-        pytest.skip("torch is not installed in this environment (not a test dependency: it is gigabytes); "
-                    "pip install torch to run the PyTorch backend case")
+        pytest.skip("torch is not installed (the test extra installs it: pip install -e '.[test]')")
     _compare(reference, _run("torch", tmp_path), "torch")

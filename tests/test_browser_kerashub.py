@@ -11,7 +11,7 @@ from browser_support import pinned
 from harness import Browser
 
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(importlib.util.find_spec("keras_hub") is None, reason="keras-hub is not installed")]
+              pytest.mark.skipif(importlib.util.find_spec("keras_hub") is None, reason="keras-hub is not installed (the test extra installs it: pip install -e '.[test]')")]
 
 
 @pytest.fixture(scope="module")
