@@ -165,10 +165,8 @@ class UiRecord:
         with self._lock:
             if self._timer is not None:
                 return
-            if time.monotonic() - self._last >= self.delay:
-                quiet = True
-            else:
-                quiet = False
+            quiet = time.monotonic() - self._last >= self.delay
+            if not quiet:
                 self._timer = threading.Timer(self.delay, self._trailing)
                 self._timer.daemon = True
                 self._timer.start()

@@ -126,7 +126,8 @@ def run(cfg: RunConfig, announce=print) -> AttentionResult:
                 raise
             raise ConfigError(f"layer: {type(user_layer).__name__} failed on these inputs: {first_line(exc)}") from exc
     # Only a run that succeeded leaves its layers behind for the next one.
-    _remember(*fresh) if fresh else None
+    if fresh:
+        _remember(*fresh)
     if scores_np.ndim != 4:
         raise ConfigError(f"layer: expected scores (batch, heads, q, k) from {type(layer).__name__}, got {scores_np.shape}")
     q_len, k_len = scores_np.shape[2:]
