@@ -17,7 +17,7 @@ import numpy as np
 from .config import ConfigError
 from .tensors import layer_arrays
 
-DISPLAY_MODES = ("dark", "light")
+DISPLAY_MODES = ("dark", "light")  # None: the notebook's theme
 HTML_ACTIONS = ("view", "return")
 
 
@@ -84,6 +84,16 @@ def _layers(attention, tokens, encoder_attention, decoder_attention, cross_atten
     return scores, qt, kt, names, kinds
 
 
+def _display_mode(display_mode) -> str:
+    """The widget's ``theme`` for BertViz's ``display_mode`` (None: follow the notebook)."""
+    if display_mode is None:
+        return "auto"
+    if display_mode not in DISPLAY_MODES:
+        raise ConfigError(f"display_mode: expected one of {' | '.join(DISPLAY_MODES)} (or None: the notebook's theme), "
+                          f"got {display_mode!r}")
+    return display_mode
+
+
 def _sentences(sentence_b_start, tokens: list[str]) -> str | None:
     if sentence_b_start is None:
         return None
@@ -98,9 +108,10 @@ def _sentences(sentence_b_start, tokens: list[str]) -> str | None:
 
 def _widget(view: str, title: str, attention, tokens, sentence_b_start, prettify_tokens, layer, heads,
             encoder_attention, decoder_attention, cross_attention, encoder_tokens, decoder_tokens,
-            include_layers, include_heads, html_action):
+            include_layers, include_heads, html_action, display_mode):
     from .widget import AttentionWidget
 
+    theme = _display_mode(display_mode)
     if html_action not in HTML_ACTIONS:
         raise ConfigError(f"html_action: expected one of {' | '.join(HTML_ACTIONS)}, got {html_action!r}")
     scores, qt, kt, names, kinds = _layers(attention, tokens, encoder_attention, decoder_attention,
@@ -115,7 +126,9 @@ def _widget(view: str, title: str, attention, tokens, sentence_b_start, prettify
         shown = next((i for i, n in enumerate(names) if n in wanted), -1)
         if shown < 0:
             raise ConfigError(f"layer: {layer!r} is not one of the included layers ({', '.join(names)})")
-    opts: dict[str, Any] = {"layer": shown}
+    opts: dict[str, Any] = {"layer": shown, "theme": theme}
+    if sentence_b_start is not None:
+        opts["segment_start"] = int(sentence_b_start)  # checked by _sentences
     if heads is not None:
         opts["heads"] = _indices(heads, scores[shown].shape[1], "heads", "heads")
     head_names = None
@@ -136,42 +149,44 @@ def _widget(view: str, title: str, attention, tokens, sentence_b_start, prettify
 
 def head_view(attention=None, tokens=None, sentence_b_start=None, prettify_tokens=True, layer=None, heads=None,
               encoder_attention=None, decoder_attention=None, cross_attention=None, encoder_tokens=None,
-              decoder_tokens=None, include_layers=None, html_action="view"):
+              decoder_tokens=None, include_layers=None, html_action="view", display_mode=None):
     """BertViz's head view: lines from each token to the tokens it attends to, one colour per head.
 
     Args:
         attention: per-layer ``(batch, heads, q, k)`` tensors (a tuple or list, ``outputs.attentions``) or
             one stacked ``(layers, batch, heads, q, k)`` array.
         tokens: the ``q`` labels (``tokenizer.convert_ids_to_tokens(ids[0])``).
-        sentence_b_start: index of the second sentence's first token (a sentence pair); shown in the header.
+        sentence_b_start: index of the second sentence's first token (a sentence pair): the graph and matrix
+            views draw the two sentences apart (a gap and a divider), and the header names them.
         prettify_tokens: ``Ġ`` / ``▁`` as spaces, ``</w>`` dropped.
         layer: the layer shown first (its number in the model); heads: the heads visible at first.
         encoder_attention / decoder_attention / cross_attention, encoder_tokens / decoder_tokens: an
             encoder-decoder's three groups (cross is ``decoder × encoder``), instead of attention / tokens.
         include_layers: the layers offered (numbers in the model; default all).
         html_action: ``"view"`` returns the widget; ``"return"`` an ``IPython.display.HTML`` offline page.
+        display_mode: ``"dark"`` | ``"light"``: those colours whatever the notebook's theme (also in static
+            copies); None (the default): follow the notebook. An addition: BertViz's head view has no such argument.
 
     Returns:
         The :class:`~attnwidget.widget.AttentionWidget` (graph view), or the HTML page.
     """
     return _widget("graph", "head view", attention, tokens, sentence_b_start, prettify_tokens, layer, heads,
                    encoder_attention, decoder_attention, cross_attention, encoder_tokens, decoder_tokens,
-                   include_layers, None, html_action)
+                   include_layers, None, html_action, display_mode)
 
 
-def model_view(attention=None, tokens=None, sentence_b_start=None, prettify_tokens=True, display_mode="dark",
+def model_view(attention=None, tokens=None, sentence_b_start=None, prettify_tokens=True, display_mode=None,
                encoder_attention=None, decoder_attention=None, cross_attention=None, encoder_tokens=None,
                decoder_tokens=None, include_layers=None, include_heads=None, html_action="view"):
     """BertViz's model view: a grid of every layer × head; click a cell to open that layer and head.
 
     Arguments as :func:`head_view`, plus ``include_heads`` (the heads shown, numbers in the model) and
-    ``display_mode`` (``"dark"`` | ``"light"``: checked; the widget follows the notebook's theme).
+    ``display_mode`` (``"dark"`` | ``"light"``: those colours whatever the notebook's theme; None, the
+    default, follows the notebook where BertViz's default is ``"dark"``).
 
     Returns:
         The :class:`~attnwidget.widget.AttentionWidget` (model view), or the HTML page.
     """
-    if display_mode not in DISPLAY_MODES:
-        raise ConfigError(f"display_mode: expected one of {' | '.join(DISPLAY_MODES)}, got {display_mode!r}")
     return _widget("model", "model view", attention, tokens, sentence_b_start, prettify_tokens, None, None,
                    encoder_attention, decoder_attention, cross_attention, encoder_tokens, decoder_tokens,
-                   include_layers, include_heads, html_action)
+                   include_layers, include_heads, html_action, display_mode)

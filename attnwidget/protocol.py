@@ -25,6 +25,8 @@ MODES = (("all", "all", None), ("encoder", "encoder (self)", "self"), ("decoder"
          ("cross", "cross", "cross"))
 MODE_KINDS = {name: kind for name, _, kind in MODES}
 VIEW_NAMES = tuple(v for v, _ in VIEWS)
+#: The `theme` trait: the notebook's colours, or light or dark whatever the notebook shows.
+THEMES = ("auto", "light", "dark")
 
 
 def _sync(trait: t.TraitType, doc: str) -> t.TraitType:
@@ -66,6 +68,9 @@ class WireState(t.HasTraits):
     scale = _sync(t.Float(1.0, min=0.5, max=4.0), "size of every text, control and cell (1: notebook size; slides use 1.75)")
     color_max = _sync(t.Bool(False), "True: colours stretch from 0 to the shown data's largest weight, not to 1")
     palette = _sync(t.Enum(("default", "okabe-ito", "tol-bright"), default_value="default"), "head colours: default | okabe-ito | tol-bright (colour-blind safe)")
+    segment_start = _sync(t.Int(-1, min=-1), "first token of a second segment (BertViz's sentence_b_start): the "
+                          "graph and matrix views draw the two apart; -1: one segment")
+    theme = _sync(t.Enum(THEMES, default_value="auto"), "colours: auto (the notebook's theme) | light | dark (BertViz's display_mode)")
 
 
 #: Names of every synced trait (alphabetical, as traitlets lists them).

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import attnwidget
-from attnwidget import AttentionWidget, ConfigError, head_view, model_view
+from attnwidget import AttentionWidget, ConfigError, head_view, model_view, protocol
 
 
 def _attn(layers=3, batch=1, heads=4, q=5, k=5, causal=False, seed=0):
@@ -75,6 +75,45 @@ def test_sentence_b_start_splits_the_header():
     assert w.info["notice"].startswith("sentence A: tokens 0–2") and "sentence B: tokens 3–4" in w.info["notice"]
     with pytest.raises(ConfigError, match="sentence_b_start: expected an index in 1..4"):
         head_view(_attn(), TOKENS, sentence_b_start=5)
+
+
+def test_sentence_b_start_and_display_mode_reach_the_wire():
+    """The two sentences drawn apart (``segment_start``) and the forced colours (``theme``), live and in a static copy."""
+    w = head_view(_attn(), TOKENS, sentence_b_start=3, display_mode="dark")
+    assert (w.segment_start, w.theme) == (3, "dark")
+    m = model_view(_attn(), TOKENS, sentence_b_start=np.int64(2), display_mode="light")
+    assert (m.segment_start, m.theme) == (2, "light") and type(m.segment_start) is int
+    plain = head_view(_attn(), TOKENS)
+    assert (plain.segment_start, plain.theme) == (-1, "auto")  # one sentence, the notebook's colours
+    assert model_view(_attn(), TOKENS).theme == "auto"
+    assert {"segment_start", "theme"} <= set(protocol.SCHEMA["traits"])
+    state = protocol.snapshot(w)
+    assert (state["segment_start"], state["theme"]) == (3, "dark")
+    page = w.to_html()
+    assert '"segment_start":3' in page.replace(" ", "") and '"theme":"dark"' in page.replace(" ", "")
+
+
+@pytest.mark.parametrize("call, kwargs, message", [
+    (head_view, {"sentence_b_start": 0}, "sentence_b_start: expected an index in 1..4, got 0"),
+    (head_view, {"sentence_b_start": 5}, "sentence_b_start: expected an index in 1..4, got 5"),
+    (model_view, {"sentence_b_start": 2.0}, "sentence_b_start: expected an index in 1..4, got 2.0"),
+    (head_view, {"sentence_b_start": True}, "sentence_b_start: expected an index in 1..4, got True"),
+    (head_view, {"display_mode": "dim"}, "display_mode: expected one of dark | light (or None: the notebook's theme), got 'dim'"),
+    (model_view, {"display_mode": "Dark"}, "display_mode: expected one of dark | light (or None: the notebook's theme), got 'Dark'"),
+])
+def test_bad_sentence_b_start_or_display_mode_is_one_line_naming_it(call, kwargs, message):
+    with pytest.raises(ValueError) as err:
+        call(_attn(), TOKENS, **kwargs)
+    assert str(err.value) == message and "\n" not in str(err.value)
+
+
+def test_segment_start_and_theme_are_checked_traits_of_the_widget():
+    w = AttentionWidget(attention=_attn()[0], tokens=TOKENS, segment_start=2, theme="light")
+    assert (w.segment_start, w.theme) == (2, "light")
+    with pytest.raises(Exception, match="theme"):
+        w.theme = "dim"
+    with pytest.raises(Exception, match="segment_start"):
+        w.segment_start = -2
 
 
 def test_mistakes_are_errors():
