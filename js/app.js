@@ -8,8 +8,12 @@ import { bestValue, isMasked } from "./values.js";
 import { headColor } from "./colors.js";
 import { displayToken } from "./layout.js";
 import { visibleHeads } from "./lines.js";
+import { applyTheme, readTheme } from "./theme.js";
+import { themeMode } from "./protocol.js";
 
 export function createApp(model, root, dis) {
+  const forceTheme = () => applyTheme(root, themeMode(model.get("theme")));
+  forceTheme(); // before the ui state reads the colours
   const app = createSynced(model);
   Object.assign(app, {
     root, dis, ui: createUiState(root), tooltip: createTooltip(root),
@@ -38,6 +42,10 @@ export function createApp(model, root, dis) {
       return rows.some((r) => r.agg) ? rows.filter((r) => r.agg) : rows;
     },
   });
+  // the views repaint on the trait's change (widget.js): by then the colours are read again
+  const onTheme = () => { forceTheme(); app.ui.theme = readTheme(root); };
+  model.on("change:theme", onTheme);
+  dis.add(() => model.off("change:theme", onTheme));
   return app;
 }
 

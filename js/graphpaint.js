@@ -2,7 +2,7 @@
 // context (the screen's canvas, a PNG's or the SVG recorder). `v` is the graph view's context (graph.js).
 
 import { sizeCanvas } from "./dom.js";
-import { rowCenter, clamp } from "./layout.js";
+import { rowCenter, segmentY, clamp } from "./layout.js";
 import { pinned } from "./graphtokens.js";
 import { SIGN_POS, SIGN_NEG, linesOf } from "./lines.js";
 import { diverging, rgbToHex } from "./colors.js";
@@ -19,14 +19,14 @@ export function lineColor(app, hd) {
   return hd < 0 ? app.ui.theme.accent : app.headColor(hd);
 }
 
-/** Where lines go for a canvas `width` wide scrolled to `scrollTop`: {midW, gutter, x0, x1, yq(i), yk(j)}. */
+/** Where lines go for a canvas `width` wide scrolled to `scrollTop`: {midW, gutter, x0, x1, yq(i), yk(j), scrollTop}. */
 export function geometry(v, width, scrollTop) {
   const { lay, widths } = v.st;
   const u = v.app.ui.scale;
   const midW = Math.max(80 * u, width - widths.query - widths.key);
   const gutter = Math.round(clamp(midW * 0.12, 18 * u, 56 * u));
   return {
-    midW, gutter, x0: gutter, x1: midW - gutter,
+    midW, gutter, x0: gutter, x1: midW - gutter, scrollTop,
     yq: (i) => rowCenter(lay.query, lay.rowH, i) - scrollTop,
     yk: (j) => rowCenter(lay.key, lay.rowH, j) - scrollTop,
   };
@@ -47,6 +47,7 @@ export function paintGraph(v, ctx, g) {
   const { app } = v, th = app.ui.theme, p = pinned(app);
   const lines = linesFor(v, g, p);
   if (lines) paintLines(ctx, lines);
+  paintSegments(ctx, v, g);
   const bars = barsFor(v, p, g);
   if (bars) paintBars(ctx, bars, th.border2);
   if (p) {
@@ -82,7 +83,7 @@ export function paintScreen(v, g) {
   if (!act && !sameDeps(L.slots.faded, base)) {
     whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) fadedLayer(L, size, lines, base); });
   }
-  onto(v, "base", [name, L.slots[name].serial], size, (c) => blit(c, image));
+  onto(v, "base", [name, L.slots[name].serial], size, (c) => { blit(c, image); paintSegments(c, v, g); });
   onto(v, "active", act ? [...base, act.side, act.index, app.exact] : [], size, (c) => {
     if (!act) return;
     if (lines) paintLines(c, { ...lines, layer: "active", hairlines: size.ratio });
@@ -110,6 +111,18 @@ function baseDeps(v, g) {
 
 function fadedLayer(L, size, lines, deps) {
   return layer(L, "faded", deps, size, (c) => lines && paintLines(c, { ...lines, active: null, extra: null, layer: "background" }));
+}
+
+/**
+ * The divider between two segments (segment_start) across the gutters, level with the token columns'
+ * own (graphtokens.js), in the theme's border colour; nothing without a gap.
+ */
+export function paintSegments(ctx, v, g) {
+  const { lay } = v.st, u = v.app.ui.scale, w = Math.max(1, Math.round(u));
+  ctx.fillStyle = v.app.ui.theme.border;
+  const yq = segmentY(lay.query, lay.rowH), yk = segmentY(lay.key, lay.rowH);
+  if (yq != null) ctx.fillRect(0, yq - g.scrollTop - w / 2, g.x0, w);
+  if (yk != null) ctx.fillRect(g.x1, yk - g.scrollTop - w / 2, g.midW - g.x1, w);
 }
 
 /** Weight bars of the column opposite the active token, for its rows in [yMin, yMax]. */

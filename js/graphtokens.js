@@ -4,7 +4,8 @@
 
 import { h } from "./dom.js";
 import { GRAPH_MAX_HEIGHT, ROW_MAX, ROW_MIN } from "./layout.js";
-import { graphLayout, rowCenter, visibleRows, labelColumnWidth, truncate, truncateToWidth, clamp, TOKEN_CHARS } from "./layout.js";
+import { graphLayout, rowCenter, rowTop, segmentY, visibleRows, labelColumnWidth, truncate, truncateToWidth, clamp, TOKEN_CHARS } from "./layout.js";
+import { segmentStart } from "./protocol.js";
 
 export const SIDES = ["query", "key"];
 const OVERSCAN = 12; // rows rendered above and below the visible window
@@ -37,9 +38,10 @@ export function buildTokens(v) {
 export function placeTokens(v) {
   const { st } = v, d = v.app.data, ui = v.app.ui, u = ui.scale;
   const maxHeight = ui.bodyMax ? ui.bodyMax - (v.notice.hidden ? 0 : v.notice.offsetHeight) - 4 : GRAPH_MAX_HEIGHT * u;
-  const key = `${d?.Q}x${d?.K}|${u}|${maxHeight}`;
+  const segment = d ? segmentStart(v.app.get("segment_start"), Math.max(d.Q, d.K)) : -1;
+  const key = `${d?.Q}x${d?.K}|${u}|${maxHeight}|${segment}`;
   if (!d || (st.lay && st.layKey === key)) return;
-  const lay = graphLayout(d.Q, d.K, { maxHeight, pad: 6 * u, rowMax: ROW_MAX * u, rowMin: ROW_MIN * u });
+  const lay = graphLayout(d.Q, d.K, { maxHeight, pad: 6 * u, rowMax: ROW_MAX * u, rowMin: ROW_MIN * u, segment });
   st.lay = lay;
   st.layKey = key;
   st.top = clamp(st.top, 0, Math.max(0, lay.contentH - lay.viewH)); // as the browser clamps the scroller
@@ -48,10 +50,17 @@ export function placeTokens(v) {
   v.scroller.style.maxHeight = `${lay.viewH}px`;
   for (const side of SIDES) {
     v.cols[side].style.width = `${st.widths[side]}px`;
+    v.cols[side].style.background = divider(segmentY(lay[side], lay.rowH), u);
     v.cols[side].replaceChildren();
     st.buttons[side] = new Map();
   }
   v.el.style.setProperty("--aw-row", `${lay.rowH}px`);
+}
+
+/** A column's background: a line of the theme's border colour across the gap between segments at `y`. */
+function divider(y, u) {
+  const w = Math.max(1, Math.round(u));
+  return y == null ? "" : `linear-gradient(var(--aw-border), var(--aw-border)) 0 ${y - w / 2}px / 100% ${w}px no-repeat`;
 }
 
 function makeButton(v, side, i) {
@@ -63,7 +72,7 @@ function makeButton(v, side, i) {
   }, [h("span", { class: "aw-pin", "aria-hidden": "true" }),
     h("span", { class: "aw-tok-text", text: truncateToWidth(lab, st.widths[side] - 22 * app.ui.scale, app.ui.measure) })]);
   if (lab !== truncate(raw, TOKEN_CHARS) || raw === "") b.classList.add("aw-tok-special");
-  b.style.top = `${st.lay[side].top + i * st.lay.rowH + 1}px`;
+  b.style.top = `${rowTop(st.lay[side], st.lay.rowH, i) + 1}px`;
   b.style.height = `${st.lay.rowH - 2}px`;
   return b;
 }

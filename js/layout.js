@@ -3,6 +3,8 @@
 export const ROW_MAX = 20;
 export const ROW_MIN = 14;
 export const GRAPH_MAX_HEIGHT = 640;
+/** The gap between two segments (segment_start) in the graph, in rows. */
+export const GAP_ROWS = 0.45;
 
 export function clamp(v, lo, hi) {
   return Math.min(hi, Math.max(lo, v));
@@ -11,32 +13,58 @@ export function clamp(v, lo, hi) {
 /**
  * Layout of the graph's two token columns. Rows shrink from `rowMax` to `rowMin` to fit
  * `maxHeight`; beyond that the content is taller than the viewport and scrolls.
- * The shorter column is centred against the longer one.
- * Returns {rowH, contentH, viewH, query: {n, top}, key: {n, top}}.
+ * The shorter column is centred against the longer one. `segment` (segment_start): a column of more
+ * tokens than that leaves a gap before its row `segment`, under half a row (a y past the gap still
+ * floors to its own row, as graph.js's arrow keys compute).
+ * Returns {rowH, contentH, viewH, query: {n, top, gapAt, gap}, key: {...}} (gapAt -1: no gap).
  */
-export function graphLayout(nQuery, nKey, { maxHeight = GRAPH_MAX_HEIGHT, pad = 6, rowMax = ROW_MAX, rowMin = ROW_MIN } = {}) {
+export function graphLayout(nQuery, nKey, { maxHeight = GRAPH_MAX_HEIGHT, pad = 6, rowMax = ROW_MAX, rowMin = ROW_MIN, segment = -1 } = {}) {
   const n = Math.max(1, nQuery, nKey);
-  const rowH = clamp(Math.floor((maxHeight - 2 * pad) / n), rowMin, rowMax);
-  const contentH = n * rowH + 2 * pad;
-  const col = (m) => ({ n: m, top: pad + ((n - m) * rowH) / 2 });
+  const split = (m) => Number.isInteger(segment) && segment > 0 && segment < m;
+  const gapped = split(nQuery) || split(nKey);
+  const rowH = clamp(Math.floor((maxHeight - 2 * pad) / (n + (gapped ? GAP_ROWS : 0))), rowMin, rowMax);
+  const gap = gapped ? Math.max(1, Math.floor(rowH * GAP_ROWS)) : 0;
+  const contentH = n * rowH + gap + 2 * pad;
+  const col = (m) => {
+    const at = split(m) ? segment : -1, own = m * rowH + (at > 0 ? gap : 0);
+    return { n: m, top: pad + (n * rowH + gap - own) / 2, gapAt: at, gap: at > 0 ? gap : 0 };
+  };
   return { rowH, contentH, viewH: Math.min(contentH, maxHeight), query: col(nQuery), key: col(nKey), pad };
+}
+
+/** Content y of offset `off` from a column's top with the gap taken out (a y inside it: the gap's start). */
+function ungapped(col, rowH, off) {
+  const at = col.gapAt > 0 ? col.gapAt * rowH : Infinity;
+  return off < at ? off : Math.max(at, off - col.gap);
 }
 
 /** Vertical centre of row i of a column (content coordinates). */
 export function rowCenter(col, rowH, i) {
-  return col.top + (i + 0.5) * rowH;
+  return col.top + (i + 0.5) * rowH + (col.gapAt > 0 && i >= col.gapAt ? col.gap : 0);
 }
 
-/** Index of the row under content coordinate y, or -1. */
+/** Top of row i of a column (content coordinates). */
+export function rowTop(col, rowH, i) {
+  return rowCenter(col, rowH, i) - rowH / 2;
+}
+
+/** Middle of the gap between two segments (content coordinates), or null without one. */
+export function segmentY(col, rowH) {
+  return col.gapAt > 0 ? col.top + col.gapAt * rowH + col.gap / 2 : null;
+}
+
+/** Index of the row under content coordinate y, or -1 (also in the gap between segments). */
 export function rowAt(col, rowH, y) {
-  const i = Math.floor((y - col.top) / rowH);
+  const off = y - col.top, at = col.gapAt > 0 ? col.gapAt * rowH : Infinity;
+  if (off >= at && off < at + col.gap) return -1;
+  const i = Math.floor(ungapped(col, rowH, off) / rowH);
   return i >= 0 && i < col.n ? i : -1;
 }
 
 /** Rows of a column intersecting [y0, y1) (content coordinates): [first, last] (last exclusive). */
 export function visibleRows(col, rowH, y0, y1) {
-  const a = clamp(Math.floor((y0 - col.top) / rowH), 0, col.n);
-  const b = clamp(Math.ceil((y1 - col.top) / rowH), 0, col.n);
+  const a = clamp(Math.floor(ungapped(col, rowH, y0 - col.top) / rowH), 0, col.n);
+  const b = clamp(Math.ceil(ungapped(col, rowH, y1 - col.top) / rowH), 0, col.n);
   return [a, b];
 }
 

@@ -8,6 +8,7 @@ import { scaleStops, isDiverging, maskColors } from "./colors.js";
 import { dequantize } from "./values.js";
 import { formatValue, formatTick, formatCompact } from "./format.js";
 import { shownName } from "./headsel.js";
+import { segmentStart } from "./protocol.js";
 
 export const FONT_PX = 11; // the legend's words
 export const LABEL_PX = 12; // token labels: as large as the graph's tokens
@@ -54,6 +55,7 @@ export function paint(v, ctx, m, forExport) {
     }
   }
   if (m.cw >= 34 * u && m.ch >= 16 * u && st.shows.kind !== "none") paintNumbers(v, ctx, m, g);
+  paintSegments(app, ctx, m, g);
   paintLabels(app, ctx, m, g);
   // crosshair: selected row / column, hovered cell
   const { selQ, selK } = selectedCells(app, g);
@@ -83,6 +85,17 @@ function paintNumbers(v, ctx, m, g) {
     ctx.fillStyle = 0.299 * tb[c3] + 0.587 * tb[c3 + 1] + 0.114 * tb[c3 + 2] < 140 ? "#ffffff" : "#1a1a1a";
     ctx.fillText(formatCompact(x, 2), m.left + (j + 0.5) * m.cw, m.top + (i + 0.5) * m.ch);
   }
+}
+
+/** The divider between two segments (segment_start): below row and right of column s - 1, in the text colour. */
+export function paintSegments(app, ctx, m, g) {
+  const s = app.get("segment_start"), r = segmentStart(s, app.data.Q), c = segmentStart(s, app.data.K);
+  if (r < 0 && c < 0) return;
+  ctx.strokeStyle = app.ui.theme.fg; ctx.lineWidth = Math.max(1, 1.5 * app.ui.scale);
+  ctx.beginPath();
+  if (r > 0) { const y = m.top + (r / g.bq) * m.ch; ctx.moveTo(m.left, y); ctx.lineTo(m.left + m.w, y); }
+  if (c > 0) { const x = m.left + (c / g.bk) * m.cw; ctx.moveTo(x, m.top); ctx.lineTo(x, m.top + m.h); }
+  ctx.stroke();
 }
 
 /** Query labels left, key labels on top (rotated when narrow); the selected ones bold in the accent. */

@@ -10,7 +10,7 @@ export const FALLBACK_SCHEMA = {
   layer_kinds: ["self", "causal", "cross"],
   traits: ["_data", "_exact", "_explain", "_can_explain", "_overview", "_layers_meta", "query_tokens", "key_tokens", "head_names",
     "layer_names", "layer_kinds", "info", "selected_query", "selected_key", "heads", "head", "layer", "batch", "view",
-    "threshold", "top_k", "aggregate", "mode"],
+    "threshold", "top_k", "aggregate", "mode", "segment_start", "theme"],
   ui_traits: ["layer", "batch", "view", "heads", "head", "aggregate", "mode", "selected_query", "selected_key",
     "threshold", "top_k", "scale", "color_max", "palette"],
 };
@@ -66,6 +66,11 @@ export function layerPatch(schema, model, to) {
   const state = Object.fromEntries(LAYER_STATE.map((k) => [k, model.get(k)]));
   return switchLayer(schema, state, from, { layer: to, H: next.H, Q: next.Q, K: next.K, kind: next.kind });
 }
+
+// ----- segment_start, theme: the second segment's first token in a column of n (1..n-1, else -1: one segment),
+// and the colours: "light" | "dark" whatever the page's theme, else "auto" (the page's) ---------------------
+export const segmentStart = (v, n) => (Number.isInteger(v) && v > 0 && v < n ? v : -1);
+export const themeMode = (v) => (v === "light" || v === "dark" ? v : "auto");
 
 // ----- bytes ----------------------------------------------------------------------------------
 const EMPTY = new Uint8Array(0);

@@ -14,6 +14,28 @@ const VARS = {
   warn: ["--jp-warn-color0", "#f57c00"],
 };
 
+/** JupyterLab's dark theme, for the same variables; the light one is VARS's fallbacks. */
+const DARK = {
+  bg: "#111111", bg2: "#424242", fg: "rgba(255, 255, 255, 1)", fg1: "rgba(255, 255, 255, 0.87)", fg2: "rgba(255, 255, 255, 0.54)",
+  border: "#616161", border2: "#424242", accent: "#42a5f5", warn: "#f57c00",
+};
+
+/**
+ * The `theme` trait on the widget's root: "light" or "dark" set its --jp-* variables inline (the scoped CSS
+ * and readTheme read them), with a matching `color-scheme` for native controls, whatever the page's theme;
+ * "auto" lets the page's own through. `data-aw-theme` says which is forced.
+ */
+export function applyTheme(root, mode) {
+  const forced = mode === "light" || mode === "dark";
+  for (const [k, [name, light]] of Object.entries(VARS)) {
+    if (forced) root.style.setProperty(name, mode === "dark" ? DARK[k] : light);
+    else root.style.removeProperty(name);
+  }
+  root.style.colorScheme = forced ? mode : "";
+  if (forced) root.dataset.awTheme = mode;
+  else delete root.dataset.awTheme;
+}
+
 /** Resolve the theme colours as rgb()/rgba() strings, plus `dark` and the UI font family. */
 export function readTheme(root) {
   const probe = document.createElement("span");
