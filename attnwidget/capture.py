@@ -27,6 +27,8 @@ import numpy as np
 from .discover import find_attention_layers, find_op_attention
 from .masks import causal_mask, looks_causal
 from .oprecord import OpCall, next_order, recording_ops
+from .qkcapture import DENSE_LIMIT, qk_call, switches
+from .qkscores import QKScores
 from .result import AttentionResult, LayerRecord, select_query
 
 
@@ -77,7 +79,7 @@ def _set_keras_masks(masks) -> None:
             backend.set_keras_mask(x, m)
 
 
-def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool):
+def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool, dense_limit: int | None):
     original = type(mha).call.__get__(mha)  # the class's method, whatever the instance holds
     signature = inspect.signature(original)
     single = not exact_outputs or _same_path_on_scores(mha)
@@ -87,7 +89,9 @@ def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool):
             bound = signature.bind_partial(*args, **kwargs).arguments
         except TypeError:
             bound = kwargs
-        if single:
+        if not return_attention_scores and switches(mha, bound, dense_limit):
+            out, scores = qk_call(mha, original, args, kwargs, bound)  # no (T, S) scores made
+        elif single:
             out, scores = original(*args, return_attention_scores=True, **kwargs)
         else:
             # The layer reads the query's Keras mask from the tensor and clears it: give the second call
@@ -110,8 +114,9 @@ def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool):
 
 
 @contextlib.contextmanager
-def recording_all(mhas: dict[str, Any], exact_outputs: bool = True):
-    """Within the block, every call of each ``MultiHeadAttention`` in ``mhas`` (path → layer) is recorded.
+def recording_all(mhas: dict[str, Any], exact_outputs: bool = True, dense_limit: int | None = None):
+    """Within the block, every call of each ``MultiHeadAttention`` in ``mhas`` (path → layer) is recorded
+    (as queries and keys where its scores would pass ``dense_limit``, see :mod:`attnwidget.qkcapture`).
 
     Yields a :class:`Recorder` whose ``calls`` are in call order. Restores every layer in ``finally``.
     """
@@ -121,7 +126,7 @@ def recording_all(mhas: dict[str, Any], exact_outputs: bool = True):
         for path, mha in mhas.items():
             had = "call" in vars(mha)
             installed.append((mha, had, vars(mha).get("call")))
-            object.__setattr__(mha, "call", _shadow(mha, path, rec, exact_outputs))
+            object.__setattr__(mha, "call", _shadow(mha, path, rec, exact_outputs, dense_limit))
         yield rec
     finally:
         for mha, had, previous in reversed(installed):
@@ -152,7 +157,8 @@ def _is_self(call: Call, keras) -> bool:
 def _kind(call: Call, scores: np.ndarray, keras) -> str:
     if not _is_self(call, keras):
         return "cross"
-    if call.causal or looks_causal(scores):  # use_causal_mask, or an explicit lower-triangular mask
+    # use_causal_mask, or an explicit lower-triangular mask
+    if call.causal or (scores.causal if isinstance(scores, QKScores) else looks_causal(scores)):
         return "causal"
     return "self"
 
@@ -194,7 +200,7 @@ def _no_attention(model, op_layers: dict) -> ValueError:
 def _raw_record(keras, c, n: int, layer) -> tuple:
     """``(path, kind, scores (B, H, Q, K) float32, inputs, layer)`` of one recorded call."""
     path = c.path if n == 0 else f"{c.path}#{n}"
-    s = np.asarray(keras.ops.convert_to_numpy(c.scores), dtype=np.float32)
+    s = c.scores if isinstance(c.scores, QKScores) else np.asarray(keras.ops.convert_to_numpy(c.scores), np.float32)
     if isinstance(c, OpCall):
         kind = "cross" if c.cross else "causal" if c.causal or looks_causal(s) else "self"
         return path, kind, s, {}, layer
@@ -203,7 +209,7 @@ def _raw_record(keras, c, n: int, layer) -> tuple:
 
 
 def record(model, inputs, *, tokens=None, context_tokens=None, device: str | None = None,
-           call_kwargs: dict | None = None, exact_outputs: bool = True):
+           call_kwargs: dict | None = None, exact_outputs: bool = True, dense_limit: int | None = DENSE_LIMIT):
     """Run ``model(inputs, training=False)`` once; return ``(records, output, placed_on, run_ms)``.
 
     ``records``: a :class:`~attnwidget.result.LayerRecord` per attention call, in call order (a layer
@@ -221,12 +227,12 @@ def record(model, inputs, *, tokens=None, context_tokens=None, device: str | Non
     dev = backend.resolve_device(keras, device) if device else None
     t0 = time.perf_counter()
     with keras.device(dev) if dev else contextlib.nullcontext():
-        with recording_all(mhas, exact_outputs=exact_outputs) as rec, \
+        with recording_all(mhas, exact_outputs=exact_outputs, dense_limit=dense_limit) as rec, \
                 recording_ops(op_layers, softmaxes, keras) as ops_rec:
             output = model(inputs, training=False, **(call_kwargs or {}))
         calls = sorted(rec.calls + ops_rec.calls, key=lambda c: c.order)
         first = output[0] if isinstance(output, (list, tuple)) else output
-        placed = backend.placed_on(calls[0].scores) if calls else backend.placed_on(first)
+        placed = backend.placed_on(next((c.scores for c in calls if not isinstance(c.scores, QKScores)), first))
         raw, counts = [], {}
         for c in calls:
             n = counts.get(c.path, 0)
@@ -243,8 +249,9 @@ def record(model, inputs, *, tokens=None, context_tokens=None, device: str | Non
     for path, kind, s, arrays, layer in raw:
         q, k = s.shape[-2:]
         qt, kt = _tokens(kind, q, k, tokens, context_tokens, has_cross)
+        mask = causal_mask(q, k) if kind == "causal" and isinstance(s, np.ndarray) else None  # QKScores: its own
         records.append(LayerRecord(path=path, kind=kind, scores=s, query_tokens=qt, key_tokens=kt,
-                                   mask=causal_mask(q, k) if kind == "causal" else None, layer=layer, inputs=arrays))
+                                   mask=mask, layer=layer, inputs=arrays))
     return records, out_np, placed, run_ms
 
 
@@ -260,7 +267,8 @@ def input_shapes(inputs) -> dict[str, tuple[int, ...]]:
 
 
 def capture(model, inputs, *, tokens=None, context_tokens=None, layer=None, device: str | None = None,
-            call_kwargs: dict | None = None, select=None, exact_outputs: bool = True):
+            call_kwargs: dict | None = None, select=None, exact_outputs: bool = True,
+            dense_limit: int | None = DENSE_LIMIT):
     """Run ``model(inputs, training=False)`` once and record the scores of every attention layer.
 
     ``model``: any Keras layer or model (functional, sequential, subclassed) with
@@ -275,15 +283,19 @@ def capture(model, inputs, *, tokens=None, context_tokens=None, layer=None, devi
     first whose queries are ``tokens``). ``select``: a token of ``tokens`` (or its index) pinned at first.
     ``device``: ``cpu``, ``gpu``, ``gpu:N`` or ``auto`` (default: where Keras puts it).
     ``call_kwargs``: further keyword arguments of the call (``context=`` for a ``Decoder``).
+    ``dense_limit``: a ``MultiHeadAttention`` call whose scores would hold more numbers than this
+    (default 2**28, 1 GiB of float32) is recorded as its queries and keys, a
+    :class:`~attnwidget.qkscores.QKScores`, its scores never made (:mod:`attnwidget.qkcapture`); None: never.
 
     Returns an :class:`~attnwidget.result.AttentionResult` with a record per attention call
-    (scores ``(batch, heads, q, k)`` float32, in call order) whose ``output`` is the model's output,
-    exactly as without capture.
+    (scores ``(batch, heads, q, k)`` float32 or a ``QKScores``, in call order) whose ``output`` is the
+    model's output, exactly as without capture.
     """
     from . import backend
 
     records, out_np, placed, run_ms = record(model, inputs, tokens=tokens, context_tokens=context_tokens,
-                                             device=device, call_kwargs=call_kwargs, exact_outputs=exact_outputs)
+                                             device=device, call_kwargs=call_kwargs, exact_outputs=exact_outputs,
+                                             dense_limit=dense_limit)
     shown, selected = select_query(select, records, tokens)
     if layer is not None:
         shown = AttentionResult(records=tuple(records))._record_index(layer)

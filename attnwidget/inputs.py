@@ -189,15 +189,32 @@ class WidgetLayer:
     kind: str
 
 
+def is_blockwise(x: Any) -> bool:
+    """True for weights held as queries and keys (:class:`attnwidget.qkscores.QKScores`), never made dense."""
+    return getattr(x, "ndim", None) == 4 and callable(getattr(x, "row", None)) and callable(getattr(x, "summary", None))
+
+
+def _arrays(scores: Any) -> list:
+    """:func:`attnwidget.tensors.layer_arrays` of ``scores``; the :func:`is_blockwise` layers of a list stay as they are."""
+    from .tensors import layer_arrays
+
+    if not (isinstance(scores, (list, tuple)) and any(is_blockwise(x) for x in scores)):
+        return float32_or_refuse(lambda: layer_arrays(scores, "scores", stacked=False), "scores")
+    dense = [x for x in scores if not is_blockwise(x)]
+    arrays = float32_or_refuse(lambda: layer_arrays(dense, "scores", stacked=False), "scores") if dense else []
+    return [x if is_blockwise(x) else arrays.pop(0) for x in scores]
+
+
 def normalize_scores(scores: Any) -> list[np.ndarray]:
     """One ``(batch, heads, query_len, key_len)`` float32 array per layer (a 3-d array gains a batch of 1).
 
     ``scores``: an array or a list or tuple of them (one per layer, e.g. a Hugging Face model's
     ``outputs.attentions``); NumPy, torch (any float dtype, any device), JAX or TensorFlow. A stacked
     ``(layers, batch, heads, q, k)`` array goes through :func:`attnwidget.head_view` / ``model_view``. Layers may differ in heads, query and key length (encoder self T×T,
-    decoder self U×U, cross U×T), not in batch size.
+    decoder self U×U, cross U×T), not in batch size. A layer of a list may be a
+    :class:`~attnwidget.qkscores.QKScores` (a long layer of :func:`attnwidget.capture`): it stays one.
     """
-    from .tensors import EMPTY_HINT, layer_arrays
+    from .tensors import EMPTY_HINT
 
     if isinstance(scores, (list, tuple)) and not scores:
         raise ConfigError("scores: expected an array (heads, q, k) or (batch, heads, q, k), got an empty list; "
@@ -206,7 +223,7 @@ def normalize_scores(scores: Any) -> list[np.ndarray]:
         where = f"scores[{i}]" if isinstance(scores, (list, tuple)) else "scores"
         refuse_unreadable(x, where, "an array of numbers")
         refuse_oversized(x, where)
-    items = float32_or_refuse(lambda: layer_arrays(scores, "scores", stacked=False), "scores")
+    items = _arrays(scores)
     layers = []
     for i, a in enumerate(items):
         if a.ndim == 3:
@@ -271,7 +288,11 @@ def widget_layers(scores: Any, query_tokens: Any, key_tokens: Any = None, head_n
         m = None if per_m[i] is None else np.asarray(per_m[i], dtype=bool)
         if m is not None and m.shape != (q, k):
             raise ConfigError(f"mask: expected shape {(q, k)} to match scores {tuple(a.shape)}, got {m.shape}")
-        out.append(WidgetLayer(a, qt, kt, hn, m, names[i], _layer_kind(a, m)))
+        if is_blockwise(a):  # its mask is its own: the one it shares over the batch, if (q, k)
+            if m is not None:
+                raise ConfigError(f"mask: layer {i} is queries and keys (QKScores), which mask their own scores")
+            m = a.mask if a.mask is not None and a.mask.ndim == 2 else None
+        out.append(WidgetLayer(a, qt, kt, hn, m, names[i], a.kind if is_blockwise(a) else _layer_kind(a, m)))
     if layer_kinds is not None:
         kinds = [str(x) for x in layer_kinds]
         if len(kinds) != n or any(x not in LAYER_KINDS for x in kinds):

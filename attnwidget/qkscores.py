@@ -22,6 +22,21 @@ from .masks import causal_mask, is_causal
 DENSE_MAX = 1 << 27
 
 
+def _normalize(mask: Any, causal: bool, nq: int, nk: int) -> tuple[np.ndarray | None, bool]:
+    """``(mask, causal)`` of one batch element: a ``(Q, K)`` mask takes ``causal`` in; an all-True mask is
+    None; a ``(Q, K)`` mask that is exactly causal is ``causal``."""
+    m = None if mask is None else np.asarray(mask, dtype=bool)
+    if m is not None and m.shape not in ((nk,), (nq, nk)):
+        raise ValueError(f"mask: expected shape ({nk},) (padded keys) or ({nq}, {nk}), got {m.shape}")
+    if m is not None and m.ndim == 2 and causal:
+        m, causal = m & causal_mask(nq, nk), False
+    if m is not None and m.all():
+        m = None
+    if m is not None and m.ndim == 2 and is_causal(m):
+        m, causal = None, True
+    return m, causal
+
+
 def _as_bhtd(x: Any, name: str) -> np.ndarray:
     a = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
     if a.ndim == 3:
@@ -43,25 +58,25 @@ class QKScores:
         causal: query ``i`` sees keys ``0 … i`` only.
         mask: bool, True where attended: ``(K,)`` (padded keys) or ``(Q, K)``; combined with ``causal``.
         scale: multiplies ``q`` before the product (default ``1/√d``, Keras's ``MultiHeadAttention``).
+        batch_mask: instead of ``mask``, one mask per batch element (each None, ``(K,)`` or ``(Q, K)``), as
+            padding differs from one sequence of a batch to the next; ``mask`` is then None.
 
     A fully masked row has weight 0 everywhere. Slices (``scores[b]``) are :class:`QKSlice`.
     """
 
-    def __init__(self, q: Any, k: Any, *, causal: bool = False, mask: Any = None, scale: float | None = None):
+    def __init__(self, q: Any, k: Any, *, causal: bool = False, mask: Any = None, scale: float | None = None,
+                 batch_mask: Any = None):
         self.q, self.k = _as_bhtd(q, "q"), _as_bhtd(k, "k")
         (b, h, nq, d), (bk, hk, nk, dk) = self.q.shape, self.k.shape
         if (b, h, d) != (bk, hk, dk):
             raise ValueError(f"q {self.q.shape} and k {self.k.shape}: batch, heads and d must agree")
-        m = None if mask is None else np.asarray(mask, dtype=bool)
-        if m is not None and m.shape not in ((nk,), (nq, nk)):
-            raise ValueError(f"mask: expected shape ({nk},) (padded keys) or ({nq}, {nk}), got {m.shape}")
-        if m is not None and m.ndim == 2 and causal:
-            m, causal = m & causal_mask(nq, nk), False
-        if m is not None and m.all():
-            m = None
-        if m is not None and m.ndim == 2 and is_causal(m):
-            m, causal = None, True
-        self.causal, self.mask = bool(causal), m
+        if batch_mask is not None and (mask is not None or len(batch_mask) != b):
+            raise ValueError(f"batch_mask: expected {b} masks (one per batch element) and no mask=, "
+                             f"got {len(batch_mask)}{' and mask=' if mask is not None else ''}")
+        self._parts = ([_normalize(mask, bool(causal), nq, nk)] * b if batch_mask is None  # (mask, causal) per element
+                       else [_normalize(m, bool(causal), nq, nk) for m in batch_mask])
+        self.causal = all(c for _, c in self._parts)
+        self.mask = self._parts[0][0] if batch_mask is None else None  # shared by every batch element
         self.scale = float(1.0 / np.sqrt(d) if scale is None else scale)
         self._summaries: dict[int, QKSummary] = {}
 
@@ -82,32 +97,36 @@ class QKScores:
     def __array__(self, dtype=None, copy=None):
         if self.size > DENSE_MAX:
             raise ValueError(f"QKScores {self.shape}: {self.size * 4 / 2**30:.1f} GiB as an array; read rows "
-                             "and columns instead (scores[b][:, i, :], scores[b][:, :, j])")
+                             "and columns instead (scores[b][:, i, :], scores[b][:, :, j]); attnwidget.capture records "
+                             "such layers as queries and keys past its dense_limit")
         out = np.stack([np.stack([self.row(b, i) for i in range(self.shape[2])], 1) for b in range(self.shape[0])])
         return out if dtype is None else out.astype(dtype)
 
     def summary(self, b: int) -> QKSummary:
         """:func:`summarize_qk` of batch element ``b`` (computed once)."""
         if b not in self._summaries:
-            self._summaries[b] = summarize_qk(self.q[b], self.k[b], causal=self.causal, mask=self.mask, scale=self.scale)
+            m, causal = self._parts[b]
+            self._summaries[b] = summarize_qk(self.q[b], self.k[b], causal=causal, mask=m, scale=self.scale)
         return self._summaries[b]
 
-    def _keep_row(self, i: int, nk: int) -> np.ndarray:
-        keep = np.arange(nk) <= i if self.causal else np.ones(nk, bool)
-        if self.mask is not None:
-            keep &= self.mask if self.mask.ndim == 1 else self.mask[i]
+    def _keep_row(self, b: int, i: int, nk: int) -> np.ndarray:
+        m, causal = self._parts[b]
+        keep = np.arange(nk) <= i if causal else np.ones(nk, bool)
+        if m is not None:
+            keep &= m if m.ndim == 1 else m[i]
         return keep
 
-    def _keep_col(self, j: int, nq: int) -> np.ndarray:
-        keep = np.arange(nq) >= j if self.causal else np.ones(nq, bool)
-        if self.mask is not None:
-            keep &= np.broadcast_to(self.mask[j], (nq,)) if self.mask.ndim == 1 else self.mask[:, j]
+    def _keep_col(self, b: int, j: int, nq: int) -> np.ndarray:
+        m, causal = self._parts[b]
+        keep = np.arange(nq) >= j if causal else np.ones(nq, bool)
+        if m is not None:
+            keep &= np.broadcast_to(m[j], (nq,)) if m.ndim == 1 else m[:, j]
         return keep
 
     def row(self, b: int, i: int) -> np.ndarray:
         """Exact weights of query ``i``: float32 ``(H, K)``, a softmax of its recomputed scores."""
         s = np.matmul(self.q[b][:, i:i + 1] * np.float32(self.scale), self.k[b].transpose(0, 2, 1))[:, 0]
-        s = np.where(self._keep_row(i, self.shape[3]), s, np.float32(-np.inf))
+        s = np.where(self._keep_row(b, i, self.shape[3]), s, np.float32(-np.inf))
         top = s.max(-1, keepdims=True)
         e = np.exp(s - np.where(np.isfinite(top), top, 0))
         total = e.sum(-1, keepdims=True)
@@ -117,7 +136,7 @@ class QKScores:
         """Exact weights on key ``j``: float32 ``(H, Q)``, from its recomputed scores and each row's log-sum-exp."""
         lse = self.summary(b).lse
         s = np.matmul(self.q[b] * np.float32(self.scale), self.k[b][:, j:j + 1].transpose(0, 2, 1))[..., 0]
-        keep = self._keep_col(j, self.shape[2]) & np.isfinite(lse)
+        keep = self._keep_col(b, j, self.shape[2]) & np.isfinite(lse)
         with np.errstate(invalid="ignore", over="ignore"):
             return np.where(keep, np.exp(s - lse), 0).astype(np.float32)
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .config import LAYER_KINDS, ConfigError
+from .inputs import is_blockwise
 
 
 def _shape(s) -> str:
@@ -25,7 +26,9 @@ def _shape(s) -> str:
 class LayerRecord:
     """One attention layer's scores with the tokens they belong to.
 
-    ``scores``: float32 ``(batch, heads, query_len, key_len)``, as the layer computed them.
+    ``scores``: float32 ``(batch, heads, query_len, key_len)``, as the layer computed them; or, for a
+    layer :func:`attnwidget.capture` recorded past its ``dense_limit``, a :class:`~attnwidget.qkscores.QKScores`
+    of the same shape (exact rows ``scores.row(b, i)``; its masks are its own and ``mask`` is None).
     ``kind``: ``self`` | ``causal`` | ``cross``. ``mask``: bool ``(query_len, key_len)``, True where a
     query may attend (None: all). ``layer``: the Keras layer that made the scores (its
     ``MultiHeadAttention``, or the tutorial's wrapper with an ``.mha``), None for bare scores.
@@ -207,7 +210,7 @@ class AttentionResult:
 
             recs = self.records
             cfg = self.config if self.config is not None else {}
-            explainable = [r.layer is not None and "query" in r.inputs for r in recs]
+            explainable = [r.layer is not None and "query" in r.inputs and not is_blockwise(r.scores) for r in recs]
             w = AttentionWidget(
                 [r.scores for r in recs], [list(r.query_tokens) for r in recs], [list(r.key_tokens) for r in recs],
                 layer_names=[r.path for r in recs], layer_kinds=[r.kind for r in recs], mask=[r.mask for r in recs],
@@ -220,7 +223,7 @@ class AttentionResult:
     def _explainer(self, layer: int, query: int, head: int, batch: int):
         from .explain import explain
 
-        return explain(self.records[layer], query, head, batch)
+        return explain(_dense(self.records[layer], "explain"), query, head, batch)
 
     def explain(self, query_index: int, head: int = 0, batch: int = 0, *, layer: int | str | None = None,
                 temperature: float = 1.0, drop=(), unmask: bool = False):
@@ -232,8 +235,8 @@ class AttentionResult:
         """
         from .explain import explain
 
-        return explain(self.records[self._record_index(layer)], query_index, head, batch, temperature=temperature,
-                       drop=drop, unmask=unmask)
+        return explain(_dense(self.records[self._record_index(layer)], "explain"), query_index, head, batch,
+                       temperature=temperature, drop=drop, unmask=unmask)
 
     def _record_index(self, layer: int | str | None) -> int:
         if layer is None:
@@ -269,6 +272,15 @@ class AttentionResult:
                 f"(batch, heads, query_len, key_len){more} on {self.device}>")
 
 
+def _dense(record: LayerRecord, what: str) -> LayerRecord:
+    """``record``, or ValueError when its scores are queries and keys (past :func:`attnwidget.capture`'s ``dense_limit``)."""
+    if is_blockwise(record.scores):
+        raise ValueError(f"{what}: {record.path} was recorded as queries and keys, its scores {_shape(record.shape)} "
+                         "being past capture's dense_limit; read rows with scores.row(b, i), or capture with a larger "
+                         "dense_limit (None: never switch)")
+    return record
+
+
 def compare(a: AttentionResult, b: AttentionResult) -> AttentionResult:
     """``a − b`` of two results, layer by layer: a result of differences, shown on a diverging scale
     (0 white; positive blue: ``a`` attends more; negative red: ``b`` attends more).
@@ -283,7 +295,8 @@ def compare(a: AttentionResult, b: AttentionResult) -> AttentionResult:
     for ra, rb in zip(a.records, b.records):
         if ra.shape != rb.shape:
             raise ValueError(f"compare: layer {ra.path} has scores {ra.shape} in a but {rb.shape} in b")
-        diff = (np.asarray(ra.scores, np.float32) - np.asarray(rb.scores, np.float32)).astype(np.float32)
+        diff = (np.asarray(_dense(ra, "compare").scores, np.float32)
+                - np.asarray(_dense(rb, "compare").scores, np.float32)).astype(np.float32)
         records.append(dataclasses.replace(ra, scores=diff, layer=None, inputs={}))
     largest = int(np.argmax([float(np.nanmax(np.abs(r.scores))) for r in records]))
     same_out = np.shape(a.output) == np.shape(b.output)
