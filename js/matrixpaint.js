@@ -91,7 +91,7 @@ function paintNumbers(v, ctx, m, g) {
 export function paintSegments(app, ctx, m, g) {
   const s = app.get("segment_start"), r = segmentStart(s, app.data.Q), c = segmentStart(s, app.data.K);
   if (r < 0 && c < 0) return;
-  ctx.strokeStyle = app.ui.theme.fg; ctx.lineWidth = Math.max(1, 1.5 * app.ui.scale);
+  ctx.strokeStyle = app.ui.theme.fg; ctx.lineWidth = Math.max(1, Math.round(2 * app.ui.scale)); // whole pixels: crisp on cell edges
   ctx.beginPath();
   if (r > 0) { const y = m.top + (r / g.bq) * m.ch; ctx.moveTo(m.left, y); ctx.lineTo(m.left + m.w, y); }
   if (c > 0) { const x = m.left + (c / g.bk) * m.cw; ctx.moveTo(x, m.top); ctx.lineTo(x, m.top + m.h); }

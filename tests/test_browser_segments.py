@@ -1,0 +1,119 @@
+"""BertViz's ``sentence_b_start`` and ``display_mode`` in Chromium (issue #12): a ``to_html`` copy of
+``head_view(..., sentence_b_start=3, display_mode="dark")`` draws the two sentences apart (a gap and a divider
+in the graph, a divider in the matrix) on a dark background, read from the DOM's geometry and the canvases'
+pixels; a forced theme wins over the page's, and the default follows it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attnwidget import head_view
+from harness import Browser
+
+pytestmark = pytest.mark.browser
+
+TOKENS = ["[CLS]", "the", "cat", "[SEP]", "it", "sat", "[SEP]"]
+S = 3  # sentence B starts at token 3
+DARK_BG, DARK_BORDER, DARK_FG = [17, 17, 17], [97, 97, 97], [255, 255, 255]  # JupyterLab dark (js/theme.js)
+# A page whose theme is dark, as JupyterLab's dark theme sets it on <body>.
+DARK_PAGE = "body { --jp-layout-color0: #111111; --jp-ui-font-color0: #ffffff; }"
+
+
+def attention(layers=2, heads=2, n=len(TOKENS)):
+    """Uniform weights: every matrix cell one dark colour, so the divider is the one long bright line."""
+    return tuple(np.full((1, heads, n, n), 1.0 / n, np.float32) for _ in range(layers))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = Browser()
+    yield b
+    b.close()
+
+
+def open_copy(browser, tmp_path, name, style=None, **kwargs):
+    path = tmp_path / f"{name}.html"
+    text = head_view(attention(), TOKENS, **kwargs).to_html()
+    path.write_text(text.replace("</head>", f"<style>{style}</style></head>", 1) if style else text, encoding="utf-8")
+    page = browser.new_page(color_scheme="light")
+    page.goto(path.as_uri())
+    page.locator(".attnwidget .aw-tok").first.wait_for(timeout=10_000)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return page
+
+
+GRAPH = """(s) => {
+  const root = document.querySelector(".attnwidget");
+  const tops = (side) => [...Array(7).keys()].map((i) => root.querySelector(`[data-side="${side}"][data-index="${i}"]`).getBoundingClientRect());
+  const canvas = root.querySelector("canvas.aw-lines"), box = canvas.getBoundingClientRect(), r = canvas.width / box.width;
+  const ctx = canvas.getContext("2d"), q = tops("query");
+  const px = (x, y) => [...ctx.getImageData(Math.floor(x * r), Math.floor(y * r), 1, 1).data];
+  const mid = (a, b) => (q[a].bottom + q[b].top) / 2 - box.top;
+  return {
+    steps: Object.fromEntries(["query", "key"].map((side) => { const t = tops(side); return [side, t.slice(1).map((b, i) => b.top - t[i].top)]; })),
+    columns: ["query", "key"].map((side) => getComputedStyle(root.querySelector(`.aw-col-${side}`)).backgroundImage),
+    divider: px(2, mid(s - 1, s)), between: px(2, mid(0, 1)),
+    bg: getComputedStyle(root).backgroundColor, dark: root.attnwidget.app.ui.theme.dark, mode: root.dataset.awTheme,
+  };
+}"""
+
+
+def test_the_graph_draws_the_two_sentences_apart_on_dark(browser, tmp_path):
+    page = open_copy(browser, tmp_path, "graph", sentence_b_start=S, display_mode="dark")
+    got = page.evaluate(GRAPH, S)
+    for side in ("query", "key"):
+        steps = got["steps"][side]
+        row = steps[0]
+        assert row > 10 and steps[:S - 1] == [row] * (S - 1) and steps[S:] == [row] * (len(steps) - S), (side, steps)
+        assert row + 8 <= steps[S - 1] < row * 1.5, (side, steps)  # the gap: 9 px at 20 px rows, under half a row
+    for image in got["columns"]:  # the columns' divider, in the theme's border colour
+        assert "linear-gradient" in image and "rgb(97, 97, 97)" in image, image
+    assert got["divider"] == [*DARK_BORDER, 255]  # the gutter's divider, level with the columns'
+    assert got["between"][3] == 0  # nothing between two tokens of one sentence
+    assert (got["bg"], got["dark"], got["mode"]) == ("rgb(17, 17, 17)", True, "dark")
+    assert browser.console_errors == [], browser.console_errors
+    assert browser.blocked == [], browser.blocked
+    page.close()
+
+
+MATRIX = """() => {
+  const c = document.querySelector(".attnwidget canvas.aw-matrix-canvas"), d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  const bright = (x, y) => { const k = 4 * (y * c.width + x); return d[k] > 200 && d[k + 1] > 200 && d[k + 2] > 200; };
+  // the longest run of bright pixels down any column, and across any row: the two dividers
+  const longest = (n, m, at) => { let best = { at: -1, from: 0, to: 0 };
+    for (let a = 0; a < n; a++) { let start = 0;
+      for (let b = 0; b <= m; b++) if (b === m || !at(a, b)) { if (b - start > best.to - best.from) best = { at: a, from: start, to: b }; start = b + 1; } }
+    return best; };
+  return { down: longest(c.width, c.height, (x, y) => bright(x, y)), across: longest(c.height, c.width, (y, x) => bright(x, y)),
+    corner: [...d.slice(0, 3)], ratio: c.width / c.getBoundingClientRect().width };
+}"""
+
+
+def test_the_matrix_draws_a_divider_after_row_and_column_s_minus_1(browser, tmp_path):
+    page = open_copy(browser, tmp_path, "matrix", sentence_b_start=S, display_mode="dark")
+    page.locator('.attnwidget button[data-view="matrix"]').click()
+    page.locator(".attnwidget canvas.aw-matrix-canvas").wait_for(state="visible", timeout=5_000)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    got = page.evaluate(MATRIX)
+    assert got["corner"] == DARK_BG  # the canvas's background: the dark theme's
+    down, across, n = got["down"], got["across"], len(TOKENS)
+    # the vertical divider spans the matrix's height, the horizontal one its width (both 7 cells)
+    side = across["to"] - across["from"]
+    assert side > 100 and abs((down["to"] - down["from"]) - side) <= 2, (down, across)
+    # ... and each sits after S of the 7 cells (a 2-pixel line centred on the cell edge)
+    assert abs(down["at"] + 0.5 - across["from"] - S * side / n) <= 1.5, (down, across)
+    assert abs(across["at"] + 0.5 - down["from"] - S * side / n) <= 1.5, (down, across)
+    assert browser.console_errors == [], browser.console_errors
+    page.close()
+
+
+@pytest.mark.parametrize("mode, background", [("light", "rgb(255, 255, 255)"), (None, "rgb(17, 17, 17)")])
+def test_a_forced_theme_wins_over_the_page_and_the_default_follows_it(browser, tmp_path, mode, background):
+    page = open_copy(browser, tmp_path, f"page-{mode}", style=DARK_PAGE, display_mode=mode)
+    page.wait_for_function("(bg) => getComputedStyle(document.querySelector('.attnwidget')).backgroundColor === bg",
+                           arg=background, timeout=5_000)
+    root = page.locator(".attnwidget").first
+    assert root.evaluate("(r) => [r.dataset.awTheme ?? null, r.style.colorScheme]") == [mode, mode or ""]
+    assert root.evaluate("(r) => r.attnwidget.app.ui.theme.dark") is (mode is None)
+    page.close()
