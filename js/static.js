@@ -44,6 +44,24 @@ async function loadCss(box) {
   document.head.append(style);
 }
 
+/** A slice's binary fields (base64 in the page) as bytes, once: the view's decoder then reads them
+ * without decoding again, so going back to a layer costs no base64 decoding. Returns `d`. */
+export function sliceBytes(d) {
+  if (!d || typeof d !== "object") return d;
+  for (const f of BINARY_FIELDS) if (typeof d[f] === "string" && d[f].length) d[f] = base64Bytes(d[f]);
+  return d;
+}
+const BINARY_FIELDS = ["q", "mask", "idx", "val", "pool", "pool_mask"];
+
+/** Decode every slice's bytes while the page is idle, one slice a task, so that the first switch to
+ * a layer finds its bytes ready too. */
+function decodeWhenIdle(state) {
+  const todo = Object.values(state._slices || {});
+  const later = typeof requestIdleCallback === "function" ? (f) => requestIdleCallback(f, { timeout: 2000 }) : (f) => setTimeout(f, 50);
+  const next = () => { if (todo.length) { sliceBytes(todo.shift()); later(next); } };
+  if (todo.length) later(next);
+}
+
 /**
  * The anywidget model interface over a plain state object. A layer change arrives with the rest of
  * its patch (synced.js setLayer applies the layer-switch rule); here it only swaps in that layer's
@@ -79,7 +97,7 @@ export function staticModel(state) {
       if (k === "layer") showLayer(v);
       if ((k === "layer" || k === "batch") && state._slices) {
         const d = state._slices[`${state.layer},${state.batch}`];
-        if (d) swap("_data", d);
+        if (d) swap("_data", sliceBytes(d));
       }
       if (state._explain_table && ["selected_query", "head", "view", "layer", "batch"].includes(k)) showExplain();
     },
@@ -177,6 +195,7 @@ async function boot(id) {
     if (note) note.remove();
     unpackExplain(state);
     const model = staticModel(state);
+    decodeWhenIdle(state);
     applyUi(model, savedUi(document, box.dataset.awUid)); // as the live view was left
     mod.default.render({ model, el: box.querySelector(".aw-mount") });
     watchArea(box);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { staticModel } from "../static.js";
+import { staticModel, sliceBytes } from "../static.js";
 import { createSynced } from "../synced.js";
 
 function state() {
@@ -65,4 +65,20 @@ test("the static model applies no rule of its own: a bare layer change swaps onl
   assert.deepEqual(m.get("head_names"), ["g0", "g1"]);
   assert.deepEqual(m.get("heads"), [0, 1, 2]); // heads, head and pins are the layer-switch rule's (synced.js setLayer)
   assert.equal(m.get("selected_query"), 4);
+});
+
+test("a slice's base64 fields are decoded once, when its layer is first shown", () => {
+  const st = state();
+  st._slices["1,0"] = { id: "1,0", q: Buffer.from([1, 2, 3]).toString("base64"), mask: "", shape: [1, 1, 3] };
+  const m = staticModel(st);
+  m.set("layer", 1);
+  const d = m.get("_data");
+  assert.ok(d.q instanceof Uint8Array);
+  assert.deepEqual([...d.q], [1, 2, 3]);
+  assert.equal(d.mask, ""); // empty fields stay as they are
+  const q = d.q;
+  m.set("layer", 0);
+  m.set("layer", 1);
+  assert.equal(m.get("_data").q, q); // the same bytes: not decoded again
+  assert.equal(sliceBytes(null), null);
 });
