@@ -12,11 +12,12 @@ from .capture import capture  # the function; binding it here shadows the submod
 from .stats import rollout
 from .config import ConfigError, tokenize
 from .result import AttentionResult, LayerRecord, compare
+from .sidebyside import side_by_side
 from .widget import AttentionWidget
 
 from ._version import __version__
 __all__ = ["attention", "capture", "compare", "rollout", "AttentionResult", "AttentionWidget", "LayerRecord", "ConfigError", "tokenize",
-           "load_ipython_extension", "head_view", "model_view"]
+           "load_ipython_extension", "head_view", "model_view", "side_by_side"]
 
 _LAYERS = ("BaseAttention", "GlobalSelfAttention", "CrossAttention", "CausalSelfAttention",
            "PositionalEmbedding")
