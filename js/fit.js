@@ -1,5 +1,5 @@
 // reveal.js slides cannot scroll: a widget on a slide takes at most the height the slide's other
-// content leaves it (shared equally by the widgets on that slide, fragments counted as shown), and
+// content leaves it (shared equally by the rows of widgets on that slide, fragments counted as shown), and
 // scrolls inside itself past that.
 
 /** The reveal.js slide (a <section> in `.reveal .slides`) holding `root`, or null. */
@@ -23,7 +23,17 @@ export function measureBudget(root, section) {
   if (!slideH || !section.offsetHeight) return 0;
   const roots = [...section.querySelectorAll(".attnwidget")].filter((r) => r.offsetParent && !r.parentElement.closest(".attnwidget"));
   if (!roots.includes(root)) return 0;
-  return widgetBudget(slideH, section.scrollHeight, roots.map((r) => r.offsetHeight));
+  return widgetBudget(slideH, section.scrollHeight, rowHeights(roots));
+}
+
+/** Heights of the rows `roots` make: widgets side by side (same top) share a row and its height. */
+export function rowHeights(roots) {
+  const rows = new Map();
+  for (const r of roots) {
+    const top = Math.round(r.getBoundingClientRect().top / 4);
+    rows.set(top, Math.max(rows.get(top) || 0, r.offsetHeight));
+  }
+  return [...rows.values()];
 }
 
 /**
