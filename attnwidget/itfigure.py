@@ -146,6 +146,23 @@ class ItFigure:
         return capture(self.model, (np.array([self.source.encode(text)], "int32"), ids),
                        tokens=self.target.decode(ids[0]), context_tokens=self.source.split(text))
 
+    def view(self, text: str):
+        """The widget of :meth:`capture`, opened as the figure: the chosen head's layer, that head
+        alone, "it" pinned."""
+        res = self.capture(text)
+        w = res.widget
+        w.layer = [r.path for r in res.records].index(self.head[0])
+        w.heads, w.head = [self.head[1]], self.head[1]
+        w.selected_query = self.source.split(text).index("it")
+        return w
+
+    def figure(self, texts=FIGURE):
+        """The lecture's Figure 2: :meth:`view` of each of ``texts`` side by side, its French translation
+        under it (see :func:`attnwidget.sidebyside.side_by_side`)."""
+        from .sidebyside import side_by_side
+
+        return side_by_side(*(self.view(t) for t in texts), captions=[self.translate(t) for t in texts])
+
     def it_row(self, text: str) -> dict[str, float]:
         """The chosen head's weights of "it" in ``text``: source token → weight."""
         res = self.capture(text)
