@@ -55,3 +55,34 @@ export function measurer(font) {
     return w;
   };
 }
+
+// What setText / setAttrs last wrote to an element (they alone write those): compared in JS, so an
+// unchanged cell is neither read back from the DOM nor written (and not re-laid out or repainted).
+const written = (el) => el.__awWritten || (el.__awWritten = Object.create(null));
+
+/** Set an element's text only when it differs from what was last set. */
+export function setText(el, text) {
+  const s = String(text), w = written(el);
+  if (w.text === s) return;
+  w.text = s;
+  const t = el.firstChild; // a lone text node: change its data (no new node)
+  if (t && t.nodeType === 3 && !t.nextSibling && s) t.data = s; else el.textContent = s;
+}
+
+/** Set attributes as h() does (null / false: removed, true: present; "class"; "style": an object of
+ * properties), each only when it differs from what was last set. */
+export function setAttrs(el, attrs) {
+  const w = written(el);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "style") {
+      for (const [p, x] of Object.entries(v)) if (w[`style.${p}`] !== x) { el.style[p] = x; w[`style.${p}`] = x; }
+      continue;
+    }
+    const s = v == null || v === false ? null : v === true ? "" : String(v);
+    if (w[k] === s) continue;
+    w[k] = s;
+    if (k === "class") el.className = s ?? "";
+    else if (s === null) el.removeAttribute(k);
+    else el.setAttribute(k, s);
+  }
+}

@@ -4,7 +4,7 @@
 // weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
-import { h } from "./dom.js";
+import { h, setText, setAttrs } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector, formatStat } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
@@ -165,24 +165,59 @@ function numbers(ex, w) {
   return { logits: ex.logits, weights: ex.weights, output: ex.output, allowed };
 }
 
-function row(app, ex, n, w, j, color) {
+const COLS = 7;
+
+/** Row j's elements, made once and reused: every later draw changes only the cells whose numbers changed. */
+function makeRow() {
+  const td = (cls) => h("td", { class: cls });
+  const r = { j: td("aw-explain-j"), keyCell: td("aw-explain-key"), dot: td("aw-explain-num"), logit: td("aw-explain-num"),
+    weight: td("aw-explain-num aw-explain-weight"), barCell: td("aw-explain-barcell"), vec: td("aw-explain-vec"),
+    key: h("button", { type: "button", class: "aw-explain-drop" }), bar: h("div", { class: "aw-explain-bar" }) };
+  r.keyCell.append(r.key);
+  r.barCell.append(r.bar);
+  r.tr = h("tr", {}, [r.j, r.keyCell, r.dot, r.logit, r.weight, r.barCell, r.vec]);
+  return r;
+}
+
+function fillRow(app, ex, n, w, j, color, r) {
   const masked = ex.mask ? ex.mask[j] === 0 : false, lifted = masked && w.unmasked, dropped = w.dropped.includes(j);
   const kept = n.allowed[j] === 1, wt = kept ? n.weights[j] : 0;
   const vec = formatVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim));
-  const bar = h("div", { class: "aw-explain-bar", style: { width: `${Math.max(0, Math.min(1, wt)) * 100}%`, background: color } });
   const cls = ["aw-explain-row", masked && !lifted && "aw-masked", lifted && "aw-unmasked", dropped && "aw-dropped"].filter(Boolean).join(" ");
   const why = dropped ? "dropped (what-if): left out of the softmax" : masked && !lifted ? "masked: this query may not attend to this key" : null;
-  const key = h("button", { type: "button", class: "aw-explain-drop", "data-explain-drop": j, text: app.label("key", j), disabled: masked && !lifted,
-    "aria-pressed": dropped ? "true" : "false", title: `${app.token("key", j)} · click: ${dropped ? "put it back into" : "drop it from"} the softmax` });
-  return h("tr", { class: cls, "data-explain-key": j, "data-weight": String(wt), "data-masked": masked ? "true" : "false", "data-dropped": dropped ? "true" : "false" }, [
-    h("td", { class: "aw-explain-j", text: String(j) }),
-    h("td", { class: "aw-explain-key" }, [key]),
-    h("td", { class: "aw-explain-num", text: formatNumber(ex.dots[j]) }),
-    h("td", { class: "aw-explain-num", text: kept ? formatNumber(n.logits[j]) : "−∞", title: why }),
-    h("td", { class: "aw-explain-num aw-explain-weight", text: formatNumber(wt) }),
-    h("td", { class: "aw-explain-barcell" }, [bar]),
-    h("td", { class: "aw-explain-vec", text: vec.short, title: vec.full }),
-  ]);
+  setAttrs(r.tr, { class: cls, "data-explain-key": j, "data-weight": String(wt), "data-masked": masked ? "true" : "false", "data-dropped": dropped ? "true" : "false" });
+  setText(r.j, String(j));
+  setText(r.key, app.label("key", j));
+  setAttrs(r.key, { "data-explain-drop": j, disabled: masked && !lifted, "aria-pressed": dropped ? "true" : "false",
+    title: `${app.token("key", j)} · click: ${dropped ? "put it back into" : "drop it from"} the softmax` });
+  setText(r.dot, formatNumber(ex.dots[j]));
+  setText(r.logit, kept ? formatNumber(n.logits[j]) : "−∞");
+  setAttrs(r.logit, { title: why });
+  setText(r.weight, formatNumber(wt));
+  setAttrs(r.bar, { style: { width: `${Math.max(0, Math.min(1, wt)) * 100}%`, background: color } });
+  setText(r.vec, vec.short);
+  setAttrs(r.vec, { title: vec.full });
+}
+
+/** The table's head, body rows and foot, made once; rows added or taken away as the number of keys changes. */
+function tableParts(v, S) {
+  const { st } = v;
+  if (!st.parts) {
+    const head = h("tr", {}, Array.from({ length: COLS }, () => h("th")));
+    const sumCells = Array.from({ length: COLS }, () => h("td"));
+    sumCells[1].textContent = "all keys";
+    sumCells[4].className = "aw-explain-num aw-explain-weight";
+    const out = h("td", { class: "aw-explain-vec", "data-explain-output": "" });
+    const sum = h("tr", { class: "aw-explain-sum" }, sumCells);
+    const outRow = h("tr", { class: "aw-explain-out" }, [h("td"), h("td", { text: "output", title: "the head's output before the output projection" }),
+      h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }), out]);
+    st.parts = { head, body: h("tbody"), sum, sumCell: sumCells[4], out, rows: [] };
+    v.table.replaceChildren(h("thead", {}, [head]), st.parts.body, h("tfoot", {}, [sum, outRow]));
+  }
+  const P = st.parts;
+  while (P.rows.length < S) { const r = makeRow(); P.rows.push(r); P.body.append(r.tr); }
+  while (P.rows.length > S) P.rows.pop().tr.remove();
+  return P;
 }
 
 function renderTable(v, ex, w) {
@@ -190,24 +225,17 @@ function renderTable(v, ex, w) {
   const cols = [["j", "key index"], ["key kⱼ", "key token: click to drop it from the softmax (what-if)"], ["q·kⱼ", "dot product, unscaled"],
     [t === 1 ? "logit" : "logit ÷ t", `q·kⱼ × scale (1/√key_dim)${t === 1 ? "" : ` ÷ t (${t}): what the softmax sees`}`],
     ["weight wⱼ", "softmax of the logits"], ["", ""], [`value vⱼ (${ex.valueDim})`, "the key's value vector (rounded)"]];
-  const head = h("thead", {}, [h("tr", {}, cols.map(([c, ti]) => h("th", { text: c, title: ti || null })))]);
-  const body = h("tbody", {}, Array.from({ length: ex.S }, (_, j) => row(app, ex, n, w, j, color)));
+  const P = tableParts(v, ex.S);
+  cols.forEach(([c, ti], k) => { setText(P.head.children[k], c); setAttrs(P.head.children[k], { title: ti || null }); });
+  for (let j = 0; j < ex.S; j++) fillRow(app, ex, n, w, j, color, P.rows[j]);
   let sum = 0;
   for (let j = 0; j < ex.S; j++) if (n.allowed[j]) sum += n.weights[j];
   const out = formatVector(n.output);
-  const foot = h("tfoot", {}, [
-    h("tr", { class: "aw-explain-sum", "data-explain-sum": String(sum) }, [
-      h("td"), h("td", { text: "all keys" }), h("td"), h("td"),
-      h("td", { class: "aw-explain-num aw-explain-weight", text: `Σ = ${formatStat(sum, 3)}` }), h("td"), h("td"),
-    ]),
-    h("tr", { class: "aw-explain-out" }, [
-      h("td"), h("td", { text: "output", title: "the head's output before the output projection" }),
-      h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }),
-      h("td", { class: "aw-explain-vec", "data-explain-output": "", text: out.short, title: out.full }),
-    ]),
-  ]);
-  v.table.replaceChildren(head, body, foot);
-  if (st.refocus != null) { // a key clicked (or pressed) keeps the focus through the redraw
+  setAttrs(P.sum, { "data-explain-sum": String(sum) });
+  setText(P.sumCell, `Σ = ${formatStat(sum, 3)}`);
+  setText(P.out, out.short);
+  setAttrs(P.out, { title: out.full });
+  if (st.refocus != null) { // a key clicked (or pressed) keeps the focus
     v.table.querySelector(`button[data-explain-drop="${st.refocus}"]`)?.focus({ preventScroll: true });
     st.refocus = null;
   }
@@ -251,12 +279,13 @@ function draw(v) {
   if (!ex) { say(v, WAIT_MESSAGE); return; }
   say(v, ready ? "" : WAIT_MESSAGE);
   const q = formatVector(ex.q), t = w.temperature;
-  v.formula.replaceChildren(
-    h("span", { text: `q = ${q.short}`, title: `q (${ex.keyDim}): ${q.full}` }),
-    h("span", { text: `logitⱼ = q·kⱼ × 1/√${ex.keyDim} (scale ${formatNumber(ex.scale, 4)})${t === 1 ? "" : ` ÷ t (t = ${t})`}` }),
-    h("span", { text: w.dropped.length ? "wⱼ = softmax(logits)ⱼ over the keys kept" : "wⱼ = softmax(logits)ⱼ" }),
-    h("span", { text: "output = Σⱼ wⱼ vⱼ" }),
-  );
+  if (v.formula.childElementCount !== 4) v.formula.replaceChildren(...Array.from({ length: 4 }, () => h("span")));
+  const [fq, fl, fw, fo] = v.formula.children;
+  setText(fq, `q = ${q.short}`);
+  setAttrs(fq, { title: `q (${ex.keyDim}): ${q.full}` });
+  setText(fl, `logitⱼ = q·kⱼ × 1/√${ex.keyDim} (scale ${formatNumber(ex.scale, 4)})${t === 1 ? "" : ` ÷ t (t = ${t})`}`);
+  setText(fw, w.dropped.length ? "wⱼ = softmax(logits)ⱼ over the keys kept" : "wⱼ = softmax(logits)ⱼ");
+  setText(fo, "output = Σⱼ wⱼ vⱼ");
   drawWhatIf(v, ex, w);
   renderTable(v, ex, w);
 }
