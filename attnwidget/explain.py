@@ -12,6 +12,10 @@
     V      = x_v · W_v[:, h] + b_v[h]               (S, value_dim)
     output = Σⱼ weightsⱼ · Vⱼ                       (value_dim,), before the output projection
 
+Attention recorded at the operation level (KerasHub's Llama, Gemma, T5 …) is explained from what
+its op was given (:mod:`attnwidget.opexplain`): ``keras.ops.dot_product_attention`` with the same
+steps (its logits also take its soft cap and ``bias``); a softmax from its input, the logits only.
+
 Keras folds the scale into the query (it multiplies the projected query by 1/√key_dim before
 the dot product); here ``dots`` are the unscaled products and ``logits`` the scaled ones, which
 is the same number the softmax sees. Arithmetic is float64: ``weights`` match the float32 scores
@@ -27,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import codec
+from .opexplain import batch_parts, softmax_rows
 
 #: Largest difference between the recomputed weights and the scores Keras returned that is
 #: still rounding; beyond it the layer's MultiHeadAttention did not see the layer's inputs. Loose
@@ -45,6 +50,13 @@ class Explanation:
     attend to the key. ``output``: the head's Σⱼ wⱼ vⱼ, before the output projection.
     What-if (:func:`explain`'s ``temperature``, ``drop``, ``unmask``): ``masked_logits`` are the logits / t
     with ``dropped`` keys (and, unless ``unmasked``, masked ones) at −∞; ``weights`` and ``output`` follow.
+
+    Operation-level records (:mod:`attnwidget.opexplain`): for ``dot_product_attention``, ``logits`` =
+    soft_cap·tanh(dots × scale / soft_cap) (when it has ``soft_cap``) + ``bias`` (the op's bias row, when
+    it has one), ``mask`` what the op's mask and ``is_causal`` allow; the other fields as above, q, K and V
+    per query head (grouped-query heads expanded). For a softmax, only its input is known: ``logits`` are
+    it, ``dots`` the same numbers, ``scale`` 1, and ``q``, ``K``, ``V``, ``output`` None (``key_dim``,
+    ``value_dim`` 0); ``mask`` is the mask it was given and the keys whose logit is a large negative number.
     """
 
     query_index: int
@@ -65,22 +77,33 @@ class Explanation:
     temperature: float = 1.0
     dropped: tuple[int, ...] = ()
     unmasked: bool = False
+    bias: np.ndarray | None = None
+    soft_cap: float | None = None
 
     @property
     def key_dim(self) -> int:
-        return int(self.q.shape[0])
+        return 0 if self.q is None else int(self.q.shape[0])
 
     @property
     def value_dim(self) -> int:
-        return int(self.V.shape[1])
+        return 0 if self.V is None else int(self.V.shape[1])
 
     def to_dict(self) -> dict[str, Any]:
-        """The widget's ``_explain`` form: float32 little-endian bytes, ``mask`` as uint8 bytes."""
+        """The widget's ``_explain`` form: float32 little-endian bytes, ``mask`` as uint8 bytes.
+
+        The view takes logits = dots × scale: where the logits are more (a bias, a soft cap), ``dots`` carries
+        the logits and ``scale`` 1. ValueError without V (a softmax record): the view shows V and the output.
+        """
+        if self.V is None:
+            raise ValueError("this layer formed its weights with a softmax: the values it weighs were not recorded, so "
+                             "there is no V or output to show; res.explain(query, head, layer=...) gives its logits, mask "
+                             "and weights")
+        plain = self.bias is None and self.soft_cap is None
         return {
             "query": self.query_index, "head": self.head, "batch": self.batch,
-            "S": int(self.K.shape[0]), "key_dim": self.key_dim, "value_dim": self.value_dim,
-            "scale": float(self.scale),
-            "dots": codec.float_bytes(self.dots), "logits": codec.float_bytes(self.logits),
+            "S": int(self.logits.shape[0]), "key_dim": self.key_dim, "value_dim": self.value_dim,
+            "scale": float(self.scale) if plain else 1.0,
+            "dots": codec.float_bytes(self.dots if plain else self.logits), "logits": codec.float_bytes(self.logits),
             "weights": codec.float_bytes(self.weights),
             "mask": np.ascontiguousarray(self.mask, dtype=np.uint8).tobytes(),
             "q": codec.float_bytes(self.q), "V": codec.float_bytes(self.V),
@@ -142,25 +165,31 @@ def layer_inputs(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray,
     return x_q, x_k, x_v
 
 
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a)
+def _frozen(a: np.ndarray | None, *index) -> np.ndarray | None:
+    """``a[index]`` as a read-only contiguous copy (None stays None)."""
+    if a is None:
+        return None
+    a = np.array(a[index] if index else a)
     a.setflags(write=False)
     return a
 
 
 @dataclass(frozen=True, eq=False)
 class _Batch:
-    """Every head and query of one batch element, computed at once (float64)."""
+    """Every head and query of one batch element, computed at once (float64); None: unknown (a softmax record)."""
 
-    q: np.ndarray        # (T, H, key_dim)
-    K: np.ndarray        # (S, H, key_dim)
-    V: np.ndarray        # (S, H, value_dim)
-    dots: np.ndarray     # (H, T, S), unscaled
+    q: np.ndarray | None       # (T, H, key_dim)
+    K: np.ndarray | None       # (S, H, key_dim)
+    V: np.ndarray | None       # (S, H, value_dim)
+    dots: np.ndarray | None    # (H, T, S), unscaled
     scale: float
-    mask: np.ndarray     # (T, S) bool
-    weights: np.ndarray  # (H, T, S)
-    output: np.ndarray   # (T, H, value_dim)
-    diff: float          # largest |weights − Keras's scores|
+    logits: np.ndarray         # (H, T, S): what the softmax sees, before the mask
+    mask: np.ndarray           # (H, T, S) bool (may be a broadcast view)
+    weights: np.ndarray        # (H, T, S)
+    output: np.ndarray | None  # (T, H, value_dim)
+    diff: float                # largest |weights − the recorded scores|
+    bias: np.ndarray | None = None  # (H, T, S), dot_product_attention's
+    soft_cap: float | None = None
 
 
 # One computation per (record, batch element): the table of a static export asks for every
@@ -171,8 +200,14 @@ _CACHE: "weakref.WeakKeyDictionary[Any, dict[int, _Batch]]" = weakref.WeakKeyDic
 
 def _compute(record, batch: int) -> _Batch:
     b_n, h_n, t_n, s_n = record.scores.shape
+    op = getattr(record, "op", None)
+    if op is not None:
+        parts = batch_parts(op, batch, record.scores.shape)
+        diff = float(np.abs(parts["weights"] - np.asarray(record.scores[batch], dtype=np.float64)).max())
+        return _Batch(**parts, diff=diff)
     if "query" not in (record.inputs or {}):
-        raise ValueError("explain: this layer carries no inputs (bare scores, or a record without its layer's inputs)")
+        raise ValueError("explain: this layer carries no inputs (bare scores, a record without its layer's inputs, "
+                         "or an operation-level record whose inputs were not kept: past opexplain.KEEP_LIMIT)")
     w = projections(mha_of(record.layer))
     x_q, x_k, x_v = layer_inputs(record.inputs)
     if x_q.ndim != 3 or x_k.shape[:2] != x_v.shape[:2] or x_k.shape[1] != s_n or x_q.shape[1] != t_n:
@@ -186,16 +221,11 @@ def _compute(record, batch: int) -> _Batch:
     dots = np.einsum("thk,shk->hts", q, K)
     mask = (np.ones((t_n, s_n), dtype=bool) if record.mask is None
             else np.broadcast_to(np.asarray(record.mask, dtype=bool), (t_n, s_n)))
-    masked = np.where(mask, dots * scale, -np.inf)
-    top = masked.max(-1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        e = np.exp(masked - np.where(np.isfinite(top), top, 0.0))
-    total = e.sum(-1, keepdims=True)
-    weights = np.divide(e, total, out=np.zeros_like(e), where=total > 0)  # a query with no key: all 0
+    weights = softmax_rows(dots * scale, mask, empty_uniform=False)  # a query with no key: all 0
     output = np.einsum("hts,shv->thv", weights, V)
     diff = float(np.abs(weights - np.asarray(record.scores[batch], dtype=np.float64)).max())
-    return _Batch(q=q, K=K, V=V, dots=dots, scale=float(scale), mask=np.array(mask), weights=weights,
-                  output=output, diff=diff)
+    return _Batch(q=q, K=K, V=V, dots=dots, scale=float(scale), logits=dots * scale,
+                  mask=np.broadcast_to(np.array(mask), (h_n, t_n, s_n)), weights=weights, output=output, diff=diff)
 
 
 def _batch(record, batch: int) -> _Batch:
@@ -206,15 +236,6 @@ def _batch(record, batch: int) -> _Batch:
     if batch not in per:
         per[batch] = _compute(record, batch)
     return per[batch]
-
-
-def _what_if(logits: np.ndarray, allowed: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(logits / temperature) over the ``allowed`` keys, exactly 0 elsewhere (all 0 if none is allowed)."""
-    z = np.where(allowed, logits / temperature, -np.inf)
-    top = z.max() if allowed.any() else 0.0
-    e = np.where(allowed, np.exp(z - top), 0.0)
-    total = e.sum()
-    return e / total if total > 0 else e
 
 
 def _drops(drop: Any, size: int) -> tuple[int, ...]:
@@ -244,23 +265,24 @@ def explain(record, query_index: int, head: int = 0, batch: int = 0, *, temperat
     dropped = _drops(drop, s_n)
     c = _batch(record, batch)
     if check and not c.diff <= CHECK_TOLERANCE:
-        raise ValueError(
-            f"explain: the weights recomputed from the layer's inputs differ from the scores Keras returned by "
-            f"{c.diff:.2g}: {type(record.layer).__name__} changes its input before its MultiHeadAttention sees it, "
-            "applies a mask the record does not carry, or its weights changed since the run")
-    dots = c.dots[head, query_index]
-    logits = dots * c.scale
-    mask = c.mask[query_index]
-    weights, output = c.weights[head, query_index], c.output[query_index, head]
+        raise ValueError(f"explain: the weights recomputed from the layer's inputs differ from the scores Keras returned by "
+                         f"{c.diff:.2g}: " + (f"{type(record.layer).__name__} changes its input before its MultiHeadAttention "
+                         "sees it, applies a mask the record does not carry, or its weights changed since the run"
+                         if getattr(record, "op", None) is None else "the recorded op's inputs do not give its weights"))
+    logits, mask = c.logits[head, query_index], c.mask[head, query_index]
+    weights = c.weights[head, query_index]
+    output = None if c.output is None else c.output[query_index, head]
+    V = None if c.V is None else c.V[:, head]
     allowed = (np.ones_like(mask) if unmask else mask).copy()
     allowed[list(dropped)] = False
     if temperature != 1 or dropped or unmask:
-        weights = _what_if(logits, allowed, float(temperature))
-        output = weights @ c.V[:, head]
+        weights = softmax_rows(logits / float(temperature), allowed, empty_uniform=False)
+        output = None if V is None else weights @ V
     return Explanation(
         query_index=query_index, head=head, batch=batch, query_token=str(record.query_tokens[query_index]),
-        key_tokens=tuple(str(s) for s in record.key_tokens), q=_frozen(c.q[query_index, head]),
-        K=_frozen(c.K[:, head]), dots=_frozen(dots), scale=c.scale, logits=_frozen(logits), mask=_frozen(mask),
+        key_tokens=tuple(str(s) for s in record.key_tokens), q=_frozen(c.q, query_index, head),
+        K=_frozen(c.K, slice(None), head), dots=_frozen(logits if c.dots is None else c.dots[head, query_index]),
+        scale=c.scale, logits=_frozen(logits), mask=_frozen(mask),
         masked_logits=_frozen(np.where(allowed, logits / temperature, -np.inf)), weights=_frozen(weights),
-        V=_frozen(c.V[:, head]), output=_frozen(output), temperature=float(temperature), dropped=dropped,
-        unmasked=bool(unmask))
+        V=_frozen(V), output=_frozen(output), temperature=float(temperature), dropped=dropped,
+        unmasked=bool(unmask), bias=_frozen(c.bias, head, query_index), soft_cap=c.soft_cap)

@@ -10,6 +10,9 @@ They form weights in one of three ways, all recorded here during one forward pas
 - a ``keras.layers.Softmax`` layer inside the attention layer (its instance ``call`` is shadowed);
 - ``keras.ops.softmax`` / ``keras.ops.nn.softmax`` / ``keras.activations.softmax`` called directly.
 
+What the weights were formed from (the op's query, key, value, bias, mask and scale; a softmax's
+input and mask) is kept as NumPy for explain (:mod:`attnwidget.opexplain`) once the pass has run.
+
 Each weight tensor is attributed to the innermost attention layer running when it was formed (a
 stack kept by shadowing each attention layer's ``call`` on the instance). Module attributes and
 instance attributes are restored in ``finally``: nothing stays patched, and the model's outputs are
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from . import opexplain
 
 # Call arguments that carry the attended-to sequence when a layer does cross attention.
 _CROSS_ARGS = ("key_value_states", "encoder_hidden_states", "encoder_outputs", "context", "value", "key")
@@ -57,6 +62,7 @@ class OpCall:
     cross: bool = False
     causal: bool = False
     order: int = field(default_factory=next_order)
+    parts: dict | None = field(default=None, repr=False)  # what the weights were formed from (backend tensors)
 
 
 @dataclass
@@ -65,12 +71,23 @@ class OpRecorder:
     stack: list = field(default_factory=list)
     busy: bool = False  # recomputing weights: the softmax that calls is ours, not the layer's
 
-    def add(self, scores, causal: bool = False) -> None:
+    def add(self, scores, causal: bool = False, parts: dict | None = None) -> None:
         """Attribute ``scores`` ``(B, H, Q, K)`` to the innermost attention layer in its call (if any)."""
         if not self.stack or self.busy:
             return
         f = self.stack[-1]
-        self.calls.append(OpCall(f.path, f.layer, scores, cross=_is_cross(f.arguments), causal=causal))
+        self.calls.append(OpCall(f.path, f.layer, scores, cross=_is_cross(f.arguments), causal=causal, parts=parts))
+
+    def keep(self, keras) -> None:
+        """Hand each call's inputs, as NumPy, to the record capture makes of it (``path``, ``path#1`` …)."""
+        counts: dict[str, int] = {}
+        for c in self.calls:
+            n = counts.get(c.path, 0)
+            counts[c.path] = n + 1
+            kept = opexplain.from_parts(keras, c.parts) if c.parts else None
+            c.parts = None
+            if kept is not None:
+                opexplain.register(c.path if n == 0 else f"{c.path}#{n}", c.layer, kept)
 
 
 def _is_cross(arguments: dict) -> bool:
@@ -131,7 +148,9 @@ def _shadow_dpa(keras, original, rec: OpRecorder):
                                 causal, a.get("attn_logits_soft_cap"))
             finally:
                 rec.busy = False
-            rec.add(w, causal=causal)
+            parts = {"op": "dot_product_attention", "is_causal": causal, "soft_cap": a.get("attn_logits_soft_cap"),
+                     **{n: a.get(n) for n in ("query", "key", "value", "bias", "mask", "scale")}}
+            rec.add(w, causal=causal, parts=parts)
         return out
 
     return dot_product_attention
@@ -147,7 +166,7 @@ def _shadow_softmax(keras, original, rec: OpRecorder):
     def softmax(x, axis=-1):
         out = original(x, axis=axis)
         if rec.stack and len(out.shape) >= 3 and _last_axis(axis, len(out.shape)):
-            rec.add(as_heads(keras, out))
+            rec.add(as_heads(keras, out), parts={"op": "softmax", "logits": x})
         return out
 
     return softmax
@@ -155,11 +174,13 @@ def _shadow_softmax(keras, original, rec: OpRecorder):
 
 def _shadow_softmax_layer(keras, layer, rec: OpRecorder):
     original = type(layer).call.__get__(layer)
+    signature = inspect.signature(original)
 
     def call(*args, **kwargs):
         out = original(*args, **kwargs)
         if rec.stack and len(out.shape) >= 3 and _last_axis(layer.axis, len(out.shape)):
-            rec.add(as_heads(keras, out))
+            a = signature.bind(*args, **kwargs).arguments
+            rec.add(as_heads(keras, out), parts={"op": "softmax", "logits": next(iter(a.values())), "mask": a.get("mask")})
         return out
 
     return call
@@ -209,8 +230,11 @@ def recording_ops(attention: dict[str, Any], softmaxes: list[Any], keras):
     """Within the block, weights formed inside the layers of ``attention`` (path → layer) are recorded.
 
     ``softmaxes``: the ``keras.layers.Softmax`` layers inside them. Yields an :class:`OpRecorder` whose
-    ``calls`` are in the order the weights were formed. Everything is restored in ``finally``.
+    ``calls`` are in the order the weights were formed. Everything is restored in ``finally``. When the
+    block ends without an error, what each call's weights were formed from is kept for its record
+    (:meth:`OpRecorder.keep`); what an earlier recording kept and no record took is dropped at the start.
     """
+    opexplain.forget_pending()
     rec = OpRecorder()
     with contextlib.ExitStack() as stack:
         for m, name, kind in _op_sites(keras):
@@ -223,3 +247,4 @@ def recording_ops(attention: dict[str, Any], softmaxes: list[Any], keras):
         for path, layer in attention.items():
             stack.enter_context(_instance_call(layer, _shadow_frame(layer, path, rec)))
         yield rec
+    rec.keep(keras)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .config import LAYER_KINDS, ConfigError
 from .inputs import is_blockwise
+from .opexplain import claim
 
 
 def _shape(s) -> str:
@@ -33,7 +34,8 @@ class LayerRecord:
     query may attend (None: all). ``layer``: the Keras layer that made the scores (its
     ``MultiHeadAttention``, or the tutorial's wrapper with an ``.mha``), None for bare scores.
     ``inputs``: the arrays that entered it, ``query`` / ``value`` / ``key`` ``(batch, T, d)`` (may be
-    empty); :meth:`AttentionResult.explain` needs them.
+    empty); :meth:`AttentionResult.explain` needs them, or for an operation-level record ``op``, what the
+    op was given (:class:`~attnwidget.opexplain.OpInputs`, taken from the recording as the record is made).
     """
 
     path: str
@@ -44,6 +46,7 @@ class LayerRecord:
     mask: np.ndarray | None = None
     layer: Any = None
     inputs: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+    op: Any = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.kind not in LAYER_KINDS:
@@ -54,6 +57,8 @@ class LayerRecord:
                              f"tokens, got {len(self.query_tokens)} and {len(self.key_tokens)}")
         object.__setattr__(self, "query_tokens", tuple(str(t) for t in self.query_tokens))
         object.__setattr__(self, "key_tokens", tuple(str(t) for t in self.key_tokens))
+        if self.op is None and self.layer is not None and not self.inputs:
+            object.__setattr__(self, "op", claim(self.path, self.layer, (b, h, q, k)))
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -210,7 +215,8 @@ class AttentionResult:
 
             recs = self.records
             cfg = self.config if self.config is not None else {}
-            explainable = [r.layer is not None and "query" in r.inputs and not is_blockwise(r.scores) for r in recs]
+            explainable = [r.layer is not None and ("query" in r.inputs or getattr(r.op, "has_values", False))
+                           and not is_blockwise(r.scores) for r in recs]  # the view needs V: a softmax's is unknown
             w = AttentionWidget(
                 [r.scores for r in recs], [list(r.query_tokens) for r in recs], [list(r.key_tokens) for r in recs],
                 layer_names=[r.path for r in recs], layer_kinds=[r.kind for r in recs], mask=[r.mask for r in recs],
@@ -232,6 +238,7 @@ class AttentionResult:
         q·kⱼ), ``scale``, ``logits``, ``mask``, ``masked_logits``, ``weights``, ``V``, ``output``).
         ``layer``: a record's index or path (default: the shown one). What-if: ``temperature`` divides the
         logits, ``drop`` leaves keys out of the softmax, ``unmask`` lifts the mask. ValueError names a bad argument.
+        KerasHub-style records (``op``): from what the op was given, see :class:`~attnwidget.explain.Explanation`.
         """
         from .explain import explain
 
@@ -297,7 +304,7 @@ def compare(a: AttentionResult, b: AttentionResult) -> AttentionResult:
             raise ValueError(f"compare: layer {ra.path} has scores {ra.shape} in a but {rb.shape} in b")
         diff = (np.asarray(_dense(ra, "compare").scores, np.float32)
                 - np.asarray(_dense(rb, "compare").scores, np.float32)).astype(np.float32)
-        records.append(dataclasses.replace(ra, scores=diff, layer=None, inputs={}))
+        records.append(dataclasses.replace(ra, scores=diff, layer=None, inputs={}, op=None))
     largest = int(np.argmax([float(np.nanmax(np.abs(r.scores))) for r in records]))
     same_out = np.shape(a.output) == np.shape(b.output)
     base = a.config.as_dict() if hasattr(a.config, "as_dict") else dict(a.config or {})
