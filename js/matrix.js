@@ -17,14 +17,23 @@ export const AXES = "query ↓ attends to key →";
 
 export function createMatrix(app) {
   const canvas = h("canvas", { class: "aw-matrix-canvas", tabindex: "0", role: "img" });
+  // the hovered cell's outline: a box over the canvas, moved without repainting the matrix
+  const hoverBox = h("div", { class: "aw-matrix-hover", "aria-hidden": "true", hidden: true,
+    style: { position: "absolute", pointerEvents: "none", boxSizing: "border-box" } });
   const notice = h("div", { class: "aw-notice aw-matrix-notice", hidden: true });
-  const el = h("div", { class: "aw-matrix" }, [notice, h("div", { class: "aw-matrix-scroll" }, [canvas])]);
-  const v = { app, canvas, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0 } };
+  const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [canvas, hoverBox]);
+  const el = h("div", { class: "aw-matrix" }, [notice, h("div", { class: "aw-matrix-scroll" }, [stack])]);
+  const v = { app, canvas, hoverBox, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
+    labelsVersion: 0, labels: null, layoutKey: "", paintedKey: "", dirty: true } };
   v.cellValue = (i, j) => cellValue(v, i, j);
   listen(v);
   return {
     el, draw: () => draw(v), destroy() {},
-    update(changed) { if (changed.has("_data")) { v.st.dataVersion++; v.st.hover = null; } },
+    update(changed) {
+      if (changed.has("_data")) { v.st.dataVersion++; v.st.hover = null; }
+      if (["_data", "query_tokens", "key_tokens", "theme"].some((k) => changed.has(k))) v.st.labelsVersion++;
+      if (changed.size) v.st.dirty = true; // any synced change may show (a pin, exact values, colours): repaint
+    },
     /** What is shown: {kind: "head", head} | {kind: "mean" | "max", heads} | {kind: "none"}, its name, colour
      * range, and the CSS pixels of its token labels. */
     shown: () => (app.data && v.st.shows ? { ...v.st.shows, title: title(v), range: v.st.range, labelPx: LABEL_PX * app.ui.scale } : null),
@@ -72,24 +81,41 @@ function cellValue(v, i, j) {
   return { value: x, exact: vals.every((b) => b.exact) };
 }
 
-function layout(v) {
-  const { app } = v, g = grid(app), ui = app.ui, u = ui.scale;
+/** Token labels of the rows and columns and the widths of their columns (measured once per token list). */
+function labels(v, g) {
+  const { app, st } = v, ui = app.ui, u = ui.scale;
+  const key = `${st.labelsVersion}|${g.R}|${g.C}|${g.bq}|${g.bk}|${u}`;
+  if (st.labels && st.labels.key === key) return st.labels;
   const qLabels = Array.from({ length: g.R }, (_, i) => app.label("query", i * g.bq));
   const kLabels = Array.from({ length: g.C }, (_, j) => app.label("key", j * g.bk));
   const lw = labelColumnWidth(qLabels, ui.measure, { min: 24 * u, max: 130 * u, padding: 4 * u });
   const kw = labelColumnWidth(kLabels, ui.measure, { min: 10 * u, max: 110 * u, padding: 2 * u });
-  const maxTotal = ui.bodyMax ? ui.bodyMax - (v.notice.hidden ? 0 : v.notice.offsetHeight) - 4 : 0;
+  st.labels = { key, qLabels, kLabels, lw, kw };
+  return st.labels;
+}
+
+/** The geometry (layout.js matrixLayout) with the legend's; recomputed only when what it depends on changed. */
+function layout(v) {
+  const { app, st } = v, g = grid(app), ui = app.ui, u = ui.scale;
+  const { qLabels, kLabels, lw, kw, key: labelsKey } = labels(v, g);
+  const noticeH = v.notice.hidden ? 0 : v.notice.offsetHeight;
+  const text = `${legendText(v)} · ${AXES}`;
+  const key = `${labelsKey}|${Boolean(g.mask)}|${ui.width}|${ui.bodyMax}|${noticeH}|${text}`;
+  if (st.m && st.layoutKey === key) return st.m;
+  const maxTotal = ui.bodyMax ? ui.bodyMax - noticeH - 4 : 0;
   const opts = { leftLabel: lw, keyLabel: kw, fontPx: LABEL_PX * u, maxCell: 36 * u, maxHeight: 720 * u, maxTotal, unit: u };
   // the legend goes beside the matrix when it leaves room on the right, else below: lay out once to know
-  const text = `${legendText(v)} · ${AXES}`, first = matrixLayout(g.R, g.C, ui.width, { ...opts, legendH: 0 });
+  const first = matrixLayout(g.R, g.C, ui.width, { ...opts, legendH: 0 });
   const L = legendLayout(app, first, text, Boolean(g.mask));
   const m = L.side ? first : matrixLayout(g.R, g.C, ui.width, { ...opts, legendH: L.height });
   const legend = L.side ? L : legendLayout(app, m, text, Boolean(g.mask));
   // beside the matrix, the legend may reach below a short one
   const low = legend.side ? Math.max(...legend.lines.map((l) => l.y), legend.y) + FONT_PX * u : 0;
+  st.layoutKey = key;
   return { ...m, totalH: Math.max(m.totalH, low), legend, lw, kw, qLabels, kLabels };
 }
 
+/** Repaint only when what is painted changed (data, heads, colours, pin, layout, theme); the hover is a box. */
 function draw(v) {
   const { app, st } = v, d = app.data;
   if (!d) return;
@@ -97,13 +123,31 @@ function draw(v) {
   const msgs = [];
   if (d.sparse) msgs.push(`${formatCount(d.Q)} × ${formatCount(d.K)} tokens: each cell: max of a ${d.bq}×${d.bk} block (pin a query for its exact row)`);
   if (s.kind === "none") msgs.push("no heads shown: click a head swatch, or pick a head");
-  v.notice.textContent = msgs.join(" · ");
-  v.notice.hidden = !msgs.length;
+  const msg = msgs.join(" · ");
+  if (v.notice.textContent !== msg) v.notice.textContent = msg;
+  if (v.notice.hidden !== !msgs.length) v.notice.hidden = !msgs.length;
   plane(v);
   const m = layout(v);
-  st.m = m;
-  paint(v, sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, window.devicePixelRatio || 1)), m, false);
-  v.canvas.setAttribute("aria-label", `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`);
+  const key = `${st.imgKey}|${st.layoutKey}|${app.get("selected_query")}|${app.get("selected_key")}|${window.devicePixelRatio || 1}`;
+  if (st.dirty || m !== st.m || key !== st.paintedKey) {
+    st.m = m; st.dirty = false; st.paintedKey = key;
+    const hover = st.hover;
+    st.hover = null; // drawn by the box instead
+    try { paint(v, sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, window.devicePixelRatio || 1)), m, false); } finally { st.hover = hover; }
+    const label = `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`;
+    if (v.canvas.getAttribute("aria-label") !== label) v.canvas.setAttribute("aria-label", label);
+  }
+  placeHover(v);
+}
+
+/** The hovered cell's outline, where paint would have stroked it (1.5 px in the theme's text colour). */
+function placeHover(v) {
+  const { st, hoverBox: b } = v, m = st.m, hv = st.hover;
+  if (!hv || !m) { if (!b.hidden) b.hidden = true; return; }
+  const u = v.app.ui.scale, lw = 1.5 * u;
+  Object.assign(b.style, { left: `${m.left + hv.j * m.cw - 0.5 - lw / 2}px`, top: `${m.top + hv.i * m.ch - 0.5 - lw / 2}px`,
+    width: `${m.cw + 1 + lw}px`, height: `${m.ch + 1 + lw}px`, border: `${lw}px solid ${v.app.ui.theme.fg}` });
+  b.hidden = false;
 }
 
 // ----- interaction --------------------------------------------------------------------------------
@@ -159,10 +203,10 @@ function listen(v) {
     const cell = t && t.kind === "cell" ? { i: t.i, j: t.j } : null;
     if (cell) showTip(v, cell.i, cell.j, { x: e.clientX, y: e.clientY });
     else app.tooltip.hide();
-    if ((cell?.i ?? -1) !== (st.hover?.i ?? -1) || (cell?.j ?? -1) !== (st.hover?.j ?? -1)) { st.hover = cell; app.invalidate(); }
+    if ((cell?.i ?? -1) !== (st.hover?.i ?? -1) || (cell?.j ?? -1) !== (st.hover?.j ?? -1)) { st.hover = cell; placeHover(v); }
     canvas.style.cursor = t ? "pointer" : "default";
   });
-  dis.listen(canvas, "mouseleave", () => { st.hover = null; app.tooltip.hide(); app.invalidate(); });
+  dis.listen(canvas, "mouseleave", () => { st.hover = null; app.tooltip.hide(); placeHover(v); });
   dis.listen(canvas, "click", (e) => { const t = hit(v, e); if (t) onClick(app, t); });
   dis.listen(canvas, "keydown", (e) => { if (!app.slideKeys(e)) onKey(v, e); });
 }
