@@ -16,9 +16,7 @@ import { AXES } from "./matrix.js";
 const GAP = 6, HEAD_H = 18, STATS_H = 13, PAD = 4, LEGEND_H = 30;
 
 /** Short label of a layer path: without a trailing "/mha". */
-export function shortName(name) {
-  return String(name).replace(/\/mha$/, "");
-}
+export const shortName = (name) => String(name).replace(/\/mha$/, "");
 
 /** A layer name in lines of at most `width` (by `measure`), broken after "/" where it can be; the last line cut. */
 export function wrapName(name, width, measure, maxLines = 3) {
@@ -42,14 +40,17 @@ export function thumbBlock(r, c, th, tw, Q, K) {
 export function createModelView(app) {
   const canvas = h("canvas", { class: "aw-model-canvas", tabindex: "0", role: "img" });
   const hint = h("div", { class: "aw-hint", text: "every layer × head; hover for the tokens, click one to open it in the matrix view (H = mean entropy, max = largest weight)" });
-  const el = h("div", { class: "aw-model" }, [hint, h("div", { class: "aw-model-scroll" }, [canvas])]);
-  const v = { app, canvas, st: { ov: null, atlas: null, atlasKey: "", m: null, focus: null, error: null } };
+  // the keyboard's focus ring: a box over the canvas, moved without repainting the grid
+  const ring = h("div", { class: "aw-model-focus", "aria-hidden": "true", hidden: true, style: { position: "absolute", pointerEvents: "none", boxSizing: "border-box" } });
+  const el = h("div", { class: "aw-model" }, [hint, h("div", { class: "aw-model-scroll" }, [h("div", { style: { position: "relative" } }, [canvas, ring])])]);
+  const v = { app, canvas, ring, st: { ov: null, atlas: null, atlasKey: "", m: null, focus: null, error: null, dirty: true, painted: "" } };
   listen(v);
   return {
     el, draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale), exportSVG: () => exportSVG(v), destroy() {},
     update(changed) {
       if (changed.has("_overview")) decode(v);
       if (changed.has("theme") || changed.has("color_max")) v.st.atlasKey = "";
+      if (changed.size) v.st.dirty = true; // the layer, heads, colours or names may show: repaint
     },
     /** Centre of (layer li, head c; c = "mean" for the mean) in canvas CSS pixels, or null when not shown. */
     locate(li, c) {
@@ -107,14 +108,11 @@ function layout(v) {
 }
 
 /** Rectangle of (row r, column c) in CSS pixels; column maxH is the mean of the heads. */
-function box(m, r, c) {
-  return { x: m.labelW + c * (m.cell + GAP * m.u), y: m.top + r * m.rowH, w: m.cell, h: m.cell };
-}
+const box = (m, r, c) => ({ x: m.labelW + c * (m.cell + GAP * m.u), y: m.top + r * m.rowH, w: m.cell, h: m.cell });
 
 /** Where a layer's thumbnail is drawn inside its box (kept to the layer's aspect). */
 function imageRect(b, l) {
-  const aspect = l.h / l.w;
-  const dw = aspect > 1 ? b.w / aspect : b.w, dh = aspect > 1 ? b.h : b.h * aspect;
+  const aspect = l.h / l.w, dw = aspect > 1 ? b.w / aspect : b.w, dh = aspect > 1 ? b.h : b.h * aspect;
   return { x: b.x + (b.w - dw) / 2, y: b.y + (b.h - dh) / 2, w: dw, h: dh };
 }
 
@@ -168,9 +166,6 @@ function paintRow(v, ctx, m, r, li, forExport) {
     if (li === curLayer && current) {
       ctx.strokeStyle = th.accent; ctx.lineWidth = 2.5 * u; ctx.strokeRect(b.x - 2 * u, b.y - 2 * u, b.w + 4 * u, b.h + 4 * u);
     }
-    if (!forExport && st.focus && st.focus.li === li && st.focus.c === c) {
-      ctx.strokeStyle = th.fg; ctx.lineWidth = 1; ctx.setLineDash([3, 2]); ctx.strokeRect(b.x - 3.5 * u, b.y - 3.5 * u, b.w + 7 * u, b.h + 7 * u); ctx.setLineDash([]);
-    }
     if (!mean) {
       ctx.fillStyle = th.fg2; ctx.font = `${9.5 * u}px ${th.font}`;
       const long = `H ${formatStat(l.entropy[c], 2)} · max ${formatStat(l.max[c], 2)}`;
@@ -180,15 +175,29 @@ function paintRow(v, ctx, m, r, li, forExport) {
   }
 }
 
+/** Repaint only when a synced trait, the width or the scale changed; the focus ring is a box. */
 function draw(v) {
-  const { st } = v;
+  const { st } = v, ui = v.app.ui, dpr = window.devicePixelRatio || 1, key = `${ui.width}|${ui.scale}|${dpr}`;
   if (!st.ov) decode(v);
   if (!st.ov) return;
-  atlas(v);
-  const m = layout(v);
-  st.m = m;
-  paint(v, sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, window.devicePixelRatio || 1)), m, false);
-  v.canvas.setAttribute("aria-label", `model overview: ${m.rows.length} attention layers × up to ${m.maxH} heads, each ${AXES}`);
+  if (st.dirty || key !== st.painted) {
+    atlas(v);
+    const m = (st.m = layout(v));
+    Object.assign(st, { dirty: false, painted: key });
+    paint(v, sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr)), m, false);
+    v.canvas.setAttribute("aria-label", `model overview: ${m.rows.length} attention layers × up to ${m.maxH} heads, each ${AXES}`);
+  }
+  placeRing(v);
+}
+
+/** The dashed ring around the thumbnail the keyboard is on, where paint once stroked it. */
+function placeRing(v) {
+  const { st, ring } = v, m = st.m, f = st.focus, r = m && f ? m.rows.indexOf(f.li) : -1;
+  if (r < 0) { ring.hidden = true; return; }
+  const b = box(m, r, f.c), u = m.u;
+  const at = (x) => `${x - 3.5 * u - 0.5}px`, size = (w) => `${w + 7 * u + 1}px`;
+  Object.assign(ring.style, { left: at(b.x), top: at(b.y), width: size(b.w), height: size(b.h), border: `1px dashed ${v.app.ui.theme.fg}` });
+  ring.hidden = false;
 }
 
 // ----- interaction --------------------------------------------------------------------------------
@@ -269,9 +278,8 @@ function onKey(v, e) {
   const H = st.ov.layers[m.rows[r]].H;
   c = clamp(c + mv[1], 0, m.maxH);
   if (c < m.maxH && c >= H) c = mv[1] > 0 ? m.maxH : H - 1;
-  f = { li: m.rows[r], c };
-  st.focus = f;
-  draw(v);
+  st.focus = f = { li: m.rows[r], c };
+  placeRing(v);
   const b = box(m, r, c), rc = v.canvas.getBoundingClientRect();
   tip(v, { li: f.li, c, mean: c === m.maxH }, { x: rc.left + b.x + b.w, y: rc.top + b.y + b.h });
 }
@@ -279,15 +287,13 @@ function onKey(v, e) {
 // ----- export -------------------------------------------------------------------------------------
 function exportCanvas(v, scale = 2) {
   const m = v.st.m;
-  if (!v.st.ov || !m) return null;
-  return paintedCanvas(m.totalW, m.totalH, scale, (ctx) => paint(v, ctx, m, true));
+  return v.st.ov && m ? paintedCanvas(m.totalW, m.totalH, scale, (ctx) => paint(v, ctx, m, true)) : null;
 }
 
 /** The thumbnails are bitmaps: the SVG carries the painted canvas as one image. */
 function exportSVG(v) {
-  const cv = exportCanvas(v, 2);
+  const cv = exportCanvas(v, 2), m = v.st.m;
   if (!cv) return null;
-  const m = v.st.m;
   return [`<svg xmlns="http://www.w3.org/2000/svg" width="${m.totalW}" height="${m.totalH}" viewBox="0 0 ${m.totalW} ${m.totalH}">`,
     `<image href="${cv.toDataURL("image/png")}" width="${m.totalW}" height="${m.totalH}"/>`, "</svg>"].join("\n");
 }
