@@ -12,7 +12,7 @@ export function createHeads(app) {
   const grid = h("div", { class: "aw-heads-grid", role: "list" });
   const hint = h("div", { class: "aw-hint", text: "click a head to open it in the matrix view" });
   const el = h("div", { class: "aw-heads" }, [hint, grid]);
-  const v = { app, grid, hint, st: { cards: [], key: "" } };
+  const v = { app, grid, hint, st: { cards: [], key: "", dirty: true, drawn: "" } };
   app.dis.listen(grid, "click", (e) => {
     const card = e.target.closest?.("button.aw-head-card");
     if (!card || !grid.contains(card)) return;
@@ -21,7 +21,10 @@ export function createHeads(app) {
   });
   return {
     el, draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale), exportSVG: () => exportSVG(v), destroy() {},
-    update(changed) { if (changed.has("_data") || changed.has("head_names")) v.st.cards = []; },
+    update(changed) {
+      if (changed.has("_data") || changed.has("head_names")) v.st.cards = [];
+      if (changed.size) v.st.dirty = true; // heads shown, names, colours: redraw
+    },
   };
 }
 
@@ -66,9 +69,11 @@ function build(v) {
 
 const cardsKey = (app) => `${app.ui.theme.dark}|${Boolean(app.get("color_max"))}`;
 
+/** The cards as the state says; nothing is touched when no synced trait, width or scale changed. */
 function draw(v) {
-  const { app, st } = v, d = app.data;
-  if (!d) return;
+  const { app, st } = v, d = app.data, ui = app.ui, drawn = `${ui.width}|${ui.scale}|${ui.bodyMax}`;
+  if (!d || (!st.dirty && st.cards.length && st.drawn === drawn)) return;
+  st.dirty = false; st.drawn = drawn;
   if (!st.cards.length || st.key !== cardsKey(app)) build(v);
   const r = st.range, colours = `colours ${formatTick(r.lo)} … ${formatTick(r.hi)}${r.stretched ? ", stretched to the largest weight" : ""}, one scale for every head`;
   v.hint.textContent = `click a head to open it in the matrix view · ${colours}${d.sparse ? ` · each cell: max of a ${d.bq}×${d.bk} block` : ""}`;
