@@ -11,6 +11,15 @@ import { dequantize } from "./values.js";
  */
 export function heatPixels(out, values, table, { offset = 0, mask = null, maskColor = "#000000" } = {}) {
   const n = out.length >> 2, m = hexToRgb(maskColor);
+  if (LITTLE_ENDIAN && out.byteOffset % 4 === 0) { // one 32-bit write a cell, from a table of 256 packed colours
+    const px = new Uint32Array(out.buffer, out.byteOffset, n), lut = packed(table), mc = pack(m[0], m[1], m[2]);
+    for (let c = 0; c < n; c++) {
+      if (mask && !mask[c]) { px[c] = mc; continue; }
+      const x = lut[Math.round(values[offset + c])];
+      px[c] = x === undefined ? OPAQUE_BLACK : x; // outside 0..255 (NaN): black, as the byte path gives
+    }
+    return out;
+  }
   for (let c = 0; c < n; c++) {
     const o = c * 4;
     if (mask && !mask[c]) { out[o] = m[0]; out[o + 1] = m[1]; out[o + 2] = m[2]; }
@@ -18,6 +27,22 @@ export function heatPixels(out, values, table, { offset = 0, mask = null, maskCo
     out[o + 3] = 255;
   }
   return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const pack = (r, g, b) => ((255 << 24) | ((b & 255) << 16) | ((g & 255) << 8) | (r & 255)) >>> 0; // RGBA bytes, little-endian
+const OPAQUE_BLACK = pack(0, 0, 0);
+const luts = new WeakMap();
+
+/** `table`'s 256 RGB entries as packed RGBA pixels (made once per table). */
+function packed(table) {
+  let lut = luts.get(table);
+  if (!lut) {
+    lut = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) lut[i] = pack(table[i * 3] ?? 0, table[i * 3 + 1] ?? 0, table[i * 3 + 2] ?? 0);
+    luts.set(table, lut);
+  }
+  return lut;
 }
 
 /** ImageData of `w` × `h` cells (rows first) painted by heatPixels, made by `ctx`. */
