@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from .discover import find_attention_layers, find_op_attention
+from .discover import find_attention_layers, find_op_attention, no_attention
 from .masks import causal_mask, looks_causal
 from .oprecord import OpCall, next_order, recording_ops
 from .qkcapture import DENSE_LIMIT, qk_call, switches
 from .qkscores import QKScores
-from .result import AttentionResult, LayerRecord, select_query
+from .result import AttentionResult, LayerRecord
+from .select import select_query
 
 
 @dataclass
@@ -185,27 +186,15 @@ def _to_numpy(keras, x) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(x))
 
 
-def _no_attention(model, op_layers: dict) -> ValueError:
-    name = type(model).__name__
-    if not op_layers:
-        return ValueError(f"model: {name} has no attention layer inside (no MultiHeadAttention, no layer whose "
-                          "class is named *Attention* or that holds a keras.layers.Softmax)")
-    looked = ", ".join(f"{p} ({type(x).__name__})" for p, x in list(op_layers.items())[:12])
-    more = f" and {len(op_layers) - 12} more" if len(op_layers) > 12 else ""
-    return ValueError(f"model: {name} has no MultiHeadAttention, and none of the layers that looked like "
-                      f"attention formed weights attnwidget can read (a keras.layers.Softmax, keras.ops.softmax "
-                      f"or keras.ops.dot_product_attention in their call): {looked}{more}")
-
-
 def _raw_record(keras, c, n: int, layer) -> tuple:
-    """``(path, kind, scores (B, H, Q, K) float32, inputs, layer)`` of one recorded call."""
+    """``(path, kind, scores (B, H, Q, K) float32, inputs, layer, op)`` of one recorded call."""
     path = c.path if n == 0 else f"{c.path}#{n}"
     s = c.scores if isinstance(c.scores, QKScores) else np.asarray(keras.ops.convert_to_numpy(c.scores), np.float32)
     if isinstance(c, OpCall):
         kind = "cross" if c.cross else "causal" if c.causal or looks_causal(s) else "self"
-        return path, kind, s, {}, layer
+        return path, kind, s, {}, layer, c.kept
     arrays = {k: _to_numpy(keras, getattr(c, k)) for k in ("query", "value", "key") if getattr(c, k) is not None}
-    return path, _kind(c, s, keras), s, arrays, layer
+    return path, _kind(c, s, keras), s, arrays, layer, None
 
 
 def record(model, inputs, *, tokens=None, context_tokens=None, device: str | None = None,
@@ -223,7 +212,7 @@ def record(model, inputs, *, tokens=None, context_tokens=None, device: str | Non
     mhas = find_attention_layers(model, keras)
     op_layers, softmaxes = find_op_attention(model, keras)
     if not mhas and not op_layers:
-        raise _no_attention(model, op_layers)
+        raise no_attention(model, op_layers)
     dev = backend.resolve_device(keras, device) if device else None
     t0 = time.perf_counter()
     with keras.device(dev) if dev else contextlib.nullcontext():
@@ -242,16 +231,16 @@ def record(model, inputs, *, tokens=None, context_tokens=None, device: str | Non
     run_ms = (time.perf_counter() - t0) * 1e3
     if not raw:
         if not mhas:
-            raise _no_attention(model, op_layers)
+            raise no_attention(model, op_layers)
         raise ValueError(f"model: none of its {len(mhas)} MultiHeadAttention layers ran on these inputs")
     has_cross = any(kind == "cross" for _, kind, *_ in raw)
     records = []
-    for path, kind, s, arrays, layer in raw:
+    for path, kind, s, arrays, layer, op in raw:
         q, k = s.shape[-2:]
         qt, kt = _tokens(kind, q, k, tokens, context_tokens, has_cross)
         mask = causal_mask(q, k) if kind == "causal" and isinstance(s, np.ndarray) else None  # QKScores: its own
         records.append(LayerRecord(path=path, kind=kind, scores=s, query_tokens=qt, key_tokens=kt,
-                                   mask=mask, layer=layer, inputs=arrays))
+                                   mask=mask, layer=layer, inputs=arrays, op=op))
     return records, out_np, placed, run_ms
 
 

@@ -117,3 +117,16 @@ def find_op_attention(model, keras=None) -> tuple[dict[str, Any], list[Any]]:
 
     walk(model, "", False)
     return found, softmaxes
+
+
+def no_attention(model, op_layers: dict) -> ValueError:
+    """The error for a model with no attention capture can read, naming the layers that looked like it."""
+    name = type(model).__name__
+    if not op_layers:
+        return ValueError(f"model: {name} has no attention layer inside (no MultiHeadAttention, no layer whose "
+                          "class is named *Attention* or that holds a keras.layers.Softmax)")
+    looked = ", ".join(f"{p} ({type(x).__name__})" for p, x in list(op_layers.items())[:12])
+    more = f" and {len(op_layers) - 12} more" if len(op_layers) > 12 else ""
+    return ValueError(f"model: {name} has no MultiHeadAttention, and none of the layers that looked like "
+                      f"attention formed weights attnwidget can read (a keras.layers.Softmax, keras.ops.softmax "
+                      f"or keras.ops.dot_product_attention in their call): {looked}{more}")

@@ -1,8 +1,8 @@
 """What explain needs from attention recorded at the operation level (:mod:`attnwidget.oprecord`).
 
 For every weight tensor it records, :mod:`attnwidget.oprecord` keeps, as NumPy, what the weights were
-formed from (an :class:`OpInputs`), and the record :func:`attnwidget.capture` makes of that call takes it
-(:func:`claim`, called as the :class:`~attnwidget.result.LayerRecord` is made):
+formed from (an :class:`OpInputs`, on the call as ``kept``), and :func:`attnwidget.capture` gives it to the
+:class:`~attnwidget.result.LayerRecord` it makes of that call (``op``):
 
 - ``keras.ops.dot_product_attention``: its ``query`` ``(B, T, N, h)``, ``key`` ``(B, S, K, h)`` and
   ``value`` ``(B, S, K, hv)`` as given (grouped-query key and value heads are expanded to one per query
@@ -27,7 +27,6 @@ numbers keeps nothing, and its record cannot be explained.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,37 +108,6 @@ def from_parts(keras, parts: dict) -> OpInputs | None:
     return OpInputs("dot_product_attention", query=q, key=k, value=v,
                     bias=None if bias is None else _rank4(bias), mask=None if mask is None else _rank4(mask.astype(bool)),
                     is_causal=bool(parts.get("is_causal")), **scalar)
-
-
-# --- from the recording to its record ------------------------------------------------------------------
-# oprecord registers each call's inputs under the path capture gives its record (``path``, ``path#1`` …);
-# the LayerRecord made for that path and layer takes them. A new recording drops what was not taken.
-_PENDING: dict[str, tuple[Any, OpInputs]] = {}
-
-
-def forget_pending() -> None:
-    _PENDING.clear()
-
-
-def register(path: str, layer, inputs: OpInputs) -> None:
-    try:
-        ref = weakref.ref(layer)
-    except TypeError:
-        return
-    _PENDING[path] = (ref, inputs)
-
-
-def claim(path: str, layer, shape: tuple[int, ...]) -> OpInputs | None:
-    """The inputs registered for ``path`` by the recording of ``layer`` whose weights have ``shape``, once."""
-    entry = _PENDING.get(path)
-    if entry is None or entry[0]() is not layer:
-        return None
-    del _PENDING[path]
-    op = entry[1]
-    b, h, t, s = shape
-    if op.op == "softmax":
-        return op if op.logits.shape == (b, h, t, s) else None
-    return op if op.query.shape[:3] == (b, t, h) and op.key.shape[1] == s else None
 
 
 # --- one batch element, computed for explain ----------------------------------------------------------------

@@ -63,6 +63,7 @@ class OpCall:
     causal: bool = False
     order: int = field(default_factory=next_order)
     parts: dict | None = field(default=None, repr=False)  # what the weights were formed from (backend tensors)
+    kept: Any = field(default=None, repr=False)           # the same as NumPy, once the pass ended (keep)
 
 
 @dataclass
@@ -79,15 +80,11 @@ class OpRecorder:
         self.calls.append(OpCall(f.path, f.layer, scores, cross=_is_cross(f.arguments), causal=causal, parts=parts))
 
     def keep(self, keras) -> None:
-        """Hand each call's inputs, as NumPy, to the record capture makes of it (``path``, ``path#1`` …)."""
-        counts: dict[str, int] = {}
+        """Turn each call's ``parts`` (backend tensors) into ``kept`` (:class:`~attnwidget.opexplain.OpInputs`,
+        NumPy), which capture gives the call's record."""
         for c in self.calls:
-            n = counts.get(c.path, 0)
-            counts[c.path] = n + 1
-            kept = opexplain.from_parts(keras, c.parts) if c.parts else None
+            c.kept = opexplain.from_parts(keras, c.parts) if c.parts else None
             c.parts = None
-            if kept is not None:
-                opexplain.register(c.path if n == 0 else f"{c.path}#{n}", c.layer, kept)
 
 
 def _is_cross(arguments: dict) -> bool:
@@ -232,9 +229,8 @@ def recording_ops(attention: dict[str, Any], softmaxes: list[Any], keras):
     ``softmaxes``: the ``keras.layers.Softmax`` layers inside them. Yields an :class:`OpRecorder` whose
     ``calls`` are in the order the weights were formed. Everything is restored in ``finally``. When the
     block ends without an error, what each call's weights were formed from is kept for its record
-    (:meth:`OpRecorder.keep`); what an earlier recording kept and no record took is dropped at the start.
+    (:meth:`OpRecorder.keep`).
     """
-    opexplain.forget_pending()
     rec = OpRecorder()
     with contextlib.ExitStack() as stack:
         for m, name, kind in _op_sites(keras):

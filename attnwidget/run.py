@@ -20,7 +20,8 @@ from .discover import find_mha
 from .config import STACK_KINDS, ConfigError, RunConfig, first_line
 from .inputs import Sequence, check_batches, to_sequence
 from .masks import causal_mask
-from .result import AttentionResult, LayerRecord, select_query
+from .result import AttentionResult, LayerRecord
+from .select import select_query
 
 _CACHE: "collections.OrderedDict[tuple, tuple[Any, Any]]" = collections.OrderedDict()
 CACHE_SIZE = 8
