@@ -1,7 +1,7 @@
 // Graph view, export: every token (not only those in view) with the lines between them, as a PNG's
 // canvas or as SVG. `v` is the graph view's context (graph.js).
 
-import { truncateToWidth } from "./layout.js";
+import { segmentY, truncateToWidth } from "./layout.js";
 import { escapeXml, svgRecorder, paintedCanvas } from "./export.js";
 import { SIDES, pinned } from "./graphtokens.js";
 import { geometry, paintGraph } from "./graphpaint.js";
@@ -17,6 +17,16 @@ function eachLabel(v, g, fn) {
       const text = truncateToWidth(app.label(side, i), st.widths[side] - 16 * u, app.ui.measure);
       fn(side, i, x, y, text, Boolean(p && p.side === side && p.index === i));
     }
+  }
+}
+
+/** Calls fn(x, y, width) for the divider between two segments of each label column (none without a gap). */
+function eachDivider(v, g, fn) {
+  const { st } = v;
+  const at = { query: 0, key: st.widths.query + g.midW };
+  for (const side of SIDES) {
+    const y = segmentY(st.lay[side], st.lay.rowH);
+    if (y != null) fn(at[side], y, st.widths[side]);
   }
 }
 
@@ -40,6 +50,8 @@ export function exportCanvas(v, scale = 2) {
       ctx.fillStyle = th.fg;
       ctx.fillText(text, x, y);
     });
+    ctx.fillStyle = th.border;
+    eachDivider(v, g, (x, y, w) => ctx.fillRect(x, y - 0.5, w, 1));
     ctx.save(); ctx.translate(st.widths.query, 0);
     paintGraph(v, ctx, { ...g, yMin: 0, yMax: H }, true);
     ctx.restore();
@@ -61,6 +73,7 @@ export function exportSVG(v) {
     }
     out.push(`<text x="${x}" y="${y}" dominant-baseline="middle" text-anchor="${side === "query" ? "end" : "start"}" fill="${th.fg}"${pin ? ' font-weight="bold"' : ""}>${escapeXml(text)}</text>`);
   });
+  eachDivider(v, g, (x, y, w) => out.push(`<rect class="aw-segment" x="${x}" y="${y - 0.5}" width="${w}" height="1" fill="${th.border}"/>`));
   // Vector lines via a recording context that mimics the calls paintGraph makes.
   out.push(`<g transform="translate(${st.widths.query},0)">`);
   out.push(...svgRecorder((ctx) => paintGraph(v, ctx, { ...g, yMin: 0, yMax: H }, true), app.ui.measure));

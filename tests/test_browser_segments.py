@@ -117,3 +117,19 @@ def test_a_forced_theme_wins_over_the_page_and_the_default_follows_it(browser, t
     assert root.evaluate("(r) => [r.dataset.awTheme ?? null, r.style.colorScheme]") == [mode, mode or ""]
     assert root.evaluate("(r) => r.attnwidget.app.ui.theme.dark") is (mode is None)
     page.close()
+
+
+def test_the_svg_export_draws_the_divider_in_both_label_columns(browser, tmp_path):
+    import re
+
+    page = open_copy(browser, tmp_path, "svg", sentence_b_start=S, display_mode="dark")
+    with page.expect_download() as svg:
+        page.locator(".attnwidget").get_by_role("button", name="SVG").click()
+    text = open(svg.value.path(), encoding="utf-8").read()
+    rows = {float(y) for y in re.findall(r'<text x="[^"]+" y="([^"]+)"', text)}
+    ys = sorted(rows)
+    dividers = [(float(x), float(y)) for x, y in re.findall(r'<rect class="aw-segment" x="([^"]+)" y="([^"]+)"', text)]
+    assert len(dividers) == 2 and dividers[0][0] == 0 and dividers[1][0] > 0, dividers  # query column, key column
+    for _, y in dividers:  # between the labels of tokens S - 1 and S, in the gap
+        assert ys[S - 1] < y + 0.5 < ys[S], (y, ys)
+    page.close()
