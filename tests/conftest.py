@@ -61,3 +61,16 @@ def layer_norm(x, gamma, beta, eps=1e-3):
     mean = x.mean(-1, keepdims=True)
     var = x.var(-1, keepdims=True)
     return (x - mean) / np.sqrt(var + eps) * gamma + beta
+
+
+def shown_in_notebook(monkeypatch, obj):
+    """Display ``obj`` as in a notebook (a kernel's shell, not a terminal); return the captured outputs."""
+    import IPython
+    from IPython.utils.capture import capture_output
+
+    class ZMQInteractiveShell:  # only the type's name matters to _ipython_display_
+        pass
+    monkeypatch.setattr(IPython, "get_ipython", lambda: ZMQInteractiveShell())
+    with capture_output() as cap:
+        obj._ipython_display_()
+    return cap.outputs

@@ -17,7 +17,7 @@ from attnwidget import export
 from attnwidget.magic import AttentionMagics, select_note
 from attnwidget.overview import overview
 from attnwidget.widget import AttentionWidget
-from conftest import IT_SENTENCE
+from conftest import IT_SENTENCE, shown_in_notebook
 
 
 def test_help_lists_every_option_in_both_spellings():
@@ -82,16 +82,7 @@ def test_static_copy_carries_the_explain_table_packed():
     assert state["_explain"]["weights"]  # the pinned query's entry stays whole
 
 
-def _shown(monkeypatch, w):
-    """Display `w` as in a notebook (a kernel's shell, not a terminal); return the captured outputs."""
-    import IPython
-
-    class ZMQInteractiveShell:  # only the type's name matters to _ipython_display_
-        pass
-    monkeypatch.setattr(IPython, "get_ipython", lambda: ZMQInteractiveShell())
-    with capture_output() as cap:
-        w._ipython_display_()
-    return cap.outputs
+_shown = shown_in_notebook
 
 
 def _ui(output) -> dict:

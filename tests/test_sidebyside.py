@@ -6,10 +6,10 @@ import re
 
 import numpy as np
 import pytest
-from IPython.utils.capture import capture_output
 
 from attnwidget.sidebyside import side_by_side
 from attnwidget.widget import AttentionWidget
+from conftest import shown_in_notebook
 
 
 def _view(seed: int) -> AttentionWidget:
@@ -17,15 +17,7 @@ def _view(seed: int) -> AttentionWidget:
     return AttentionWidget(w / w.sum(-1, keepdims=True), ["a", "b", "c"])
 
 
-def _shown(monkeypatch, obj):
-    import IPython
-
-    class ZMQInteractiveShell:  # only the type's name matters to _ipython_display_
-        pass
-    monkeypatch.setattr(IPython, "get_ipython", lambda: ZMQInteractiveShell())
-    with capture_output() as cap:
-        obj._ipython_display_()
-    return cap.outputs
+_shown = shown_in_notebook
 
 
 def test_one_row_of_static_copies_then_the_live_row(ip, monkeypatch):
