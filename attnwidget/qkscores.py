@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import codec
+from . import blockwise_ops, codec
 from .blockwise import QKSummary, summarize_qk
 from .config import ConfigError
 from .inputs import WidgetLayer
@@ -60,12 +60,17 @@ class QKScores:
         scale: multiplies ``q`` before the product (default ``1/√d``, Keras's ``MultiHeadAttention``).
         batch_mask: instead of ``mask``, one mask per batch element (each None, ``(K,)`` or ``(Q, K)``), as
             padding differs from one sequence of a batch to the next; ``mask`` is then None.
+        device: ``"cpu"``: NumPy (:mod:`attnwidget.blockwise`); ``"gpu"`` or ``"keras"``: Keras ops
+            (:mod:`attnwidget.blockwise_ops`), on the backend's GPU when it sees one, else its CPU; None (default):
+            Keras ops only where Keras is already imported and sees a GPU (:func:`~attnwidget.blockwise_ops.uses_keras`).
+            ``engine`` says which was taken (``"numpy"`` or ``"keras"``).
 
     A fully masked row has weight 0 everywhere. Slices (``scores[b]``) are :class:`QKSlice`.
     """
 
     def __init__(self, q: Any, k: Any, *, causal: bool = False, mask: Any = None, scale: float | None = None,
-                 batch_mask: Any = None):
+                 batch_mask: Any = None, device: str | None = None):
+        self.engine = "keras" if blockwise_ops.uses_keras(device) else "numpy"
         self.q, self.k = _as_bhtd(q, "q"), _as_bhtd(k, "k")
         (b, h, nq, d), (bk, hk, nk, dk) = self.q.shape, self.k.shape
         if (b, h, d) != (bk, hk, dk):
@@ -79,6 +84,7 @@ class QKScores:
         self.mask = self._parts[0][0] if batch_mask is None else None  # shared by every batch element
         self.scale = float(1.0 / np.sqrt(d) if scale is None else scale)
         self._summaries: dict[int, QKSummary] = {}
+        self._tensors: dict[int, blockwise_ops.KerasQK] = {}  # the Keras path's q and k, per batch element
 
     shape = property(lambda self: (self.q.shape[0], self.q.shape[1], self.q.shape[2], self.k.shape[2]))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -106,8 +112,17 @@ class QKScores:
         """:func:`summarize_qk` of batch element ``b`` (computed once)."""
         if b not in self._summaries:
             m, causal = self._parts[b]
-            self._summaries[b] = summarize_qk(self.q[b], self.k[b], causal=causal, mask=m, scale=self.scale)
+            if self.engine == "keras":
+                self._summaries[b] = self.on_device(b).summarize(causal=causal, mask=m)
+            else:
+                self._summaries[b] = summarize_qk(self.q[b], self.k[b], causal=causal, mask=m, scale=self.scale)
         return self._summaries[b]
+
+    def on_device(self, b: int) -> blockwise_ops.KerasQK:
+        """Batch element ``b``'s ``q`` and ``k`` as Keras tensors (the Keras path; made once)."""
+        if b not in self._tensors:
+            self._tensors[b] = blockwise_ops.KerasQK(self.q[b], self.k[b], self.scale)
+        return self._tensors[b]
 
     def _keep_row(self, b: int, i: int, nk: int) -> np.ndarray:
         m, causal = self._parts[b]
@@ -125,6 +140,8 @@ class QKScores:
 
     def row(self, b: int, i: int) -> np.ndarray:
         """Exact weights of query ``i``: float32 ``(H, K)``, a softmax of its recomputed scores."""
+        if self.engine == "keras":
+            return self.on_device(b).row(i, self._keep_row(b, i, self.shape[3]))
         s = np.matmul(self.q[b][:, i:i + 1] * np.float32(self.scale), self.k[b].transpose(0, 2, 1))[:, 0]
         s = np.where(self._keep_row(b, i, self.shape[3]), s, np.float32(-np.inf))
         top = s.max(-1, keepdims=True)
@@ -135,6 +152,8 @@ class QKScores:
     def col(self, b: int, j: int) -> np.ndarray:
         """Exact weights on key ``j``: float32 ``(H, Q)``, from its recomputed scores and each row's log-sum-exp."""
         lse = self.summary(b).lse
+        if self.engine == "keras":
+            return self.on_device(b).col(j, self._keep_col(b, j, self.shape[2]), lse)
         s = np.matmul(self.q[b] * np.float32(self.scale), self.k[b][:, j:j + 1].transpose(0, 2, 1))[..., 0]
         keep = self._keep_col(b, j, self.shape[2]) & np.isfinite(lse)
         with np.errstate(invalid="ignore", over="ignore"):

@@ -109,7 +109,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
     @classmethod
     def from_qk(cls, q: Any, k: Any, tokens: Sequence[str], key_tokens: Sequence[str] | None = None, *,
-                causal: bool = False, mask: Any = None, scale: float | None = None, **kwargs: Any) -> "AttentionWidget":
+                causal: bool = False, mask: Any = None, scale: float | None = None, device: str | None = None,
+                **kwargs: Any) -> "AttentionWidget":
         """The view of ``softmax(q·kᵀ·scale)`` without the ``(T, T)`` matrix, for long sequences.
 
         Args:
@@ -118,13 +119,15 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
             tokens: ``T`` query labels; key_tokens: ``S`` key labels (default: ``tokens``).
             causal: query ``i`` sees keys ``0 … i``. mask: bool ``(S,)`` (padded keys) or ``(T, S)``,
                 True where attended. scale: default ``1/√d``.
+            device: ``"cpu"`` (NumPy), ``"gpu"`` / ``"keras"`` (Keras ops, on the GPU when the backend sees one),
+                or None: Keras ops only when Keras is already imported and sees a GPU, else NumPy.
             **kwargs: as :class:`AttentionWidget` (``head_names``, ``layer_names``, ``view``, ...).
 
-        The scores are read in tiles (:mod:`attnwidget.blockwise`): each query's top keys, the pooled
+        The scores are read in tiles (:mod:`attnwidget.blockwise`, :mod:`attnwidget.blockwise_ops`): each query's top keys, the pooled
         overview and per-head statistics travel (always the sparse form); a pinned token's exact row
         and column are recomputed from ``q`` and ``k``.
         """
-        return cls(QKScores(q, k, causal=causal, mask=mask, scale=scale), tokens, key_tokens, **kwargs)
+        return cls(QKScores(q, k, causal=causal, mask=mask, scale=scale, device=device), tokens, key_tokens, **kwargs)
 
     # --- shapes -------------------------------------------------------------------------------
     @property
