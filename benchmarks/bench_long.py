@@ -1,6 +1,7 @@
 """Long sequences (issue 14): ``AttentionWidget.from_qk`` at T = 4,096 … 32,768, and the dense 8 × 4096² build.
 
     python benchmarks/bench_long.py [--T 4096 16384 32768] [--heads 8] [--d 64] [--causal] [--dense]
+                                    [--device cpu keras]
 
 For each T, random ``q`` and ``k`` ``(heads, T, d)`` float32 (scores ~ N(0, 1) after the 1/√d scale);
 the widget is built, then the middle token pinned. Reported: build time (wall and this process's CPU),
@@ -9,6 +10,11 @@ and the resident set's high-water mark), the ``_data`` bytes, and a check agains
 (float64): each row's top-k keys (a swap between keys whose weights differ by < 1e-6 counts as equal),
 their weights and the exact row of the widget. Every row is checked where heads × T² ≤ 2²⁸, else 256
 rows per head (the dense matrix would not fit).
+
+``--device``: the paths to run, one table row each per T: ``cpu`` (NumPy, :mod:`attnwidget.blockwise`), ``keras``
+(Keras ops, :mod:`attnwidget.blockwise_ops`, on the backend's GPU when it has one, else its CPU; Keras is
+loaded and warmed on a small input first, outside the timings). Default ``cpu``. tracemalloc sees NumPy's
+allocations only, not the backend's: read the RSS column for ``keras``.
 
 ``--dense``: the time to build a widget from 8 × 4096² softmax weights (``AttentionWidget(scores, tokens)``,
 and its two steps that read every weight: ``slice_payload`` and ``widget_layers``), best of 3.
@@ -90,7 +96,7 @@ def check(w, q, k, causal, rng) -> dict:
     return out
 
 
-def run_qk(t: int, heads: int, d: int, causal: bool, seed: int = 0) -> dict:
+def run_qk(t: int, heads: int, d: int, causal: bool, seed: int = 0, device: str = "cpu") -> dict:
     from attnwidget import AttentionWidget
 
     rng = np.random.default_rng(seed)
@@ -101,7 +107,7 @@ def run_qk(t: int, heads: int, d: int, causal: bool, seed: int = 0) -> dict:
     reset_rss_peak()
     tracemalloc.start()
     w0, c0 = time.perf_counter(), time.process_time()
-    w = AttentionWidget.from_qk(q, k, tokens, causal=causal)
+    w = AttentionWidget.from_qk(q, k, tokens, causal=causal, device=device)
     build_wall, build_cpu = time.perf_counter() - w0, time.process_time() - c0
     p0 = time.perf_counter()
     w.selected_query = t // 2
@@ -112,7 +118,8 @@ def run_qk(t: int, heads: int, d: int, causal: bool, seed: int = 0) -> dict:
     data = w._data
     nbytes = sum(len(v) for v in data.values() if isinstance(v, bytes))
     assert len(w._exact["row"]) == heads * t * 4
-    res = {"T": t, "build_s": build_wall, "cpu_s": build_cpu, "pin_ms": pin_ms, "traced_mb": traced,
+    res = {"T": t, "device": device if w.scores.engine == "numpy" else f"keras ({w.scores.on_device(0).placed})",
+           "build_s": build_wall, "cpu_s": build_cpu, "pin_ms": pin_ms, "traced_mb": traced,
            "rss_mb": rss, "data_mb": nbytes / 2**20, "k": data["k"]}
     res.update(check(w, q, k, causal, rng))
     return res
@@ -149,20 +156,32 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=64)
     ap.add_argument("--causal", action="store_true")
     ap.add_argument("--dense", action="store_true", help="only the dense 8 x 4096^2 build")
+    ap.add_argument("--device", nargs="+", choices=["cpu", "keras"], default=["cpu"],
+                    help="NumPy (cpu) and/or Keras ops (keras), one row each per T")
     args = ap.parse_args()
     if args.dense:
         run_dense()
         return
+    if "keras" in args.device:
+        from attnwidget import backend
+
+        keras = backend.load_keras(None)
+        run_qk(256, args.heads, args.d, args.causal, device="keras")  # first ops, outside the timings
+        print(f"keras {keras.__version__}, {keras.backend.backend()} backend")
     print(f"from_qk: {args.heads} heads, d = {args.d}, {'causal' if args.causal else 'not causal'}")
-    print("| T | build s (CPU s) | pin ms | peak MiB: NumPy / RSS | _data MiB (k) | rows checked | top-k keys equal "
+    print("| T | device | build s (CPU s) | pin ms | peak MiB: NumPy / RSS | _data MiB (k) | rows checked | top-k keys equal "
           "| max err: top weights / exact row / entropy, max |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for t in args.T:
-        r = run_qk(t, args.heads, args.d, args.causal)
-        stats = "—" if r["stats_err"] is None else f"{r['stats_err']:.1e}"
-        print(f"| {t:,} | {r['build_s']:.1f} ({r['cpu_s']:.1f}) | {r['pin_ms']:.0f} | {r['traced_mb']:.0f} / "
-              f"{r['rss_mb']:.0f} | {r['data_mb']:.1f} ({r['k']}) | {r['rows']:,}{' (all)' if r['every'] else ''} | "
-              f"{r['keys_equal']:,} | {r['top_err']:.1e} / {r['row_err']:.1e} / {stats} |", flush=True)
+        for device in args.device:
+            report(run_qk(t, args.heads, args.d, args.causal, device=device))
+
+
+def report(r: dict) -> None:
+    stats = "—" if r["stats_err"] is None else f"{r['stats_err']:.1e}"
+    print(f"| {r['T']:,} | {r['device']} | {r['build_s']:.1f} ({r['cpu_s']:.1f}) | {r['pin_ms']:.0f} | {r['traced_mb']:.0f} / "
+         f"{r['rss_mb']:.0f} | {r['data_mb']:.1f} ({r['k']}) | {r['rows']:,}{' (all)' if r['every'] else ''} | "
+         f"{r['keys_equal']:,} | {r['top_err']:.1e} / {r['row_err']:.1e} / {stats} |", flush=True)
 
 
 if __name__ == "__main__":
