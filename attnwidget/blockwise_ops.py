@@ -16,6 +16,7 @@ Which path a :class:`attnwidget.qkscores.QKScores` takes (``device=``) is :func:
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -44,6 +45,36 @@ def uses_keras(device) -> bool:
     return device != "cpu"
 
 
+@contextlib.contextmanager
+def full_float32(keras):
+    """Matrix products in full float32 for the time of the block: GPUs default to TensorFloat-32 (10-bit
+    mantissas) under JAX and TensorFlow, which moves scores by ~1e-3; the setting is put back after."""
+    name = keras.backend.backend()
+    if name == "jax":
+        import jax
+
+        with jax.default_matmul_precision("float32"):
+            yield
+        return
+    if name == "tensorflow":
+        from tensorflow.config import experimental as tfx
+
+        get, put = tfx.tensor_float_32_execution_enabled, tfx.enable_tensor_float_32_execution
+    elif name == "torch":
+        from torch.backends.cuda import matmul as tm
+
+        get, put = lambda: tm.allow_tf32, lambda v: setattr(tm, "allow_tf32", v)
+    else:
+        yield
+        return
+    was = get()
+    put(False)
+    try:
+        yield
+    finally:
+        put(was)
+
+
 def tile_rows(h: int, nq: int, nk: int) -> int:
     """Query rows per tile: ``TILE_BYTES`` of float32 scores for ``h`` heads × ``nk`` keys (at least 1)."""
     return max(1, min(nq, TILE_BYTES // (4 * h * nk)))
@@ -61,6 +92,12 @@ class KerasQK:
             self.kt = ops.transpose(ops.convert_to_tensor(k), (0, 2, 1))  # (H, d, K)
         self.shape = (q.shape[0], q.shape[1], k.shape[1])
 
+    @contextlib.contextmanager
+    def _there(self):
+        """Ops on this element's device, in full float32."""
+        with self.keras.device(self.where), full_float32(self.keras):
+            yield
+
     @property
     def placed(self) -> str:
         """``gpu:N`` or ``cpu:0``: where the tensors are."""
@@ -72,7 +109,7 @@ class KerasQK:
     def row(self, i: int, keep: np.ndarray) -> np.ndarray:
         """Exact weights of query ``i`` (``keep``: bool ``(K,)``, its attended keys): float32 ``(H, K)``."""
         ops = self.keras.ops
-        with self.keras.device(self.where):
+        with self._there():
             s = ops.matmul(self.qs[:, i:i + 1], self.kt)[:, 0]
             s = ops.where(ops.convert_to_tensor(keep)[None, :], s, float("-inf"))
             top = ops.max(s, -1, keepdims=True)
@@ -83,7 +120,7 @@ class KerasQK:
     def col(self, j: int, keep: np.ndarray, lse: np.ndarray) -> np.ndarray:
         """Exact weights on key ``j`` from each row's log-sum-exp ``lse`` ``(H, Q)``: float32 ``(H, Q)``."""
         ops = self.keras.ops
-        with self.keras.device(self.where):
+        with self._there():
             s = ops.matmul(self.qs, self.kt[:, :, j:j + 1])[..., 0]
             lse_t = ops.convert_to_tensor(np.where(np.isfinite(lse), lse, 0).astype(np.float32))
             ok = ops.convert_to_tensor(keep[None, :] & np.isfinite(lse))
@@ -100,7 +137,7 @@ class KerasQK:
         acc = _Acc(h, nq, top_k, pq, pk, plan)
         rows = tile_rows(h, nq, nk)
         chunk = bk * -(-nk // (8 * bk))  # causal key extents: multiples of whole pooling blocks
-        with self.keras.device(self.where):
+        with self._there():
             onehot = self._onehot(plan)
             cut = (nk, self.kt, onehot)
             for r0 in range(0, nq, rows):
