@@ -2,11 +2,20 @@
 
     python benchmarks/gpu_check.py [--quick]              # TensorFlow (default backend)
     KERAS_BACKEND=jax python benchmarks/gpu_check.py      # JAX; needs no TensorFlow installed
+    KERAS_BACKEND=jax python benchmarks/gpu_check.py --long [--small]   # only from_qk(device="gpu")
 
 Prints, for a single seeded layer and for a 6-layer, 8-head Encoder at T = 512 (the tutorial's stack):
 the device each run was placed on (``AttentionResult.device`` / ``placed_on``), the largest difference
 of its scores from a CPU run, and the median time of a capture (every layer's scores to NumPy)
-against a bare forward pass. Imports only keras, numpy, attnwidget (and the backend Keras uses).
+against a bare forward pass. Imports only keras, numpy, attnwidget (and the backend Keras uses), and
+bench_long.py beside it for ``--long``.
+
+``--long``: instead, ``AttentionWidget.from_qk(q, k, tokens, device="gpu")`` (:mod:`attnwidget.blockwise_ops`)
+at T = 32,768 and 131,072 (``--small``: 1,024 and 4,096, for a CPU), 8 heads, d = 64, random q and k: where
+it ran, the build time, the pin's time, the peak host memory (RSS high-water mark above what was held
+before) and the backend's peak device memory where it reports one; the pinned token's exact row against a
+dense NumPy softmax of that row (float64), and 32 rows per head: their top keys and weights against the
+dense rows. A warm-up at T = 512 (the backend's first ops) is left out of the timings.
 """
 
 from __future__ import annotations
@@ -36,9 +45,82 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+def device_peak_mb(keras) -> float | None:
+    """The backend's peak device memory (MiB) where it reports one (a GPU), else None."""
+    try:
+        name = keras.backend.backend()
+        if name == "jax":
+            import jax
+
+            stats = jax.devices()[0].memory_stats() or {}
+            return stats["peak_bytes_in_use"] / 2**20 if "peak_bytes_in_use" in stats else None
+        if name == "tensorflow" and backend.gpu_count(keras):
+            import tensorflow as tf
+
+            return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+        if name == "torch" and backend.gpu_count(keras):
+            import torch
+
+            return torch.cuda.max_memory_allocated() / 2**20
+    except (RuntimeError, ValueError, KeyError, AttributeError):
+        pass
+    return None
+
+
+def long_one(t: int, heads: int = 8, d: int = 64, seed: int = 0) -> dict:
+    """``from_qk(device="gpu")`` at ``T = t``: timings, memory and the checks of the ``--long`` part."""
+    import bench_long as bl
+
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((heads, t, d), dtype=np.float32)
+    k = rng.standard_normal((heads, t, d), dtype=np.float32)
+    tokens = [f"t{i}" for i in range(t)]
+    before = bl.rss_mb()
+    bl.reset_rss_peak()
+    t0 = time.perf_counter()
+    w = attnwidget.AttentionWidget.from_qk(q, k, tokens, device="gpu")
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    w.selected_query = i = t // 2
+    pin = time.perf_counter() - t0
+    rss = bl.rss_peak_mb() - before
+    scale = 1 / np.sqrt(d)
+    row = np.frombuffer(w._exact["row"], "<f4").reshape(heads, t)
+    row_err = max(float(np.abs(row[h] - bl.dense_rows(q[h], k[h], [i], False, scale)[0]).max()) for h in range(heads))
+    sm = w.scores.summary(0).sparse
+    kk, equal, top_err = sm.idx.shape[-1], 0, 0.0
+    for h in range(heads):
+        rows = np.sort(rng.choice(t, 32, replace=False))
+        p = bl.dense_rows(q[h], k[h], rows, False, scale)
+        want = np.sort(p, -1)[:, ::-1][:, :kk]
+        got = np.take_along_axis(p, sm.idx[h, rows].astype(np.int64), -1)
+        equal += int((np.abs(got - want) < 1e-6).all(-1).sum())
+        top_err = max(top_err, float(np.abs(sm.top[h, rows] - want).max()))
+    return {"T": t, "placed": w.scores.on_device(0).placed if w.scores.engine == "keras" else "numpy",
+            "build_s": build, "pin_ms": pin * 1e3, "rss_mb": rss, "row_err": row_err, "rows": heads * 32,
+            "keys_equal": equal, "top_err": top_err, "k": kk}
+
+
+def long_part(keras, small: bool) -> None:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    long_one(512)  # the backend's first ops
+    print("from_qk(device='gpu'), 8 heads, d = 64, not causal")
+    print("| T | ran on | build s | pin ms | peak host MiB (RSS) | peak device MiB | exact row max err | "
+          "top-k keys equal | top weights max err |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for t in ([1024, 4096] if small else [32768, 131072]):
+        r = long_one(t)
+        dev = device_peak_mb(keras)
+        print(f"| {t:,} | {r['placed']} | {r['build_s']:.2f} | {r['pin_ms']:.0f} | {r['rss_mb']:.0f} | "
+              f"{'—' if dev is None else f'{dev:.0f}'} | {r['row_err']:.1e} | {r['keys_equal']}/{r['rows']} (k = {r['k']}) | "
+              f"{r['top_err']:.1e} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="T = 128, 3 runs (a CPU smoke test)")
+    ap.add_argument("--long", action="store_true", help="only from_qk(device='gpu') at T = 32,768 and 131,072")
+    ap.add_argument("--small", action="store_true", help="with --long: T = 1,024 and 4,096 (a CPU smoke test)")
     ap.add_argument("--length", type=int, default=None, help="sequence length (default 512, --quick 128)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs (default 10, --quick 3)")
     args = ap.parse_args()
@@ -49,6 +131,9 @@ def main() -> None:
     gpus = backend.gpu_count(keras)
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}, GPUs visible: {gpus}")
     print(f"tensorflow imported: {'tensorflow' in sys.modules}")
+    if args.long:
+        long_part(keras, args.small)
+        return
     target = "gpu:0" if gpus else "cpu"
 
     # 1. one seeded layer, auto device vs CPU
