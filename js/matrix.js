@@ -112,7 +112,7 @@ function layout(v) {
   // beside the matrix, the legend may reach below a short one
   const low = legend.side ? Math.max(...legend.lines.map((l) => l.y), legend.y) + FONT_PX * u : 0;
   st.layoutKey = key;
-  return { ...m, totalH: Math.max(m.totalH, low), legend, lw, kw, qLabels, kLabels };
+  return { ...m, totalH: Math.max(m.totalH, low), legend, lw, kw, qLabels, kLabels, labelsKey };
 }
 
 /** Repaint only when what is painted changed (data, heads, colours, pin, layout, theme); the hover is a box. */
@@ -128,12 +128,18 @@ function draw(v) {
   if (v.notice.hidden !== !msgs.length) v.notice.hidden = !msgs.length;
   plane(v);
   const m = layout(v);
-  const key = `${st.imgKey}|${st.layoutKey}|${app.get("selected_query")}|${app.get("selected_key")}|${window.devicePixelRatio || 1}`;
+  const dpr = window.devicePixelRatio || 1, pin = `${app.get("selected_query")}|${app.get("selected_key")}`;
+  const key = `${st.imgKey}|${st.layoutKey}|${pin}|${dpr}`;
   if (st.dirty || m !== st.m || key !== st.paintedKey) {
-    st.m = m; st.dirty = false; st.paintedKey = key;
-    const hover = st.hover;
-    st.hover = null; // drawn by the box instead
-    try { paint(v, sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, window.devicePixelRatio || 1)), m, false); } finally { st.hover = hover; }
+    // the same labels, geometry and pin: only the heat map and the legend can differ, so only they are repainted
+    const fixed = `${m.labelsKey}|${pin}|${dpr}|${[m.left, m.top, m.cw, m.ch, m.w, m.h, m.totalW, m.totalH, m.rotate, m.labelEveryQ, m.labelEveryK, m.legend.side].join()}`;
+    const ctx = sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr)), u = app.ui.scale, hover = st.hover;
+    const clip = fixed === st.fixed ? [[m.left - 2 * u, m.top - 2 * u, m.w + 4 * u, m.h + 4 * u],
+      m.legend.side ? [m.left + m.w + 2 * u, m.top - 2 * u, m.totalW, m.totalH] : [0, m.top + m.h + 2 * u, m.totalW, m.totalH]] : null;
+    Object.assign(st, { m, dirty: false, paintedKey: key, fixed, hover: null }); // the hover is drawn by the box
+    ctx.save();
+    if (clip) { ctx.beginPath(); for (const r of clip) ctx.rect(...r); ctx.clip(); }
+    try { paint(v, ctx, m, false); } finally { ctx.restore(); st.hover = hover; }
     const label = `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`;
     if (v.canvas.getAttribute("aria-label") !== label) v.canvas.setAttribute("aria-label", label);
   }
