@@ -32,11 +32,13 @@ logits -> softmax, float32, shape (1, 8, T, T), tokens "t0".."tT-1"):
   view work too; each click is checked to have changed the view.
 - JS heap: ``performance.memory.usedJSHeapSize`` (``--enable-precise-memory-info``) after the clicks,
   then after a forced GC (CDP HeapProfiler.collectGarbage); the table shows the value after GC.
-- trusted clicks, as Chrome's Event Timing API reports them (a table of their own, ours only, at
-  ``--event-sizes``): 11 real clicks per view on query tokens spread over T in the graph, matrix and
-  explain views, on head cards (heads view) and layer × head cells (model view, two layers), and on
-  a page of one button; each click's longest event entry, input to the next painted frame, 8 ms
-  resolution, none below 16 ms. How, in browser/event_timing.py.
+- trusted clicks, hovers and key presses, as Chrome's Event Timing API reports them (a table of their
+  own, ours only, at ``--event-sizes``, views ``--event-views``): 11 real clicks per view on query
+  tokens spread over T in the graph, matrix and explain views, on head cards (heads view) and layer ×
+  head cells (model view, two layers), and on a page of one button; then 11 hovers (the pointer moved
+  in onto tokens, cards, cells, thumbnails) and 11 key presses (arrows, Enter) on each; each input's
+  longest event entry, input to the next painted frame, 8 ms resolution, none below 16 ms. How, in
+  browser/event_timing.py and browser/event_inputs.py.
 
 BertViz loads require.js, d3 5.7.0 and jQuery 2.0.0 from a CDN: those requests are answered from the
 npm packages requirejs@2.3.6, d3@5.7.0 and jquery@2.1.0 (2.0.0 was never published to npm), kept in
@@ -176,7 +178,8 @@ def main() -> None:
     ap.add_argument("--no-bertviz", action="store_true")
     ap.add_argument("--bertviz-timeout", type=float, default=60.0)
     ap.add_argument("--ours-timeout", type=float, default=120.0)
-    ap.add_argument("--event-sizes", default="64,512,4096", help="sizes of the Event Timing table (trusted clicks)")
+    ap.add_argument("--event-sizes", default="64,512,4096", help="sizes of the Event Timing table (trusted clicks, hovers, keys)")
+    ap.add_argument("--event-views", default=",".join(event_timing.VIEWS), help="views of the Event Timing table (the one button always)")
     ap.add_argument("--profile", default="", help="sizes to profile our page at, e.g. 512,4096")
     ap.add_argument("--json", default="", help="write the raw figures here")
     ap.add_argument("--measure", default="", help=argparse.SUPPRESS)  # internal: one page, in a child process
@@ -194,14 +197,16 @@ def main() -> None:
         bertviz_env.setup()
     t0 = time.perf_counter()
     results = run(sizes, do_bertviz, a.bertviz_timeout, a.ours_timeout)
-    events = event_timing.run(event_sizes, a.ours_timeout) if event_sizes else {}
+    event_views = [v for v in a.event_views.split(",") if v in event_timing.VIEWS]
+    events = event_timing.run(event_sizes, a.ours_timeout, event_views) if event_sizes else {}
     print()
     print(header(bertviz_env.version() if do_bertviz else "not run", a.bertviz_timeout))
     if results:
         print(f"\n{table(results)}\n\n{details(results)}")
     if events:
-        print("\nTrusted clicks (Event Timing API): median / worst of each click's longest event entry, ms "
-              f"(\"< 16\": no entry, the API's floor), and (how many of the clicks had an entry ≥ 16 ms)\n")
+        print(f"\nTrusted input (Event Timing API), {event_timing.CLICKS} clicks, {event_timing.HOVERS} hovers and {event_timing.KEYS} "
+              "key presses per view: median / worst of each input's longest event entry, ms (\"< 16\": no entry, the API's floor), "
+              "and (how many of them had an entry ≥ 16 ms)\n")
         print(f"{event_timing.table(events)}\n\n{event_timing.details(events)}")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     if a.profile:

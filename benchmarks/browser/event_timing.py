@@ -1,4 +1,5 @@
-"""Real clicks as Chrome's Event Timing API (what INP and Web Vitals use) reports them (issue 14).
+"""Real clicks, hovers and key presses as Chrome's Event Timing API (what INP and Web Vitals use)
+reports them (issue 14).
 
 For each size and view a fresh Chromium loads the view's ``to_html`` page and clicks ``CLICKS``
 query tokens spread over T with trusted input (``page.mouse.click`` at the element's coordinates,
@@ -8,7 +9,8 @@ own click is measured (a head card, a layer × head cell; it opens the matrix vi
 put back, untimed, before each. A click's figure is its longest event entry (pointerdown ...
 click): from the input to the next frame painted after the handlers. The API reports nothing below
 16 ms: such a click counts as "< 16". A page with one button is measured the same way at each
-size, just before the views: the floor on this machine at that moment.
+size, just before the views: the floor on this machine at that moment. Then ``HOVERS`` hovers and
+``KEYS`` key presses on the same page, made as event_inputs.py says.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import tempfile
 from harness import SETTLE, observe_event_timing, trusted_click
 
 from .child import Progress, Session, failure, run_child
+from .event_inputs import Inputs, check_neutral, trusted_key, trusted_move
 from .page_scripts import CANVAS_SUM, REVEAL_TOKEN
 from .workload import HEADS, baseline_page, explain_page, view_page
 
-CLICKS = 11
+CLICKS = HOVERS = KEYS = 11
+KINDS = ("click", "hover", "key")
 VIEWS = ("graph", "matrix", "heads", "model", "explain")
 TITLES = {"baseline": "one button (baseline)", "graph": "graph", "matrix": "matrix", "heads": "heads",
           "model": "model (2 layers)", "explain": "explain"}
@@ -34,7 +38,8 @@ READY = {  # shown once this is visible
 CANVAS = {"matrix": {"x": 3, "step": 1}, "model": {"step": 8}}  # where to look for clickable spots
 
 # Untrusted mousemoves over the canvas (scrolled to the top of the window); the spots where the view
-# sets a pointer cursor are those its click acts on. x: one column only (the matrix's query labels).
+# sets a pointer cursor are those its click acts on (tip: and where it shows a tooltip). x: one column
+# only (the matrix's query labels).
 SPOTS = """(a) => {
   const c = document.querySelector(a.selector);
   c.scrollIntoView({ block: "start" });
@@ -43,7 +48,8 @@ SPOTS = """(a) => {
   for (let y = a.step / 2; y < Math.min(r.height, innerHeight - r.top); y += a.step) {
     for (const x of xs) {
       c.dispatchEvent(new MouseEvent("mousemove", { bubbles: true, clientX: r.left + x, clientY: r.top + y }));
-      if (c.style.cursor === "pointer") out.push([r.left + x, r.top + y]);
+      const tip = document.querySelector(".attnwidget .aw-tooltip");
+      if (c.style.cursor === "pointer" && (!a.tip || (tip && !tip.hidden))) out.push([r.left + x, r.top + y]);
     }
   }
   c.dispatchEvent(new MouseEvent("mouseleave"));
@@ -60,6 +66,8 @@ def spread(k: int, n: int) -> int:
 class Aim:
     """Where click k goes on a page, and a check that it took effect (raises if not)."""
 
+    SPOTS, READY, HEADS, MATRIX_SHOWN, spread = SPOTS, READY, HEADS, MATRIX_SHOWN, staticmethod(spread)
+
     def __init__(self, page, view: str, t: int, timeout_s: float):
         self.page, self.view, self.t, self.ms = page, view, t, timeout_s * 1000
         self.spots = []
@@ -68,11 +76,17 @@ class Aim:
             if not self.spots:
                 raise RuntimeError(f"nothing to click on the {view} canvas")
 
-    def __call__(self, k: int):
+    def back(self):
+        """After a click or key that opened the matrix view: back to the view, untimed."""
         page, view = self.page, self.view
         if view in ("heads", "model") and page.evaluate(MATRIX_SHOWN):
-            page.locator(f'.attnwidget button[data-view="{view}"]').click()  # back to the view, untimed
+            page.locator(f'.attnwidget button[data-view="{view}"]').click()
             page.locator(READY[view]).first.wait_for(state="visible", timeout=self.ms)
+            page.evaluate(SETTLE)
+
+    def __call__(self, k: int):
+        page, view = self.page, self.view
+        self.back()
         if self.spots:
             page.evaluate("(s) => document.querySelector(s).scrollIntoView({ block: 'start' })", READY[view])
             page.evaluate(SETTLE)
@@ -107,8 +121,16 @@ class Aim:
         return selector, lambda: page.wait_for_function(pressed, arg=selector, timeout=ms)
 
 
+def longest(entries: list[dict]) -> dict:
+    """An input's figure: its longest event entry (None: every entry under 16 ms), and the most time in handlers."""
+    top = max(entries, key=lambda e: e["duration"], default=None)
+    return {"ms": top and top["duration"], "event": top and top["name"],
+            "handlers_ms": max((e["processing"] for e in entries), default=None)}
+
+
 def measure_clicks(spec: dict) -> None:
-    """Child process: CLICKS trusted clicks on one page; each click's entries go to the progress file."""
+    """Child process: CLICKS trusted clicks, HOVERS hovers and KEYS key presses on one page; each
+    input's figure goes to the progress file."""
     prog = Progress(pathlib.Path(spec["progress"]))
     view, timeout_s = spec["view"], spec["timeout"]
     s = None
@@ -121,18 +143,29 @@ def measure_clicks(spec: dict) -> None:
             s.page.locator(READY[view]).first.wait_for(state="visible", timeout=timeout_s * 1000)
             s.page.evaluate(SETTLE)
             prog.phase("check")
-            aim, clicks = Aim(s.page, view, spec["t"], timeout_s), []
-            for k in range(CLICKS):
-                prog.phase("prepare click")
-                x, y, took_effect = aim(k)
-                prog.phase("click")
-                entries = trusted_click(s.page, x, y)
-                prog.phase("verify click")
-                took_effect()
-                longest = max(entries, key=lambda e: e["duration"], default=None)
-                clicks.append({"ms": longest and longest["duration"], "event": longest and longest["name"],
-                               "handlers_ms": max((e["processing"] for e in entries), default=None)})
-                prog.update(clicks=clicks)
+            aim = Aim(s.page, view, spec["t"], timeout_s)
+            inputs = Inputs(aim)
+            check_neutral(s.page)
+            for kind, n in zip(KINDS, (CLICKS, HOVERS, KEYS)):
+                got = []
+                for k in range(n):
+                    prog.phase(f"prepare {kind}")
+                    if kind == "click":
+                        x, y, took_effect = aim(k)
+                        prog.phase(kind)
+                        entries = trusted_click(s.page, x, y)
+                    elif kind == "hover":
+                        x, y, took_effect = inputs.hover(k)
+                        prog.phase(kind)
+                        entries = trusted_move(s.page, x, y)
+                    else:
+                        key, took_effect = inputs.key(k)
+                        prog.phase(kind)
+                        entries = trusted_key(s.page, key)
+                    prog.phase(f"verify {kind}")
+                    took_effect()
+                    got.append(longest(entries))
+                    prog.update(**{kind: got})
             prog.update(blocked=len(s.blocked), errors=[e[:300] for e in s.errors[:3]])
             prog.phase("done")
         finally:
@@ -149,16 +182,16 @@ def measure_in_child(view: str, t: int, page: pathlib.Path, timeout_s: float, wo
     return res
 
 
-def run(sizes, timeout_s: float) -> dict:
-    """{T: {view or "baseline": {"clicks": [{"ms": duration or None (< 16), ...}], "failed": why}}}."""
+def run(sizes, timeout_s: float, views=VIEWS) -> dict:
+    """{T: {view or "baseline": {"click" | "hover" | "key": [{"ms": duration or None (< 16), ...}], "failed": why}}}."""
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         work = pathlib.Path(tmp)
         base = baseline_page(work)
         for t in sizes:
             row = results[t] = {"baseline": measure_in_child("baseline", t, base, timeout_s, work)}
-            print(f"T={t}: baseline {cell(row['baseline'])}", end="", flush=True)
-            for view in VIEWS:
+            print(f"T={t}: baseline {cell(row['baseline'], 'click')}", end="", flush=True)
+            for view in views:
                 try:
                     page = explain_page(t, work) if view == "explain" else view_page(view, t, work)
                 except Exception as exc:  # noqa: BLE001 - the cell says what went wrong
@@ -168,7 +201,7 @@ def run(sizes, timeout_s: float) -> dict:
                     continue
                 row[view] = measure_in_child(view, t, page, timeout_s, work)
                 page.unlink()
-                print(f"; {view} {cell(row[view])}", end="", flush=True)
+                print(f"; {view} " + " ".join(f"{k}s {cell(row[view], k)}" for k in KINDS), end="", flush=True)
             print(flush=True)
     return results
 
@@ -177,32 +210,36 @@ def fmt_ms(v) -> str:
     return "< 16" if v is None else f"{v:.0f}"
 
 
-def cell(res: dict) -> str:
-    """"median / worst (k of n ≥ 16)" of a page's clicks; a failure says so after what was measured."""
-    clicks = res.get("clicks", [])
-    if not clicks:
+def cell(res: dict, kind: str) -> str:
+    """"median / worst (k)" of a page's inputs of one kind, k of them with an entry ≥ 16 ms; a failure
+    says so after what was measured."""
+    got = res.get(kind, [])
+    if not got:
         return res.get("failed", "—")
-    order = sorted(clicks, key=lambda c: c["ms"] or 0)  # "< 16" first
-    n, slow = len(order), sum(1 for c in clicks if c["ms"])
-    out = f"{fmt_ms(order[(n - 1) // 2]['ms'])} / {fmt_ms(order[-1]['ms'])} ({slow} of {n})"
+    order = sorted(got, key=lambda c: c["ms"] or 0)  # "< 16" first
+    n, slow = len(order), sum(1 for c in got if c["ms"])
+    out = f"{fmt_ms(order[(n - 1) // 2]['ms'])} / {fmt_ms(order[-1]['ms'])} ({slow})"
     return f"{out}, then {res['failed']}" if res.get("failed") else out
 
 
 def table(results: dict) -> str:
-    cols = ["baseline", *VIEWS]
-    rows = ["| T | " + " | ".join(TITLES[c] for c in cols) + " |", "|---|" + "---|" * len(cols)]
-    rows += [f"| {t} | " + " | ".join(cell(row.get(c, {})) for c in cols) + " |" for t, row in results.items()]
+    cols = ["baseline", *dict.fromkeys(c for row in results.values() for c in row if c != "baseline")]
+    rows = ["| T | input | " + " | ".join(TITLES[c] for c in cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for t, row in results.items():
+        for i, kind in enumerate(KINDS):
+            rows.append(f"| {t if i == 0 else ''} | {kind} | " + " | ".join(cell(row.get(c, {}), kind) for c in cols) + " |")
     return "\n".join(rows)
 
 
 def details(results: dict) -> str:
-    """Each click's figure, and which event was the longest, per size and view."""
+    """Each input's figure, and which event was the longest, per size, view and kind of input."""
     out = []
     for t, row in results.items():
         for view, res in row.items():
-            clicks = res.get("clicks", [])
-            if clicks:
-                names = sorted({c["event"] for c in clicks if c["event"]})
-                out.append(f"T={t} {view}: " + " ".join(fmt_ms(c["ms"]) for c in clicks)
-                           + (f" (longest entries: {', '.join(names)})" if names else ""))
+            for kind in KINDS:
+                got = res.get(kind, [])
+                if got:
+                    names = sorted({c["event"] for c in got if c["event"]})
+                    out.append(f"T={t} {view} {kind}s: " + " ".join(fmt_ms(c["ms"]) for c in got)
+                               + (f" (longest entries: {', '.join(names)})" if names else ""))
     return "\n".join(out)

@@ -1,0 +1,135 @@
+"""Hovers and key presses for the Event Timing table (issue 14): where each goes, and how it is made.
+
+A hover is the pointer moved, with trusted input (``page.mouse.move``, one step), from a spot of the
+page outside the widget (the body's margin, viewport (2, 2)) onto a token, a head card, a cell or a
+thumbnail: the browser fires pointerover / mouseover / mousemove there together, and Chrome reports
+the first two (the API has no entries for mousemove), from the input to the next painted frame,
+which the view's hover work (tooltip, highlight) is part of. Moves from one spot of a canvas to the
+next fire only mousemove, which the API does not time; the move in from outside does all the hover
+work a move inside does. The pointer goes back to (2, 2), untimed, before each.
+
+A key press is ``page.keyboard.press`` (trusted keydown ... keyup) on an element focused beforehand,
+untimed: the graph's query token (ArrowDown: focus, and the pin, to the next token), the matrix's
+canvas (ArrowUp / ArrowRight: the pinned cell moves), a head card (Enter: opens the matrix view), the
+model's canvas (ArrowRight moves the focus ring, Enter opens that thumbnail), the explain view (ArrowUp /
+ArrowDown: the next query), the one button (Enter: its click).
+"""
+
+from __future__ import annotations
+
+from harness import SETTLE
+
+from .page_scripts import CANVAS_SUM, REVEAL_TOKEN
+
+NEUTRAL = (2, 2)  # in the body's 16 px margin: outside the widget
+ENTRIES_SINCE = "(t0) => window.__eventTiming.filter((e) => e.start >= t0)"
+TIP_SHOWN = "() => { const t = document.querySelector('.attnwidget .aw-tooltip'); return Boolean(t && !t.hidden); }"
+MODEL_KEYS = ("ArrowRight", "Enter")  # the focus ring one thumbnail on, then that thumbnail opened
+
+
+def trusted_move(page, x: float, y: float) -> list[dict]:
+    """Move the pointer from NEUTRAL onto viewport (x, y) with real input; the event entries it made."""
+    page.mouse.move(*NEUTRAL)
+    page.evaluate(SETTLE)
+    t0 = page.evaluate("() => performance.now()")
+    page.mouse.move(x, y)
+    page.evaluate(SETTLE)
+    return page.evaluate(ENTRIES_SINCE, t0)
+
+
+def trusted_key(page, key: str) -> list[dict]:
+    """Press ``key`` with real input on the focused element; the event entries it made."""
+    page.evaluate(SETTLE)
+    t0 = page.evaluate("() => performance.now()")
+    page.keyboard.press(key)
+    page.evaluate(SETTLE)
+    return page.evaluate(ENTRIES_SINCE, t0)
+
+
+def check_neutral(page) -> None:
+    if page.evaluate("([x, y]) => Boolean(document.elementFromPoint(x, y)?.closest('.attnwidget'))", list(NEUTRAL)):
+        raise RuntimeError(f"viewport {NEUTRAL} is inside the widget: no neutral spot for hovers")
+
+
+class Inputs:
+    """Hover k and key press k of a page; ``aim`` is the page's click Aim (event_timing.py)."""
+
+    def __init__(self, aim):
+        self.aim = aim
+        self.page, self.view, self.t, self.ms = aim.page, aim.view, aim.t, aim.ms
+        self.tips = None
+
+    def wait(self, js: str, arg=None):
+        return lambda: self.page.wait_for_function(js, arg=arg, timeout=self.ms)
+
+    def hover(self, k: int):
+        """(x, y, check that the hover took effect) of hover k."""
+        page, view, aim = self.page, self.view, self.aim
+        aim.back()
+        if view in ("matrix", "model"):  # the spots of the canvas where a tooltip shows
+            if self.tips is None:
+                self.tips = page.evaluate(aim.SPOTS, {"selector": aim.READY[view], "step": 16 if view == "matrix" else 8, "tip": True})
+                if not self.tips:
+                    raise RuntimeError(f"no spot of the {view} canvas shows a tooltip")
+            page.evaluate("(s) => document.querySelector(s).scrollIntoView({ block: 'start' })", aim.READY[view])
+            x, y = self.tips[aim.spread(k, len(self.tips))]
+            return x, y, self.wait(TIP_SHOWN)
+        if view == "heads":
+            selector = f'.attnwidget button.aw-head-card[data-head="{k % aim.HEADS}"]'
+        elif view == "baseline":
+            selector = "#only"
+        elif view == "explain":
+            selector = f'.attnwidget button.aw-explain-tok[data-explain-query="{aim.spread(k, self.t)}"]'
+        else:
+            i = aim.spread(k, self.t)
+            got = page.evaluate(REVEAL_TOKEN, i)
+            if got != "ok":
+                raise RuntimeError(got)
+            selector = f'.attnwidget [data-side="query"][data-index="{i}"]'
+        x, y = self.centre(selector)
+        if view == "graph":
+            return x, y, self.wait("(i) => document.querySelector('.attnwidget').attnwidget.app.ui.hover?.index === i", i)
+        under = "([x, y, s]) => Boolean(document.elementFromPoint(x, y)?.closest(s))"
+        return x, y, self.wait(under, [x, y, selector])
+
+    def centre(self, selector: str):
+        el = self.page.locator(selector)
+        el.scroll_into_view_if_needed(timeout=self.ms)
+        box = el.bounding_box()
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def key(self, k: int):
+        """(key, check that it took effect) of key press k, its target focused."""
+        page, view, aim = self.page, self.view, self.aim
+        aim.back()
+        if view == "baseline":
+            page.focus("#only")
+            n = page.evaluate("() => only.textContent")
+            return "Enter", self.wait("(n) => only.textContent !== n", n)
+        if view == "heads":
+            page.focus(f'.attnwidget button.aw-head-card[data-head="{k % aim.HEADS}"]')
+            return "Enter", self.wait(aim.MATRIX_SHOWN)
+        if view == "graph":
+            i = min(aim.spread(k, self.t), self.t - 2)
+            got = page.evaluate(REVEAL_TOKEN, i)
+            if got != "ok":
+                raise RuntimeError(got)
+            page.focus(f'.attnwidget [data-side="query"][data-index="{i}"]')
+            return "ArrowDown", self.wait("(i) => document.activeElement?.dataset?.index === String(i)", i + 1)
+        if view == "explain":
+            page.focus(".attnwidget .aw-explain")
+            sq = page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.get('selected_query')")
+            up = sq is not None and sq > self.t // 2
+            want = (self.t - 1 if up else 0) if sq is None else sq - 1 if up else sq + 1
+            title = "(i) => (document.querySelector('.attnwidget .aw-explain-title')?.textContent || '').startsWith(`query ${i} `)"
+            return ("ArrowUp" if up else "ArrowDown"), self.wait(title, want)
+        # matrix and model: the canvas has the focus; arrows change what it shows, Enter (model) opens the matrix
+        page.focus(aim.READY[view])
+        key = MODEL_KEYS[k % len(MODEL_KEYS)] if view == "model" else ("ArrowUp", "ArrowRight")[k % 2]
+        if key == "Enter":
+            return key, self.wait(aim.MATRIX_SHOWN)
+        if view == "model":  # the focus ring is a box over the canvas: it moves
+            ring = "() => { const r = document.querySelector('.attnwidget .aw-model-focus'); return r && !r.hidden ? r.style.left + ',' + r.style.top : ''; }"
+            return key, self.wait(f"(b) => ({ring})() !== b", page.evaluate(ring))
+        before = page.evaluate(CANVAS_SUM)
+        return key, self.wait(f"(b) => ({CANVAS_SUM})() !== b", before)
