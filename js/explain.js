@@ -11,7 +11,10 @@ import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
 import { whatIfFor, resetWhatIf } from "./uistate.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
-export const NO_LAYER_MESSAGE = "explain needs the layer: run it with %%attention or attnwidget.attention()";
+// Bare scores: arrays, BertViz tensors, or a model whose attention was recorded at a softmax (KerasHub on TensorFlow).
+export const NO_LAYER_MESSAGE = "explain needs the layer's queries, keys and values, which these scores came without: "
+  + "run a layer with %%attention or attnwidget.attention(), or capture a model on a backend where it calls "
+  + "MultiHeadAttention or dot_product_attention (Python's result.explain also reads a recorded softmax's logits)";
 const WAIT_MESSAGE = "waiting for the kernel to compute this query's explanation…";
 const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "head_names", "query_tokens", "key_tokens", "theme", "view",
   "layer", "batch", "palette"];

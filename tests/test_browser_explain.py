@@ -139,7 +139,7 @@ def test_causal_masked_keys_and_bare_scores(session):
     page.wait_for_timeout(200)
     causal.screenshot(path=str(ARTIFACTS / "lab-explain-causal-light.png"))
     page.wait_for_function(
-        "(el) => el.querySelector('.aw-explain-message').textContent.startsWith('explain needs the layer')",
+        "(el) => el.querySelector('.aw-explain-message').textContent.startsWith('explain needs the layer') && el.textContent.includes('dot_product_attention')",
         arg=bare.element_handle(), timeout=10_000)
     nb.theme("JupyterLab Dark")
     wait_explained(nb, roots.first, 7)
