@@ -4,8 +4,8 @@
 import { sizeCanvas } from "./dom.js";
 import { rowCenter, segmentY, clamp } from "./layout.js";
 import { pinned } from "./graphtokens.js";
-import { SIGN_POS, SIGN_NEG, linesOf } from "./lines.js";
-import { diverging, rgbToHex } from "./colors.js";
+import { SIGN_POS, SIGN_NEG, linesOf, mergeLines } from "./lines.js";
+import { diverging, rgbToHex, parseColor } from "./colors.js";
 import { layer, blit, sameDeps, whenIdle } from "./layers.js";
 
 const LEVELS = 20;
@@ -35,8 +35,7 @@ export function geometry(v, width, scrollTop) {
 /** The token whose lines stand out: the hovered one (on the pinned side, or with no pin), else the pinned one. */
 export function activeToken(app) {
   const p = pinned(app), hv = app.ui.hover;
-  if (hv && (!p || hv.side === p.side)) return hv;
-  return p;
+  return hv && (!p || hv.side === p.side) ? hv : p;
 }
 
 /**
@@ -86,7 +85,7 @@ export function paintScreen(v, g) {
   onto(v, "base", [name, L.slots[name].serial], size, (c) => { blit(c, image); paintSegments(c, v, g); });
   onto(v, "active", act ? [...base, act.side, act.index, app.exact] : [], size, (c) => {
     if (!act) return;
-    if (lines) paintLines(c, { ...lines, layer: "active", hairlines: size.ratio });
+    if (lines) paintLines(c, { ...lines, layer: "active", hairlines: size.ratio, merge: true });
     const bars = barsFor(v, act, g);
     if (bars) paintBars(c, bars, th.border2);
   });
@@ -95,18 +94,20 @@ export function paintScreen(v, g) {
 
 /** Canvas `name` of v.canvases, painted by paint(ctx) unless it shows `deps` at `size` already. */
 function onto(v, name, deps, size, paint) {
-  const canvas = v.canvases[name], ctx = sizeCanvas(canvas, size); // a new size clears the canvas
-  const all = [...deps, canvas.width, canvas.height, size.ratio];
-  if (sameDeps(v.st.shown[name], all)) return;
+  const canvas = v.canvases[name], all = [...deps, size.width, size.height, size.ratio, size.cssW, size.cssH];
+  // no style writes either when it shows them already (a write can make the frame recompute styles)
+  if (sameDeps(v.st.shown[name], all) && canvas.width === size.width && canvas.height === size.height) return;
+  const ctx = sizeCanvas(canvas, size), hide = deps.length ? "" : "hidden"; // a new size clears the canvas
+  if (canvas.style.visibility !== hide) canvas.style.visibility = hide; // an empty layer: nothing to composite
   v.st.shown[name] = { deps: all };
   ctx.clearRect(0, 0, size.cssW, size.cssH);
   paint(ctx);
 }
 
-/** What the plain and faded layers show: the lines, their geometry and scroll position, the colours. */
+/** What the plain and faded layers show: the lines, their geometry and scroll position, the colours (theme, palette). */
 function baseDeps(v, g) {
   const { st, app } = v;
-  return [st.sel, st.extra, st.lay, st.top, g.x0, g.x1, app.ui.theme, app.ui.scale, app.data];
+  return [st.sel, st.extra, st.lay, st.top, g.x0, g.x1, app.ui.theme, app.get("palette"), app.ui.scale, app.data];
 }
 
 function fadedLayer(L, size, lines, deps) {
@@ -129,10 +130,8 @@ export function paintSegments(ctx, v, g) {
 function barsFor(v, act, g) {
   const { app } = v, d = app.data;
   if (!act || !d) return null;
-  const side = act.side === "query" ? "key" : "query";
-  const n = side === "query" ? d.Q : d.K;
-  const y = side === "query" ? g.yq : g.yk;
-  const rows = [];
+  const side = act.side === "query" ? "key" : "query", rows = [];
+  const n = side === "query" ? d.Q : d.K, y = side === "query" ? g.yq : g.yk;
   for (let t = 0; t < n; t++) {
     const yy = y(t);
     if (yy < g.yMin - 20 || yy > g.yMax + 20) continue;
@@ -146,8 +145,7 @@ function barsFor(v, act, g) {
 // ----- lines --------------------------------------------------------------------------------------
 /** Is line c attached to the active token? */
 function isOn(sel, c, active) {
-  if (!active) return false;
-  return active.side === "query" ? sel.query[c] === active.index : sel.key[c] === active.index;
+  return Boolean(active) && (active.side === "query" ? sel.query[c] : sel.key[c]) === active.index;
 }
 
 /** Opacity of a line of weight fraction w: BertViz-like w / heads, full weight for the active token. */
@@ -157,15 +155,16 @@ export function lineAlpha(w, nh, on, anyActive) {
   return anyActive ? a * 0.12 : a;
 }
 
+const MAX = new WeakMap(); // selection -> its largest weight (a pass over 100,000 lines at T = 4096)
 function maxWeight(s) {
-  let m = 0;
-  if (s) for (let c = 0; c < s.n; c++) if (s.weight[c] > m) m = s.weight[c];
-  return m;
+  if (s && !MAX.has(s)) MAX.set(s, s.weight.reduce((m, w) => Math.max(m, w), 0));
+  return s ? MAX.get(s) : 0;
 }
 
 /**
  * g: {sel, extra, nh, color(head) -> css colour, x0, x1, yq(i), yk(j), yMin, yMax, active, unit, layer,
- *     hairlines (device pixels per CSS pixel: the active token's lines as hairline strands)}
+ *     hairlines (device pixels per CSS pixel: the active token's lines as hairline strands),
+ *     merge (the active token's lines to one token, one per head, as one line: mergeLines)}
  * `layer`: "background" = every line faded as behind an active token; "active" = only the active
  * token's lines; default both (or every line, unfaded, with nothing active).
  */
@@ -180,31 +179,58 @@ export function paintLines(ctx, g) {
   const ex = g.extra && g.extra.n ? g.extra : null;
   ctx.lineCap = "round";
   for (const pass of passes) {
-    const buckets = new Map(), on = pass === 1;
+    const on = pass === 1, items = [];
     for (const [s, skip] of [[sel, ex], [ex, null]]) {
       if (!s) continue;
       const put = (c) => {
         if (skip && (skip.side === "query" ? s.query[c] : s.key[c]) === skip.index) return;
-        bucket(buckets, g, s, c, lineAlpha(s.weight[c] / top, g.nh, on, anyActive));
+        const ya = g.yq(s.query[c]), yb = g.yk(s.key[c]);
+        if ((ya < g.yMin && yb < g.yMin) || (ya > g.yMax && yb > g.yMax)) return;
+        const lvl = Math.round(lineAlpha(s.weight[c] / top, g.nh, on, anyActive) * LEVELS);
+        if (lvl > 0) items.push({ ya, yb, head: s.head[c], lvl });
       };
       if (on) for (const c of linesOf(s, active.side, active.index)) put(c);
       else for (let c = 0; c < s.n; c++) if (!isOn(s, c, active)) put(c);
     }
+    const buckets = (on && g.merge && g.nh > 1 && merged(items, g.color)) || bucketed(items, g.color);
     strokeBuckets(ctx, g, buckets, (on ? 2 : sel.n > 5000 ? 1 : 1.4) * (g.unit || 1), on ? g.hairlines : 0);
   }
   ctx.globalAlpha = 1;
 }
 
-/** Line c of `s` into its bucket (head and opacity step), unless out of view or transparent. */
-function bucket(buckets, g, s, c, alpha) {
-  const ya = g.yq(s.query[c]), yb = g.yk(s.key[c]);
-  if ((ya < g.yMin && yb < g.yMin) || (ya > g.yMax && yb > g.yMax)) return;
-  const lvl = Math.round(alpha * LEVELS);
-  if (lvl <= 0) return;
-  const key = (s.head[c] + HEAD_OFFSET) * (LEVELS + 1) + lvl;
+/** Lines {ya, yb, head, lvl} into buckets of one colour and opacity step each (one path apiece). */
+function bucketed(items, color) {
+  const buckets = new Map();
+  for (const it of items) {
+    const key = (it.head + HEAD_OFFSET) * (LEVELS + 1) + it.lvl;
+    add(buckets, key, it.lvl, () => color(it.head), it.ya, it.yb);
+  }
+  return buckets;
+}
+
+function add(buckets, key, lvl, color, ya, yb) {
   let b = buckets.get(key);
-  if (!b) buckets.set(key, (b = { ya: [], yb: [] }));
+  if (!b) buckets.set(key, (b = { lvl, color: color(), ya: [], yb: [] }));
   b.ya.push(ya); b.yb.push(yb);
+}
+
+/** Lines of equal ends merged (mergeLines, in bucketed()'s drawing order); null if a colour does not parse. */
+function merged(items, color) {
+  const rgb = new Map(), first = new Map();
+  for (const it of items) {
+    if (!rgb.has(it.head)) rgb.set(it.head, parseColor(color(it.head)));
+    if (!rgb.get(it.head)) return null;
+    const key = (it.head + HEAD_OFFSET) * (LEVELS + 1) + it.lvl;
+    if (!first.has(key)) first.set(key, first.size);
+    it.order = first.get(key);
+  }
+  items.sort((p, q) => p.lvl - q.lvl || p.order - q.order);
+  const buckets = new Map();
+  for (const m of mergeLines(items.map((it) => ({ ya: it.ya, yb: it.yb, rgb: rgb.get(it.head), alpha: it.lvl / LEVELS })))) {
+    const lvl = Math.round(m.alpha * LEVELS), hex = rgbToHex(m.rgb);
+    if (lvl > 0) add(buckets, `${hex} ${lvl}`, lvl, () => hex, m.ya, m.yb);
+  }
+  return buckets;
 }
 
 /**
@@ -216,26 +242,18 @@ function strokeBuckets(ctx, g, buckets, width, r) {
   const strands = r ? Math.max(1, Math.round(width * r)) : 1;
   const offsets = Array.from({ length: strands }, (_, k) => (k - (strands - 1) / 2) / (r || 1));
   ctx.lineWidth = r ? 1 / r : width;
-  for (const [key, list] of [...buckets].sort((p, q) => (p[0] % (LEVELS + 1)) - (q[0] % (LEVELS + 1)))) {
-    const head = Math.floor(key / (LEVELS + 1)) - HEAD_OFFSET;
-    ctx.globalAlpha = (key % (LEVELS + 1)) / LEVELS;
-    ctx.strokeStyle = g.color(head);
+  for (const b of [...buckets.values()].sort((p, q) => p.lvl - q.lvl)) {
+    ctx.globalAlpha = b.lvl / LEVELS;
+    ctx.strokeStyle = b.color;
     ctx.beginPath();
-    for (let c = 0; c < list.ya.length; c++) {
-      for (const o of offsets) {
-        ctx.moveTo(g.x0, list.ya[c] + o);
-        ctx.lineTo(g.x1, list.yb[c] + o);
-      }
-    }
+    for (let c = 0; c < b.ya.length; c++) for (const o of offsets) { ctx.moveTo(g.x0, b.ya[c] + o); ctx.lineTo(g.x1, b.yb[c] + o); }
     ctx.stroke();
   }
 }
 
 /** The (query, key) pair under the pointer, emphasised. */
 function paintPair(ctx, g, pair, color, unit = 1) {
-  ctx.lineCap = "round";
-  ctx.lineWidth = 3.5 * unit;
-  ctx.strokeStyle = color;
+  Object.assign(ctx, { lineCap: "round", lineWidth: 3.5 * unit, strokeStyle: color });
   ctx.beginPath();
   ctx.moveTo(g.x0, g.yq(pair.i));
   ctx.lineTo(g.x1, g.yk(pair.j));
@@ -247,24 +265,27 @@ function paintPair(ctx, g, pair, color, unit = 1) {
  * b: {rows: [{y, values: [{frac, color}]}], x, w, rowH}
  */
 export function paintBars(ctx, b, track) {
+  const fills = new Map(); // one path of rectangles per colour (and opacity): a fill each, not one per bar
+  const put = (style, x, y, w, h) => (fills.get(style) || fills.set(style, []).get(style)).push([x, y, w, h]);
   for (const row of b.rows) {
     const n = row.values.length;
     if (!n) continue;
-    const avail = Math.max(2, b.rowH - 4);
-    const bh = Math.max(1, Math.min(5, avail / n));
-    const total = bh * n;
+    const bh = Math.max(1, Math.min(5, Math.max(2, b.rowH - 4) / n)), total = bh * n;
     let y = row.y - total / 2;
-    ctx.fillStyle = track;
-    ctx.globalAlpha = 0.6;
-    ctx.fillRect(b.x, y, b.w, total);
-    ctx.globalAlpha = 1;
+    put(null, b.x, y, b.w, total);
     for (const v of row.values) {
       const len = Math.max(0, Math.min(1, v.frac)) * b.w;
-      ctx.fillStyle = v.color;
-      ctx.fillRect(b.x, y, Math.max(len, v.frac > 0 ? 1 : 0), Math.max(1, bh - (bh > 2 ? 0.5 : 0)));
+      put(v.color, b.x, y, Math.max(len, v.frac > 0 ? 1 : 0), Math.max(1, bh - (bh > 2 ? 0.5 : 0)));
       y += bh;
     }
   }
+  for (const [style, rects] of fills) { // the tracks first, under the bars
+    Object.assign(ctx, { fillStyle: style ?? track, globalAlpha: style ? 1 : 0.6 });
+    ctx.beginPath();
+    for (const r of rects) ctx.rect(...r);
+    ctx.fill();
+  }
+  ctx.globalAlpha = 1;
 }
 
 /** A pin marker (filled circle with a ring) at (x, y). */
@@ -273,7 +294,6 @@ export function paintPin(ctx, x, y, color, bg, unit = 1) {
   ctx.arc(x, y, 4.5 * unit, 0, Math.PI * 2);
   ctx.fillStyle = color;
   ctx.fill();
-  ctx.lineWidth = 1.5;
-  ctx.strokeStyle = bg;
+  Object.assign(ctx, { lineWidth: 1.5, strokeStyle: bg });
   ctx.stroke();
 }

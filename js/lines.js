@@ -273,3 +273,21 @@ function tokenIndex(tok, n) {
   for (let c = 0; c < n; c++) order[next[tok[c]]++] = c;
   return { start, order };
 }
+
+/**
+ * Lines with the same ends (a token's lines to one other token, one per head) as one line each, of the
+ * colour and opacity their strokes make drawn over one another (source-over, in the order given): a
+ * rasterizer then draws one line where it drew one per head. items: [{ya, yb, rgb: [r, g, b], alpha}]
+ * in drawing order. Returns [{ya, yb, rgb, alpha}], the same where no two items share both ends.
+ */
+export function mergeLines(items) {
+  const by = new Map();
+  for (const it of items) {
+    const k = `${it.ya} ${it.yb}`, a = it.alpha, rest = 1 - a;
+    let m = by.get(k);
+    if (!m) by.set(k, (m = { ya: it.ya, yb: it.yb, r: 0, g: 0, b: 0, a: 0 }));
+    m.r = it.rgb[0] * a + m.r * rest; m.g = it.rgb[1] * a + m.g * rest; m.b = it.rgb[2] * a + m.b * rest;
+    m.a = a + m.a * rest;
+  }
+  return [...by.values()].map((m) => ({ ya: m.ya, yb: m.yb, alpha: m.a, rgb: m.a > 0 ? [m.r / m.a, m.g / m.a, m.b / m.a] : [0, 0, 0] }));
+}
