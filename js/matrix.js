@@ -10,21 +10,26 @@ import { formatValue, formatCount } from "./format.js";
 import { heatImage, colorRange } from "./heatmap.js";
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
-import { FONT_PX, LABEL_PX, grid, title, paint, legendText, legendLayout } from "./matrixpaint.js";
+import { FONT_PX, LABEL_PX, grid, title, paint, paintLegend, hatchFor, legendText, legendLayout } from "./matrixpaint.js";
 
 /** Which axis is which: in the matrix's legend and above the model view's grid of thumbnails. */
 export const AXES = "query ↓ attends to key →";
 
 export function createMatrix(app) {
-  const canvas = h("canvas", { class: "aw-matrix-canvas", tabindex: "0", role: "img" });
+  // three canvases: the heat map at one pixel per cell, scaled up by CSS, under the frame (labels, dividers,
+  // pin, masked cells; clear over the cells), and the legend over it; so another head repaints only small ones
+  const over = { position: "absolute", pointerEvents: "none", left: "0px", top: "0px" };
+  const heat = h("canvas", { class: "aw-matrix-heat", "aria-hidden": "true", style: { ...over, imageRendering: "pixelated" } });
+  const legend = h("canvas", { class: "aw-matrix-legend", "aria-hidden": "true", style: over });
+  const canvas = h("canvas", { class: "aw-matrix-canvas", tabindex: "0", role: "img", style: { position: "relative" } });
   // the hovered cell's outline: a box over the canvas, moved without repainting the matrix
   const hoverBox = h("div", { class: "aw-matrix-hover", "aria-hidden": "true", hidden: true,
     style: { position: "absolute", pointerEvents: "none", boxSizing: "border-box" } });
   const notice = h("div", { class: "aw-notice aw-matrix-notice", hidden: true });
-  const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [canvas, hoverBox]);
+  const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, hoverBox]);
   const el = h("div", { class: "aw-matrix" }, [notice, h("div", { class: "aw-matrix-scroll" }, [stack])]);
-  const v = { app, canvas, hoverBox, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
-    labelsVersion: 0, labels: null, layoutKey: "", paintedKey: "", dirty: true } };
+  const v = { app, canvas, heat, legend, hoverBox, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
+    labelsVersion: 0, labels: null, layoutKey: "", frame: "", legendKey: "", dirty: true } };
   v.cellValue = (i, j) => cellValue(v, i, j);
   listen(v);
   return {
@@ -64,8 +69,9 @@ function plane(v) {
   st.plane = s.kind === "head" ? src.q.subarray(s.head * n, (s.head + 1) * n) : aggregate(src, s.heads, s.kind === "max" ? "max" : "mean");
   st.range = colorRange(d.lo, d.hi, st.plane, g.mask, stretch);
   st.table = rangeTable(d.lo, d.hi, st.range.lo, st.range.hi, dark);
-  const img = st.img && st.img.width === g.C && st.img.height === g.R ? st.img : document.createElement("canvas");
-  img.width = g.C; img.height = g.R;
+  const img = v.heat; // on screen as it is, and drawn scaled into exports
+  if (img.width !== g.C) img.width = g.C;
+  if (img.height !== g.R) img.height = g.R;
   const c2 = img.getContext("2d");
   c2.putImageData(heatImage(c2, g.C, g.R, st.plane, st.table, { mask: g.mask, maskColor: maskColors(dark)[0] }), 0, 0);
   st.img = img;
@@ -127,23 +133,36 @@ function draw(v) {
   if (v.notice.textContent !== msg) v.notice.textContent = msg;
   if (v.notice.hidden !== !msgs.length) v.notice.hidden = !msgs.length;
   plane(v);
-  const m = layout(v);
+  const m = layout(v), th = app.ui.theme, u = app.ui.scale, dirty = st.dirty, hover = st.hover;
   const dpr = window.devicePixelRatio || 1, pin = `${app.get("selected_query")}|${app.get("selected_key")}`;
-  const key = `${st.imgKey}|${st.layoutKey}|${pin}|${dpr}`;
-  if (st.dirty || m !== st.m || key !== st.paintedKey) {
-    // the same labels, geometry and pin: only the heat map and the legend can differ, so only they are repainted
-    const fixed = `${m.labelsKey}|${pin}|${dpr}|${[m.left, m.top, m.cw, m.ch, m.w, m.h, m.totalW, m.totalH, m.rotate, m.labelEveryQ, m.labelEveryK, m.legend.side].join()}`;
-    const ctx = sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr)), u = app.ui.scale, hover = st.hover;
-    const clip = fixed === st.fixed ? [[m.left - 2 * u, m.top - 2 * u, m.w + 4 * u, m.h + 4 * u],
-      m.legend.side ? [m.left + m.w + 2 * u, m.top - 2 * u, m.totalW, m.totalH] : [0, m.top + m.h + 2 * u, m.totalW, m.totalH]] : null;
-    Object.assign(st, { m, dirty: false, paintedKey: key, fixed, hover: null }); // the hover is drawn by the box
-    ctx.save();
-    if (clip) { ctx.beginPath(); for (const r of clip) ctx.rect(...r); ctx.clip(); }
-    try { paint(v, ctx, m, false); } finally { ctx.restore(); st.hover = hover; }
-    const label = `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`;
-    if (v.canvas.getAttribute("aria-label") !== label) v.canvas.setAttribute("aria-label", label);
+  const numbers = m.cw >= 34 * u && m.ch >= 16 * u; // cells large enough for their numbers: those are in the frame
+  // the frame (labels, dividers, pin, masked cells) is repainted only when what it shows changed, not for another head
+  const frame = [m.labelsKey, pin, dpr, app.get("segment_start"), st.dataVersion, th.bg, th.fg, th.fg1, th.accent, th.border, th.font,
+    th.dark, m.left, m.top, m.cw, m.ch, m.w, m.h, m.totalW, m.totalH, m.rotate, m.labelEveryQ, m.labelEveryK, numbers && st.imgKey].join("|");
+  const legendKey = `${frame}|${st.imgKey}|${st.layoutKey}`;
+  if (frame !== st.frame || (numbers && dirty)) {
+    const ctx = sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr));
+    st.frame = frame; st.hover = null; // the hover is drawn by the box
+    try { paint(v, ctx, m, false, true); } finally { st.hover = hover; }
+    Object.assign(v.heat.style, { left: `${m.left}px`, top: `${m.top}px`, width: `${m.w}px`, height: `${m.h}px` });
   }
+  if (dirty || legendKey !== st.legendKey) { st.legendKey = legendKey; paintLegendCanvas(v, m, dpr); }
+  Object.assign(st, { m, dirty: false });
+  const label = `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`;
+  if (v.canvas.getAttribute("aria-label") !== label) v.canvas.setAttribute("aria-label", label);
   placeHover(v);
+}
+
+/** The legend on its own canvas over the frame's legend area (beside or below the cells), transparent elsewhere. */
+function paintLegendCanvas(v, m, dpr) {
+  const u = v.app.ui.scale, side = m.legend.side;
+  const x0 = Math.floor(side ? m.left + m.w + 2 * u : 0), y0 = Math.floor(side ? m.top - 2 * u : m.top + m.h + 2 * u);
+  const w = Math.max(1, Math.round(m.totalW) - x0), hgt = Math.max(1, Math.round(m.totalH) - y0);
+  const ctx = sizeCanvas(v.legend, canvasSize(w, hgt, dpr));
+  ctx.clearRect(0, 0, w, hgt);
+  ctx.translate(-x0, -y0);
+  Object.assign(v.legend.style, { left: `${x0}px`, top: `${y0}px` });
+  paintLegend(v, ctx, m, grid(v.app).mask ? hatchFor(v, ctx, true) : null);
 }
 
 /** The hovered cell's outline, where paint would have stroked it (1.5 px in the theme's text colour). */

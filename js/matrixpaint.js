@@ -35,12 +35,17 @@ function hatchPattern(app, ctx) {
   return ctx.createPattern(t, "repeat");
 }
 
-/** Everything, in layout `m` (matrix.js layout); `forExport`: without the pointer's hover. */
-export function paint(v, ctx, m, forExport) {
+/**
+ * Everything, in layout `m` (matrix.js layout); `forExport`: without the pointer's hover. On screen
+ * (`frame`) the heat map's cells are left clear and the legend out: the heat map is its own small
+ * canvas under this one, scaled up by CSS, and the legend its own over it (matrix.js).
+ */
+export function paint(v, ctx, m, forExport, frame = false) {
   const { app, st } = v, th = app.ui.theme, g = grid(app), u = app.ui.scale;
   ctx.fillStyle = th.bg; ctx.fillRect(0, 0, m.totalW, m.totalH);
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(st.img, m.left, m.top, m.w, m.h);
+  if (frame) ctx.clearRect(m.left, m.top, m.w, m.h);
+  else ctx.drawImage(st.img, m.left, m.top, m.w, m.h);
   const hatch = g.mask ? hatchFor(v, ctx, forExport) : null;
   if (g.mask && Math.min(m.cw, m.ch) >= 4) {
     ctx.fillStyle = hatch;
@@ -66,7 +71,7 @@ export function paint(v, ctx, m, forExport) {
     ctx.strokeStyle = th.fg; ctx.lineWidth = 1.5 * u;
     ctx.strokeRect(m.left + st.hover.j * m.cw - 0.5, m.top + st.hover.i * m.ch - 0.5, m.cw + 1, m.ch + 1);
   }
-  paintLegend(v, ctx, m, hatch);
+  if (!frame) paintLegend(v, ctx, m, hatch);
 }
 
 export function selectedCells(app, g) {
@@ -100,20 +105,21 @@ export function paintSegments(app, ctx, m, g) {
 
 /** Query labels left, key labels on top (rotated when narrow); the selected ones bold in the accent. */
 function paintLabels(app, ctx, m, g) {
-  const th = app.ui.theme, { selQ, selK } = selectedCells(app, g), u = app.ui.scale, px = LABEL_PX * u;
-  ctx.textBaseline = "middle"; ctx.textAlign = "right";
+  const th = app.ui.theme, { selQ, selK } = selectedCells(app, g), u = app.ui.scale, font = `${LABEL_PX * u}px ${th.font}`;
+  ctx.textBaseline = "middle"; ctx.textAlign = "right"; ctx.font = font; // once: only the selected label is bold
   for (let i = 0; i < g.R; i++) {
     if (i !== selQ && (i % m.labelEveryQ || (selQ != null && Math.abs(i - selQ) < m.labelEveryQ))) continue;
     ctx.fillStyle = i === selQ ? th.accent : th.fg1;
-    ctx.font = `${i === selQ ? "bold " : ""}${px}px ${th.font}`;
+    if (i === selQ) ctx.font = `bold ${font}`;
     ctx.fillText(truncateToWidth(m.qLabels[i], m.lw, app.ui.measure), m.left - 5 * u, m.top + (i + 0.5) * m.ch);
+    if (i === selQ) ctx.font = font;
   }
   for (let j = 0; j < g.C; j++) {
     if (j !== selK && (j % m.labelEveryK || (selK != null && Math.abs(j - selK) < m.labelEveryK))) continue;
     ctx.fillStyle = j === selK ? th.accent : th.fg1;
-    ctx.font = `${j === selK ? "bold " : ""}${px}px ${th.font}`;
     const text = truncateToWidth(m.kLabels[j], m.rotate ? m.top * 1.2 - 14 * u : m.kw, app.ui.measure);
-    ctx.save();
+    ctx.save(); // restore() below puts the plain font back
+    if (j === selK) ctx.font = `bold ${font}`;
     ctx.translate(m.left + (j + 0.5) * m.cw, m.top - 5 * u);
     if (m.rotate) { ctx.rotate(-Math.PI / 3); ctx.textAlign = "left"; } else { ctx.textAlign = "center"; ctx.textBaseline = "bottom"; }
     ctx.fillText(text, 0, 0);
@@ -163,7 +169,7 @@ export function legendLayout(app, m, text, masked) {
 }
 
 /** The colour bar with its range, the hatch key, and the words. */
-function paintLegend(v, ctx, m, hatch) {
+export function paintLegend(v, ctx, m, hatch) {
   const { app, st } = v, th = app.ui.theme, u = app.ui.scale, r = st.range, L = m.legend;
   const x = L.x, y = L.y, w = L.barW, bh = 10 * u;
   const grad = ctx.createLinearGradient(x, 0, x + w, 0);

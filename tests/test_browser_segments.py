@@ -85,8 +85,14 @@ MATRIX = """() => {
     for (let a = 0; a < n; a++) { let start = 0;
       for (let b = 0; b <= m; b++) if (b === m || !at(a, b)) { if (b - start > best.to - best.from) best = { at: a, from: start, to: b }; start = b + 1; } }
     return best; };
+  // the heat map: its own canvas under this one, one pixel a cell, scaled over the cells by CSS
+  const hc = document.querySelector(".attnwidget canvas.aw-matrix-heat"), hd = hc.getContext("2d").getImageData(0, 0, hc.width, hc.height).data;
+  const hb = hc.getBoundingClientRect(), cb = c.getBoundingClientRect(), colours = new Set();
+  const r = c.width / cb.width, cellAt = 4 * (Math.floor((hb.top - cb.top + 2) * r) * c.width + Math.floor((hb.left - cb.left + 2) * r));
+  for (let k = 0; k < hd.length; k += 4) colours.add(`${hd[k]},${hd[k + 1]},${hd[k + 2]},${hd[k + 3]}`);
   return { down: longest(c.width, c.height, (x, y) => bright(x, y)), across: longest(c.height, c.width, (y, x) => bright(x, y)),
-    corner: [...d.slice(0, 3)], ratio: c.width / c.getBoundingClientRect().width };
+    corner: [...d.slice(0, 3)], ratio: c.width / cb.width, cell: [...d.slice(cellAt, cellAt + 4)],
+    heat: { size: [hc.width, hc.height], colours: [...colours], box: [hb.left - cb.left, hb.top - cb.top, hb.width, hb.height] } };
 }"""
 
 
@@ -104,6 +110,12 @@ def test_the_matrix_draws_a_divider_after_row_and_column_s_minus_1(browser, tmp_
     # ... and each sits after S of the 7 cells (a 2-pixel line centred on the cell edge)
     assert abs(down["at"] + 0.5 - across["from"] - S * side / n) <= 1.5, (down, across)
     assert abs(across["at"] + 0.5 - down["from"] - S * side / n) <= 1.5, (down, across)
+    # the cells: clear on this canvas, the heat map's canvas under them (7 × 7 pixels of one dark colour) spans them
+    heat, r = got["heat"], got["ratio"]
+    assert got["cell"][3] == 0 and heat["size"] == [n, n] and len(heat["colours"]) == 1, (got["cell"], heat)
+    assert max(int(x) for x in heat["colours"][0].split(",")[:3]) < 100 and heat["colours"][0].endswith(",255"), heat
+    assert abs(heat["box"][2] * r - side) <= 2 and abs(heat["box"][3] * r - side) <= 2, (heat, across)
+    assert abs(heat["box"][0] * r - across["from"]) <= 1 and abs(heat["box"][1] * r - down["from"]) <= 1, (heat, down, across)
     assert browser.console_errors == [], browser.console_errors
     page.close()
 
