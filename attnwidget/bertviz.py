@@ -134,7 +134,7 @@ def _widget(view: str, title: str, attention, tokens, sentence_b_start, prettify
     head_names = None
     if include_heads is not None:
         head_names = [f"head {h}" for h in _indices(include_heads, 1 << 30, "include_heads", "heads")]
-    from .inputs import widget_layers
+    from .scores import widget_layers
 
     detected = [w.kind for w in widget_layers(scores, qt, kt)]
     w = AttentionWidget(scores, qt, kt, head_names, layer_names=names, layer_kinds=[k or d for k, d in zip(kinds, detected)],

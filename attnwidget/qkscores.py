@@ -15,7 +15,7 @@ import numpy as np
 from . import blockwise_ops, codec
 from .blockwise import QKSummary, summarize_qk
 from .config import ConfigError
-from .inputs import WidgetLayer
+from .scores import WidgetLayer
 from .masks import causal_mask, is_causal
 
 #: Largest ``np.asarray`` of a :class:`QKScores` (weights): past it, read rows and columns instead.
@@ -186,7 +186,7 @@ class QKSlice:
 
 def qk_layers(source: QKScores, query_tokens: Any, key_tokens: Any = None, head_names: Any = None,
               layer_names: Any = None, mask: Any = None, layer_kinds: Any = None) -> list[WidgetLayer]:
-    """The widget's one layer for ``source``, its arguments checked as :func:`attnwidget.inputs.widget_layers`
+    """The widget's one layer for ``source``, its arguments checked as :func:`attnwidget.scores.widget_layers`
     checks them (``mask`` belongs to ``source``, so it must be None here)."""
     if mask is not None:
         raise ConfigError("mask: give it to QKScores / from_qk (it masks the scores as they are made)")

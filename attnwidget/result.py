@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .config import LAYER_KINDS
-from .inputs import is_blockwise
+from .scores import is_blockwise
 
 
 def _shape(s) -> str:

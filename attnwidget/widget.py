@@ -18,7 +18,7 @@ import traitlets as t
 
 from . import protocol
 from .config import ConfigError
-from .inputs import clean_labels, widget_layers
+from .scores import clean_labels, widget_layers
 from .qkscores import QKScores, qk_layers
 
 _STATIC = pathlib.Path(__file__).parent / "static"

@@ -131,7 +131,7 @@ def run_dense(repeats: int = 3) -> None:
     sys.path.insert(0, "tests")
     import attnwidget
     from attnwidget import AttentionWidget, protocol
-    from attnwidget.inputs import widget_layers
+    from attnwidget.scores import widget_layers
     from test_scale import softmax_heads
 
     s = softmax_heads(8, 4096, 4096)

@@ -7,7 +7,7 @@ import pytest
 import traitlets
 
 from attnwidget import AttentionWidget, codec
-from attnwidget.inputs import normalize_scores
+from attnwidget.scores import normalize_scores
 
 
 def softmax(x, axis=-1):
