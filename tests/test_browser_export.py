@@ -46,15 +46,19 @@ def nbconvert(path: pathlib.Path, to: str) -> pathlib.Path:
 
 
 def the_it_view(page):
-    """The view of the "it" sentence with 8 heads (the demo's last), whose "it" is pinned by `select`."""
-    roots = page.locator(".attnwidget")
-    roots.first.wait_for(state="attached", timeout=30_000)  # slides hide all but the current one
-    page.wait_for_function("() => [...document.querySelectorAll('.attnwidget .aw-header')]"
-                           ".some(h => h.textContent.includes('8 heads × 11 queries'))", timeout=30_000)
-    for i in range(roots.count() - 1, -1, -1):
-        if "8 heads × 11 queries" in (roots.nth(i).locator(".aw-header").text_content() or ""):
-            return roots.nth(i)
-    raise AssertionError("no view of the 'it' sentence with 8 heads")
+    """The view of the "it" sentence with 8 heads whose "it" is pinned by `select` (the demo's ``it_res``).
+
+    Found by what it shows, not by its index: JupyterLab renders a long notebook's cells a few at a time, so
+    an index counted before the last cells arrive names another view (the heads view of the same sentence)."""
+    page.locator(".attnwidget").first.wait_for(state="attached", timeout=30_000)  # slides hide all but one
+    page.wait_for_function("""() => {
+        const it = [...document.querySelectorAll('.attnwidget')].filter(r =>
+            (r.querySelector('.aw-header')?.textContent || '').includes('8 heads × 11 queries') &&
+            [...r.querySelectorAll('[data-side="query"].aw-pinned')].some(t => t.textContent.trim() === 'it'));
+        if (it.length) it[it.length - 1].dataset.testView = 'it';
+        return it.length > 0;
+    }""", timeout=60_000)
+    return page.locator('.attnwidget[data-test-view="it"]').last
 
 
 def check_view(page, browser, name, *, slides=False):
