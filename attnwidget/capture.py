@@ -80,7 +80,7 @@ def _set_keras_masks(masks) -> None:
             backend.set_keras_mask(x, m)
 
 
-def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool, dense_limit: int | None):
+def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool, dense_limit: int | None, qk_device: str | None):
     original = type(mha).call.__get__(mha)  # the class's method, whatever the instance holds
     signature = inspect.signature(original)
     single = not exact_outputs or _same_path_on_scores(mha)
@@ -91,7 +91,7 @@ def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool, dense_limit: int
         except TypeError:
             bound = kwargs
         if not return_attention_scores and switches(mha, bound, dense_limit):
-            out, scores = qk_call(mha, original, args, kwargs, bound)  # no (T, S) scores made
+            out, scores = qk_call(mha, original, args, kwargs, bound, qk_device)  # no (T, S) scores made
         elif single:
             out, scores = original(*args, return_attention_scores=True, **kwargs)
         else:
@@ -115,9 +115,11 @@ def _shadow(mha, path: str, rec: Recorder, exact_outputs: bool, dense_limit: int
 
 
 @contextlib.contextmanager
-def recording_all(mhas: dict[str, Any], exact_outputs: bool = True, dense_limit: int | None = None):
+def recording_all(mhas: dict[str, Any], exact_outputs: bool = True, dense_limit: int | None = None,
+                  qk_device: str | None = None):
     """Within the block, every call of each ``MultiHeadAttention`` in ``mhas`` (path → layer) is recorded
-    (as queries and keys where its scores would pass ``dense_limit``, see :mod:`attnwidget.qkcapture`).
+    (as queries and keys where its scores would pass ``dense_limit``, see :mod:`attnwidget.qkcapture`;
+    ``qk_device`` is their ``QKScores(device=)``).
 
     Yields a :class:`Recorder` whose ``calls`` are in call order. Restores every layer in ``finally``.
     """
@@ -127,7 +129,7 @@ def recording_all(mhas: dict[str, Any], exact_outputs: bool = True, dense_limit:
         for path, mha in mhas.items():
             had = "call" in vars(mha)
             installed.append((mha, had, vars(mha).get("call")))
-            object.__setattr__(mha, "call", _shadow(mha, path, rec, exact_outputs, dense_limit))
+            object.__setattr__(mha, "call", _shadow(mha, path, rec, exact_outputs, dense_limit, qk_device))
         yield rec
     finally:
         for mha, had, previous in reversed(installed):
@@ -216,7 +218,9 @@ def record(model, inputs, *, tokens=None, context_tokens=None, device: str | Non
     dev = backend.resolve_device(keras, device) if device else None
     t0 = time.perf_counter()
     with keras.device(dev) if dev else contextlib.nullcontext():
-        with recording_all(mhas, exact_outputs=exact_outputs, dense_limit=dense_limit) as rec, \
+        # The tile pass of a layer recorded as queries and keys runs where the model ran: NumPy for cpu.
+        qk_device = None if dev is None else ("cpu" if dev.startswith("cpu") else "gpu")
+        with recording_all(mhas, exact_outputs=exact_outputs, dense_limit=dense_limit, qk_device=qk_device) as rec, \
                 recording_ops(op_layers, softmaxes, keras) as ops_rec:
             output = model(inputs, training=False, **(call_kwargs or {}))
         calls = sorted(rec.calls + ops_rec.calls, key=lambda c: c.order)

@@ -96,9 +96,10 @@ def batch_masks(keras, query_mask, bound, b: int, t: int, s: int) -> list | None
     return out
 
 
-def qk_call(mha, original, args, kwargs, bound) -> tuple[Any, QKScores]:
+def qk_call(mha, original, args, kwargs, bound, device: str | None = None) -> tuple[Any, QKScores]:
     """Call ``original`` (the layer's own ``call``) as the caller did, without scores; return its output
-    and the call's weights as :class:`QKScores` from the layer's projections of the same inputs."""
+    and the call's weights as :class:`QKScores` from the layer's projections of the same inputs
+    (``device``: its tile pass, as ``QKScores(device=)``)."""
     import keras
     from keras.src import backend
 
@@ -111,5 +112,5 @@ def qk_call(mha, original, args, kwargs, bound) -> tuple[Any, QKScores]:
     scores = QKScores(np.transpose(q, (0, 2, 1, 3)), np.transpose(k, (0, 2, 1, 3)),
                       causal=bool(bound.get("use_causal_mask", False)),
                       batch_mask=batch_masks(keras, query_mask, bound, b, t, s),
-                      scale=getattr(mha, "_inverse_sqrt_key_dim", None))
+                      scale=getattr(mha, "_inverse_sqrt_key_dim", None), device=device)
     return out, scores

@@ -193,3 +193,19 @@ def test_layers_it_cannot_reproduce_stay_dense(keras):
     np.testing.assert_array_equal(res.records[1].scores, res.output[1])
     band = np.abs(np.subtract.outer(np.arange(T), np.arange(T))) < 3
     assert not res.records[0].scores[..., ~band].any()
+
+
+def test_the_tile_pass_runs_where_capture_was_asked_to(floats, monkeypatch):
+    """``capture(device="cpu")`` keeps a recorded layer's tile pass in NumPy even where Keras sees a GPU (made
+    visible here by patching the count: this machine has none); without ``device`` it goes to Keras's GPU."""
+    from attnwidget import backend
+
+    model, inputs, want = floats
+    monkeypatch.setattr(backend, "gpu_count", lambda keras: 1)
+    monkeypatch.setattr(backend, "resolve_device", lambda keras, device: "cpu:0")
+    on_cpu = attnwidget.capture(model, inputs, dense_limit=0, device="cpu")
+    default = attnwidget.capture(model, inputs, dense_limit=0)
+    assert {r.scores.engine for r in on_cpu.records} == {"numpy"}
+    assert {r.scores.engine for r in default.records} == {"keras"}  # the Keras-ops path, on the CPU here
+    for res in (on_cpu, default):
+        np.testing.assert_allclose(res.records[0].scores.row(0, 6), want["self_mha"][0, :, 6], atol=1e-6)
