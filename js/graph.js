@@ -29,13 +29,14 @@ export function createGraph(app) {
   // the pin's marker: an element over the canvases, so that pinning the hovered token repaints none
   const pinDot = h("span", { class: "aw-pin-dot", "aria-hidden": "true", hidden: true,
     style: { position: "absolute", borderRadius: "50%", boxSizing: "border-box", pointerEvents: "none" } });
-  const content = h("div", { class: "aw-graph-content" }, [cols.query, h("div", { class: "aw-graph-mid" }, [stack, pinDot]), cols.key]);
+  const mid = h("div", { class: "aw-graph-mid" }, [stack, pinDot]);
+  const content = h("div", { class: "aw-graph-content" }, [cols.query, mid, cols.key]);
   const scroller = h("div", { class: "aw-graph-scroll" }, [content]);
   const notice = h("div", { class: "aw-notice aw-graph-notice", "aria-live": "polite" });
   const legend = h("div", { class: "aw-graph-legend", hidden: true });
   const el = h("div", { class: "aw-graph" }, [notice, legend, scroller]);
   const v = {
-    app, el, notice, legend, scroller, content, canvas, canvases, pinDot, cols,
+    app, el, notice, legend, scroller, content, mid, canvas, canvases, pinDot, cols,
     st: { sel: null, extra: null, lay: null, buttons: { query: new Map(), key: new Map() }, labels: { query: [], key: [] },
       widths: { query: 60, key: 60 }, geom: null, built: false, top: 0, layers: createLayers(), shown: {} },
   };
@@ -79,6 +80,8 @@ function draw(v) {
   markPinned(v);
   const g = geometry(v, app.ui.width, st.top);
   const size = canvasSize(g.midW, st.lay.viewH, window.devicePixelRatio || 1);
+  const midW = `${g.midW}px`;
+  if (v.mid.style.width !== midW) v.mid.style.width = midW; // the band between the columns, centred
   paintScreen(v, { ...g, yMin: 0, yMax: size.cssH, size });
   placePin(v, g);
   st.geom = g;

@@ -19,11 +19,15 @@ export function lineColor(app, hd) {
   return hd < 0 ? app.ui.theme.accent : app.headColor(hd);
 }
 
+// The lines' band is at most this wide (px at scale 1): past it lines only get flatter, while the canvases
+// the browser uploads and composites on every hover, key and click grow with it (issue 14).
+export const MAX_MID = 640;
+
 /** Where lines go for a canvas `width` wide scrolled to `scrollTop`: {midW, gutter, x0, x1, yq(i), yk(j), scrollTop}. */
 export function geometry(v, width, scrollTop) {
   const { lay, widths } = v.st;
   const u = v.app.ui.scale;
-  const midW = Math.max(80 * u, width - widths.query - widths.key);
+  const midW = clamp(width - widths.query - widths.key, 80 * u, MAX_MID * u);
   const gutter = Math.round(clamp(midW * 0.12, 18 * u, 56 * u));
   return {
     midW, gutter, x0: gutter, x1: midW - gutter, scrollTop,
