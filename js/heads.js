@@ -4,7 +4,8 @@ import { h } from "./dom.js";
 import { gridLayout } from "./layout.js";
 import { rangeTable, maskColors } from "./colors.js";
 import { formatCompact, formatStat } from "./format.js";
-import { heatImage, colorRange } from "./heatmap.js";
+import { heatImage, colorRange, strokeSegments } from "./heatmap.js";
+import { segmentFractions } from "./protocol.js";
 import { formatTick } from "./format.js";
 import { escapeXml, paintedCanvas } from "./export.js";
 
@@ -56,12 +57,14 @@ function build(v) {
   const r = range(app);
   for (let hd = 0; hd < d.H; hd++) {
     const canvas = h("canvas", { class: "aw-thumb", "aria-hidden": "true" });
+    // the divider between two segments (segment_start): lines over the one-pixel-a-cell canvas, not in it
+    const seg = { y: h("span", { class: "aw-thumb-seg aw-thumb-seg-y", hidden: true }), x: h("span", { class: "aw-thumb-seg aw-thumb-seg-x", hidden: true }) };
     const name = h("span", { class: "aw-head-name" }, [h("span", { class: "aw-swatch-dot" }), h("span", { text: app.headName(hd) })]);
     const card = h("button", { type: "button", class: "aw-head-card", "data-head": hd, role: "listitem", title: `${app.headName(hd)}: open in the matrix view` },
-      [canvas, name, h("span", { class: "aw-head-stats", text: stats(app, hd) })]);
+      [h("span", { class: "aw-thumb-wrap" }, [canvas, seg.y, seg.x]), name, h("span", { class: "aw-head-stats", text: stats(app, hd) })]);
     paintThumb(app, canvas, hd, r);
     grid.append(card);
-    st.cards.push({ card, canvas, name });
+    st.cards.push({ card, canvas, name, seg });
   }
   st.key = cardsKey(app);
   st.range = r;
@@ -83,7 +86,11 @@ function draw(v) {
   const tw = aspect > 1 ? (size - 12) / aspect : size - 12, th = aspect > 1 ? size - 12 : (size - 12) * aspect;
   const visible = new Set(app.get("heads"));
   const cur = visible.size === 1 ? [...visible][0] : -1; // the head the matrix shows alone
-  st.cards.forEach(({ card, canvas, name }, hd) => {
+  const f = segmentFractions(app.get("segment_start"), d.Q, d.K);
+  st.cards.forEach(({ card, canvas, name, seg }, hd) => {
+    seg.y.hidden = f.y == null; seg.x.hidden = f.x == null;
+    if (f.y != null) seg.y.style.top = `${f.y * 100}%`;
+    if (f.x != null) seg.x.style.left = `${f.x * 100}%`;
     canvas.style.width = `${Math.max(8, tw)}px`;
     canvas.style.height = `${Math.max(8, th)}px`;
     name.firstChild.style.background = app.headColor(hd);
@@ -124,8 +131,10 @@ function exportCanvas(v, scale = 2) {
   return paintedCanvas(L.W, L.H, scale, (ctx) => {
     ctx.fillStyle = th.bg; ctx.fillRect(0, 0, L.W, L.H);
     ctx.imageSmoothingEnabled = false;
+    const f = segmentFractions(app.get("segment_start"), app.data.Q, app.data.K);
     for (const { canvas, hd, x, y } of L.cards) {
       ctx.drawImage(canvas, x + 6, y + 6, L.w, L.h);
+      strokeSegments(ctx, { x: x + 6, y: y + 6, w: L.w, h: L.h }, f, th.fg, 2);
       ctx.fillStyle = app.headColor(hd); ctx.fillRect(x + 6, y + L.size + 2, 10, 10);
       ctx.fillStyle = th.fg; ctx.font = `12px ${th.font}`; ctx.textBaseline = "middle";
       ctx.fillText(app.headName(hd), x + 22, y + L.size + 7);
@@ -140,8 +149,11 @@ function exportSVG(v) {
   if (!app.data) return null;
   const L = exportLayout(v), th = app.ui.theme;
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${L.W}" height="${L.H}" font-family="${escapeXml(th.font)}">`, `<rect width="100%" height="100%" fill="${th.bg}"/>`];
+  const f = segmentFractions(app.get("segment_start"), app.data.Q, app.data.K);
   for (const { canvas, hd, x, y } of L.cards) {
     out.push(`<image href="${canvas.toDataURL()}" x="${x + 6}" y="${y + 6}" width="${L.w}" height="${L.h}" preserveAspectRatio="none" style="image-rendering:pixelated"/>`);
+    if (f.y != null) out.push(`<rect class="aw-segment" x="${x + 6}" y="${y + 6 + f.y * L.h - 1}" width="${L.w}" height="2" fill="${th.fg}"/>`);
+    if (f.x != null) out.push(`<rect class="aw-segment" x="${x + 6 + f.x * L.w - 1}" y="${y + 6}" width="2" height="${L.h}" fill="${th.fg}"/>`);
     out.push(`<rect x="${x + 6}" y="${y + L.size + 2}" width="10" height="10" fill="${app.headColor(hd)}"/>`);
     out.push(`<text x="${x + 22}" y="${y + L.size + 11}" font-size="12" fill="${th.fg}">${escapeXml(app.headName(hd))}</text>`);
     out.push(`<text x="${x + 6}" y="${y + L.size + 28}" font-size="11" fill="${th.fg2}">${escapeXml(stats(app, hd))}</text>`);

@@ -73,3 +73,13 @@ export function colorRange(lo, hi, plane, mask, stretch) {
   }
   return { lo, hi: Math.max(vmax, lo + step), stretched: true };
 }
+
+/** The divider between two segments (protocol.js segmentFractions `f`) across a map drawn at {x, y, w, h}. */
+export function strokeSegments(ctx, rect, f, color, width) {
+  if (f.x == null && f.y == null) return;
+  ctx.strokeStyle = color; ctx.lineWidth = width;
+  ctx.beginPath();
+  if (f.y != null) { const y = rect.y + f.y * rect.h; ctx.moveTo(rect.x, y); ctx.lineTo(rect.x + rect.w, y); }
+  if (f.x != null) { const x = rect.x + f.x * rect.w; ctx.moveTo(x, rect.y); ctx.lineTo(x, rect.y + rect.h); }
+  ctx.stroke();
+}

@@ -5,10 +5,10 @@
 import { h, sizeCanvas } from "./dom.js";
 import { paintedCanvas } from "./export.js";
 import { canvasSize, clamp, truncateToWidth, displayToken } from "./layout.js";
-import { decodeOverview, layersInMode } from "./protocol.js";
+import { decodeOverview, layersInMode, segmentFractions } from "./protocol.js";
 import { rangeTable, scaleStops } from "./colors.js";
 import { formatStat, formatTick, formatValue } from "./format.js";
-import { heatImage, colorRange } from "./heatmap.js";
+import { heatImage, colorRange, strokeSegments } from "./heatmap.js";
 import { dequantize } from "./values.js";
 import { matrixShows } from "./headsel.js";
 import { AXES } from "./matrix.js";
@@ -149,7 +149,7 @@ function paintLegend(v, ctx, m) {
 function paintRow(v, ctx, m, r, li, forExport) {
   const { app, st } = v, th = app.ui.theme, u = m.u, at = st.atlas, l = st.ov.layers[li];
   const curLayer = app.get("layer") | 0, shows = matrixShows(app.get("heads"), l.H, app.get("aggregate"));
-  const y0 = m.top + r * m.rowH;
+  const y0 = m.top + r * m.rowH, seg = segmentFractions(app.get("segment_start"), l.Q, l.K);
   if (li === curLayer && !forExport) { ctx.fillStyle = th.bg2 || "rgba(128,128,128,0.12)"; ctx.fillRect(0, y0 - (GAP * u) / 2, m.totalW, m.rowH); }
   ctx.textAlign = "right"; ctx.textBaseline = "top"; ctx.fillStyle = li === curLayer ? th.accent : th.fg1;
   ctx.font = `${11 * u}px ${th.font}`; // same size as measured, so the wrapped lines fit
@@ -160,6 +160,7 @@ function paintRow(v, ctx, m, r, li, forExport) {
   for (const c of [...Array(l.H).keys(), m.maxH]) {
     const b = box(m, r, c), mean = c === m.maxH, ir = imageRect(b, l);
     ctx.drawImage(at, (mean ? st.cols - 1 : c) * st.side, li * st.side, l.w, l.h, ir.x, ir.y, ir.w, ir.h);
+    strokeSegments(ctx, ir, seg, th.fg, Math.max(1, Math.round(1.5 * u)));
     ctx.strokeStyle = th.border; ctx.lineWidth = 1;
     ctx.strokeRect(ir.x - 0.5, ir.y - 0.5, ir.w + 1, ir.h + 1);
     const current = mean ? shows.kind === "mean" && shows.heads.length === l.H : shows.kind === "head" && shows.head === c;

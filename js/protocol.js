@@ -70,6 +70,11 @@ export function layerPatch(schema, model, to) {
 // ----- segment_start, theme: the second segment's first token in a column of n (1..n-1, else -1: one segment),
 // and the colours: "light" | "dark" whatever the page's theme, else "auto" (the page's) ---------------------
 export const segmentStart = (v, n) => (Number.isInteger(v) && v > 0 && v < n ? v : -1);
+/** Where the divider between two segments crosses a Q × K map: {y, x} as shares of its height and width (null: none). */
+export function segmentFractions(v, Q, K) {
+  const r = segmentStart(v, Q), c = segmentStart(v, K);
+  return { y: r > 0 ? r / Q : null, x: c > 0 ? c / K : null };
+}
 export const themeMode = (v) => (v === "light" || v === "dark" ? v : "auto");
 
 // ----- bytes ----------------------------------------------------------------------------------

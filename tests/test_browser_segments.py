@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attnwidget import head_view
+from attnwidget import head_view, model_view
 from harness import Browser
 
 pytestmark = pytest.mark.browser
@@ -32,13 +32,13 @@ def browser():
     b.close()
 
 
-def open_copy(browser, tmp_path, name, style=None, **kwargs):
+def open_copy(browser, tmp_path, name, style=None, make=head_view, ready=".attnwidget .aw-tok", **kwargs):
     path = tmp_path / f"{name}.html"
-    text = head_view(attention(), TOKENS, **kwargs).to_html()
+    text = make(attention(), TOKENS, **kwargs).to_html()
     path.write_text(text.replace("</head>", f"<style>{style}</style></head>", 1) if style else text, encoding="utf-8")
     page = browser.new_page(color_scheme="light")
     page.goto(path.as_uri())
-    page.locator(".attnwidget .aw-tok").first.wait_for(timeout=10_000)
+    page.locator(ready).first.wait_for(timeout=10_000)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     return page
 
@@ -145,3 +145,55 @@ def test_the_svg_export_draws_the_divider_in_both_label_columns(browser, tmp_pat
     for _, y in dividers:  # between the labels of tokens S - 1 and S, in the gap
         assert ys[S - 1] < y + 0.5 < ys[S], (y, ys)
     page.close()
+
+
+# Each head card's thumbnail and its two divider lines, after the heads tab is clicked: where each line's middle
+# falls as a share of the thumbnail's height or width.
+HEADS = """() => new Promise((done) => {
+  const root = document.querySelector(".attnwidget");
+  root.querySelector('button[data-view="heads"]').click();
+  requestAnimationFrame(() => requestAnimationFrame(() => done([...root.querySelectorAll(".aw-head-card")].map((card) => {
+    const c = card.querySelector("canvas.aw-thumb").getBoundingClientRect();
+    const ys = card.querySelector(".aw-thumb-seg-y"), xs = card.querySelector(".aw-thumb-seg-x");
+    if (!ys || !xs) return { shown: [Boolean(ys), Boolean(xs)] };
+    const y = ys.getBoundingClientRect(), x = xs.getBoundingClientRect();
+    return { shown: [ys.offsetParent !== null, xs.offsetParent !== null], y: (y.top + y.height / 2 - c.top) / c.height,
+             x: (x.left + x.width / 2 - c.left) / c.width, spans: [y.width / c.width, x.height / c.height],
+             colour: getComputedStyle(ys).backgroundColor };
+  }))));
+})"""
+
+# Pixels of the model view's canvas in the theme's text colour (the dividers are drawn in it; labels are dimmer).
+FG_PIXELS = """() => {
+  const root = document.querySelector(".attnwidget"), c = root.querySelector("canvas.aw-model-canvas");
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] === 255 && d[i + 1] === 255 && d[i + 2] === 255) n++;
+  return { n, width: c.width, ratio: c.width / c.getBoundingClientRect().width };
+}"""
+
+
+def test_the_heads_thumbnails_draw_the_divider_at_s_of_n(browser, tmp_path):
+    page = open_copy(browser, tmp_path, "heads", sentence_b_start=S, display_mode="dark")
+    cards = page.evaluate(HEADS)
+    assert len(cards) == 2
+    for card in cards:
+        assert card["shown"] == [True, True]
+        assert abs(card["y"] - S / len(TOKENS)) < 0.02 and abs(card["x"] - S / len(TOKENS)) < 0.02, card
+        assert card["spans"] == [1, 1] and card["colour"] == f"rgb{tuple(DARK_FG)}", card
+    page.close()
+    page = open_copy(browser, tmp_path, "heads-one", display_mode="dark")  # one sentence: no divider
+    assert [c["shown"] for c in page.evaluate(HEADS)] == [[False, False]] * 2
+    page.close()
+
+
+def test_the_model_thumbnails_draw_the_divider(browser, tmp_path):
+    counts = {}
+    for name, kwargs in (("two", {"sentence_b_start": S}), ("one", {})):
+        page = open_copy(browser, tmp_path, f"model-{name}", make=model_view, ready=".attnwidget canvas.aw-model-canvas",
+                         display_mode="dark", **kwargs)
+        counts[name] = page.evaluate(FG_PIXELS)
+        page.close()
+    # 2 layers × (2 heads + their mean) thumbnails, each crossed by two lines at least 40 px long
+    assert counts["two"]["n"] - counts["one"]["n"] >= 6 * 2 * 40 * counts["two"]["ratio"], counts
+    assert browser.console_errors == [], browser.console_errors

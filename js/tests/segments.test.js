@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { graphLayout, rowCenter, rowTop, rowAt, visibleRows, segmentY, GAP_ROWS, ROW_MAX } from "../layout.js";
-import { segmentStart, themeMode, FALLBACK_SCHEMA } from "../protocol.js";
+import { segmentStart, segmentFractions, themeMode, FALLBACK_SCHEMA } from "../protocol.js";
+import { strokeSegments } from "../heatmap.js";
 import { applyTheme } from "../theme.js";
 
 test("segment_start decodes to an index inside the column, else -1", () => {
@@ -92,4 +93,18 @@ test("a forced theme sets the --jp-* variables on the root; auto takes them off 
   assert.equal(root.props.size, 0);
   assert.equal(root.style.colorScheme, "");
   assert.equal(root.dataset.awTheme, undefined);
+});
+
+test("thumbnails: the divider crosses a Q × K map at segment_start's share of each side, or not at all", () => {
+  assert.deepEqual(segmentFractions(3, 12, 6), { y: 0.25, x: 0.5 });
+  assert.deepEqual(segmentFractions(8, 12, 6), { y: 8 / 12, x: null }); // past the keys: a row divider only
+  assert.deepEqual(segmentFractions(null, 12, 6), { y: null, x: null });
+  const calls = [];
+  const ctx = new Proxy({}, { get: (o, k) => (k in o ? o[k] : (...a) => calls.push([k, ...a])), set: (o, k, v) => { o[k] = v; return true; } });
+  strokeSegments(ctx, { x: 10, y: 20, w: 60, h: 120 }, segmentFractions(3, 12, 6), "#123", 2);
+  assert.deepEqual(calls, [["beginPath"], ["moveTo", 10, 50], ["lineTo", 70, 50], ["moveTo", 40, 20], ["lineTo", 40, 140], ["stroke"]]);
+  assert.equal(ctx.strokeStyle, "#123");
+  calls.length = 0;
+  strokeSegments(ctx, { x: 0, y: 0, w: 10, h: 10 }, segmentFractions(-1, 12, 6), "#123", 2);
+  assert.deepEqual(calls, []);
 });
