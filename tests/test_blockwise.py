@@ -72,14 +72,7 @@ def test_tile_statistics_equal_the_dense_ones(case, monkeypatch):
     for row_idx in a.idx.reshape(-1, a.idx.shape[-1]):
         assert len(set(row_idx.tolist())) == len(row_idx)  # masked slots hold distinct keys too
     np.testing.assert_allclose(np.where(attended, a.top, 0), np.where(attended, b.top, 0), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(np.where(np.isfinite(a.pool), a.pool, 0), np.where(np.isfinite(b.pool), b.pool, 0),
-                               rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(a.head_max, b.head_max, rtol=1e-5)
-    np.testing.assert_allclose(a.head_entropy, b.head_entropy, rtol=1e-5)
-    if b.pool_mask is None:
-        assert a.pool_mask is None
-    else:
-        np.testing.assert_array_equal(a.pool_mask, b.pool_mask)
+    assert_same_pooled(a, b, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(got.thumbs, overview.downsample(p), atol=1e-6)
     # the payload is the one the browser already reads, byte for byte up to a rounding step
     pa, pb = codec.sparse_payload(a), codec.sparse_payload(b)
@@ -94,6 +87,19 @@ def test_exact_rows_and_columns(case):
     q, k = qk(2, nq, nk, seed=1)
     p, _ = dense_softmax(q, k, causal, mask)
     assert_exact(qkscores.QKScores(q, k, causal=causal, mask=mask), p)
+
+
+def assert_same_pooled(a, b, **tol) -> None:
+    """Two sparse summaries' pooled overviews (unattended blocks alike), head maxima, head entropies and
+    pool masks agree within ``tol`` (``np.testing.assert_allclose``'s)."""
+    np.testing.assert_array_equal(np.isfinite(a.pool), np.isfinite(b.pool))
+    np.testing.assert_allclose(np.where(np.isfinite(a.pool), a.pool, 0), np.where(np.isfinite(b.pool), b.pool, 0), **tol)
+    np.testing.assert_allclose(a.head_max, b.head_max, **tol)
+    np.testing.assert_allclose(a.head_entropy, b.head_entropy, **tol)
+    if b.pool_mask is None:
+        assert a.pool_mask is None
+    else:
+        np.testing.assert_array_equal(a.pool_mask, b.pool_mask)
 
 
 def assert_exact(src, p, col_atol=1e-7) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from attnwidget import AttentionWidget, backend, blockwise, blockwise_ops, codec, overview, qkscores
-from test_blockwise import assert_exact, dense_softmax, holes, padded, qk
+from test_blockwise import assert_exact, assert_same_pooled, dense_softmax, holes, padded, qk
 
 CASES = {  # (Q, K, causal, mask): smaller than one tile of the NumPy path, several of the Keras path
     "random": (70, 90, False, None),
@@ -41,15 +41,7 @@ def assert_same(a: blockwise.QKSummary, b: blockwise.QKSummary) -> None:
         assert set(ia[fin].tolist()) == set(ib[fin].tolist())
         assert len(set(ia.tolist())) == len(ia)  # masked slots hold distinct keys too
     np.testing.assert_allclose(np.where(attended, x.top, 0), np.where(attended, y.top, 0), atol=1e-5)
-    np.testing.assert_array_equal(np.isfinite(x.pool), np.isfinite(y.pool))
-    np.testing.assert_allclose(np.where(np.isfinite(x.pool), x.pool, 0), np.where(np.isfinite(y.pool), y.pool, 0),
-                               atol=1e-5)
-    np.testing.assert_allclose(x.head_max, y.head_max, atol=1e-5)
-    np.testing.assert_allclose(x.head_entropy, y.head_entropy, atol=1e-5)
-    if y.pool_mask is None:
-        assert x.pool_mask is None
-    else:
-        np.testing.assert_array_equal(x.pool_mask, y.pool_mask)
+    assert_same_pooled(x, y, atol=1e-5)
     np.testing.assert_allclose(a.thumbs, b.thumbs, atol=1e-6)
 
 
