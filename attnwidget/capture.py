@@ -59,8 +59,7 @@ class Recorder:
 
 def _same_path_on_scores(mha) -> bool:
     """True when asking ``mha`` for scores leaves Keras on the code path it takes without them."""
-    dropout = getattr(mha, "_dropout", None)
-    flash = getattr(mha, "_flash_attention", None)
+    dropout, flash = getattr(mha, "_dropout", None), getattr(mha, "_flash_attention", None)
     return isinstance(dropout, (int, float)) and dropout > 0.0 and not flash
 
 
@@ -160,10 +159,8 @@ def _is_self(call: Call, keras) -> bool:
 def _kind(call: Call, scores: np.ndarray, keras) -> str:
     if not _is_self(call, keras):
         return "cross"
-    # use_causal_mask, or an explicit lower-triangular mask
-    if call.causal or (scores.causal if isinstance(scores, QKScores) else looks_causal(scores)):
-        return "causal"
-    return "self"
+    masked = scores.causal if isinstance(scores, QKScores) else looks_causal(scores)  # a lower-triangular mask
+    return "causal" if call.causal or masked else "self"
 
 
 def _labels(given, n: int):
@@ -218,8 +215,7 @@ def record(model, inputs, *, tokens=None, context_tokens=None, device: str | Non
     dev = backend.resolve_device(keras, device) if device else None
     t0 = time.perf_counter()
     with keras.device(dev) if dev else contextlib.nullcontext():
-        # The tile pass of a layer recorded as queries and keys runs where the model ran: NumPy for cpu.
-        qk_device = None if dev is None else ("cpu" if dev.startswith("cpu") else "gpu")
+        qk_device = dev and dev.split(":")[0]  # a layer recorded as q and k: its tile pass there too (cpu: NumPy)
         with recording_all(mhas, exact_outputs=exact_outputs, dense_limit=dense_limit, qk_device=qk_device) as rec, \
                 recording_ops(op_layers, softmaxes, keras) as ops_rec:
             output = model(inputs, training=False, **(call_kwargs or {}))

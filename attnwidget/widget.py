@@ -123,9 +123,9 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
                 or None: Keras ops only when Keras is already imported and sees a GPU, else NumPy.
             **kwargs: as :class:`AttentionWidget` (``head_names``, ``layer_names``, ``view``, ...).
 
-        The scores are read in tiles (:mod:`attnwidget.blockwise`, :mod:`attnwidget.blockwise_ops`): each query's top keys, the pooled
-        overview and per-head statistics travel (always the sparse form); a pinned token's exact row
-        and column are recomputed from ``q`` and ``k``.
+        The scores are read in tiles (:mod:`attnwidget.blockwise`, :mod:`attnwidget.blockwise_ops`): each
+        query's top keys, the pooled overview and per-head statistics travel (always the sparse form); a
+        pinned token's exact row and column are recomputed from ``q`` and ``k``.
         """
         return cls(QKScores(q, k, causal=causal, mask=mask, scale=scale, device=device), tokens, key_tokens, **kwargs)
 

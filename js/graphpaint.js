@@ -19,14 +19,12 @@ export function lineColor(app, hd) {
   return hd < 0 ? app.ui.theme.accent : app.headColor(hd);
 }
 
-// The lines' band is at most this wide (px at scale 1): past it lines only get flatter, while the canvases
-// the browser uploads and composites on every hover, key and click grow with it (issue 14).
-export const MAX_MID = 640;
+// The lines' band is at most this wide (px at scale 1): wider only flattens them, and grows what every input uploads.
+const MAX_MID = 640;
 
 /** Where lines go for a canvas `width` wide scrolled to `scrollTop`: {midW, gutter, x0, x1, yq(i), yk(j), scrollTop}. */
 export function geometry(v, width, scrollTop) {
-  const { lay, widths } = v.st;
-  const u = v.app.ui.scale;
+  const { lay, widths } = v.st, u = v.app.ui.scale;
   const midW = clamp(width - widths.query - widths.key, 80 * u, MAX_MID * u);
   const gutter = Math.round(clamp(midW * 0.12, 18 * u, 56 * u));
   return {
@@ -118,10 +116,8 @@ function fadedLayer(L, size, lines, deps) {
   return layer(L, "faded", deps, size, (c) => lines && paintLines(c, { ...lines, active: null, extra: null, layer: "background" }));
 }
 
-/**
- * The divider between two segments (segment_start) across the gutters, level with the token columns'
- * own (graphtokens.js), in the theme's border colour; nothing without a gap.
- */
+/** The divider between two segments (segment_start) across the gutters, level with the token columns' own
+ * (graphtokens.js), in the theme's border colour; nothing without a gap. */
 export function paintSegments(ctx, v, g) {
   const { lay } = v.st, u = v.app.ui.scale, w = Math.max(1, Math.round(u));
   ctx.fillStyle = v.app.ui.theme.border;

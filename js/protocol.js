@@ -56,10 +56,8 @@ export function switchLayer(schema, state, from, to) {
   };
 }
 
-/**
- * The patch that moves `model` to layer `to` by switchLayer, from `_layers_meta` (per layer {name,
- * kind, H, Q, K, query_tokens, key_tokens, head_names}); {layer} alone where a layer is not in it.
- */
+/** The patch that moves `model` to layer `to` by switchLayer, from `_layers_meta` (per layer {name,
+ * kind, H, Q, K, query_tokens, key_tokens, head_names}); {layer} alone where a layer is not in it. */
 export function layerPatch(schema, model, to) {
   const meta = model.get("_layers_meta") || [], from = meta[model.get("layer") | 0], next = meta[to];
   if (!from || !next) return { layer: to };
