@@ -88,6 +88,11 @@ class Example:
     gender: str             # of the referent: "m" or "f"
 
     @property
+    def referent_noun(self) -> str:
+        """The English noun "it" stands for."""
+        return self.animal if self.referent == "animal" else self.other
+
+    @property
     def pronoun(self) -> str:
         return "il" if self.gender == "m" else "elle"
 

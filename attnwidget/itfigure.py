@@ -7,8 +7,8 @@ frames ("didn't fit in the box because it was too big" is the animal, "couldn't 
 because it was too big" the box), and the two nouns of a sentence always differ in gender, so il /
 elle is right only if the model resolved "it". No downloads.
 
-The corpus is :mod:`attnwidget.itcorpus`; this module trains the tutorial's Transformer on it and reads
-where "it" attends.
+The corpus is :mod:`attnwidget.itcorpus`, the model and its training :mod:`attnwidget.itmodel`; this
+module trains it and reads where "it" attends.
 """
 
 from __future__ import annotations
@@ -21,45 +21,7 @@ from typing import Any
 import numpy as np
 
 from .itcorpus import FIGURE, french_text, corpus, Vocab, vocabularies, by_frame, arrays
-
-def build_model(en: Vocab, fr: Vocab, seed: int = 0, num_layers: int = 2, d_model: int = 64, num_heads: int = 8,
-                dff: int = 128):
-    """The tutorial's Transformer (attnwidget.models), no dropout, weights drawn from ``seed`` alone."""
-    from . import backend
-    from .build import private_random, seed_weights
-    from .models import Transformer
-
-    backend.load_keras(None)
-    with private_random():              # Keras draws its default seeds from Python's `random`
-        model = Transformer(num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff,
-                            input_vocab_size=len(en), target_vocab_size=len(fr), dropout_rate=0.0,
-                            key_dim=d_model // num_heads)
-        model((np.ones((1, 4), "int32"), np.ones((1, 4), "int32")), training=False)
-    seed_weights([model], seed)
-    return model
-
-
-def fit(model, train, en: Vocab, fr: Vocab, seed: int = 0, epochs: int = 16, batch_size: int = 32,
-        learning_rate: float = 2e-3) -> list[float]:
-    """Teacher-forced training on batches of one frame, in an order drawn from ``seed``; mean loss per epoch."""
-    from . import backend
-
-    keras = backend.load_keras(None)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    groups = [arrays(g, en, fr) for g in by_frame(train)]
-    rng = np.random.default_rng([seed, 0x7EA])
-    history = []
-    for _ in range(epochs):
-        batches = [(g, idx) for g, (src, _, _) in enumerate(groups)
-                   for idx in np.array_split(rng.permutation(len(src)), -(-len(src) // batch_size))]
-        losses = []
-        for b in rng.permutation(len(batches)):
-            g, idx = batches[b]
-            src, tgt_in, labels = groups[g]
-            losses.append(float(model.train_on_batch((src[idx], tgt_in[idx]), labels[idx])))
-        history.append(float(np.mean(losses)))
-    return history
+from .itmodel import build_model, fit
 
 
 def greedy(model, src: np.ndarray, steps: int, stop: bool = False) -> np.ndarray:
@@ -172,8 +134,9 @@ class ItFigure:
 
 
 def train_it_figure(seed: int = 0, epochs: int = 16, batch_size: int = 32, learning_rate: float = 2e-3,
-                    num_layers: int = 2, d_model: int = 64, num_heads: int = 8, dff: int = 128) -> ItFigure:
-    """Generate the corpus, train the tutorial's Transformer on it and measure what it learned.
+                    read_out: float = 1.0, num_layers: int = 2, d_model: int = 64, num_heads: int = 8, dff: int = 128,
+                    last_heads: int = 1) -> ItFigure:
+    """Generate the corpus, train the model of :mod:`attnwidget.itmodel` on it and measure what it learned.
 
     Deterministic for a seed (corpus split, weights and batch order from NumPy; no dropout).
     ``metrics`` (held-out split): ``pronoun`` (share with the right il / elle), ``exact`` (share
@@ -183,9 +146,11 @@ def train_it_figure(seed: int = 0, epochs: int = 16, batch_size: int = 32, learn
     """
     train, test = corpus(seed)
     en, fr = vocabularies(train + test)
-    model = build_model(en, fr, seed, num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff)
+    model = build_model(en, fr, seed, num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff,
+                        last_heads=last_heads)
     t0 = time.perf_counter()
-    history = fit(model, train, en, fr, seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    history = fit(model, train, en, fr, seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                  read_out=read_out)
     seconds = time.perf_counter() - t0
     head = choose_head(it_rows(model, train, en, fr))
     rows = it_rows(model, test, en, fr)[head[0]][:, head[1]]                  # (N, 2)

@@ -61,10 +61,12 @@ class BaseAttention(keras.layers.Layer):
 
 
 class GlobalSelfAttention(BaseAttention):
-    """Every token of ``x`` ``(batch, T, d)`` attends to every token of ``x``."""
+    """Every token of ``x`` ``(batch, T, d)`` attends to every token of ``x`` (or, with ``attention_mask``
+    ``(batch, T, T)``, to those where it is True)."""
 
-    def call(self, x, return_attention_scores=False, training=None):
-        out, scores = self.mha(query=x, value=x, key=x, return_attention_scores=True, training=training)
+    def call(self, x, return_attention_scores=False, training=None, attention_mask=None):
+        out, scores = self.mha(query=x, value=x, key=x, attention_mask=attention_mask,
+                               return_attention_scores=True, training=training)
         return self._finish(x, out, scores, return_attention_scores)
 
 

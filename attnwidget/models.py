@@ -44,8 +44,8 @@ class EncoderLayer(keras.layers.Layer):
                                                   dropout=dropout_rate)
         self.ffn = FeedForward(d_model, dff, dropout_rate)
 
-    def call(self, x):
-        return self.ffn(self.self_attention(x))
+    def call(self, x, attention_mask=None):
+        return self.ffn(self.self_attention(x, attention_mask=attention_mask))
 
 
 class Encoder(keras.layers.Layer):
@@ -116,10 +116,13 @@ class Transformer(keras.Model):
     """``(context_ids (batch, T), target_ids (batch, U))`` → logits ``(batch, U, target_vocab_size)``."""
 
     def __init__(self, *, num_layers: int, d_model: int, num_heads: int, dff: int, input_vocab_size: int,
-                 target_vocab_size: int, dropout_rate: float = 0.1, key_dim: int | None = None, **kwargs):
+                 target_vocab_size: int, dropout_rate: float = 0.1, key_dim: int | None = None,
+                 encoder_class=None, **kwargs):
         super().__init__(**kwargs)
-        self.encoder = Encoder(num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff,
-                               vocab_size=input_vocab_size, dropout_rate=dropout_rate, key_dim=key_dim)
+        # encoder_class: an Encoder subclass taking the same arguments (attnwidget.itmodel's ClauseEncoder)
+        self.encoder = (encoder_class or Encoder)(num_layers=num_layers, d_model=d_model, num_heads=num_heads,
+                                                  dff=dff, vocab_size=input_vocab_size,
+                                                  dropout_rate=dropout_rate, key_dim=key_dim)
         self.decoder = Decoder(num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff,
                                vocab_size=target_vocab_size, dropout_rate=dropout_rate, key_dim=key_dim)
         self.final_layer = keras.layers.Dense(target_vocab_size)

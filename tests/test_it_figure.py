@@ -103,6 +103,18 @@ def test_french_tokens_round_trip(split):
     assert C.french_tokens("parce qu'elle était") == ["parce", "qu'", "elle", "était"]
 
 
+def test_the_first_layer_reads_clause_by_clause(split):
+    # clause_mask against a mask written out by hand for the figure's sentence
+    from attnwidget.itmodel import clause_mask
+
+    en, _ = C.vocabularies(split[0] + split[1])
+    words = tokenize(C.FIGURE[0])
+    b = words.index("because")
+    want = np.array([[j == i if i < b else j >= b for j in range(len(words))] for i in range(len(words))])
+    got = np.asarray(clause_mask(np.array([en.encode(C.FIGURE[0])] * 2, "int32"), en.ids["because"]))
+    assert got.shape == (2, len(words), len(words)) and (got == want[None]).all()
+
+
 def test_training_is_deterministic_for_a_seed(split):
     train = split[0][:96]
     en, fr = C.vocabularies(split[0] + split[1])
@@ -135,15 +147,17 @@ def test_training_is_short_and_gets_il_elle_right(figure):
     assert res.layer_kinds[list(res.layers)[0]] == "self"                   # encoder self-attention first
     assert res.layer_tokens[path][0] == tokenize(C.FIGURE[0])
     assert 0 <= head < res.layers[path].shape[1]
+    # the first layer attends as clause_mask says: main-clause words to themselves, "it" within its clause
+    first = res.layers[list(res.layers)[0]][0]                               # (heads, T, T)
+    b = tokenize(C.FIGURE[0]).index("because")
+    np.testing.assert_allclose(first[:, :b, :b], np.broadcast_to(np.eye(b), (first.shape[0], b, b)), atol=1e-6)
+    assert np.abs(first[:, b:, :b]).max() < 1e-6 and np.allclose(first[:, b:, b:].sum(-1), 1, atol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="not reached: no encoder head's 'it' row follows the referent "
-                                        "(the model resolves 'it' without one; see the issue #13 report)")
 def test_the_chosen_head_looks_from_it_to_its_referent(figure):
     assert figure.metrics["referent"] >= 0.90, figure.metrics
 
 
-@pytest.mark.xfail(strict=True, reason="not reached: see test_the_chosen_head_looks_from_it_to_its_referent")
 def test_the_figure_rows(figure):
     rows = figure.metrics["figure"]
     assert rows[C.FIGURE[0]]["top"] == "animal", rows
