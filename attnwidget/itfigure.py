@@ -81,7 +81,7 @@ def pronoun_accuracy(model, examples, en: Vocab, fr: Vocab) -> tuple[float, floa
 class ItFigure:
     """What :func:`train_it_figure` returns: the trained model, its tokenizers and what it learned."""
 
-    model: Any                     # the tutorial's Transformer, trained
+    model: Any                     # the Transformer of attnwidget.itmodel, trained
     source: Vocab                  # English tokenizer (attnwidget.tokenize)
     target: Vocab                  # French tokenizer (french_tokens)
     head: tuple[str, int]          # (encoder layer path, head) whose "it" row best follows the referent (train split)

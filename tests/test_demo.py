@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 
 import nbformat
 from nbclient import NotebookClient
@@ -35,6 +36,11 @@ def test_demo_notebook_executes(tmp_path):
                       for o in c.get("outputs", []))
     assert "((1, 8, 16), (1, 2, 8, 4))" in texts  # the lecture's shapes
     assert "'it'" in streams  # what the browser has pinned, printed
+    # the lecture's Figure 2, learned: what the demo prints of the held-out split and the figure's two rows
+    share = re.search(r"il/elle right (\d+)%, enc_layers_\d head \d weighs the referent above the other noun ([\d.]+)%", streams)
+    assert share and int(share[1]) >= 95 and float(share[2]) >= 90, streams[-1500:]
+    rows = dict(re.findall(r"… too (tired|wide): 'it' → animal ([\d.]+), street", streams))
+    assert float(rows["tired"]) > 0.5 and float(rows["wide"]) < 0.5, rows
     released = [c.outputs[0].get("text", "") for c in nb.cells[n + 1:n + 3]]
     assert released[0].startswith("nothing pinned") and released[1].startswith("nothing pinned: explaining 'it'"), released
     assert "Σ weights = 1.0" in released[1]
