@@ -2,7 +2,7 @@
 // rows = queries. Painting is in matrixpaint.js; which heads, in headsel.js.
 
 import { h, sizeCanvas } from "./dom.js";
-import { matrixLayout, cellAt, canvasSize, labelColumnWidth, clamp } from "./layout.js";
+import { matrixLayout, cellAt, canvasSize, labelColumnWidth, clamp, truncateToWidth } from "./layout.js";
 import { aggregate } from "./lines.js";
 import { rangeTable, maskColors } from "./colors.js";
 import { dequantize } from "./values.js";
@@ -10,7 +10,7 @@ import { formatValue, formatCount } from "./format.js";
 import { heatImage, colorRange } from "./heatmap.js";
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
-import { FONT_PX, LABEL_PX, grid, title, paint, paintLegend, hatchFor, legendText, legendLayout } from "./matrixpaint.js";
+import { FONT_PX, LABEL_PX, grid, title, paint, paintLegend, hatchFor, legendText, legendLayout, selectedCells } from "./matrixpaint.js";
 
 /** Which axis is which: in the matrix's legend and above the model view's grid of thumbnails. */
 export const AXES = "query ↓ attends to key →";
@@ -25,10 +25,12 @@ export function createMatrix(app) {
   // the hovered cell's outline: a box over the canvas, moved without repainting the matrix
   const hoverBox = h("div", { class: "aw-matrix-hover", "aria-hidden": "true", hidden: true,
     style: { position: "absolute", pointerEvents: "none", boxSizing: "border-box" } });
+  // the pin: its row and column outlines and its two labels, boxes over the frame (placePin)
+  const pin = ["row", "col", "qlabel", "klabel"].map((k) => h("div", { class: `aw-matrix-pin aw-matrix-pin-${k}`, "aria-hidden": "true", hidden: true }));
   const notice = h("div", { class: "aw-notice aw-matrix-notice", hidden: true });
-  const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, hoverBox]);
+  const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, hoverBox, ...pin]);
   const el = h("div", { class: "aw-matrix" }, [notice, h("div", { class: "aw-matrix-scroll" }, [stack])]);
-  const v = { app, canvas, heat, legend, hoverBox, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
+  const v = { app, canvas, heat, legend, hoverBox, pin, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
     labelsVersion: 0, labels: null, layoutKey: "", frame: "", legendKey: "", dirty: true } };
   v.cellValue = (i, j) => cellValue(v, i, j);
   listen(v);
@@ -134,10 +136,10 @@ function draw(v) {
   if (v.notice.hidden !== !msgs.length) v.notice.hidden = !msgs.length;
   plane(v);
   const m = layout(v), th = app.ui.theme, u = app.ui.scale, dirty = st.dirty, hover = st.hover;
-  const dpr = window.devicePixelRatio || 1, pin = `${app.get("selected_query")}|${app.get("selected_key")}`;
+  const dpr = window.devicePixelRatio || 1;
   const numbers = m.cw >= 34 * u && m.ch >= 16 * u; // cells large enough for their numbers: those are in the frame
   // the frame (labels, dividers, pin, masked cells) is repainted only when what it shows changed, not for another head
-  const frame = [m.labelsKey, pin, dpr, app.get("segment_start"), st.dataVersion, th.bg, th.fg, th.fg1, th.accent, th.border, th.font,
+  const frame = [m.labelsKey, dpr, app.get("segment_start"), st.dataVersion, th.bg, th.fg, th.fg1, th.accent, th.border, th.font,
     th.dark, m.left, m.top, m.cw, m.ch, m.w, m.h, m.totalW, m.totalH, m.rotate, m.labelEveryQ, m.labelEveryK, numbers && st.imgKey].join("|");
   const legendKey = `${frame}|${st.imgKey}|${st.layoutKey}`;
   if (frame !== st.frame || (numbers && dirty)) {
@@ -151,6 +153,30 @@ function draw(v) {
   const label = `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`;
   if (v.canvas.getAttribute("aria-label") !== label) v.canvas.setAttribute("aria-label", label);
   placeHover(v);
+  placePin(v);
+}
+
+/** The pin over the frame, where paint would have drawn it: row and column outlines (2 px, accent), labels bold. */
+function placePin(v) {
+  const { app, st } = v, m = st.m, g = grid(app), th = app.ui.theme, u = app.ui.scale;
+  const { selQ, selK } = selectedCells(app, g);
+  const [row, col, ql, kl] = v.pin, q = selQ != null && selQ < g.R, k = selK != null && selK < g.C;
+  const box = (b, on, x, y, w, hgt) => {
+    if (on) Object.assign(b.style, { left: `${x - 2 * u}px`, top: `${y - 2 * u}px`, width: `${w + 4 * u}px`, height: `${hgt + 4 * u}px`, borderWidth: `${2 * u}px`, borderColor: th.accent });
+    if (b.hidden === on) b.hidden = !on;
+  };
+  box(row, q, m.left, m.top + selQ * m.ch, m.w, m.ch);
+  box(col, k, m.left + selK * m.cw, m.top, m.cw, m.h);
+  const label = (b, on, text, x, y, transform) => {
+    if (on) {
+      if (b.textContent !== text) b.textContent = text;
+      Object.assign(b.style, { left: `${x}px`, top: `${y}px`, transform, color: th.accent, background: th.bg, font: `bold ${LABEL_PX * u}px ${th.font}` });
+    }
+    if (b.hidden === on) b.hidden = !on;
+  };
+  label(ql, q, q ? truncateToWidth(m.qLabels[selQ], m.lw, app.ui.measure) : "", m.left - 5 * u, m.top + (selQ + 0.5) * m.ch, "translate(-100%, -50%)");
+  const kText = k ? truncateToWidth(m.kLabels[selK], m.rotate ? m.top * 1.2 - 14 * u : m.kw, app.ui.measure) : "";
+  label(kl, k, kText, m.left + (selK + 0.5) * m.cw, m.top - 5 * u, m.rotate ? "translateY(-50%) rotate(-60deg)" : "translate(-50%, -100%)");
 }
 
 /** The legend on its own canvas over the frame's legend area (beside or below the cells), transparent elsewhere. */

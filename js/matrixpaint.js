@@ -61,9 +61,9 @@ export function paint(v, ctx, m, forExport, frame = false) {
   }
   if (m.cw >= 34 * u && m.ch >= 16 * u && st.shows.kind !== "none") paintNumbers(v, ctx, m, g);
   paintSegments(app, ctx, m, g);
-  paintLabels(app, ctx, m, g);
-  // crosshair: selected row / column, hovered cell
-  const { selQ, selK } = selectedCells(app, g);
+  // on screen the pin (crosshair, bold labels) is boxes over the frame (matrix.js), so a new pin repaints nothing
+  const { selQ, selK } = frame ? { selQ: null, selK: null } : selectedCells(app, g);
+  paintLabels(app, ctx, m, g, selQ, selK);
   ctx.strokeStyle = th.accent; ctx.lineWidth = 2 * u;
   if (selQ != null && selQ < g.R) ctx.strokeRect(m.left - u, m.top + selQ * m.ch - u, m.w + 2 * u, m.ch + 2 * u);
   if (selK != null && selK < g.C) ctx.strokeRect(m.left + selK * m.cw - u, m.top - u, m.cw + 2 * u, m.h + 2 * u);
@@ -103,9 +103,9 @@ export function paintSegments(app, ctx, m, g) {
   ctx.stroke();
 }
 
-/** Query labels left, key labels on top (rotated when narrow); the selected ones bold in the accent. */
-function paintLabels(app, ctx, m, g) {
-  const th = app.ui.theme, { selQ, selK } = selectedCells(app, g), u = app.ui.scale, font = `${LABEL_PX * u}px ${th.font}`;
+/** Query labels left, key labels on top (rotated when narrow); the selected ones (selQ, selK) bold in the accent. */
+function paintLabels(app, ctx, m, g, selQ, selK) {
+  const th = app.ui.theme, u = app.ui.scale, font = `${LABEL_PX * u}px ${th.font}`;
   ctx.textBaseline = "middle"; ctx.textAlign = "right"; ctx.font = font; // once: only the selected label is bold
   for (let i = 0; i < g.R; i++) {
     if (i !== selQ && (i % m.labelEveryQ || (selQ != null && Math.abs(i - selQ) < m.labelEveryQ))) continue;
