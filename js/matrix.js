@@ -141,14 +141,14 @@ function draw(v) {
   // the frame (labels, dividers, pin, masked cells) is repainted only when what it shows changed, not for another head
   const frame = [m.labelsKey, dpr, app.get("segment_start"), st.dataVersion, th.bg, th.fg, th.fg1, th.accent, th.border, th.font,
     th.dark, m.left, m.top, m.cw, m.ch, m.w, m.h, m.totalW, m.totalH, m.rotate, m.labelEveryQ, m.labelEveryK, numbers && st.imgKey].join("|");
-  const legendKey = `${frame}|${st.imgKey}|${st.layoutKey}`;
+  const legendKey = `${frame}|${st.imgKey}|${st.layoutKey}|${legendText(v)}`; // a new pin leaves it as it is
   if (frame !== st.frame || (numbers && dirty)) {
     const ctx = sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr));
     st.frame = frame; st.hover = null; // the hover is drawn by the box
     try { paint(v, ctx, m, false, true); } finally { st.hover = hover; }
     Object.assign(v.heat.style, { left: `${m.left}px`, top: `${m.top}px`, width: `${m.w}px`, height: `${m.h}px` });
   }
-  if (dirty || legendKey !== st.legendKey) { st.legendKey = legendKey; paintLegendCanvas(v, m, dpr); }
+  if (legendKey !== st.legendKey) { st.legendKey = legendKey; paintLegendCanvas(v, m, dpr); }
   Object.assign(st, { m, dirty: false });
   const label = `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`;
   if (v.canvas.getAttribute("aria-label") !== label) v.canvas.setAttribute("aria-label", label);

@@ -103,6 +103,9 @@ CANVAS_SUM = """() => {
     const u = new Uint32Array(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.buffer);
     for (let i = 0; i < u.length; i += 7) s = (s * 31 + u[i]) >>> 0;
   }
-  return s;
+  // the matrix's pin is boxes over its canvases: where they are, and its labels
+  const pin = [...document.querySelectorAll('.attnwidget .aw-matrix-pin')].filter((b) => !b.hidden)
+    .map((b) => `${b.className}@${b.style.left},${b.style.top}:${b.textContent}`).join('|');
+  return `${s}|${pin}`;
 }"""
 
