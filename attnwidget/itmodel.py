@@ -8,14 +8,15 @@ each noun apart and the feed-forward blocks picked one):
 - **The first encoder layer reads clause by clause** (:func:`clause_mask`): from "because" on, each
   word attends to the words of its own clause; a word before it attends to itself only. "it" learns
   the adjective there, and the nouns are still only at the nouns when the second layer looks for them.
-- **A read-out while training** (:class:`ReadOut`): a linear layer on the second encoder layer's
+- **A read-out while training** (``ReadOut`` in :func:`_read_out`): a linear layer on the second encoder layer's
   attention output at "it" (before its feed-forward block) names the referent noun, a second loss
   beside the translation's. A linear read-out cannot choose between two nouns by the adjective, so a
   head must do the choosing; which head, and how, is learned: nothing says where to attend.
 - **The last encoder layer has one head** (key_dim 64): with eight, two heads shared the choosing (one
   for each noun, attending elsewhere when the other was meant), and no single row followed the referent.
 
-The read-out is used while training only; the trained model is a plain :class:`~attnwidget.models.Transformer`.
+The read-out is used while training only: the trained model is the package's
+:class:`~attnwidget.models.Transformer` with this encoder (``ClauseEncoder``), and nothing more.
 """
 
 from __future__ import annotations

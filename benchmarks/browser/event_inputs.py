@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from harness import SETTLE
 
-from .page_scripts import CANVAS_SUM, REVEAL_TOKEN
+from .page_scripts import SHOWN_SUM, REVEAL_TOKEN
 
 NEUTRAL = (2, 2)  # in the body's 16 px margin: outside the widget
 ENTRIES_SINCE = "(t0) => window.__eventTiming.filter((e) => e.start >= t0)"
@@ -131,5 +131,5 @@ class Inputs:
         if view == "model":  # the focus ring is a box over the canvas: it moves
             ring = "() => { const r = document.querySelector('.attnwidget .aw-model-focus'); return r && !r.hidden ? r.style.left + ',' + r.style.top : ''; }"
             return key, self.wait(f"(b) => ({ring})() !== b", page.evaluate(ring))
-        before = page.evaluate(CANVAS_SUM)
-        return key, self.wait(f"(b) => ({CANVAS_SUM})() !== b", before)
+        before = page.evaluate(SHOWN_SUM)
+        return key, self.wait(f"(b) => ({SHOWN_SUM})() !== b", before)

@@ -22,7 +22,7 @@ from harness import SETTLE, observe_event_timing, trusted_click
 
 from .child import Progress, Session, failure, run_child
 from .event_inputs import Inputs, check_neutral, trusted_key, trusted_move
-from .page_scripts import CANVAS_SUM, REVEAL_TOKEN
+from .page_scripts import SHOWN_SUM, REVEAL_TOKEN
 from .workload import HEADS, baseline_page, explain_page, view_page
 
 CLICKS = HOVERS = KEYS = 11
@@ -93,8 +93,8 @@ class Aim:
             x, y = self.spots[spread(k, len(self.spots))]
             if view == "model":
                 return x, y, lambda: page.wait_for_function(MATRIX_SHOWN, timeout=self.ms)
-            before = page.evaluate(CANVAS_SUM)
-            return x, y, lambda: page.wait_for_function(f"(b) => ({CANVAS_SUM})() !== b", arg=before, timeout=self.ms)
+            before = page.evaluate(SHOWN_SUM)
+            return x, y, lambda: page.wait_for_function(f"(b) => ({SHOWN_SUM})() !== b", arg=before, timeout=self.ms)
         selector, done = self.element(k)
         el = page.locator(selector)
         el.scroll_into_view_if_needed(timeout=self.ms)

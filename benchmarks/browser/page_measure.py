@@ -11,7 +11,7 @@ import statistics
 
 from .child import Progress, Session, run_child
 from .cpu_profile import profile_summary
-from .page_scripts import (BERTVIZ_DRAWN, BERTVIZ_REVEAL, CANVAS_SUM, CLICK, OURS_DRAWN, OURS_HOOK, PAINTED, POLL,
+from .page_scripts import (BERTVIZ_DRAWN, BERTVIZ_REVEAL, SHOWN_SUM, CLICK, OURS_DRAWN, OURS_HOOK, PAINTED, POLL,
                            REVEAL_TOKEN)
 from .workload import HEADS
 
@@ -86,7 +86,7 @@ def token_pressed(s: Session, arg):
 
 
 def canvas_changed(s: Session, arg):
-    now = s.page.evaluate(CANVAS_SUM)
+    now = s.page.evaluate(SHOWN_SUM)
     return now if arg is None else now != arg[1]
 
 

@@ -96,7 +96,8 @@ BERTVIZ_REVEAL = """async (i) => {
   return 'ok';
 }"""
 
-CANVAS_SUM = """() => {
+# Changes whenever what the views show changes: the visible canvases' pixels and the matrix's pin boxes.
+SHOWN_SUM = """() => {
   const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null);
   let s = 0;
   for (const c of cs) {
