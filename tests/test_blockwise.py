@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from attnwidget import AttentionWidget, blockwise, codec, overview, protocol, qkscores
+from attnwidget import AttentionWidget, blockwise, blockwise_ops, codec, overview, protocol, qkscores
 from attnwidget.config import ConfigError
 
 
@@ -135,10 +135,11 @@ def test_from_qk_row_equals_keras_scores():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1, 48, 32)).astype("float32")
     mha = keras.layers.MultiHeadAttention(num_heads=4, key_dim=8)
-    _, scores = mha(x, x, return_attention_scores=True, use_causal_mask=True)
-    # the layer's own projections, (B, T, H, d) -> (B, H, T, d)
-    q = np.transpose(np.asarray(mha.query_dense(x)), (0, 2, 1, 3))
-    k = np.transpose(np.asarray(mha.key_dense(x)), (0, 2, 1, 3))
+    with blockwise_ops.full_float32(keras):  # on a GPU Keras's default TF32 products move scores by ~1e-4
+        _, scores = mha(x, x, return_attention_scores=True, use_causal_mask=True)
+        # the layer's own projections, (B, T, H, d) -> (B, H, T, d)
+        q = np.transpose(np.asarray(mha.query_dense(x)), (0, 2, 1, 3))
+        k = np.transpose(np.asarray(mha.key_dense(x)), (0, 2, 1, 3))
     w = AttentionWidget.from_qk(q, k, [str(i) for i in range(48)], causal=True)
     for i in (0, 30, 47):
         w.selected_query = i
