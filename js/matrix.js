@@ -2,15 +2,14 @@
 // rows = queries. Painting is in matrixpaint.js; which heads, in headsel.js.
 
 import { h, sizeCanvas } from "./dom.js";
-import { matrixLayout, cellAt, canvasSize, labelColumnWidth, clamp, truncateToWidth } from "./layout.js";
-import { aggregate } from "./lines.js";
-import { rangeTable, maskColors } from "./colors.js";
+import { matrixLayout, cellAt, canvasSize, labelColumnWidth, clamp } from "./layout.js";
 import { dequantize } from "./values.js";
 import { formatValue, formatCount } from "./format.js";
-import { heatImage, colorRange } from "./heatmap.js";
+import { createHeatCache, heatKey, shownPlane, heatCanvas, isKept, prepareHeads } from "./matrixheat.js";
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
-import { FONT_PX, LABEL_PX, grid, title, paint, paintLegend, hatchFor, legendText, legendLayout, selectedCells } from "./matrixpaint.js";
+import { FONT_PX, LABEL_PX, grid, title, paint, legendText, legendLayout } from "./matrixpaint.js";
+import { placePin, placeHover, paintLegendCanvas, placeWords } from "./matrixover.js";
 
 /** Which axis is which: in the matrix's legend and above the model view's grid of thumbnails. */
 export const AXES = "query ↓ attends to key →";
@@ -28,14 +27,16 @@ export function createMatrix(app) {
   // the pin: its row and column outlines and its two labels, boxes over the frame (placePin)
   const pin = ["row", "col", "qlabel", "klabel"].map((k) => h("div", { class: `aw-matrix-pin aw-matrix-pin-${k}`, "aria-hidden": "true", hidden: true }));
   const notice = h("div", { class: "aw-notice aw-matrix-notice", hidden: true });
-  const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, hoverBox, ...pin]);
+  const words = h("div", { class: "aw-matrix-words", "aria-hidden": "true" }); // the legend's words (matrixover.js)
+  const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, words, hoverBox, ...pin]);
   const el = h("div", { class: "aw-matrix" }, [notice, h("div", { class: "aw-matrix-scroll" }, [stack])]);
-  const v = { app, canvas, heat, legend, hoverBox, pin, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
+  const v = { app, canvas, heat, heats: createHeatCache(), legend, words, hoverBox, pin, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
     labelsVersion: 0, labels: null, layoutKey: "", frame: "", legendKey: "", dirty: true } };
   v.cellValue = (i, j) => cellValue(v, i, j);
   listen(v);
   return {
     el, draw: () => draw(v), destroy() {},
+    idle: (shown) => { if (shown === "heads" || shown === "model") prepare(v); }, // the views whose clicks open the matrix
     update(changed) {
       if (changed.has("_data")) { v.st.dataVersion++; v.st.hover = null; }
       if (["_data", "query_tokens", "key_tokens", "theme"].some((k) => changed.has(k))) v.st.labelsVersion++;
@@ -58,25 +59,39 @@ export function createMatrix(app) {
 }
 
 // ----- what is shown ------------------------------------------------------------------------------
-/** The shown plane's bytes (st.plane), colours (st.table over st.range) and heat map (st.img). */
+/** The shown plane's bytes (st.plane), colours (st.table over st.range) and heat map (st.img, kept per head). */
 function plane(v) {
   const { app, st } = v, d = app.data, dark = app.ui.theme.dark;
   const s = matrixShows(app.get("heads"), d.H, app.get("aggregate"));
   const stretch = Boolean(app.get("color_max"));
   st.shows = s;
-  const key = `${s.kind}|${s.heads.join(",")}|${dark}|${stretch}|${st.dataVersion}`;
+  const key = `${heatKey(s, dark, stretch)}|${st.dataVersion}`;
   if (key === st.imgKey) return;
   st.imgKey = key;
-  const g = grid(app), n = g.R * g.C, src = d.sparse ? { Q: g.R, K: g.C, q: d.pool } : d;
-  st.plane = s.kind === "head" ? src.q.subarray(s.head * n, (s.head + 1) * n) : aggregate(src, s.heads, s.kind === "max" ? "max" : "mean");
-  st.range = colorRange(d.lo, d.hi, st.plane, g.mask, stretch);
-  st.table = rangeTable(d.lo, d.hi, st.range.lo, st.range.hi, dark);
-  const img = v.heat; // on screen as it is, and drawn scaled into exports
-  if (img.width !== g.C) img.width = g.C;
-  if (img.height !== g.R) img.height = g.R;
-  const c2 = img.getContext("2d");
-  c2.putImageData(heatImage(c2, g.C, g.R, st.plane, st.table, { mask: g.mask, maskColor: maskColors(dark)[0] }), 0, 0);
+  const g = grid(app), p = shownPlane(d, g, s, dark, stretch);
+  Object.assign(st, { plane: p.plane, range: p.range, table: p.table });
+  const img = heatCanvas(v.heats, d, heatKey(s, dark, stretch), g, p, dark); // on screen as it is, and drawn scaled into exports
+  if (img !== v.heat) { // the kept canvases stay in the stack, hidden: showing one is cheaper than inserting it
+    img.style.cssText = v.heat.style.cssText;
+    if (!img.isConnected) v.heat.before(img);
+    const old = v.heat;
+    img.hidden = false; v.heat = img;
+    if (isKept(v.heats, old)) old.hidden = true; else old.remove();
+  }
   st.img = img;
+}
+
+/** While hidden behind a view that opens it: the heat maps of the data's heads, painted in idle time. */
+function prepare(v) {
+  const { app } = v, d = app.data;
+  if (!d || d.H > 64) return;
+  const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max")), g = grid(app);
+  const shows = (hd) => ({ kind: "head", head: hd, heads: [hd] });
+  prepareHeads(v.heats, d, g, (hd) => heatKey(shows(hd), dark, stretch),
+    (hd) => {
+      const c = heatCanvas(v.heats, d, heatKey(shows(hd), dark, stretch), g, shownPlane(d, g, shows(hd), dark, stretch), dark);
+      if (!c.isConnected) v.heat.before(c); // hidden, in the stack
+    });
 }
 
 /** Value (in data units) of cell (i, j) of what is shown, exact when `_exact` covers it. */
@@ -141,7 +156,9 @@ function draw(v) {
   // the frame (labels, dividers, pin, masked cells) is repainted only when what it shows changed, not for another head
   const frame = [m.labelsKey, dpr, app.get("segment_start"), st.dataVersion, th.bg, th.fg, th.fg1, th.accent, th.border, th.font,
     th.dark, m.left, m.top, m.cw, m.ch, m.w, m.h, m.totalW, m.totalH, m.rotate, m.labelEveryQ, m.labelEveryK, numbers && st.imgKey].join("|");
-  const legendKey = `${frame}|${st.imgKey}|${st.layoutKey}|${legendText(v)}`; // a new pin leaves it as it is
+  // the legend's canvas: bar and ticks, the same for another head unless its colours are stretched; its words are text
+  const L = m.legend, r = st.range;
+  const legendKey = [frame, r.lo, r.hi, r.stretched, L.side, L.x, L.y, L.barW, L.keyW, Boolean(grid(app).mask)].join("|");
   if (frame !== st.frame || (numbers && dirty)) {
     const ctx = sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr));
     st.frame = frame; st.hover = null; // the hover is drawn by the box
@@ -149,56 +166,12 @@ function draw(v) {
     Object.assign(v.heat.style, { left: `${m.left}px`, top: `${m.top}px`, width: `${m.w}px`, height: `${m.h}px` });
   }
   if (legendKey !== st.legendKey) { st.legendKey = legendKey; paintLegendCanvas(v, m, dpr); }
+  placeWords(v, m);
   Object.assign(st, { m, dirty: false });
   const label = `attention matrix, ${title(v)}, ${d.Q} queries by ${d.K} keys (${AXES})${d.sparse ? `, each cell the max of a ${d.bq}×${d.bk} block` : ""}`;
   if (v.canvas.getAttribute("aria-label") !== label) v.canvas.setAttribute("aria-label", label);
   placeHover(v);
   placePin(v);
-}
-
-/** The pin over the frame, where paint would have drawn it: row and column outlines (2 px, accent), labels bold. */
-function placePin(v) {
-  const { app, st } = v, m = st.m, g = grid(app), th = app.ui.theme, u = app.ui.scale;
-  const { selQ, selK } = selectedCells(app, g);
-  const [row, col, ql, kl] = v.pin, q = selQ != null && selQ < g.R, k = selK != null && selK < g.C;
-  const box = (b, on, x, y, w, hgt) => {
-    if (on) Object.assign(b.style, { left: `${x - 2 * u}px`, top: `${y - 2 * u}px`, width: `${w + 4 * u}px`, height: `${hgt + 4 * u}px`, borderWidth: `${2 * u}px`, borderColor: th.accent });
-    if (b.hidden === on) b.hidden = !on;
-  };
-  box(row, q, m.left, m.top + selQ * m.ch, m.w, m.ch);
-  box(col, k, m.left + selK * m.cw, m.top, m.cw, m.h);
-  const label = (b, on, text, x, y, transform) => {
-    if (on) {
-      if (b.textContent !== text) b.textContent = text;
-      Object.assign(b.style, { left: `${x}px`, top: `${y}px`, transform, color: th.accent, background: th.bg, font: `bold ${LABEL_PX * u}px ${th.font}` });
-    }
-    if (b.hidden === on) b.hidden = !on;
-  };
-  label(ql, q, q ? truncateToWidth(m.qLabels[selQ], m.lw, app.ui.measure) : "", m.left - 5 * u, m.top + (selQ + 0.5) * m.ch, "translate(-100%, -50%)");
-  const kText = k ? truncateToWidth(m.kLabels[selK], m.rotate ? m.top * 1.2 - 14 * u : m.kw, app.ui.measure) : "";
-  label(kl, k, kText, m.left + (selK + 0.5) * m.cw, m.top - 5 * u, m.rotate ? "translateY(-50%) rotate(-60deg)" : "translate(-50%, -100%)");
-}
-
-/** The legend on its own canvas over the frame's legend area (beside or below the cells), transparent elsewhere. */
-function paintLegendCanvas(v, m, dpr) {
-  const u = v.app.ui.scale, side = m.legend.side;
-  const x0 = Math.floor(side ? m.left + m.w + 2 * u : 0), y0 = Math.floor(side ? m.top - 2 * u : m.top + m.h + 2 * u);
-  const w = Math.max(1, Math.round(m.totalW) - x0), hgt = Math.max(1, Math.round(m.totalH) - y0);
-  const ctx = sizeCanvas(v.legend, canvasSize(w, hgt, dpr));
-  ctx.clearRect(0, 0, w, hgt);
-  ctx.translate(-x0, -y0);
-  Object.assign(v.legend.style, { left: `${x0}px`, top: `${y0}px` });
-  paintLegend(v, ctx, m, grid(v.app).mask ? hatchFor(v, ctx, true) : null);
-}
-
-/** The hovered cell's outline, where paint would have stroked it (1.5 px in the theme's text colour). */
-function placeHover(v) {
-  const { st, hoverBox: b } = v, m = st.m, hv = st.hover;
-  if (!hv || !m) { if (!b.hidden) b.hidden = true; return; }
-  const u = v.app.ui.scale, lw = 1.5 * u;
-  Object.assign(b.style, { left: `${m.left + hv.j * m.cw - 0.5 - lw / 2}px`, top: `${m.top + hv.i * m.ch - 0.5 - lw / 2}px`,
-    width: `${m.cw + 1 + lw}px`, height: `${m.ch + 1 + lw}px`, border: `${lw}px solid ${v.app.ui.theme.fg}` });
-  b.hidden = false;
 }
 
 // ----- interaction --------------------------------------------------------------------------------

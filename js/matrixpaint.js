@@ -168,8 +168,8 @@ export function legendLayout(app, m, text, masked) {
     lines: [line], height: (twoLines ? 50 : 32) * u };
 }
 
-/** The colour bar with its range, the hatch key, and the words. */
-export function paintLegend(v, ctx, m, hatch) {
+/** The colour bar with its range, the hatch key, and (`words`; on screen they are text, matrixover.js) the words. */
+export function paintLegend(v, ctx, m, hatch, words = true) {
   const { app, st } = v, th = app.ui.theme, u = app.ui.scale, r = st.range, L = m.legend;
   const x = L.x, y = L.y, w = L.barW, bh = 10 * u;
   const grad = ctx.createLinearGradient(x, 0, x + w, 0);
@@ -189,7 +189,7 @@ export function paintLegend(v, ctx, m, hatch) {
     ctx.fillStyle = th.fg1; ctx.fillText("masked", L.key.x + 21 * u, L.key.y + bh / 2);
   }
   ctx.fillStyle = th.fg1;
-  for (const line of L.lines) ctx.fillText(line.text, line.x, line.y);
+  if (words) for (const line of L.lines) ctx.fillText(line.text, line.x, line.y);
 }
 
 /** The hatch pattern of masked cells (cached for the screen). */

@@ -90,6 +90,7 @@ function frameLoop(app, controls, views, body) {
         v.update(all);
       }
       views[view].draw();
+      for (const [name, v] of Object.entries(views)) if (name !== view) v.idle?.(view); // a hidden view may prepare
     } catch (err) {
       console.error("attnwidget:", err);
     }

@@ -86,7 +86,7 @@ MATRIX = """() => {
       for (let b = 0; b <= m; b++) if (b === m || !at(a, b)) { if (b - start > best.to - best.from) best = { at: a, from: start, to: b }; start = b + 1; } }
     return best; };
   // the heat map: its own canvas under this one, one pixel a cell, scaled over the cells by CSS
-  const hc = document.querySelector(".attnwidget canvas.aw-matrix-heat"), hd = hc.getContext("2d").getImageData(0, 0, hc.width, hc.height).data;
+  const hc = document.querySelector(".attnwidget canvas.aw-matrix-heat:not([hidden])"), hd = hc.getContext("2d").getImageData(0, 0, hc.width, hc.height).data;
   const hb = hc.getBoundingClientRect(), cb = c.getBoundingClientRect(), colours = new Set();
   const r = c.width / cb.width, cellAt = 4 * (Math.floor((hb.top - cb.top + 2) * r) * c.width + Math.floor((hb.left - cb.left + 2) * r));
   for (let k = 0; k < hd.length; k += 4) colours.add(`${hd[k]},${hd[k + 1]},${hd[k + 2]},${hd[k + 3]}`);
