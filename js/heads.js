@@ -14,6 +14,8 @@ export function createHeads(app) {
   const hint = h("div", { class: "aw-hint", text: "click a head to open it in the matrix view" });
   const el = h("div", { class: "aw-heads" }, [hint, grid]);
   const v = { app, grid, hint, st: { cards: [], key: "", dirty: true, drawn: "" } };
+  // a card's click leaves the view: focusing the card on the way (mousedown's default) is work for nothing
+  app.dis.listen(grid, "mousedown", (e) => { if (e.target.closest?.("button.aw-head-card")) e.preventDefault(); });
   app.dis.listen(grid, "click", (e) => {
     const card = e.target.closest?.("button.aw-head-card");
     if (!card || !grid.contains(card)) return;
