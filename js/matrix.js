@@ -25,7 +25,7 @@ export function createMatrix(app) {
   const hoverBox = h("div", { class: "aw-matrix-hover", "aria-hidden": "true", hidden: true,
     style: { position: "absolute", pointerEvents: "none", boxSizing: "border-box" } });
   // the pin: its row and column outlines and its two labels, boxes over the frame (placePin)
-  const pin = ["row", "col", "qlabel", "klabel"].map((k) => h("div", { class: `aw-matrix-pin aw-matrix-pin-${k}`, "aria-hidden": "true", hidden: true }));
+  const pin = ["qmask", "kmask", "kmask", "row", "col", "qlabel", "klabel"].map((k) => h("div", { class: `aw-matrix-pin aw-matrix-pin-${k}`, "aria-hidden": "true", hidden: true }));
   const notice = h("div", { class: "aw-notice aw-matrix-notice", hidden: true });
   const words = h("div", { class: "aw-matrix-words", "aria-hidden": "true" }); // the legend's words (matrixover.js)
   const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, words, hoverBox, ...pin]);

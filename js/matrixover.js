@@ -4,13 +4,13 @@
 
 import { h, sizeCanvas, setText, setAttrs } from "./dom.js";
 import { canvasSize, truncateToWidth } from "./layout.js";
-import { FONT_PX, LABEL_PX, grid, paintLegend, hatchFor, selectedCells } from "./matrixpaint.js";
+import { FONT_PX, LABEL_PX, grid, paintLegend, hatchFor, selectedCells, hiddenByPin } from "./matrixpaint.js";
 
 /** The pin over the frame, where paint would have drawn it: row and column outlines (2 px, accent), labels bold. */
 export function placePin(v) {
   const { app, st } = v, m = st.m, g = grid(app), th = app.ui.theme, u = app.ui.scale;
   const { selQ, selK } = selectedCells(app, g);
-  const [row, col, ql, kl] = v.pin, q = selQ != null && selQ < g.R, k = selK != null && selK < g.C;
+  const [qmask, km1, km2, row, col, ql, kl] = v.pin, q = selQ != null && selQ < g.R, k = selK != null && selK < g.C;
   const box = (b, on, x, y, w, hgt) => {
     if (on) Object.assign(b.style, { left: `${x - 2 * u}px`, top: `${y - 2 * u}px`, width: `${w + 4 * u}px`, height: `${hgt + 4 * u}px`, borderWidth: `${2 * u}px`, borderColor: th.accent });
     if (b.hidden === on) b.hidden = !on;
@@ -27,6 +27,27 @@ export function placePin(v) {
   label(ql, q, q ? truncateToWidth(m.qLabels[selQ], m.lw, app.ui.measure) : "", m.left - 5 * u, m.top + (selQ + 0.5) * m.ch, "translate(-100%, -50%)");
   const kText = k ? truncateToWidth(m.kLabels[selK], m.rotate ? m.top * 1.2 - 14 * u : m.kw, app.ui.measure) : "";
   label(kl, k, kText, m.left + (selK + 0.5) * m.cw, m.top - 5 * u, m.rotate ? "translateY(-50%) rotate(-60deg)" : "translate(-50%, -100%)");
+  placeMasks(v, q ? hiddenByPin(selQ, m.labelEveryQ, g.R) : [], k ? hiddenByPin(selK, m.labelEveryK, g.C) : [], qmask, [km1, km2]);
+}
+
+/** Boxes of the page's colour over the frame's labels that the pin's labels leave out (paint skips them;
+ * on screen the frame keeps them, drawn before the pin): `hq` rows, `hk` columns, at most one each side of
+ * the pin (matrixpaint.js hiddenByPin), a box each for keys. Under the pin's outlines and labels. */
+function placeMasks(v, hq, hk, qmask, kmasks) {
+  const { app, st } = v, m = st.m, u = app.ui.scale, bg = app.ui.theme.bg, line = LABEL_PX * u * 1.3;
+  const set = (b, style) => {
+    if (style) Object.assign(b.style, { background: bg, transformOrigin: "0 0", ...style });
+    if (b.hidden !== !style) b.hidden = !style;
+  };
+  const ys = hq.map((i) => m.top + (i + 0.5) * m.ch);
+  set(qmask, hq.length && { left: `${m.left - 5 * u - m.lw - 1}px`, top: `${Math.min(...ys) - line / 2}px`, width: `${m.lw + 2}px`,
+    height: `${Math.max(...ys) - Math.min(...ys) + line}px`, transform: "none" });
+  // a key's label runs from its anchor, above its column: up and to the right when rotated (as paint draws it)
+  kmasks.forEach((b, n) => set(b, n < hk.length && (m.rotate
+    ? { left: `${m.left + (hk[n] + 0.5) * m.cw}px`, top: `${m.top - 5 * u}px`, width: `${m.top * 1.2 - 14 * u + 3}px`, height: `${line}px`,
+      transform: `rotate(-60deg) translate(-1px, ${-line / 2}px)` }
+    : { left: `${m.left + (hk[n] + 0.5) * m.cw - m.kw / 2 - 1}px`, top: `${m.top - 5 * u - line}px`, width: `${m.kw + 2}px`,
+      height: `${line}px`, transform: "none" })));
 }
 
 /** The legend on its own canvas over the frame's legend area (beside or below the cells), transparent elsewhere. */

@@ -103,19 +103,28 @@ export function paintSegments(app, ctx, m, g) {
   ctx.stroke();
 }
 
+/** The labels (drawn every `step` rows or columns of `n`) that the pinned one `sel` leaves out: those nearer than `step`. */
+export function hiddenByPin(sel, step, n) {
+  const out = [];
+  if (sel == null) return out;
+  for (let i = Math.max(0, Math.ceil((sel - step + 1) / step) * step); i < Math.min(n, sel + step); i += step) if (i !== sel) out.push(i);
+  return out;
+}
+
 /** Query labels left, key labels on top (rotated when narrow); the selected ones (selQ, selK) bold in the accent. */
 function paintLabels(app, ctx, m, g, selQ, selK) {
   const th = app.ui.theme, u = app.ui.scale, font = `${LABEL_PX * u}px ${th.font}`;
   ctx.textBaseline = "middle"; ctx.textAlign = "right"; ctx.font = font; // once: only the selected label is bold
+  const hideQ = hiddenByPin(selQ, m.labelEveryQ, g.R), hideK = hiddenByPin(selK, m.labelEveryK, g.C);
   for (let i = 0; i < g.R; i++) {
-    if (i !== selQ && (i % m.labelEveryQ || (selQ != null && Math.abs(i - selQ) < m.labelEveryQ))) continue;
+    if (i !== selQ && (i % m.labelEveryQ || hideQ.includes(i))) continue;
     ctx.fillStyle = i === selQ ? th.accent : th.fg1;
     if (i === selQ) ctx.font = `bold ${font}`;
     ctx.fillText(truncateToWidth(m.qLabels[i], m.lw, app.ui.measure), m.left - 5 * u, m.top + (i + 0.5) * m.ch);
     if (i === selQ) ctx.font = font;
   }
   for (let j = 0; j < g.C; j++) {
-    if (j !== selK && (j % m.labelEveryK || (selK != null && Math.abs(j - selK) < m.labelEveryK))) continue;
+    if (j !== selK && (j % m.labelEveryK || hideK.includes(j))) continue;
     ctx.fillStyle = j === selK ? th.accent : th.fg1;
     const text = truncateToWidth(m.kLabels[j], m.rotate ? m.top * 1.2 - 14 * u : m.kw, app.ui.measure);
     ctx.save(); // restore() below puts the plain font back

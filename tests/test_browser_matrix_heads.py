@@ -1,8 +1,9 @@
-"""Opening the matrix from the heads view (issue 14): while the heads view is shown the matrix paints each
+"""The matrix's heat maps and pin (issue 14). Opening the matrix from the heads view: while the heads view is shown the matrix paints each
 head's heat map in idle time and keeps it; a card's click then shows the kept canvas of that head. Checked
 in Chromium on a ``to_html`` copy: the canvas shown is the clicked head's (its darkest cell is the cell that
 head weights most, from the NumPy weights), the legend's words name it, one heat map is shown at a time,
-and no more canvases are kept than heads (plus the one on screen)."""
+and no more canvases are kept than heads (plus the one on screen). The pin's labels, now boxes over the
+frame canvas, cover the neighbouring labels that the PNG export leaves out."""
 
 from __future__ import annotations
 
@@ -44,15 +45,20 @@ SHOWN = """() => {
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def browser():
+    b = Browser()
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, tmp_path_factory):
     path = tmp_path_factory.mktemp("matrix-heads") / "heads.html"
     AttentionWidget(weights(), [f"t{i}" for i in range(T)], view="heads").to_html(path)
-    b = Browser()
-    pg = b.new_page()
+    pg = browser.new_page()
     pg.goto(path.as_uri())
     pg.locator(".attnwidget button.aw-head-card").first.wait_for(timeout=10_000)
-    yield pg
-    b.close()
+    return pg
 
 
 def test_the_heads_are_painted_while_hidden(page):
@@ -73,3 +79,40 @@ def test_a_card_opens_its_own_head(page, head):
     assert got["darkest"] == list(np.unravel_index(int(w.argmax()), w.shape)) == [head + 3, 2 * head + 1]
     assert got["words"].startswith(f"head {head}")
     assert got["canvases"] <= H + 1
+
+
+MASKS = """() => {
+  const root = document.querySelector(".attnwidget"), r = (s) => root.querySelector(s).getBoundingClientRect();
+  const box = (s) => { const b = r(s); return [b.left, b.top, b.right, b.bottom]; };
+  const km = [...root.querySelectorAll(".aw-matrix-pin-kmask")].map((e) => e.getBoundingClientRect());
+  return { row: box(".aw-matrix-pin-row"), col: box(".aw-matrix-pin-col"), qmask: box(".aw-matrix-pin-qmask"),
+           kmask: [Math.min(...km.map((b) => b.left)), Math.min(...km.map((b) => b.top)), Math.max(...km.map((b) => b.right)), Math.max(...km.map((b) => b.bottom))], qlabel: box(".aw-matrix-pin-qlabel"),
+           hidden: [...root.querySelectorAll(".aw-matrix-pin-qmask, .aw-matrix-pin-kmask")].map((e) => e.hidden) };
+}"""
+
+
+def test_the_pins_labels_cover_the_neighbours_they_crowd(browser, tmp_path):
+    """200 tokens: labels every few rows and columns; a pin between two of them covers those two (as the
+    PNG export leaves them out), not the next ones."""
+    t, q, k = 200, 10, 10
+    path = tmp_path / "pin.html"
+    w = np.full((1, 1, t, t), 1 / t, np.float32)
+    AttentionWidget(w, [f"t{i}" for i in range(t)], view="matrix").to_html(path)
+    pg = browser.new_page()
+    pg.goto(path.as_uri())
+    pg.locator(".attnwidget canvas.aw-matrix-canvas").wait_for(timeout=10_000)
+    pg.evaluate(f"() => document.querySelector('.attnwidget').attnwidget.app.set({{selected_query: {q}, selected_key: {k}}})")
+    pg.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    got = pg.evaluate(MASKS)
+    assert got["hidden"] == [False, False, False]  # the query mask and one key mask each side
+    ch = got["row"][3] - got["row"][1] - 4  # the row outline: the cell's height + 2 px each side
+    top = got["row"][1] + 2 - q * ch
+    step = int(np.ceil(13 / ch))  # layout.js: a query label every ceil((12 px + 1) / cell height) rows
+    hidden = [i for i in range(0, t, step) if i != q and abs(i - q) < step]
+    grid = [i for i in range(0, t, step) if i not in hidden]
+    shown = [max(i for i in grid if i < q), min(i for i in grid if i > q)]  # the next labels each side stay
+    centre = lambda i: top + (i + 0.5) * ch  # noqa: E731
+    assert len(hidden) == 2 and all(got["qmask"][1] <= centre(i) - 6 and centre(i) + 6 <= got["qmask"][3] for i in hidden)
+    assert all(not (got["qmask"][1] < centre(i) < got["qmask"][3]) for i in shown)
+    assert got["qmask"][2] <= got["row"][0]  # left of the cells
+    assert got["kmask"][3] <= got["col"][1] + 2  # above the cells (rotated labels)
