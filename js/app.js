@@ -29,8 +29,10 @@ export function createApp(model, root, dis) {
       return i < t.length ? String(t[i]) : `#${i}`;
     },
     label: (side, i) => displayToken(app.token(side, i)),
-    /** On a slide, arrow keys belong to the slides unless the widget has keyboard focus from the Tab key. */
-    slideKeys: (e) => app.ui.slides && e.key.startsWith("Arrow") && !e.target.matches?.(":focus-visible"),
+    /** On a slide, arrow keys belong to the slides unless the widget has keyboard focus from the Tab key
+     * (ui.keyFocus, read when the focus came: at the keydown itself Chrome already counts a clicked token
+     * as :focus-visible). */
+    slideKeys: (e) => app.ui.slides && e.key.startsWith("Arrow") && !app.ui.keyFocus,
     headName(hd) { const n = model.get("head_names") || []; return hd < n.length ? String(n[hd]) : `head ${hd}`; },
     headColor: (hd) => headColor(hd, app.ui.theme.dark, model.get("palette")),
     value: (hd, i, j) => bestValue(app.data, app.exact, hd, i, j),

@@ -18,6 +18,7 @@ export function createUiState(root) {
     maxHeight: 0, // CSS pixels the whole widget may take (0: no limit); set on a slide (fit.js)
     bodyMax: 0, // of which the view below the controls may take (0: no limit)
     slides: false, // on a reveal.js slide
+    keyFocus: false, // the focus came into the widget by the keyboard (Tab), not a click: then arrows are the widget's
     userScaled: false, // the size control was used here: the presenter default no longer applies
     theme: readTheme(root),
     scale: 0,

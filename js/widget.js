@@ -139,6 +139,8 @@ function watchPage(app, el, schedule) {
     if (budget) ui.maxHeight = budget;
     schedule();
   }));
+  // Whether the focus came by the keyboard: asked when it comes, not at a later key press (app.slideKeys).
+  dis.listen(root, "focusin", (e) => { ui.keyFocus = Boolean(e.target.matches?.(":focus-visible")); });
   // On a slide, arrows a native control would take (a select clicked with the mouse) go to the slides.
   dis.listen(root, "keydown", (e) => { if (app.slideKeys(e) && e.target.tagName === "SELECT") e.preventDefault(); }, true);
   dis.listen(root, "keydown", (e) => {

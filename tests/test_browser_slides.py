@@ -106,9 +106,10 @@ def test_every_slide_fits_a_projector(deck):
 
 
 def it_slide(page):
-    """Show the slide of the "it" view (8 heads, "it" pinned) and return its widget root."""
+    """Show the slide of the "it" view (8 heads, "it" pinned) and return its widget root: the demo's second
+    widget of 8 heads × 11 queries (the first is the heads view a few slides before)."""
     ix = page.evaluate("""() => { const r = [...document.querySelectorAll('.attnwidget .aw-header')]
-        .find((h) => h.textContent.includes('8 heads × 11 queries')).closest('.attnwidget');
+        .filter((h) => h.textContent.includes('8 heads × 11 queries')).pop().closest('.attnwidget');
         return Reveal.getIndices(r.closest('section')); }""")
     show(page, ix, 0)
     root = page.locator("section.present:not(.stack) .attnwidget").first
@@ -124,9 +125,10 @@ def test_arrows_go_to_the_slides_unless_the_widget_was_tabbed_into(deck):
     cross = root.locator('[data-side="query"][data-index="3"]')
     cross.click()  # a click pins, and leaves the arrows to the slides
     page.wait_for_function("(el) => el.classList.contains('aw-pinned')", arg=cross.element_handle())
+    widget = root.element_handle()  # this widget, though the next slide is shown
     page.keyboard.press("ArrowRight")
     page.wait_for_function("(b) => JSON.stringify(Reveal.getIndices()) !== JSON.stringify(b)", arg=before, timeout=5_000)
-    assert root.evaluate("(r) => r.attnwidget.app.get('selected_query')") == 3  # the pin stayed where it was
+    assert widget.evaluate("(r) => r.attnwidget.app.get('selected_query')") == 3  # the pin stayed where it was
     root = it_slide(page)  # back on the slide
     cross = root.locator('[data-side="query"][data-index="3"]')
     cross.click()  # focus on the token again (the click releases the pin)
