@@ -1,4 +1,5 @@
-"""Shared fixtures: one real IPython shell with the extension loaded, and a NumPy reference of attention."""
+"""Shared fixtures: one real IPython shell with the extension loaded, a Chromium for the browser tests, and a
+NumPy reference of attention."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ def ip():
     shell = get_ipython()
     shell.run_line_magic("load_ext", "attnwidget")
     return shell
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a module's browser tests (harness.Browser: outside requests aborted)."""
+    from harness import Browser
+
+    b = Browser()
+    yield b
+    b.close()
 
 
 @pytest.fixture

@@ -12,20 +12,13 @@ import pytest
 from nbclient import NotebookClient
 
 from browser_support import ARTIFACTS, Lab, pinned
-from harness import Browser, is_local
+from harness import is_local
 from test_browser_lab import PAINTED
 
 pytestmark = pytest.mark.browser
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Scripts nbconvert's own stock templates load (not attnwidget's): RequireJS, jQuery, MathJax, reveal.js.
 NBCONVERT_CDNS = ("cdnjs.cloudflare.com", "unpkg.com", "cdn.jsdelivr.net")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 @pytest.fixture(scope="module")

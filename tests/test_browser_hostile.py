@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from browser_support import LIVE, Lab, Notebook, write_notebook
-from harness import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -35,13 +34,6 @@ def assert_harmless(page, browser, root_selector=LIVE):
     assert page.evaluate("() => window.__pwned") is None
     assert root.locator("img, svg[onload], script").count() == 0
     assert [e for e in browser.console_errors if e.startswith("dialog")] == []
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 def test_in_jupyterlab(browser, tmp_path):

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from attnwidget import AttentionWidget
-from harness import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -42,13 +41,6 @@ SHOWN = """() => {
            head: root.attnwidget.app.get("head"), view: root.attnwidget.app.get("view"),
            words: [...root.querySelectorAll(".aw-matrix-word")].map((e) => e.textContent).join(" · ") };
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 @pytest.fixture(scope="module")

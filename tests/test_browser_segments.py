@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from attnwidget import head_view, model_view
-from harness import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +22,6 @@ DARK_PAGE = "body { --jp-layout-color0: #111111; --jp-ui-font-color0: #ffffff; }
 def attention(layers=2, heads=2, n=len(TOKENS)):
     """Uniform weights: every matrix cell one dark colour, so the divider is the one long bright line."""
     return tuple(np.full((1, heads, n, n), 1.0 / n, np.float32) for _ in range(layers))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 def open_copy(browser, tmp_path, name, style=None, make=head_view, ready=".attnwidget .aw-tok", **kwargs):

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from attnwidget import AttentionWidget, codec, export
-from harness import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -90,13 +89,6 @@ EDITS = [
     ("slice-shape", model_widget, set_(["_slices", "1,1", "shape"], [1, 4, 18]),
      '_slices["1,1"] claims 1x4x18 weights, layer 1 has 3x4x6'),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 def test_an_unedited_copy_is_drawn_and_answers(browser, tmp_path):
