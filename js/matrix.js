@@ -84,14 +84,13 @@ function plane(v) {
 /** While hidden behind a view that opens it: the heat maps of the data's heads, painted in idle time. */
 function prepare(v) {
   const { app } = v, d = app.data;
-  if (!d || d.H > 64) return;
+  if (!d) return; // how many are kept is the cache's budget (matrixheat.js)
   const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max")), g = grid(app);
-  const shows = (hd) => ({ kind: "head", head: hd, heads: [hd] });
-  prepareHeads(v.heats, d, g, (hd) => heatKey(shows(hd), dark, stretch),
-    (hd) => {
-      const c = heatCanvas(v.heats, d, heatKey(shows(hd), dark, stretch), g, shownPlane(d, g, shows(hd), dark, stretch), dark);
-      if (!c.isConnected) v.heat.before(c); // hidden, in the stack
-    });
+  const shows = (hd) => ({ kind: "head", head: hd, heads: [hd] }), key = (hd) => heatKey(shows(hd), dark, stretch);
+  prepareHeads(v.heats, d, g, key, (hd) => {
+    const c = heatCanvas(v.heats, d, key(hd), g, shownPlane(d, g, shows(hd), dark, stretch), dark);
+    if (!c.isConnected) v.heat.before(c); // hidden, in the stack
+  });
 }
 
 /** Value (in data units) of cell (i, j) of what is shown, exact when `_exact` covers it. */
