@@ -6,9 +6,10 @@
 
 import { h, setText, setAttrs } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
-import { formatNumber, formatVector, formatStat } from "./format.js";
+import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
 import { whatIfFor, resetWhatIf } from "./uistate.js";
+import { createTable, fillTable, fillWindow, scrollGeometry, remeasure } from "./explaintable.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
 // Bare scores: arrays, BertViz tensors, or a model whose attention was recorded at a softmax (KerasHub on TensorFlow).
@@ -37,7 +38,7 @@ export function createExplain(app) {
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
     [nav, strip, formula, wi.el, message, scroll]);
-  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, scroll, st: { dirty: true, tokensKey: "", refocus: null } };
+  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, tokensKey: "", refocus: null } };
   listen(v);
   listenWhatIf(v);
   return {
@@ -58,6 +59,8 @@ function listen(v) {
   }
   dis.listen(v.up, "click", () => step(-1));
   dis.listen(v.down, "click", () => step(1));
+  // a scroll fills the rows that came into view (explaintable.js keeps only those in the page)
+  dis.listen(v.scroll, "scroll", () => fillWindow(app, v.tb, scrollGeometry(v.tb, v.scroll)), { passive: true });
   dis.listen(v.headSel, "change", () => app.set({ head: Number(v.headSel.value) }));
   dis.listen(strip, "click", (e) => {
     const b = e.target.closest?.("button[data-explain-query]");
@@ -168,77 +171,12 @@ function numbers(ex, w) {
   return { logits: ex.logits, weights: ex.weights, output: ex.output, allowed };
 }
 
-const COLS = 7;
-
-/** Row j's elements, made once and reused: every later draw changes only the cells whose numbers changed. */
-function makeRow() {
-  const td = (cls) => h("td", { class: cls });
-  const r = { j: td("aw-explain-j"), keyCell: td("aw-explain-key"), dot: td("aw-explain-num"), logit: td("aw-explain-num"),
-    weight: td("aw-explain-num aw-explain-weight"), barCell: td("aw-explain-barcell"), vec: td("aw-explain-vec"),
-    key: h("button", { type: "button", class: "aw-explain-drop" }), bar: h("div", { class: "aw-explain-bar" }) };
-  r.keyCell.append(r.key);
-  r.barCell.append(r.bar);
-  r.tr = h("tr", {}, [r.j, r.keyCell, r.dot, r.logit, r.weight, r.barCell, r.vec]);
-  return r;
-}
-
-function fillRow(app, ex, n, w, j, color, r) {
-  const masked = ex.mask ? ex.mask[j] === 0 : false, lifted = masked && w.unmasked, dropped = w.dropped.includes(j);
-  const kept = n.allowed[j] === 1, wt = kept ? n.weights[j] : 0;
-  const vec = formatVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim));
-  const cls = ["aw-explain-row", masked && !lifted && "aw-masked", lifted && "aw-unmasked", dropped && "aw-dropped"].filter(Boolean).join(" ");
-  const why = dropped ? "dropped (what-if): left out of the softmax" : masked && !lifted ? "masked: this query may not attend to this key" : null;
-  setAttrs(r.tr, { class: cls, "data-explain-key": j, "data-weight": String(wt), "data-masked": masked ? "true" : "false", "data-dropped": dropped ? "true" : "false" });
-  setText(r.j, String(j));
-  setText(r.key, app.label("key", j));
-  setAttrs(r.key, { "data-explain-drop": j, disabled: masked && !lifted, "aria-pressed": dropped ? "true" : "false",
-    title: `${app.token("key", j)} · click: ${dropped ? "put it back into" : "drop it from"} the softmax` });
-  setText(r.dot, formatNumber(ex.dots[j]));
-  setText(r.logit, kept ? formatNumber(n.logits[j]) : "−∞");
-  setAttrs(r.logit, { title: why });
-  setText(r.weight, formatNumber(wt));
-  setAttrs(r.bar, { style: { width: `${Math.max(0, Math.min(1, wt)) * 100}%`, background: color } });
-  setText(r.vec, vec.short);
-  setAttrs(r.vec, { title: vec.full });
-}
-
-/** The table's head, body rows and foot, made once; rows added or taken away as the number of keys changes. */
-function tableParts(v, S) {
-  const { st } = v;
-  if (!st.parts) {
-    const head = h("tr", {}, Array.from({ length: COLS }, () => h("th")));
-    const sumCells = Array.from({ length: COLS }, () => h("td"));
-    sumCells[1].textContent = "all keys";
-    sumCells[4].className = "aw-explain-num aw-explain-weight";
-    const out = h("td", { class: "aw-explain-vec", "data-explain-output": "" });
-    const sum = h("tr", { class: "aw-explain-sum" }, sumCells);
-    const outRow = h("tr", { class: "aw-explain-out" }, [h("td"), h("td", { text: "output", title: "the head's output before the output projection" }),
-      h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }), out]);
-    st.parts = { head, body: h("tbody"), sum, sumCell: sumCells[4], out, rows: [] };
-    v.table.replaceChildren(h("thead", {}, [head]), st.parts.body, h("tfoot", {}, [sum, outRow]));
-  }
-  const P = st.parts;
-  while (P.rows.length < S) { const r = makeRow(); P.rows.push(r); P.body.append(r.tr); }
-  while (P.rows.length > S) P.rows.pop().tr.remove();
-  return P;
-}
-
-function renderTable(v, ex, w) {
-  const { app, st } = v, color = app.headColor(ex.head), n = numbers(ex, w), t = w.temperature;
-  const cols = [["j", "key index"], ["key kⱼ", "key token: click to drop it from the softmax (what-if)"], ["q·kⱼ", "dot product, unscaled"],
-    [t === 1 ? "logit" : "logit ÷ t", `q·kⱼ × scale (1/√key_dim)${t === 1 ? "" : ` ÷ t (${t}): what the softmax sees`}`],
-    ["weight wⱼ", "softmax of the logits"], ["", ""], [`value vⱼ (${ex.valueDim})`, "the key's value vector (rounded)"]];
-  const P = tableParts(v, ex.S);
-  cols.forEach(([c, ti], k) => { setText(P.head.children[k], c); setAttrs(P.head.children[k], { title: ti || null }); });
-  for (let j = 0; j < ex.S; j++) fillRow(app, ex, n, w, j, color, P.rows[j]);
-  let sum = 0;
-  for (let j = 0; j < ex.S; j++) if (n.allowed[j]) sum += n.weights[j];
-  const out = formatVector(n.output);
-  setAttrs(P.sum, { "data-explain-sum": String(sum) });
-  setText(P.sumCell, `Σ = ${formatStat(sum, 3)}`);
-  setText(P.out, out.short);
-  setAttrs(P.out, { title: out.full });
-  if (st.refocus != null) { // a key clicked (or pressed) keeps the focus
+/** The table for what `w` makes of `ex`; a key clicked (or pressed) keeps the focus. */
+function renderTable(v, ex, w, geom) {
+  const { app, st } = v;
+  remeasure(v.tb, `${app.ui.scale}|${JSON.stringify(app.ui.theme)}`);
+  fillTable(v.tb, app, ex, numbers(ex, w), w, geom);
+  if (st.refocus != null) {
     v.table.querySelector(`button[data-explain-drop="${st.refocus}"]`)?.focus({ preventScroll: true });
     st.refocus = null;
   }
@@ -267,6 +205,7 @@ function draw(v) {
   if (v.scroll.style.maxHeight !== room) v.scroll.style.maxHeight = room;
   if (!st.dirty) return;
   st.dirty = false;
+  const geom = scrollGeometry(v.tb, v.scroll); // read before this draw writes: no extra layout
   const sq = app.get("selected_query"), hd = app.get("head") ?? 0;
   const w = whatIfFor(ui, [app.get("layer") | 0, app.get("batch") | 0, sq, hd].join("|")); // a new pin starts from the layer's own
   drawNav(v, sq, hd);
@@ -290,5 +229,5 @@ function draw(v) {
   setText(fw, w.dropped.length ? "wⱼ = softmax(logits)ⱼ over the keys kept" : "wⱼ = softmax(logits)ⱼ");
   setText(fo, "output = Σⱼ wⱼ vⱼ");
   drawWhatIf(v, ex, w);
-  renderTable(v, ex, w);
+  renderTable(v, ex, w, geom);
 }

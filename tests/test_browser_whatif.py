@@ -43,7 +43,7 @@ CELLS = [
 ROWS = """(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r) => ({
   j: Number(r.dataset.explainKey), w: Number(r.dataset.weight), text: r.cells[4].textContent,
   logit: r.cells[3].textContent, dropped: r.dataset.dropped === 'true', masked: r.dataset.masked === 'true',
-  bar: parseFloat(r.querySelector('.aw-explain-bar').style.width) / 100}))"""
+  bar: ((b) => b.getBoundingClientRect().width / b.offsetWidth)(r.querySelector('.aw-explain-bar'))}))"""
 SUM = "(root) => Number(root.querySelector('tr.aw-explain-sum').dataset.explainSum)"
 OUTPUT = "(root) => root.querySelector('[data-explain-output]').title"
 

@@ -1,0 +1,169 @@
+// Explain view's table: one row per key j (its token, q·kⱼ, logit, weight, bar and value vⱼ), a row Σ and
+// the output. Only the rows in the scroller's view, and a few either side, are in the page: a pin fills
+// those (about 40) whatever the number of keys, and a scroll fills the new ones. Spacer rows above and
+// below give the scroller the height of all rows; a hidden sizer row holds each column's widest text, so
+// columns keep their widths while other rows scroll in. Every number and token goes in by textContent.
+
+import { h, setText, setAttrs } from "./dom.js";
+import { formatNumber, formatVector, formatStat } from "./format.js";
+
+const COLS = 7;
+/** Rows filled beyond each edge of the view: a Tab or a wheel step finds its row there. */
+const PAD = 8;
+
+/** The table's parts, made once: head, sizer, spacers, the pool of rows, sum and output rows. */
+export function createTable(table) {
+  const head = h("tr", {}, Array.from({ length: COLS }, () => h("th")));
+  const sizer = h("tr", { class: "aw-explain-sizer", "aria-hidden": "true" }, Array.from({ length: COLS }, (_, k) => h("td", { class: k === 6 ? "aw-explain-vec" : "" })));
+  const gap = () => h("tr", { class: "aw-explain-gap", "aria-hidden": "true" }, [h("td", { colspan: String(COLS) })]);
+  const above = gap(), below = gap();
+  const sumCells = Array.from({ length: COLS }, () => h("td"));
+  sumCells[1].textContent = "all keys";
+  sumCells[4].className = "aw-explain-num aw-explain-weight";
+  const out = h("td", { class: "aw-explain-vec", "data-explain-output": "" });
+  const sum = h("tr", { class: "aw-explain-sum" }, sumCells);
+  const outRow = h("tr", { class: "aw-explain-out" }, [h("td"), h("td", { text: "output", title: "the head's output before the output projection" }),
+    h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }), out]);
+  const body = h("tbody", {}, [sizer, above, below]);
+  table.replaceChildren(h("thead", {}, [head]), body, h("tfoot", {}, [sum, outRow]));
+  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: 0, rowKey: "", vtext: null, last: null };
+}
+
+/** Row j's elements, made once and reused for whichever key is in view. */
+function makeRow() {
+  const td = (cls) => h("td", { class: cls });
+  const r = { j: td("aw-explain-j"), keyCell: td("aw-explain-key"), dot: td("aw-explain-num"), logit: td("aw-explain-num"),
+    weight: td("aw-explain-num aw-explain-weight"), barCell: td("aw-explain-barcell"), vec: td("aw-explain-vec"),
+    key: h("button", { type: "button", class: "aw-explain-drop" }), bar: h("div", { class: "aw-explain-bar" }) };
+  r.keyCell.append(r.key);
+  r.barCell.append(r.bar);
+  r.tr = h("tr", {}, [r.j, r.keyCell, r.dot, r.logit, r.weight, r.barCell, r.vec]);
+  return r;
+}
+
+/** Key j's value vector as text (formatted when first shown, again only when V's numbers change). */
+function valueText(tb, ex, j) {
+  if (!(tb.vtext && sameNumbers(tb.vtext.V, ex.V))) tb.vtext = { V: ex.V, texts: [] };
+  return (tb.vtext.texts[j] ??= formatVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim)));
+}
+
+/** Whether two Float32Arrays hold the same numbers (NaN equal to NaN): a plain loop, S × valueDim long. */
+function sameNumbers(a, b) {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
+  return true;
+}
+
+function fillRow(app, tb, s, j, r) {
+  const { ex, n, w, color } = s;
+  const masked = ex.mask ? ex.mask[j] === 0 : false, lifted = masked && w.unmasked, dropped = w.dropped.includes(j);
+  const kept = n.allowed[j] === 1, wt = kept ? n.weights[j] : 0, vec = valueText(tb, ex, j);
+  const cls = ["aw-explain-row", masked && !lifted && "aw-masked", lifted && "aw-unmasked", dropped && "aw-dropped"].filter(Boolean).join(" ");
+  const why = dropped ? "dropped (what-if): left out of the softmax" : masked && !lifted ? "masked: this query may not attend to this key" : null;
+  setAttrs(r.tr, { class: cls, "data-explain-key": j, "aria-rowindex": j + 2, "data-weight": String(wt), "data-masked": masked ? "true" : "false", "data-dropped": dropped ? "true" : "false" });
+  setText(r.j, String(j));
+  setText(r.key, app.label("key", j));
+  setAttrs(r.key, { "data-explain-drop": j, disabled: masked && !lifted, "aria-pressed": dropped ? "true" : "false",
+    title: `${app.token("key", j)} · click: ${dropped ? "put it back into" : "drop it from"} the softmax` });
+  setText(r.dot, formatNumber(ex.dots[j]));
+  setText(r.logit, kept ? formatNumber(n.logits[j]) : "−∞");
+  setAttrs(r.logit, { title: why });
+  setText(r.weight, formatNumber(wt));
+  // scaled, not resized: its length changes no layout
+  setAttrs(r.bar, { style: { transform: `scaleX(${Math.max(0, Math.min(1, wt))})`, background: color } });
+  setText(r.vec, vec.short);
+  setAttrs(r.vec, { title: vec.full });
+}
+
+/** The number of `a` (its first `n`) whose text is longest as formatNumber writes it: the largest magnitude,
+ * negative if any is. */
+function widest(a, n) {
+  let big = 0, neg = false;
+  for (let i = 0; i < n; i++) { const x = a[i]; if (Number.isFinite(x)) { big = Math.max(big, Math.abs(x)); neg ||= x < 0; } }
+  return neg ? -big : big;
+}
+
+/** The sizer row: each column's widest text over all S keys, so the columns do not move as rows scroll in. */
+function fillSizer(app, tb, ex, n) {
+  const S = ex.S;
+  let key = "";
+  for (let j = 0; j < S; j++) { const l = app.label("key", j); if (l.length > key.length) key = l; }
+  const vec = formatVector(new Float32Array(ex.valueDim).fill(widest(ex.V, S * ex.valueDim)));
+  const texts = [String(S - 1), key, formatNumber(widest(ex.dots, S)), formatNumber(widest(n.logits, S)), "0.000", "", vec.short];
+  texts.forEach((t, k) => setText(tb.sizer.children[k], t));
+}
+
+const HEADS = (t) => [["j", "key index"], ["key kⱼ", "key token: click to drop it from the softmax (what-if)"], ["q·kⱼ", "dot product, unscaled"],
+  [t === 1 ? "logit" : "logit ÷ t", `q·kⱼ × scale (1/√key_dim)${t === 1 ? "" : ` ÷ t (${t}): what the softmax sees`}`],
+  ["weight wⱼ", "softmax of the logits"], ["", ""], ["value vⱼ", "the key's value vector (rounded)"]];
+
+/** Where the scroller is: read before the frame writes anything, so the read costs no extra layout. */
+export function scrollGeometry(tb, scroll) {
+  return { top: Math.max(0, scroll.scrollTop - tb.body.offsetTop), height: scroll.clientHeight };
+}
+
+/**
+ * Fill the table for `ex` (protocol.decodeExplain: S keys, dots (S,), V (S × valueDim)) with the numbers `n`
+ * ({logits, weights, allowed, output}) the what-if `w` gives; `geom` is scrollGeometry's.
+ */
+export function fillTable(tb, app, ex, n, w, geom) {
+  const t = w.temperature;
+  HEADS(t).forEach(([c, ti], k) => {
+    setText(tb.head.children[k], k === 6 ? `${c} (${ex.valueDim})` : c);
+    setAttrs(tb.head.children[k], { title: ti || null });
+  });
+  tb.last = { ex, n, w, color: app.headColor(ex.head) };
+  setAttrs(tb.table, { "aria-rowcount": ex.S + 3 });
+  fillSizer(app, tb, ex, n);
+  fillWindow(app, tb, geom);
+  let sum = 0;
+  for (let j = 0; j < ex.S; j++) if (n.allowed[j]) sum += n.weights[j];
+  const out = formatVector(n.output);
+  setAttrs(tb.sum, { "data-explain-sum": String(sum) });
+  setText(tb.sumCell, `Σ = ${formatStat(sum, 3)}`);
+  setText(tb.out, out.short);
+  setAttrs(tb.out, { title: out.full });
+}
+
+/** The rows in view, and PAD either side, filled from the last fillTable; the spacers stand for the rest. */
+export function fillWindow(app, tb, geom) {
+  const s = tb.last;
+  if (!s) return;
+  const S = s.ex.S, rowH = tb.rowH || 20; // until a row is measured: a guess, put right below
+  const first = Math.max(0, Math.min(S, Math.floor(geom.top / rowH)) - PAD);
+  const end = Math.min(S, Math.ceil((geom.top + (geom.height || 600)) / rowH) + PAD);
+  placeRows(tb, first, end);
+  for (let k = 0; k < tb.rows.length; k++) fillRow(app, tb, s, first + k, tb.rows[k]);
+  if (!tb.rowH && tb.rows.length) { // measured once per scale: this read lays the page out an extra time
+    tb.rowH = tb.rows[0].tr.offsetHeight || 20;
+    if (tb.rowH !== rowH) return fillWindow(app, tb, geom);
+  }
+  setAttrs(tb.above.firstChild, { style: { height: `${first * tb.rowH}px` } });
+  setAttrs(tb.below.firstChild, { style: { height: `${(S - end) * tb.rowH}px` } });
+  tb.above.hidden = first === 0;
+  tb.below.hidden = end === S;
+}
+
+/** tb.rows become the rows of keys first … end − 1. A key still in view keeps its row element, which
+ * does not move (a focused key button keeps the focus); the rows of keys gone out of view are reused. */
+function placeRows(tb, first, end) {
+  const old = tb.rows, from = tb.first;
+  const lo = Math.max(first, from), hi = Math.min(end, from + old.length), overlap = hi > lo;
+  const kept = overlap ? old.slice(lo - from, hi - from) : [];
+  const spare = old.filter((_, k) => !overlap || from + k < lo || from + k >= hi);
+  const take = () => spare.pop() ?? makeRow();
+  const top = Array.from({ length: (overlap ? lo : end) - first }, take);
+  const bottom = Array.from({ length: overlap ? end - hi : 0 }, take);
+  for (const r of spare) r.tr.remove();
+  const anchor = kept.length ? kept[0].tr : tb.below;
+  for (const r of top) anchor.before(r.tr);
+  for (const r of bottom) tb.below.before(r.tr);
+  tb.rows = [...top, ...kept, ...bottom];
+  tb.first = first;
+}
+
+/** Row heights change with the widget's scale and theme: measured again at the next fill when `key` changes. */
+export function remeasure(tb, key) {
+  if (key !== tb.rowKey) { tb.rowKey = key; tb.rowH = 0; }
+}

@@ -1,0 +1,107 @@
+"""The explain view's table keeps only the rows in view in the page (js/explaintable.js): a Keras
+cross-attention layer of 5 queries over 300 keys, exported with ``to_html`` and opened in Debian's
+Chromium. The rows shown carry Keras's own weights wherever the table is scrolled, the spacers give the
+scroller the height of every row, and the columns keep their widths as rows with wider texts scroll in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+S = 300
+QUERY = 2
+
+ROWS = """(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r) => {
+  const b = r.getBoundingClientRect();
+  return {j: Number(r.dataset.explainKey), w: Number(r.dataset.weight), top: b.top, bottom: b.bottom}; })"""
+WIDTHS = "(root) => Array.from(root.querySelectorAll('.aw-explain-table thead th'), (t) => t.getBoundingClientRect().width)"
+BOX = "(el) => { const b = el.getBoundingClientRect(); return {top: b.top, bottom: b.bottom}; }"
+
+
+@pytest.fixture(scope="module")
+def shown(browser, tmp_path_factory):
+    """(page, the widget's root, Keras's weights (heads, S) of the pinned query) with the table up."""
+    import attnwidget
+
+    res = attnwidget.attention(kind="cross", num_heads=2, key_dim=8, query="the animal did not cross",
+                               context=" ".join(f"w{i}" for i in range(S)))
+    assert res.scores.shape == (1, 2, 5, S)
+    res.widget.view = "explain"
+    path = tmp_path_factory.mktemp("explain-rows") / "explain.html"
+    res.to_html(path)
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    root = page.locator(".attnwidget").first
+    root.locator(f'button[data-explain-query="{QUERY}"]').click()
+    page.wait_for_function("(el) => el.querySelectorAll('tr[data-explain-key]').length > 0 && !el.querySelector('.aw-explain-scroll').hidden",
+                           arg=root.element_handle(), timeout=10_000)
+    yield page, root, np.asarray(res.scores[0, :, QUERY], dtype=np.float64)
+    page.close()
+
+
+def scroll_to(page, root, top: int) -> list[dict]:
+    """Scroll the table to ``top`` px and return its rows once a frame has filled them."""
+    root.locator(".aw-explain-scroll").evaluate(f"(s) => {{ s.scrollTop = {top}; }}")
+    page.wait_for_timeout(150)  # the scroll event, then the frame it fills
+    return root.evaluate(ROWS)
+
+
+def check_rows(rows, weights, scroller):
+    js = [r["j"] for r in rows]
+    assert js == list(range(js[0], js[0] + len(js))), "the rows in the page are consecutive keys"
+    assert len(rows) < S // 4, f"{len(rows)} of {S} rows in the page"
+    assert max(abs(r["w"] - weights[r["j"]]) for r in rows) < 1e-6  # Keras's weights, row by row
+    # the rows cover what the scroller shows, unless they reach the first or the last key
+    assert js[0] == 0 or rows[0]["top"] <= scroller["top"], (rows[0], scroller)
+    assert js[-1] == S - 1 or rows[-1]["bottom"] >= scroller["bottom"], (rows[-1], scroller)
+
+
+def test_a_window_of_rows_with_keras_weights_wherever_it_scrolls(shown):
+    page, root, weights = shown
+    scroller = root.locator(".aw-explain-scroll")
+    box = scroller.evaluate(BOX)
+    widths = root.evaluate(WIDTHS)
+    rows = root.evaluate(ROWS)
+    assert rows[0]["j"] == 0
+    check_rows(rows, weights[0], box)
+    height = rows[1]["top"] - rows[0]["top"]
+    # the spacers stand for every row: the scroller is as tall as S rows
+    assert abs(scroller.evaluate("(s) => s.scrollHeight") - S * height) < 6 * height
+    for top in (2000, 4500, 10**6):
+        rows = scroll_to(page, root, top)
+        check_rows(rows, weights[0], box)
+        assert root.evaluate(WIDTHS) == widths, f"columns moved at scrollTop {top}"
+    # at the bottom: the last key, and no gap between it and the row Σ
+    assert rows[-1]["j"] == S - 1
+    sum_top = root.locator("tr.aw-explain-sum").evaluate(BOX)["top"]
+    assert abs(sum_top - rows[-1]["bottom"]) < 1
+
+
+def test_another_head_refills_the_rows_in_view(shown):
+    page, root, weights = shown
+    scroll_to(page, root, 3000)
+    root.locator("select.aw-explain-head").select_option("1")
+    page.wait_for_function("(el) => el.querySelector('.aw-explain-title').textContent.endsWith('head 1')",
+                           arg=root.element_handle(), timeout=10_000)
+    page.wait_for_timeout(100)
+    rows = root.evaluate(ROWS)
+    assert rows[0]["j"] > 100, "the scroll stays where it was"
+    check_rows(rows, weights[1], root.locator(".aw-explain-scroll").evaluate(BOX))
+
+
+def test_tab_walks_the_keys_past_the_rows_first_in_the_page(shown):
+    """A key still in view keeps its row element, so the focus stays on the key it was given."""
+    page, root, _ = shown
+    scroll_to(page, root, 0)
+    root.locator('button[data-explain-drop="0"]').focus()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.dataset.explainDrop") == "60"
+    page.keyboard.press("Enter")  # the focused key is dropped, and keeps the focus
+    page.wait_for_function("(el) => el.querySelector('tr[data-explain-key=\"60\"]')?.dataset.dropped === 'true'",
+                           arg=root.element_handle(), timeout=10_000)
+    assert page.evaluate("() => document.activeElement.dataset.explainDrop") == "60"
+    assert root.evaluate(ROWS)[0]["j"] > 0, "the table scrolled with the focus"
