@@ -1,0 +1,94 @@
+"""What a pin costs the explain view as the keys grow: a Keras cross-attention layer of 5 queries over S keys.
+
+    .venv/bin/python benchmarks/bench_explain.py [--sizes 64,1024,4096] [--pins 12]
+
+Each size is one ``to_html`` page of ``attnwidget.attention(kind="cross", num_heads=1, key_dim=8)`` (one
+head, so that 4,096 keys fit the 1 MiB of explain data a page carries), opened in Chromium as the benchmarks
+launch it (tests/harness.py, headless, ``--disable-gpu``, 1280 × 1000). Per pin
+(another query, set from the page's own model), the frame that draws it is timed from a ``requestAnimationFrame``
+callback queued before the pin to one queued after it: the script (every view's update and the explain
+table's fill), then the style and layout a read of ``offsetHeight`` forces at its end. Then trusted clicks
+(Playwright's mouse) on the query strip, with Chrome's Event Timing entries of 16 ms or more
+(``PerformanceObserver({type: "event", durationThreshold: 16})``). Medians of the pins after the first two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import statistics
+import sys
+import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+
+from harness import Browser, chromium_or_exit, chromium_version  # noqa: E402
+
+PINS = """async (n) => { const { app } = document.querySelector('.attnwidget').attnwidget, out = [];
+  const frame = () => new Promise((res) => requestAnimationFrame(() => setTimeout(res, 40)));
+  for (let k = 0; k < n; k++) {
+    await frame();
+    let t0 = 0, t1 = 0, t2 = 0;
+    requestAnimationFrame(() => { t0 = performance.now(); });
+    app.set({ selected_query: k % 5, selected_key: null });
+    await new Promise((res) => requestAnimationFrame(() => { t1 = performance.now(); document.body.offsetHeight; t2 = performance.now(); res(); }));
+    out.push([t1 - t0, t2 - t1]);
+  }
+  return { out, rows: document.querySelectorAll('tr[data-explain-key]').length }; }"""
+OBSERVE = """() => { window.__ev = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__ev.push(e.duration); })
+  .observe({ type: "event", durationThreshold: 16, buffered: false }); }"""
+
+
+def page_for(s: int, work: pathlib.Path) -> pathlib.Path:
+    import attnwidget
+
+    res = attnwidget.attention(kind="cross", num_heads=1, key_dim=8, max_tokens=max(512, s),
+                               query="the animal did not cross", context=" ".join(f"w{i}" for i in range(s)))
+    res.widget.view = "explain"
+    path = work / f"explain-{s}.html"
+    res.to_html(path)
+    res.widget.close()
+    return path
+
+
+def measure(browser: Browser, path: pathlib.Path, pins: int) -> dict:
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    root = page.locator(".attnwidget").first
+    root.locator(".aw-explain-tok").first.wait_for()
+    got = page.evaluate(PINS, pins)
+    frames = got["out"][2:]
+    page.evaluate(OBSERVE)
+    hits = []
+    for k in range(11):
+        page.evaluate("() => { window.__ev = []; }")
+        root.locator(f'button[data-explain-query="{(k + 2) % 5}"]').click()
+        page.wait_for_timeout(250)
+        hits.append(max(page.evaluate("() => window.__ev") or [0]))
+    page.close()
+    return {"rows": got["rows"], "script": statistics.median(f[0] for f in frames),
+            "layout": statistics.median(f[1] for f in frames), "entries": sum(h >= 16 for h in hits), "worst": max(hits)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="64,1024,4096", help="numbers of keys")
+    ap.add_argument("--pins", type=int, default=12, help="pins timed per size")
+    args = ap.parse_args()
+    chromium_or_exit()
+    print(f"{chromium_version()}; a pin of the explain view, medians of {args.pins - 2} pins, 11 trusted clicks\n")
+    print("| keys | rows in the page | script (ms) | style + layout (ms) | clicks with an entry ≥ 16 ms (worst) |")
+    print("|---|---|---|---|---|")
+    browser = Browser()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for s in (int(x) for x in args.sizes.split(",")):
+                r = measure(browser, page_for(s, pathlib.Path(tmp)), args.pins)
+                worst = f"{r['worst']:.0f} ms" if r["worst"] else "none"
+                print(f"| {s:,} | {r['rows']:,} | {r['script']:.1f} | {r['layout']:.1f} | {r['entries']} of 11 ({worst}) |", flush=True)
+    finally:
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
