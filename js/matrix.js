@@ -35,7 +35,7 @@ export function createMatrix(app) {
   v.cellValue = (i, j) => cellValue(v, i, j);
   listen(v);
   return {
-    el, draw: () => draw(v), destroy() {},
+    el, draw: () => draw(v), destroy() {}, focusTarget: () => canvas, // its arrow keys move the pin
     idle: (shown) => { if (shown === "heads" || shown === "model") prepare(v); }, // the views whose clicks open the matrix
     update(changed) {
       if (changed.has("_data")) { v.st.dataVersion++; v.st.hover = null; }

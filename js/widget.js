@@ -81,6 +81,8 @@ function frameLoop(app, controls, views, body) {
       if (changed.has("view")) { app.ui.hover = null; app.tooltip.hide(); }
       controls.update(changed);
       fitBody(app, body);
+      const doc = body.ownerDocument, had = doc.activeElement; // a key in a view that it hides (Enter on a head card)
+      const handOver = had && had !== doc.body && Object.entries(views).some(([n, v]) => n !== view && v.el.contains(had));
       for (const [name, v] of Object.entries(views)) {
         v.el.hidden = name !== view;
         for (const c of changed) stale[name].add(c);
@@ -90,6 +92,7 @@ function frameLoop(app, controls, views, body) {
         v.update(all);
       }
       views[view].draw();
+      if (handOver) (views[view].focusTarget?.() ?? app.root).focus({ preventScroll: true }); // not lost to <body>
       for (const [name, v] of Object.entries(views)) if (name !== view) v.idle?.(view); // a hidden view may prepare
     } catch (err) {
       console.error("attnwidget:", err);

@@ -73,6 +73,22 @@ def test_a_card_opens_its_own_head(page, head):
     assert got["canvases"] <= H + 1
 
 
+
+def test_enter_on_a_card_hands_the_focus_to_the_matrix(page):
+    """The card is hidden with its view: the focus goes to the matrix's canvas, whose arrows move the pin."""
+    page.locator('.attnwidget button[data-view="heads"]').click()
+    page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.release()")
+    page.locator('.attnwidget button.aw-head-card[data-head="1"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.app.get('view') === 'matrix'")
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert page.evaluate("() => document.activeElement.className") == "aw-matrix-canvas"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    got = page.evaluate("() => { const a = document.querySelector('.attnwidget').attnwidget.app; return [a.get('selected_query'), a.get('selected_key')]; }")
+    assert got == [0, 1]  # ArrowDown pins the first cell, ArrowRight moves it one key on
+
+
 MASKS = """() => {
   const root = document.querySelector(".attnwidget"), r = (s) => root.querySelector(s).getBoundingClientRect();
   const box = (s) => { const b = r(s); return [b.left, b.top, b.right, b.bottom]; };
