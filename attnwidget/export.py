@@ -88,28 +88,36 @@ def total_weights(widget) -> int:
 
 def fragment(widget, max_weights: int | None = STATIC_MAX_WEIGHTS) -> str:
     """An HTML fragment that shows the widget without a kernel (scripts must be allowed to run)."""
+    return fragment_with_assets(widget, max_weights, True)[0]
+
+
+def fragment_with_assets(widget, max_weights: int | None, assets: bool) -> tuple[str, bool]:
+    """(:func:`fragment`, whether it carries the front end). ``assets=False``: the copy names the front end's
+    hash (``data-aw-bundle``, ``data-aw-css``) and loads it from another copy on the same page, which
+    ``side_by_side``'s row has once. A copy over ``max_weights`` is a note, with nothing to carry."""
     box_id = f"aw-{uuid.uuid4().hex}"
     uid = html.escape(getattr(widget, "_uid", "") or "", quote=True)
     state = static_state(widget, max_weights)
     if state is None:
         return (f'<div class="attnwidget-static" data-aw-uid="{uid}"><p>attnwidget: {total_weights(widget):,} '
                 f"weights are more than a static copy carries ({max_weights:,}); run the cell with a kernel, "
-                "or use widget.to_html(path, max_weights=None).</p></div>")
+                "or use widget.to_html(path, max_weights=None).</p></div>"), False
     bundle, bundle_hash = asset("widget.js")
     css, css_hash = asset("widget.css") if (_STATIC / "widget.css").exists() else ("", "none")
     boot = (_STATIC / "static.js").read_text(encoding="utf-8")
+    carried = (f'<script type="text/plain" class="aw-bundle" data-hash="{bundle_hash}">{bundle}</script>'
+               f'<script type="text/plain" class="aw-css" data-hash="{css_hash}">{css}</script>') if assets else ""
     return (
-        f'<div class="attnwidget-static" id="{box_id}" data-aw-uid="{uid}">'
+        f'<div class="attnwidget-static" id="{box_id}" data-aw-uid="{uid}" data-aw-bundle="{bundle_hash}" data-aw-css="{css_hash}">'
         '<div class="aw-static-note" style="font:13px sans-serif;padding:6px;opacity:.7">'
         "Interactive attention view (attnwidget): it appears when this page may run scripts "
         "(in JupyterLab: trust the notebook, or run the cell).</div>"
         '<div class="aw-mount"></div>'
         f'<script type="application/json" class="aw-state">{script_json(state)}</script>'
-        f'<script type="text/plain" class="aw-bundle" data-hash="{bundle_hash}">{bundle}</script>'
-        f'<script type="text/plain" class="aw-css" data-hash="{css_hash}">{css}</script>'
+        f"{carried}"
         f"<script type=\"module\">{boot}\nawait globalThis.__attnwidgetBoot({json.dumps(box_id)});</script>"
         "</div>"
-    )
+    ), assets
 
 
 def page(widget, title: str = "attention", max_weights: int | None = None) -> str:

@@ -37,10 +37,12 @@ class SideBySide:
         """The row of static copies: one ``<div>`` of ``<figure>``s (what exports and slides show)."""
         from . import export
 
-        cells = "".join(f'<figure style="{_CELL}">{export.fragment(w)}'
-                        f'<figcaption style="{_CAPTION}">{html.escape(c)}</figcaption></figure>'
-                        for w, c in zip(self.widgets, self.captions))
-        return f'<div class="aw-row" style="{_ROW}">{cells}</div>'
+        cells, need = [], True  # the front end goes with the first copy; the others load it from there
+        for w, c in zip(self.widgets, self.captions):
+            copy, carried = export.fragment_with_assets(w, export.STATIC_MAX_WEIGHTS, need)
+            need = need and not carried
+            cells.append(f'<figure style="{_CELL}">{copy}<figcaption style="{_CAPTION}">{html.escape(c)}</figcaption></figure>')
+        return f'<div class="aw-row" style="{_ROW}">{"".join(cells)}</div>'
 
     def box(self):
         """The live row: an ``HBox`` of ``VBox(view, caption)``; captions are ``Label``s (text, not HTML)."""

@@ -19,8 +19,18 @@ function cache() {
   return G.__attnwidgetStatic;
 }
 
+/** The box's own copy of a front-end file, or another box's of the same hash on this page (a side_by_side
+ * row carries the front end once). */
+function assetScript(box, cls, hash) {
+  const own = box.querySelector(`script.${cls}`);
+  if (own) return own;
+  const other = hash && [...document.querySelectorAll(`script.${cls}`)].find((s) => s.dataset.hash === hash);
+  if (!other) throw new Error(`the front end (${cls} ${hash}) is not on this page`);
+  return other;
+}
+
 function loadModule(box) {
-  const src = box.querySelector("script.aw-bundle");
+  const src = assetScript(box, "aw-bundle", box.dataset.awBundle);
   const c = cache();
   const hash = src.dataset.hash;
   if (!c.modules[hash]) {
@@ -33,7 +43,7 @@ function loadModule(box) {
 }
 
 async function loadCss(box) {
-  const src = box.querySelector("script.aw-css");
+  const src = assetScript(box, "aw-css", box.dataset.awCss);
   const c = cache();
   const hash = src.dataset.hash;
   if (c.styles[hash]) return;

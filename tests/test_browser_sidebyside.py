@@ -49,3 +49,30 @@ def test_a_click_in_the_right_view_pins_its_token_only(session):
     tok.click()
     assert pinned(tok, True)
     assert nb.run(1).split("STATE", 1)[1].strip() == "None 3"
+
+
+def test_the_static_row_boots_every_copy_from_one_front_end(session, tmp_path):
+    """An exported row (side_by_side's static HTML): the first copy carries the front end, and all three render."""
+    import numpy as np
+
+    import attnwidget
+
+    rng = np.random.default_rng(1)
+    views = []
+    for n in (4, 5, 6):
+        w = rng.random((1, 2, n, n)).astype("float32")
+        views.append(attnwidget.AttentionWidget(w / w.sum(-1, keepdims=True), [f"t{i}" for i in range(n)]))
+    row = attnwidget.side_by_side(*views, captions=["a", "b", "c"]).static_html()
+    assert row.count('class="aw-bundle"') == 1
+    path = tmp_path / "row.html"
+    path.write_text(f'<!doctype html><meta charset="utf-8"><body style="width:1800px">{row}</body>', encoding="utf-8")
+    browser = session[1]  # the session's Chromium (one Playwright per module)
+    page = browser.new_page(width=1900)
+    page.goto(path.as_uri())
+    roots = page.locator(".attnwidget-static .attnwidget")
+    roots.nth(2).wait_for(timeout=10_000)
+    assert [roots.nth(i).locator('[data-side="query"]').count() for i in range(3)] == [4, 5, 6]
+    roots.nth(2).locator('[data-side="query"][data-index="4"]').click()
+    got = page.evaluate("() => [...document.querySelectorAll('.attnwidget-static .attnwidget')].map((r) => r.attnwidget.app.get('selected_query'))")
+    assert got == [None, None, 4]
+    assert page.locator(".aw-static-note").count() == 0 and browser.console_errors == [], browser.console_errors

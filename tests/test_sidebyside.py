@@ -49,3 +49,30 @@ def test_bad_arguments_are_one_line_value_errors():
         side_by_side(_view(0), "not a view")
     with pytest.raises(ValueError, match=r"^captions: expected 2 strings, one per view, got \['only one'\]$"):
         side_by_side(_view(0), _view(1), captions=["only one"])
+
+
+def test_the_row_carries_the_front_end_once():
+    """The first copy carries the bundle and stylesheet; the others name their hashes and load them from it."""
+    from attnwidget import export
+
+    views = [_view(0), _view(1), _view(2)]
+    row = side_by_side(*views).static_html()
+    single = export.fragment(views[0])
+    assert row.count('class="aw-bundle"') == 1 and row.count('class="aw-css"') == 1
+    hashes = re.findall(r'data-aw-bundle="([0-9a-f]+)" data-aw-css="([0-9a-f]+|none)"', row)
+    assert len(hashes) == 3 and len(set(hashes)) == 1
+    bundle = re.search(r'class="aw-bundle" data-hash="([0-9a-f]+)"', row).group(1)
+    assert hashes[0][0] == bundle
+    assert len(row) < len(single) + 2 * (len(single) - len(export.asset("widget.js")[0])) + 2000
+
+
+def test_a_copy_too_big_to_carry_passes_the_front_end_on(monkeypatch):
+    """A view over the static limit is a note: the next copy carries the front end instead."""
+    from attnwidget import export
+
+    w = np.random.default_rng(3).random((1, 2, 6, 6)).astype("float32")
+    big, small = AttentionWidget(w / w.sum(-1, keepdims=True), list("abcdef")), _view(1)  # 72 and 18 weights
+    monkeypatch.setattr(export, "STATIC_MAX_WEIGHTS", 50)
+    first, second = side_by_side(big, small).static_html().split("<figure")[1:]
+    assert "more than a static copy carries" in first and 'class="aw-bundle"' not in first
+    assert second.count('class="aw-bundle"') == 1 and second.count('class="aw-css"') == 1
