@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { shortName } from "../modelview.js";
+import { shortName } from "../modelgrid.js";
 import { decodeOverview, layersInMode, FALLBACK_SCHEMA } from "../protocol.js";
 import { scaleTable, sequentialTable, isDiverging, scaleStops } from "../colors.js";
 

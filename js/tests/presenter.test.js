@@ -9,7 +9,7 @@ import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue, h
 import { colorRange } from "../heatmap.js";
 import { rangeTable, scaleTable, headColor, hexToRgb, contrast, MIN_CONTRAST } from "../colors.js";
 import { selectLines, SIGN_POS, SIGN_NEG } from "../lines.js";
-import { wrapName, thumbBlock } from "../modelview.js";
+import { wrapName, thumbBlock } from "../modelgrid.js";
 import { legendTicks } from "../matrixpaint.js";
 
 test("column labels rotate before any is left out (the Transformer's cross matrix: 31-32 px labels, 34-36 px columns)", () => {
