@@ -75,6 +75,8 @@ export function listen(v) {
     if (t) tip(v, t, { x: e.clientX, y: e.clientY }); else app.tooltip.hide();
   });
   dis.listen(canvas, "mouseleave", () => app.tooltip.hide());
+  // a thumbnail's click leaves the view: focusing the canvas on the way (mousedown's default) is work for nothing
+  dis.listen(canvas, "mousedown", (e) => { const t = hit(v, e); if (t && !t.label) e.preventDefault(); });
   dis.listen(canvas, "click", (e) => { const t = hit(v, e); if (t && !t.label) open(v, t); });
   dis.listen(canvas, "keydown", (e) => { if (!app.slideKeys(e)) onKey(v, e); });
 }

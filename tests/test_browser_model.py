@@ -89,6 +89,35 @@ def test_model_view_click_opens_layer_and_head(session):
     assert browser.console_errors == [], browser.console_errors
 
 
+
+def test_model_view_keys_open_a_thumbnail_and_hand_the_focus_over(session):
+    """A thumbnail's click does not focus the canvas (it leaves the view); arrows and Enter open one, and
+    the keyboard is then on the matrix's canvas."""
+    nb, _ = session
+    page = nb.page
+    root = page.locator(LIVE).first
+    nb.run(3)
+    tab = root.locator('button[data-view="model"]')
+    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000)
+    canvas = root.locator("canvas.aw-model-canvas")
+    canvas.click(position=root.evaluate("(r) => r.attnwidget.views.model.locate(2, 1)"))
+    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
+                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+    # no focus taken on the way (the canvas's, then handed to the matrix's): the mouse leaves it where it was
+    assert page.evaluate("() => document.activeElement.className") not in ("aw-model-canvas", "aw-matrix-canvas")
+    assert state(nb, ["2"])[:3] == ["2", "1", "matrix"]
+    nb.run(3)
+    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000)
+    canvas.focus()
+    page.keyboard.press("ArrowRight")  # the ring starts on the shown layer (2), head 0: now head 1
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
+                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert page.evaluate("() => document.activeElement.className") == "aw-matrix-canvas"
+    assert state(nb, ["2", "2"])[:3] == ["2", "2", "matrix"]  # (running the probe moves the focus to the notebook)
+
 def test_model_view_is_fast_at_6_layers_by_8_heads(session):
     nb, browser = session
     page = nb.page
