@@ -40,32 +40,19 @@ def clause_mask(ids, split_id: int):
 
 
 def _encoder_class():
-    from .models import Encoder, EncoderLayer
+    from .models import Encoder
 
     class ClauseEncoder(Encoder):
         """The tutorial's Encoder whose first layer attends under :func:`clause_mask`, with
         ``head_counts[i]`` heads in layer i (key_dim d_model / heads)."""
 
         def __init__(self, *, split_id: int, head_counts, num_layers=None, num_heads=None, key_dim=None, **kwargs):
-            super().__init__(num_layers=0, num_heads=1, **kwargs)
+            super().__init__(num_layers=len(head_counts), num_heads=head_counts[0], head_counts=head_counts, **kwargs)
             self.split_id = split_id
-            self.num_layers = len(head_counts)
-            self.enc_layers = [EncoderLayer(d_model=self.d_model, num_heads=h, dff=kwargs["dff"], key_dim=self.d_model // h,
-                                            dropout_rate=kwargs.get("dropout_rate", 0.1)) for h in head_counts]
 
         def call(self, x, return_attention_output=False):
-            """Ids ``(batch, T)`` → ``(batch, T, d_model)``; with ``return_attention_output``, also the
-            last layer's attention output (before its feed-forward block), ``(batch, T, d_model)``."""
-            mask = clause_mask(x, self.split_id)
-            x = self.dropout(self.pos_embedding(x))
-            for i, layer in enumerate(self.enc_layers[:-1]):
-                x = layer(x, attention_mask=mask if i == 0 else None)
-            last = self.enc_layers[-1]
-            first = mask if len(self.enc_layers) == 1 else None
-            if not return_attention_output:
-                return last(x, attention_mask=first)
-            att = last.self_attention(x, attention_mask=first)
-            return last.ffn(att), att
+            """Ids ``(batch, T)`` → ``(batch, T, d_model)``, as :meth:`Encoder.call` under the clause mask."""
+            return super().call(x, first_mask=clause_mask(x, self.split_id), return_attention_output=return_attention_output)
 
     return ClauseEncoder
 

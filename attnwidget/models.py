@@ -49,24 +49,35 @@ class EncoderLayer(keras.layers.Layer):
 
 
 class Encoder(keras.layers.Layer):
-    """Token ids ``(batch, T)`` → ``(batch, T, d_model)``: positional embedding, then ``num_layers`` EncoderLayers."""
+    """Token ids ``(batch, T)`` → ``(batch, T, d_model)``: positional embedding, then ``num_layers`` EncoderLayers;
+    with ``head_counts``, ``head_counts[i]`` heads in layer i (key_dim d_model / heads) instead."""
 
     def __init__(self, *, num_layers: int, d_model: int, num_heads: int, dff: int, vocab_size: int,
-                 dropout_rate: float = 0.1, key_dim: int | None = None, **kwargs):
+                 dropout_rate: float = 0.1, key_dim: int | None = None, head_counts=None, **kwargs):
         super().__init__(**kwargs)
+        heads = [num_heads] * num_layers if head_counts is None else [int(h) for h in head_counts]
         self.d_model = d_model
-        self.num_layers = num_layers
+        self.num_layers = len(heads)
         self.pos_embedding = PositionalEmbedding(vocab_size=vocab_size, d_model=d_model)
-        self.enc_layers = [EncoderLayer(d_model=d_model, num_heads=num_heads, dff=dff,
-                                        dropout_rate=dropout_rate, key_dim=key_dim)
-                           for _ in range(num_layers)]
+        self.enc_layers = [EncoderLayer(d_model=d_model, num_heads=h, dff=dff, dropout_rate=dropout_rate,
+                                        key_dim=key_dim if head_counts is None else d_model // h)
+                           for h in heads]
         self.dropout = keras.layers.Dropout(dropout_rate)
 
-    def call(self, x):
+    def call(self, x, first_mask=None, return_attention_output=False):
+        """``first_mask``: bool ``(batch, T, T)``, the first layer's attention mask (query i may attend to
+        key j). With ``return_attention_output``, also the last layer's attention output (before its
+        feed-forward block), ``(batch, T, d_model)``."""
         x = self.dropout(self.pos_embedding(x))
-        for layer in self.enc_layers:
-            x = layer(x)
-        return x
+        for i, layer in enumerate(self.enc_layers[:-1]):
+            x = layer(x, attention_mask=first_mask if i == 0 else None)
+        if not self.enc_layers:
+            return (x, None) if return_attention_output else x
+        last, mask = self.enc_layers[-1], first_mask if len(self.enc_layers) == 1 else None
+        if not return_attention_output:
+            return last(x, attention_mask=mask)
+        att = last.self_attention(x, attention_mask=mask)
+        return last.ffn(att), att
 
 
 class DecoderLayer(keras.layers.Layer):
