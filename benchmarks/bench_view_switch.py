@@ -13,6 +13,8 @@ mouse) on a panel swaps them in the next animation frame, in one of four ways:
   on a card does: the matrix of another head appears);
 - ``repaint, then show``: the heat map is repainted in the frame that hides it, and shown unchanged at
   the next switch.
+- ``show, no canvases``: the panel holds 64 lines of text instead of the canvases (the floor of a
+  switch of this size with nothing to copy).
 
 For each, the clicks that show the canvases and those that hide them are counted apart: how many had an
 Event Timing entry (``PerformanceObserver({type: "event", durationThreshold: 16})``, the input's longest
@@ -62,12 +64,15 @@ function swap() {
   if (MODE === "repaint, then show" && !shown) paintHeat();
 }
 if (MODE === "repaint") { mat.hidden = false; cards.hidden = true; }
+if (MODE === "show, no canvases") { // the panel as plain text: 64 lines of labels, no canvas at all
+  mat.replaceChildren(...Array.from({ length: 64 }, (_, i) => Object.assign(document.createElement("div"), { textContent: `t${i} ` + "0.12 ".repeat(40) })));
+}
 for (const el of [cards, mat]) el.addEventListener("click", () => requestAnimationFrame(swap));
 window.__entries = [];
 new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__entries.push(e.duration); })
   .observe({ type: "event", durationThreshold: 16 });
 </script>"""
-MODES = ("show", "repaint", "show + repaint", "repaint, then show")
+MODES = ("show", "repaint", "show + repaint", "repaint, then show", "show, no canvases")
 
 
 def run_mode(browser: Browser, mode: str, clicks: int, work: pathlib.Path) -> dict:
