@@ -92,7 +92,7 @@ function frameLoop(app, controls, views, body) {
         v.update(all);
       }
       views[view].draw();
-      if (handOver) (views[view].focusTarget?.() ?? app.root).focus({ preventScroll: true }); // not lost to <body>
+      if (handOver) handFocus(doc, views[view].focusTarget?.() ?? app.root, views[view].el);
       for (const [name, v] of Object.entries(views)) if (name !== view) v.idle?.(view); // a hidden view may prepare
     } catch (err) {
       console.error("attnwidget:", err);
@@ -105,6 +105,15 @@ function frameLoop(app, controls, views, body) {
     dis.add(() => model.off(`change:${name}`, cb));
   }
   return schedule;
+}
+
+/** The focus to `target`, not lost to <body> when the view that held it was hidden; after this frame is
+ * painted (a focus in the frame makes it lay out the new view once more), unless it went elsewhere since. */
+function handFocus(doc, target, shown) {
+  setTimeout(() => {
+    const a = doc.activeElement;
+    if (!a || a === doc.body || !a.isConnected || a.closest?.("[hidden]")) if (!shown.hidden) target.focus({ preventScroll: true });
+  }, 0);
 }
 
 /** On a slide: the views below the controls get what is left of the widget's height (ui.bodyMax). */
