@@ -12,7 +12,7 @@ A key press is ``page.keyboard.press`` (trusted keydown ... keyup) on an element
 untimed: the graph's query token (ArrowDown: focus, and the pin, to the next token), the matrix's
 canvas (ArrowUp / ArrowRight: the pinned cell moves), a head card (Enter: opens the matrix view), the
 model's canvas (ArrowRight moves the focus ring, Enter opens that thumbnail), the explain view (ArrowUp /
-ArrowDown: the next query), the one button (Enter: its click).
+ArrowDown: the next query), the one button (Enter: its click), a card of the plain switch (Enter: its panel).
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ class Inputs:
             return x, y, self.wait(TIP_SHOWN)
         if view == "heads":
             selector = f'.attnwidget button.aw-head-card[data-head="{k % aim.HEADS}"]'
+        elif view == "switch":
+            selector = f'#cards button[data-k="{k % 8}"]'
         elif view == "baseline":
             selector = "#only"
         elif view == "explain":
@@ -109,6 +111,9 @@ class Inputs:
         if view == "heads":
             page.focus(f'.attnwidget button.aw-head-card[data-head="{k % aim.HEADS}"]')
             return "Enter", self.wait(aim.MATRIX_SHOWN)
+        if view == "switch":
+            page.focus(f'#cards button[data-k="{k % 8}"]')
+            return "Enter", self.wait(aim.PANEL_SHOWN)
         if view == "graph":
             i = min(aim.spread(k, self.t), self.t - 2)
             got = page.evaluate(REVEAL_TOKEN, i)

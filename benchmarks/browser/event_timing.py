@@ -9,8 +9,10 @@ own click is measured (a head card, a layer × head cell; it opens the matrix vi
 put back, untimed, before each. A click's figure is its longest event entry (pointerdown ...
 click): from the input to the next frame painted after the handlers. The API reports nothing below
 16 ms: such a click counts as "< 16". A page with one button is measured the same way at each
-size, just before the views: the floor on this machine at that moment. Then ``HOVERS`` hovers and
-``KEYS`` key presses on the same page, made as event_inputs.py says.
+size, just before the views: the floor on this machine at that moment; and so is a plain view switch
+(workload.SWITCH: a card's click shows 64 lines of text of the matrix view's size in the cards' place),
+the floor of the heads and model views' clicks. Then ``HOVERS`` hovers and ``KEYS`` key presses on the
+same page, made as event_inputs.py says.
 """
 
 from __future__ import annotations
@@ -23,15 +25,15 @@ from harness import SETTLE, observe_event_timing, trusted_click
 from .child import Progress, Session, failure, run_child
 from .event_inputs import Inputs, check_neutral, trusted_key, trusted_move
 from .page_scripts import SHOWN_SUM, REVEAL_TOKEN
-from .workload import HEADS, baseline_page, explain_page, view_page
+from .workload import HEADS, baseline_page, explain_page, switch_page, view_page
 
 CLICKS = HOVERS = KEYS = 11
 KINDS = ("click", "hover", "key")
 VIEWS = ("graph", "matrix", "heads", "model", "explain")
-TITLES = {"baseline": "one button (baseline)", "graph": "graph", "matrix": "matrix", "heads": "heads",
+TITLES = {"baseline": "one button (baseline)", "switch": "plain switch (floor)", "graph": "graph", "matrix": "matrix", "heads": "heads",
           "model": "model (2 layers)", "explain": "explain"}
 READY = {  # shown once this is visible
-    "baseline": "#only", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
+    "baseline": "#only", "switch": "#cards button", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
     "heads": ".attnwidget button.aw-head-card", "model": ".attnwidget canvas.aw-model-canvas",
     "explain": ".attnwidget button.aw-explain-tok",
 }
@@ -56,6 +58,7 @@ SPOTS = """(a) => {
   return out;
 }"""
 MATRIX_SHOWN = "() => document.querySelector('.attnwidget button[data-view=\"matrix\"]')?.getAttribute('aria-selected') === 'true'"
+PANEL_SHOWN = "() => !document.getElementById('panel').hidden"  # the plain switch's other panel (workload.SWITCH)
 
 
 def spread(k: int, n: int) -> int:
@@ -66,7 +69,7 @@ def spread(k: int, n: int) -> int:
 class Aim:
     """Where click k goes on a page, and a check that it took effect (raises if not)."""
 
-    SPOTS, READY, HEADS, MATRIX_SHOWN, spread = SPOTS, READY, HEADS, MATRIX_SHOWN, staticmethod(spread)
+    SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, spread = SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, staticmethod(spread)
 
     def __init__(self, page, view: str, t: int, timeout_s: float):
         self.page, self.view, self.t, self.ms = page, view, t, timeout_s * 1000
@@ -77,8 +80,11 @@ class Aim:
                 raise RuntimeError(f"nothing to click on the {view} canvas")
 
     def back(self):
-        """After a click or key that opened the matrix view: back to the view, untimed."""
+        """After a click or key that opened the matrix view (the plain switch: its panel): back, untimed."""
         page, view = self.page, self.view
+        if view == "switch" and page.evaluate(PANEL_SHOWN):
+            page.evaluate("() => show(false)")
+            page.evaluate(SETTLE)
         if view in ("heads", "model") and page.evaluate(MATRIX_SHOWN):
             page.locator(f'.attnwidget button[data-view="{view}"]').click()
             page.locator(READY[view]).first.wait_for(state="visible", timeout=self.ms)
@@ -106,6 +112,8 @@ class Aim:
         page, ms = self.page, self.ms
         if self.view == "heads":
             return f'.attnwidget button.aw-head-card[data-head="{k % HEADS}"]', lambda: page.wait_for_function(MATRIX_SHOWN, timeout=ms)
+        if self.view == "switch":
+            return f'#cards button[data-k="{k % 8}"]', lambda: page.wait_for_function(PANEL_SHOWN, timeout=ms)
         if self.view == "baseline":
             return "#only", lambda: page.wait_for_function("(n) => only.textContent === 'clicked ' + n", arg=k + 1, timeout=ms)
         i = spread(k, self.t)
@@ -187,10 +195,11 @@ def run(sizes, timeout_s: float, views=VIEWS) -> dict:
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         work = pathlib.Path(tmp)
-        base = baseline_page(work)
+        base, switch = baseline_page(work), switch_page(work)
         for t in sizes:
-            row = results[t] = {"baseline": measure_in_child("baseline", t, base, timeout_s, work)}
-            print(f"T={t}: baseline {cell(row['baseline'], 'click')}", end="", flush=True)
+            row = results[t] = {"baseline": measure_in_child("baseline", t, base, timeout_s, work),
+                                "switch": measure_in_child("switch", t, switch, timeout_s, work)}
+            print(f"T={t}: baseline {cell(row['baseline'], 'click')}, plain switch {cell(row['switch'], 'click')}", end="", flush=True)
             for view in views:
                 try:
                     page = explain_page(t, work) if view == "explain" else view_page(view, t, work)

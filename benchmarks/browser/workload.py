@@ -93,3 +93,24 @@ def baseline_page(work: pathlib.Path) -> pathlib.Path:
     path = work / "baseline.html"
     path.write_text(BASELINE)
     return path
+
+
+# A view switch with nothing in it but text: eight cards; a card's click (or Enter) shows, in the next
+# animation frame as the widget does, a panel of 64 lines of text of the matrix view's size in their place.
+SWITCH = """<!doctype html><meta charset="utf-8"><title>switch</title>
+<style>body { margin: 20px; font: 13px sans-serif; } #cards, #panel { width: 1240px; height: 800px; }
+#cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 8px; }
+#cards button { font: inherit; border: 1px solid #ccc; background: #f6f6f6; } #cards button:hover { border-color: #1976d2; }
+#panel div { white-space: nowrap; overflow: hidden; }</style>
+<div id="cards">CARDS</div><div id="panel" hidden>LINES</div>
+<script>
+function show(panel) { cards.hidden = panel; document.getElementById("panel").hidden = !panel; }
+cards.addEventListener("click", (e) => { if (e.target.closest("button")) requestAnimationFrame(() => show(true)); });
+</script>""".replace("CARDS", "".join(f'<button data-k="{k}">card {k}</button>' for k in range(8))).replace(
+    "LINES", "".join(f"<div>t{i} {'0.12 ' * 40}</div>" for i in range(64)))
+
+
+def switch_page(work: pathlib.Path) -> pathlib.Path:
+    path = work / "switch.html"
+    path.write_text(SWITCH)
+    return path
