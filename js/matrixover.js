@@ -6,13 +6,14 @@ import { h, sizeCanvas, setText, setAttrs } from "./dom.js";
 import { canvasSize, truncateToWidth } from "./layout.js";
 import { FONT_PX, LABEL_PX, grid, paintLegend, hatchFor, selectedCells, hiddenByPin } from "./matrixpaint.js";
 
-/** The pin over the frame, where paint would have drawn it: row and column outlines (2 px, accent), labels bold. */
+/** The pin over the frame, where paint would have drawn it: row and column outlines (2 px, accent), labels bold.
+ * Styles go through setAttrs, which writes only what differs from what it wrote last (most draws: nothing). */
 export function placePin(v) {
   const { app, st } = v, m = st.m, g = grid(app), th = app.ui.theme, u = app.ui.scale;
   const { selQ, selK } = selectedCells(app, g);
   const [qmask, km1, km2, row, col, ql, kl] = v.pin, q = selQ != null && selQ < g.R, k = selK != null && selK < g.C;
   const box = (b, on, x, y, w, hgt) => {
-    if (on) Object.assign(b.style, { left: `${x - 2 * u}px`, top: `${y - 2 * u}px`, width: `${w + 4 * u}px`, height: `${hgt + 4 * u}px`, borderWidth: `${2 * u}px`, borderColor: th.accent });
+    if (on) setAttrs(b, { style: { left: `${x - 2 * u}px`, top: `${y - 2 * u}px`, width: `${w + 4 * u}px`, height: `${hgt + 4 * u}px`, borderWidth: `${2 * u}px`, borderColor: th.accent } });
     if (b.hidden === on) b.hidden = !on;
   };
   box(row, q, m.left, m.top + selQ * m.ch, m.w, m.ch);
@@ -20,7 +21,7 @@ export function placePin(v) {
   const label = (b, on, text, x, y, transform) => {
     if (on) {
       if (b.textContent !== text) b.textContent = text;
-      Object.assign(b.style, { left: `${x}px`, top: `${y}px`, transform, color: th.accent, background: th.bg, font: `bold ${LABEL_PX * u}px ${th.font}` });
+      setAttrs(b, { style: { left: `${x}px`, top: `${y}px`, transform, color: th.accent, background: th.bg, font: `bold ${LABEL_PX * u}px ${th.font}` } });
     }
     if (b.hidden === on) b.hidden = !on;
   };
@@ -36,7 +37,7 @@ export function placePin(v) {
 function placeMasks(v, hq, hk, qmask, kmasks) {
   const { app, st } = v, m = st.m, u = app.ui.scale, bg = app.ui.theme.bg, line = LABEL_PX * u * 1.3;
   const set = (b, style) => {
-    if (style) Object.assign(b.style, { background: bg, transformOrigin: "0 0", ...style });
+    if (style) setAttrs(b, { style: { background: bg, transformOrigin: "0 0", ...style } });
     if (b.hidden !== !style) b.hidden = !style;
   };
   const ys = hq.map((i) => m.top + (i + 0.5) * m.ch);
