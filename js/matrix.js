@@ -90,7 +90,7 @@ function prepare(v) {
   prepareHeads(v.heats, d, g, key, (hd) => {
     const c = heatCanvas(v.heats, d, key(hd), g, shownPlane(d, g, shows(hd), dark, stretch), dark);
     if (!c.isConnected) v.heat.before(c); // hidden, in the stack
-  });
+  }, `${dark}|${stretch}|${g.bq}x${g.bk}`);
 }
 
 /** Value (in data units) of cell (i, j) of what is shown, exact when `_exact` covers it. */

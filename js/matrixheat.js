@@ -61,9 +61,14 @@ export function isKept(cache, c) {
 
 /**
  * In idle time, paint the heat map of every head of `d` not kept yet (`headKey(hd)`: its key), a head
- * per idle slice, until they are all kept or the budget is full. A newer call replaces an older one.
+ * per idle slice, until they are all kept or the budget is full. A newer call replaces an older one;
+ * a call for what the last one was asked (`d`, the colours `sig`, as many kept) returns at once: the
+ * views that call it do so every frame they draw.
  */
-export function prepareHeads(cache, d, g, headKey, paintHead) {
+export function prepareHeads(cache, d, g, headKey, paintHead, sig = "") {
+  const want = `${sig}|${g.R}x${g.C}|${cache.map.size}`;
+  if (cache.asked && cache.asked.d === d && cache.asked.want === want) return;
+  cache.asked = { d, want };
   const job = ++cache.job;
   const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
   let hd = 0;
