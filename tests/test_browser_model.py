@@ -61,14 +61,25 @@ def test_layer_selector_and_modes(session):
     assert browser.blocked == [], browser.blocked
 
 
+def model_shown(nb):
+    """Python sets view = 'model' (cell 3); (root, the model canvas) once the browser shows it."""
+    root = nb.page.locator(LIVE).first
+    nb.run(3)
+    tab = root.locator('button[data-view="model"]')
+    nb.page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000)
+    return root, root.locator("canvas.aw-model-canvas")
+
+
+def matrix_shown(page, root):
+    """Until the matrix tab is the selected one."""
+    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
+                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+
+
 def test_model_view_click_opens_layer_and_head(session):
     nb, browser = session
     page = nb.page
-    root = page.locator(LIVE).first
-    nb.run(3)
-    tab = root.locator('button[data-view="model"]')
-    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000)
-    canvas = root.locator("canvas.aw-model-canvas")
+    root, canvas = model_shown(nb)
     assert canvas.is_visible()
     painted = canvas.evaluate("""(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]); return seen.size; }""")
@@ -77,14 +88,12 @@ def test_model_view_click_opens_layer_and_head(session):
     root.screenshot(path=str(ARTIFACTS / "lab-model-light.png"))
     pos = root.evaluate("(r) => r.attnwidget.views.model.locate(4, 2)")
     canvas.click(position=pos)
-    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
-                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+    matrix_shown(page, root)
     assert state(nb, ["4"])[:5] == ["4", "2", "matrix", "all", "none"]
     nb.run(3)
     pos = root.evaluate("(r) => r.attnwidget.views.model.locate(1, 'mean')")
     canvas.click(position=pos)
-    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
-                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+    matrix_shown(page, root)
     assert state(nb, ["1"])[:5] == ["1", "2", "matrix", "all", "mean"]
     assert browser.console_errors == [], browser.console_errors
 
@@ -95,28 +104,22 @@ def test_model_view_keys_open_a_thumbnail_and_hand_the_focus_over(session):
     the keyboard is then on the matrix's canvas."""
     nb, _ = session
     page = nb.page
-    root = page.locator(LIVE).first
-    nb.run(3)
-    tab = root.locator('button[data-view="model"]')
-    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000)
-    canvas = root.locator("canvas.aw-model-canvas")
+    root, canvas = model_shown(nb)
     canvas.click(position=root.evaluate("(r) => r.attnwidget.views.model.locate(2, 1)"))
-    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
-                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+    matrix_shown(page, root)
     # no focus taken on the way (the canvas's, then handed to the matrix's): the mouse leaves it where it was
     assert page.evaluate("() => document.activeElement.className") not in ("aw-model-canvas", "aw-matrix-canvas")
     assert state(nb, ["2"])[:3] == ["2", "1", "matrix"]
-    nb.run(3)
-    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000)
+    model_shown(nb)
     canvas.focus()
     page.keyboard.press("ArrowRight")  # the ring starts on the shown layer (2), head 0: now head 1
     page.keyboard.press("ArrowRight")
     page.keyboard.press("Enter")
-    page.wait_for_function("(el) => el.getAttribute('aria-selected') === 'true'",
-                           arg=root.locator('button[data-view="matrix"]').element_handle(), timeout=10_000)
+    matrix_shown(page, root)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     assert page.evaluate("() => document.activeElement.className") == "aw-matrix-canvas"
     assert state(nb, ["2", "2"])[:3] == ["2", "2", "matrix"]  # (running the probe moves the focus to the notebook)
+
 
 def test_model_view_is_fast_at_6_layers_by_8_heads(session):
     nb, browser = session
