@@ -43,7 +43,9 @@ function makeRow() {
 
 /** Key j's value vector as text (formatted when first shown, again only when V's numbers change). */
 function valueText(tb, ex, j) {
-  if (!(tb.vtext && sameNumbers(tb.vtext.V, ex.V))) tb.vtext = { V: ex.V, texts: [] };
+  const c = tb.vtext;
+  if (!(c && c.vd === ex.valueDim && sameNumbers(c.V, ex.V))) tb.vtext = { V: ex.V, vd: ex.valueDim, texts: [] };
+  else c.V = ex.V; // the same numbers: the next row finds this array by identity
   return (tb.vtext.texts[j] ??= formatVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim)));
 }
 
