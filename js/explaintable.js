@@ -137,12 +137,16 @@ export function fillWindow(app, tb, geom) {
   const end = Math.min(S, Math.ceil((geom.top + (geom.height || 600)) / rowH) + PAD);
   placeRows(tb, first, end);
   for (let k = 0; k < tb.rows.length; k++) fillRow(app, tb, s, first + k, tb.rows[k]);
-  if (!tb.rowH && tb.rows.length) { // measured once per scale: this read lays the page out an extra time
-    tb.rowH = tb.rows[0].tr.offsetHeight || 20;
-    if (tb.rowH !== rowH) return fillWindow(app, tb, geom);
+  if (!tb.rowH && tb.rows.length) { // measured once per scale (this read lays the page out an extra time)
+    const rs = tb.rows, span = rs[rs.length - 1].tr.getBoundingClientRect().bottom - rs[0].tr.getBoundingClientRect().top;
+    if (span > 0) { // the mean, in fractions of a pixel: spacers for thousands of rows add up their error
+      tb.rowH = span / rs.length;
+      return fillWindow(app, tb, geom);
+    } // not laid out (a hidden slide): the guess this time, measured at the next fill
   }
-  setAttrs(tb.above.firstChild, { style: { height: `${first * tb.rowH}px` } });
-  setAttrs(tb.below.firstChild, { style: { height: `${(S - end) * tb.rowH}px` } });
+  const rowPx = tb.rowH || rowH;
+  setAttrs(tb.above.firstChild, { style: { height: `${first * rowPx}px` } });
+  setAttrs(tb.below.firstChild, { style: { height: `${(S - end) * rowPx}px` } });
   tb.above.hidden = first === 0;
   tb.below.hidden = end === S;
 }
