@@ -138,7 +138,8 @@ export function fillWindow(app, tb, geom) {
   placeRows(tb, first, end);
   for (let k = 0; k < tb.rows.length; k++) fillRow(app, tb, s, first + k, tb.rows[k]);
   if (!tb.rowH && tb.rows.length) { // measured once per scale (this read lays the page out an extra time)
-    const rs = tb.rows, span = rs[rs.length - 1].tr.getBoundingClientRect().bottom - rs[0].tr.getBoundingClientRect().top;
+    // layout pixels (offsets, not client rects: a slide may be scaled), rounded only at the two ends
+    const rs = tb.rows, z = rs[rs.length - 1].tr, span = z.offsetTop + z.offsetHeight - rs[0].tr.offsetTop;
     if (span > 0) { // the mean, in fractions of a pixel: spacers for thousands of rows add up their error
       tb.rowH = span / rs.length;
       return fillWindow(app, tb, geom);
