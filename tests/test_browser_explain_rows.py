@@ -1,7 +1,8 @@
 """The explain view's table keeps only the rows in view in the page (js/explaintable.js): a Keras
 cross-attention layer of 5 queries over 2,000 keys, exported with ``to_html`` and opened in Debian's
 Chromium. The rows shown carry Keras's own weights wherever the table is scrolled, the spacers give the
-scroller the height of every row, and the columns keep their widths as rows with wider texts scroll in.
+scroller the height of every row, and the columns keep their widths as rows with wider texts scroll in;
+under a CSS transform (a reveal.js slide) the rows still land where the view is.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ BOX = "(el) => { const b = el.getBoundingClientRect(); return {top: b.top, botto
 
 
 @pytest.fixture(scope="module")
-def shown(browser, tmp_path_factory):
-    """(page, the widget's root, Keras's weights (heads, S) of the pinned query) with the table up."""
+def layer(tmp_path_factory):
+    """(the page of a layer of 2 heads, 5 queries × S keys, Keras's weights (heads, S) of the query pinned)."""
     import attnwidget
 
     res = attnwidget.attention(kind="cross", num_heads=2, key_dim=8, max_tokens=S, query="the animal did not cross",
@@ -32,13 +33,28 @@ def shown(browser, tmp_path_factory):
     res.widget.view = "explain"
     path = tmp_path_factory.mktemp("explain-rows") / "explain.html"
     res.to_html(path)
+    return path, np.asarray(res.scores[0, :, QUERY], dtype=np.float64)
+
+
+def open_pinned(browser, path, scale: float = 1.0):
+    """(page, the widget's root) with QUERY pinned; ``scale``: the page under a CSS transform, as reveal.js
+    scales a slide, from before the table's first rows."""
     page = browser.new_page()
     page.goto(path.as_uri())
+    if scale != 1:
+        page.evaluate(f"() => {{ document.body.style.transformOrigin = '0 0'; document.body.style.transform = 'scale({scale})'; }}")
     root = page.locator(".attnwidget").first
     root.locator(f'button[data-explain-query="{QUERY}"]').click()
     page.wait_for_function("(el) => el.querySelectorAll('tr[data-explain-key]').length > 0 && !el.querySelector('.aw-explain-scroll').hidden",
                            arg=root.element_handle(), timeout=10_000)
-    yield page, root, np.asarray(res.scores[0, :, QUERY], dtype=np.float64)
+    return page, root
+
+
+@pytest.fixture(scope="module")
+def shown(browser, layer):
+    """(page, the widget's root, Keras's weights (heads, S) of the pinned query) with the table up."""
+    page, root = open_pinned(browser, layer[0])
+    yield page, root, layer[1]
     page.close()
 
 
@@ -106,3 +122,13 @@ def test_tab_walks_the_keys_past_the_rows_first_in_the_page(shown):
                            arg=root.element_handle(), timeout=10_000)
     assert page.evaluate("() => document.activeElement.dataset.explainDrop") == "60"
     assert root.evaluate(ROWS)[0]["j"] > 0, "the table scrolled with the focus"
+
+
+def test_a_scaled_page_places_the_rows_in_layout_pixels(browser, layer):
+    """Under a transform (a reveal.js slide), the rows still cover the view wherever it scrolls."""
+    page, root = open_pinned(browser, layer[0], scale=0.6)
+    box = root.locator(".aw-explain-scroll").evaluate(BOX)
+    full = root.locator(".aw-explain-scroll").evaluate("(s) => s.scrollHeight - s.clientHeight")
+    for top in (int(full * 0.5), int(full * 0.8)):
+        check_rows(scroll_to(page, root, top), layer[1][0], box)
+    page.close()
