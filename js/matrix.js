@@ -65,12 +65,12 @@ function plane(v) {
   const s = matrixShows(app.get("heads"), d.H, app.get("aggregate"));
   const stretch = Boolean(app.get("color_max"));
   st.shows = s;
-  const key = `${heatKey(s, dark, stretch)}|${st.dataVersion}`;
+  const hk = heatKey(s, dark, stretch), key = `${hk}|${st.dataVersion}`;
   if (key === st.imgKey) return;
   st.imgKey = key;
   const g = grid(app), p = shownPlane(d, g, s, dark, stretch);
   Object.assign(st, { plane: p.plane, range: p.range, table: p.table });
-  const img = heatCanvas(v.heats, d, heatKey(s, dark, stretch), g, p, dark); // on screen as it is, and drawn scaled into exports
+  const img = heatCanvas(v.heats, d, hk, g, p, dark); // on screen as it is, and drawn scaled into exports
   if (img !== v.heat) { // the kept canvases stay in the stack, hidden: showing one is cheaper than inserting it
     img.style.cssText = v.heat.style.cssText;
     if (!img.isConnected) v.heat.before(img);
