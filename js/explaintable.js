@@ -96,7 +96,8 @@ function fillSizer(app, tb, ex, n) {
   texts.forEach((t, k) => setText(tb.sizer.children[k], t));
 }
 
-const HEADS = (t) => [["j", "key index"], ["key kⱼ", "key token: click to drop it from the softmax (what-if)"], ["q·kⱼ", "dot product, unscaled"],
+/** The column heads and their titles; the logit's says the temperature `t` when it is not 1. */
+const COLUMN_HEADS = (t) => [["j", "key index"], ["key kⱼ", "key token: click to drop it from the softmax (what-if)"], ["q·kⱼ", "dot product, unscaled"],
   [t === 1 ? "logit" : "logit ÷ t", `q·kⱼ × scale (1/√key_dim)${t === 1 ? "" : ` ÷ t (${t}): what the softmax sees`}`],
   ["weight wⱼ", "softmax of the logits"], ["", ""], ["value vⱼ", "the key's value vector (rounded)"]];
 
@@ -111,7 +112,7 @@ export function scrollGeometry(tb, scroll) {
  */
 export function fillTable(tb, app, ex, n, w, geom) {
   const t = w.temperature;
-  HEADS(t).forEach(([c, ti], k) => {
+  COLUMN_HEADS(t).forEach(([c, ti], k) => {
     setText(tb.head.children[k], k === 6 ? `${c} (${ex.valueDim})` : c);
     setAttrs(tb.head.children[k], { title: ti || null });
   });
