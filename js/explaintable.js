@@ -26,7 +26,7 @@ export function createTable(table) {
     h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }), out]);
   const body = h("tbody", {}, [sizer, above, below]);
   table.replaceChildren(h("thead", {}, [head]), body, h("tfoot", {}, [sum, outRow]));
-  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: 0, rowKey: "", vtext: null, last: null };
+  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: 0, rowKey: "", sizerKeys: 0, vtext: null, last: null };
 }
 
 /** Row j's elements, made once and reused for whichever key is in view. */
@@ -86,14 +86,22 @@ function widest(a, n) {
   return neg ? -big : big;
 }
 
-/** The sizer row: each column's widest text over all S keys, so the columns do not move as rows scroll in. */
+/** The narrowest text the number columns hold: up to ±99.999 fits without moving a column. */
+const NUMBER_FLOOR = "−00.000";
+
+/** The sizer row: each column's widest text over all S keys, so the columns do not move as rows scroll in.
+ * The q·k and logit columns keep the widest text they held since the keys last changed: another query's
+ * numbers would move every column after them, and the browser would repaint the whole table (every pin). */
 function fillSizer(app, tb, ex, n) {
   const S = ex.S;
   let key = "";
   for (let j = 0; j < S; j++) { const l = app.label("key", j); if (l.length > key.length) key = l; }
   const vec = formatVector(new Float32Array(ex.valueDim).fill(widest(ex.V, S * ex.valueDim)));
-  const texts = [String(S - 1), key, formatNumber(widest(ex.dots, S)), formatNumber(widest(n.logits, S)), "0.000", "", vec.short];
+  const held = tb.sizerKeys === S ? tb.sizer.children : null;
+  const wider = (k, t) => [t, NUMBER_FLOOR, held?.[k].textContent ?? ""].reduce((a, b) => (b.length > a.length ? b : a));
+  const texts = [String(S - 1), key, wider(2, formatNumber(widest(ex.dots, S))), wider(3, formatNumber(widest(n.logits, S))), "0.000", "", vec.short];
   texts.forEach((t, k) => setText(tb.sizer.children[k], t));
+  tb.sizerKeys = S;
 }
 
 /** The column heads and their titles; the logit's says the temperature `t` when it is not 1. */

@@ -1,8 +1,9 @@
 """The explain view's table keeps only the rows in view in the page (js/explaintable.js): a Keras
 cross-attention layer of 5 queries over 2,000 keys, exported with ``to_html`` and opened in Debian's
 Chromium. The rows shown carry Keras's own weights wherever the table is scrolled, the spacers give the
-scroller the height of every row, and the columns keep their widths as rows with wider texts scroll in;
-under a CSS transform (a reveal.js slide) the rows still land where the view is.
+scroller the height of every row, and the columns keep their widths as rows with wider texts scroll in
+and as other queries are pinned; under a CSS transform (a reveal.js slide) the rows still land where the
+view is.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ BOX = "(el) => { const b = el.getBoundingClientRect(); return {top: b.top, botto
 
 @pytest.fixture(scope="module")
 def layer(tmp_path_factory):
-    """(the page of a layer of 2 heads, 5 queries × S keys, Keras's weights (heads, S) of the query pinned)."""
+    """(the page of a layer of 2 heads, 5 queries × S keys, Keras's weights (heads, 5, S))."""
     import attnwidget
 
     res = attnwidget.attention(kind="cross", num_heads=2, key_dim=8, max_tokens=S, query="the animal did not cross",
@@ -33,7 +34,7 @@ def layer(tmp_path_factory):
     res.widget.view = "explain"
     path = tmp_path_factory.mktemp("explain-rows") / "explain.html"
     res.to_html(path)
-    return path, np.asarray(res.scores[0, :, QUERY], dtype=np.float64)
+    return path, np.asarray(res.scores[0], dtype=np.float64)
 
 
 def open_pinned(browser, path, scale: float = 1.0):
@@ -54,7 +55,7 @@ def open_pinned(browser, path, scale: float = 1.0):
 def shown(browser, layer):
     """(page, the widget's root, Keras's weights (heads, S) of the pinned query) with the table up."""
     page, root = open_pinned(browser, layer[0])
-    yield page, root, layer[1]
+    yield page, root, layer[1][:, QUERY]
     page.close()
 
 
@@ -130,5 +131,32 @@ def test_a_scaled_page_places_the_rows_in_layout_pixels(browser, layer):
     box = root.locator(".aw-explain-scroll").evaluate(BOX)
     full = root.locator(".aw-explain-scroll").evaluate("(s) => s.scrollHeight - s.clientHeight")
     for top in (int(full * 0.5), int(full * 0.8)):
-        check_rows(scroll_to(page, root, top), layer[1][0], box)
+        check_rows(scroll_to(page, root, top), layer[1][0, QUERY], box)
+    page.close()
+
+
+
+def test_the_columns_hold_their_widths_from_query_to_query(browser, tmp_path):
+    """A self-attention layer over 64 tokens, whose queries' dot products differ in width as text
+    (−20.693 and 9.590): stepping through the queries moves no column."""
+    import attnwidget
+
+    res = attnwidget.attention(kind="global", num_heads=8, key_dim=16, max_tokens=64, query=" ".join(f"t{i}" for i in range(64)))
+    res.widget.view = "explain"
+    path = tmp_path / "explain-64.html"
+    res.to_html(path, max_weights=None)
+    queries = range(0, 64, 3)
+    # the widest q·k of a query, as the table writes it: not the same width for all (or the test could not fail)
+    widest = {len(f"{np.abs(res.explain(q, head=0).dots).max():.3f}") + bool((res.explain(q, head=0).dots < 0).any()) for q in queries}
+    assert len(widest) > 1, widest
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    root = page.locator(".aw-explain").first
+    widths = None
+    for q in queries:
+        root.locator(f'button[data-explain-query="{q}"]').click()
+        page.wait_for_function("([el, q]) => el.querySelector('.aw-explain-title').textContent.startsWith(`query ${q} `)",
+                               arg=[root.element_handle(), q], timeout=10_000)
+        widths = widths or root.evaluate(WIDTHS)
+        assert root.evaluate(WIDTHS) == widths, f"columns moved when query {q} was pinned"
     page.close()
