@@ -135,6 +135,28 @@ def test_a_scaled_page_places_the_rows_in_layout_pixels(browser, layer):
     page.close()
 
 
+STRIP = "(root) => Array.from(root.querySelectorAll('button[data-explain-query]'), (b) => [b.offsetLeft, b.offsetTop, b.offsetWidth])"
+
+
+def test_other_queries_pinned_in_a_scrolled_table_move_nothing(browser, layer):
+    """Each pin refills the rows in view where the table was scrolled to, with that query's weights, and
+    moves neither a column nor a query token (the browser would repaint all of them)."""
+    page, root = open_pinned(browser, layer[0])
+    box = root.locator(".aw-explain-scroll").evaluate(BOX)
+    scroll_to(page, root, 30_000)
+    widths, strip = root.evaluate(WIDTHS), root.evaluate(STRIP)
+    for q in (4, 0, 3, 1):
+        root.locator(f'button[data-explain-query="{q}"]').click()
+        page.wait_for_function("([el, q]) => el.querySelector('.aw-explain-title').textContent.startsWith(`query ${q} `)",
+                               arg=[root.element_handle(), q], timeout=10_000)
+        page.wait_for_timeout(100)
+        rows = root.evaluate(ROWS)
+        assert rows[0]["j"] > 1000, "the scroll stays where it was"
+        check_rows(rows, layer[1][0, q], box)
+        assert root.evaluate(WIDTHS) == widths, f"columns moved when query {q} was pinned"
+        assert root.evaluate(STRIP) == strip, f"query tokens moved when query {q} was pinned"
+    page.close()
+
 
 def test_the_columns_hold_their_widths_from_query_to_query(browser, tmp_path):
     """A self-attention layer over 64 tokens, whose queries' dot products differ in width as text
