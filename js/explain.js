@@ -9,7 +9,7 @@ import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
 import { whatIfFor, resetWhatIf } from "./uistate.js";
-import { createTable, fillTable, fillWindow, scrollGeometry, remeasure } from "./explaintable.js";
+import { createTable, fillTable, fillWindow, remeasure } from "./explaintable.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
 // Bare scores: arrays, BertViz tensors, or a model whose attention was recorded at a softmax (KerasHub on TensorFlow).
@@ -23,6 +23,10 @@ const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "he
 const LOG2_T = 3;
 /** The temperatures the number box takes: from one that makes the softmax an argmax to one that makes it flat. */
 const T_RANGE = [0.01, 1000];
+/** The table's scroller is at most this tall (CSS px at scale 1), or what a slide leaves it. */
+const SCROLL_MAX = 560;
+/** What makes the scroller's offset read at the next draw: it may have moved without a scroll event. */
+const REREAD = ["view", "theme", "_data", "layer", "batch"];
 
 export function createExplain(app) {
   const up = h("button", { type: "button", class: "aw-btn aw-explain-step", "data-explain-step": "-1", title: "previous query (ArrowUp)", "aria-label": "previous query", text: "▲" });
@@ -38,12 +42,15 @@ export function createExplain(app) {
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
     [nav, strip, formula, wi.el, message, scroll]);
-  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, tokensKey: "", refocus: null } };
+  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, tokensKey: "", refocus: null, scrollTop: null, maxH: 0 } };
   listen(v);
   listenWhatIf(v);
   return {
     el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy() {},
-    update(changed) { if (DEPS.some((d) => changed.has(d))) v.st.dirty = true; },
+    update(changed) {
+      if (DEPS.some((d) => changed.has(d))) v.st.dirty = true;
+      if (REREAD.some((d) => changed.has(d))) v.st.scrollTop = null;
+    },
   };
 }
 
@@ -60,7 +67,7 @@ function listen(v) {
   dis.listen(v.up, "click", () => step(-1));
   dis.listen(v.down, "click", () => step(1));
   // a scroll fills the rows that came into view (explaintable.js keeps only those in the page)
-  dis.listen(v.scroll, "scroll", () => fillWindow(app, v.tb, scrollGeometry(v.tb, v.scroll)), { passive: true });
+  dis.listen(v.scroll, "scroll", () => { v.st.scrollTop = v.scroll.scrollTop; fillWindow(app, v.tb, tableWindow(v)); }, { passive: true });
   dis.listen(v.headSel, "change", () => app.set({ head: Number(v.headSel.value) }));
   dis.listen(strip, "click", (e) => {
     const b = e.target.closest?.("button[data-explain-query]");
@@ -171,6 +178,13 @@ function numbers(ex, w) {
   return { logits: ex.logits, weights: ex.weights, output: ex.output, allowed };
 }
 
+/** The table's window: the scroll offset as a scroll event read it (read now only when it may have moved
+ * without one: a pin's frame does not lay the page out an extra time) and the scroller's most height. */
+function tableWindow(v) {
+  v.st.scrollTop ??= v.scroll.scrollTop;
+  return { scrollTop: v.st.scrollTop, height: v.st.maxH };
+}
+
 /** The table for what `w` makes of `ex`; a key clicked (or pressed) keeps the focus. */
 function renderTable(v, ex, w, geom) {
   const { app, st } = v;
@@ -201,11 +215,11 @@ function drawNav(v, sq, hd) {
 function draw(v) {
   const { app, st } = v, ui = app.ui;
   // on a slide the table scrolls inside what the slide leaves the view
-  const room = ui.bodyMax ? `${Math.max(ui.px(60), ui.bodyMax - (v.el.offsetHeight - v.scroll.offsetHeight) - 4)}px` : "";
-  if (v.scroll.style.maxHeight !== room) v.scroll.style.maxHeight = room;
+  st.maxH = ui.bodyMax ? Math.max(ui.px(60), ui.bodyMax - (v.el.offsetHeight - v.scroll.offsetHeight) - 4) : ui.px(SCROLL_MAX);
+  setAttrs(v.scroll, { style: { maxHeight: `${st.maxH}px` } });
   if (!st.dirty) return;
   st.dirty = false;
-  const geom = scrollGeometry(v.tb, v.scroll); // read before this draw writes: no extra layout
+  const geom = tableWindow(v); // read before this draw writes: no extra layout
   const sq = app.get("selected_query"), hd = app.get("head") ?? 0;
   const w = whatIfFor(ui, [app.get("layer") | 0, app.get("batch") | 0, sq, hd].join("|")); // a new pin starts from the layer's own
   drawNav(v, sq, hd);

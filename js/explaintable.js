@@ -26,7 +26,7 @@ export function createTable(table) {
     h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }), out]);
   const body = h("tbody", {}, [sizer, above, below]);
   table.replaceChildren(h("thead", {}, [head]), body, h("tfoot", {}, [sum, outRow]));
-  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: 0, rowKey: "", sizerKeys: 0, vtext: null, last: null };
+  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: 0, bodyTop: 0, rowKey: "", sizerKeys: 0, vtext: null, last: null };
 }
 
 /** Row j's elements, made once and reused for whichever key is in view. */
@@ -109,14 +109,10 @@ const COLUMN_HEADS = (t) => [["j", "key index"], ["key kⱼ", "key token: click 
   [t === 1 ? "logit" : "logit ÷ t", `q·kⱼ × scale (1/√key_dim)${t === 1 ? "" : ` ÷ t (${t}): what the softmax sees`}`],
   ["weight wⱼ", "softmax of the logits"], ["", ""], ["value vⱼ", "the key's value vector (rounded)"]];
 
-/** Where the scroller is: read before the frame writes anything, so the read costs no extra layout. */
-export function scrollGeometry(tb, scroll) {
-  return { top: Math.max(0, scroll.scrollTop - tb.body.offsetTop), height: scroll.clientHeight };
-}
-
 /**
  * Fill the table for `ex` (protocol.decodeExplain: S keys, dots (S,), V (S × valueDim)) with the numbers `n`
- * ({logits, weights, allowed, output}) the what-if `w` gives; `geom` is scrollGeometry's.
+ * ({logits, weights, allowed, output}) the what-if `w` gives, in the window `geom`: {scrollTop, height},
+ * the scroller's scroll offset and the most it shows (CSS px).
  */
 export function fillTable(tb, app, ex, n, w, geom) {
   const t = w.temperature;
@@ -137,13 +133,15 @@ export function fillTable(tb, app, ex, n, w, geom) {
   setAttrs(tb.out, { title: out.full });
 }
 
-/** The rows in view, and PAD either side, filled from the last fillTable; the spacers stand for the rest. */
+/** The rows in the window `geom` (fillTable's), and PAD either side, filled from the last fillTable; the
+ * spacers stand for the rest. */
 export function fillWindow(app, tb, geom) {
   const s = tb.last;
   if (!s) return;
   const S = s.ex.S, rowH = tb.rowH || 20; // until a row is measured: a guess, put right below
-  const first = Math.max(0, Math.min(S, Math.floor(geom.top / rowH)) - PAD);
-  const end = Math.min(S, Math.ceil((geom.top + (geom.height || 600)) / rowH) + PAD);
+  const top = Math.max(0, geom.scrollTop - tb.bodyTop);
+  const first = Math.max(0, Math.min(S, Math.floor(top / rowH)) - PAD);
+  const end = Math.min(S, Math.ceil((top + geom.height) / rowH) + PAD);
   placeRows(tb, first, end);
   for (let k = 0; k < tb.rows.length; k++) fillRow(app, tb, s, first + k, tb.rows[k]);
   if (!tb.rowH && tb.rows.length) { // measured once per scale (this read lays the page out an extra time)
@@ -151,6 +149,7 @@ export function fillWindow(app, tb, geom) {
     const rs = tb.rows, z = rs[rs.length - 1].tr, span = z.offsetTop + z.offsetHeight - rs[0].tr.offsetTop;
     if (span > 0) { // the mean, in fractions of a pixel: spacers for thousands of rows add up their error
       tb.rowH = span / rs.length;
+      tb.bodyTop = tb.body.offsetTop; // below the column heads
       return fillWindow(app, tb, geom);
     } // not laid out (a hidden slide): the guess this time, measured at the next fill
   }
