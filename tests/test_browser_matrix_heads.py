@@ -78,7 +78,9 @@ def test_enter_on_a_card_hands_the_focus_to_the_matrix(page):
     """The card is hidden with its view: the focus goes to the matrix's canvas, whose arrows move the pin."""
     page.locator('.attnwidget button[data-view="heads"]').click()
     page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.release()")
-    page.locator('.attnwidget button.aw-head-card[data-head="1"]').focus()
+    card = page.locator('.attnwidget button.aw-head-card[data-head="1"]')
+    card.wait_for(state="visible")  # the view shows in the frame after the tab's click; a hidden card takes no focus
+    card.focus()
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.app.get('view') === 'matrix'")
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
