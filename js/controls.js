@@ -1,7 +1,7 @@
 // Header line and controls, bound to the model's traits. The views, head aggregates and layer modes
 // offered are the schema's (protocol.js), as Python sends them.
 
-import { h } from "./dom.js";
+import { h, setText, setAttrs, setHidden } from "./dom.js";
 import { formatValue, formatStat, formatCount } from "./format.js";
 import { modeKind, layersInMode } from "./protocol.js";
 import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } from "./headsel.js";
@@ -80,7 +80,7 @@ function listenToolbar(app, c, onExport) {
     e.preventDefault();
   });
   dis.listen(c.aggSel, "change", () => app.set({ aggregate: c.aggSel.value }));
-  const threshold = () => { c.thrOut.textContent = formatStat(Number(c.thr.value), 2); app.set({ threshold: Number(c.thr.value) }); };
+  const threshold = () => { setText(c.thrOut, formatStat(Number(c.thr.value), 2)); app.set({ threshold: Number(c.thr.value) }); };
   const topk = () => {
     const v = Math.max(0, Math.trunc(Number(c.topk.value) || 0));
     if (String(v) !== c.topk.value) c.topk.value = String(v);
@@ -150,40 +150,44 @@ function update(app, c, changed) {
   const vis = new Set(app.get("heads"));
   for (const b of c.swatches.querySelectorAll("button[data-head]")) {
     const hd = Number(b.dataset.head);
-    b.firstChild.style.background = vis.has(hd) ? app.headColor(hd) : "transparent";
-    b.firstChild.style.borderColor = app.headColor(hd);
+    setAttrs(b.firstChild, { style: { background: vis.has(hd) ? app.headColor(hd) : "transparent", borderColor: app.headColor(hd) } });
     b.classList.toggle("aw-off", !vis.has(hd));
-    b.setAttribute("aria-pressed", vis.has(hd) ? "true" : "false");
+    setAttrs(b, { "aria-pressed": vis.has(hd) ? "true" : "false" });
   }
-  c.swatches.hidden = !d || d.H < 1;
-  c.palette.value = Object.hasOwn(PALETTE_LABELS, app.get("palette") ?? "") ? app.get("palette") : "default";
-  c.paletteWrap.hidden = c.swatches.hidden || app.ui.slides; // a slide keeps the colours it was made with
+  // each written only when it changes (a view switch runs this): a write, even of the same value, restyles
+  setHidden(c.swatches, !d || d.H < 1);
+  setValue(c.palette, Object.hasOwn(PALETTE_LABELS, app.get("palette") ?? "") ? app.get("palette") : "default");
+  setHidden(c.paletteWrap, c.swatches.hidden || app.ui.slides); // a slide keeps the colours it was made with
   const view = app.get("view");
   c.tabButtons.forEach((b) => {
     const on = b.dataset.view === view;
-    b.setAttribute("aria-selected", on ? "true" : "false");
-    b.tabIndex = on ? 0 : -1;
+    setAttrs(b, { "aria-selected": on ? "true" : "false", tabindex: on ? "0" : "-1" });
   });
-  c.aggSel.value = app.get("aggregate") || app.schema.aggregates[0][0];
+  setValue(c.aggSel, app.get("aggregate") || app.schema.aggregates[0][0]);
   const t = Number(app.get("threshold")) || 0;
-  if (document.activeElement !== c.thr) c.thr.value = String(t);
-  c.thrOut.textContent = formatStat(t, 2);
-  if (document.activeElement !== c.topk) c.topk.value = String(app.get("top_k") ?? 0);
-  c.thrWrap.hidden = c.topkWrap.hidden = view !== "graph";
-  c.aggWrap.hidden = view === "matrix" || (d?.H ?? 0) <= 1; // the matrix's own picker says mean or max
-  c.pickWrap.hidden = view !== "matrix" || !d;
-  c.stretchWrap.hidden = view !== "matrix" && view !== "heads";
-  c.stretch.checked = Boolean(app.get("color_max"));
+  if (document.activeElement !== c.thr) setValue(c.thr, String(t));
+  setText(c.thrOut, formatStat(t, 2));
+  if (document.activeElement !== c.topk) setValue(c.topk, String(app.get("top_k") ?? 0));
+  for (const w of [c.thrWrap, c.topkWrap]) setHidden(w, view !== "graph");
+  setHidden(c.aggWrap, view === "matrix" || (d?.H ?? 0) <= 1); // the matrix's own picker says mean or max
+  setHidden(c.pickWrap, view !== "matrix" || !d);
+  setHidden(c.stretchWrap, view !== "matrix" && view !== "heads");
+  if (c.stretch.checked !== Boolean(app.get("color_max"))) c.stretch.checked = Boolean(app.get("color_max"));
   if (d && view === "matrix") updatePick(app, c, d);
   updateScale(app, c);
-  c.dl.hidden = view === "explain" || app.ui.slides; // the explain view is a table; a slide is for showing
+  setHidden(c.dl, view === "explain" || app.ui.slides); // the explain view is a table; a slide is for showing
   updateLayers(app, c);
   const nb = Math.trunc(Number((app.get("info") || {}).batch_size)) || 0;
-  c.batchWrap.hidden = nb <= 1;
+  setHidden(c.batchWrap, nb <= 1);
   if (c.batchSel.options.length !== Math.max(0, nb)) {
     c.batchSel.replaceChildren(...Array.from({ length: Math.max(0, nb) }, (_, i) => h("option", { value: i, text: `item ${i}` })));
   }
-  if (nb > 1) c.batchSel.value = String(app.get("batch") ?? 0);
+  if (nb > 1) setValue(c.batchSel, String(app.get("batch") ?? 0));
+}
+
+/** A select's or input's value, written only when it differs. */
+function setValue(el, value) {
+  if (el.value !== value) el.value = value;
 }
 
 /** "(1, 8, 16)" as "1 × 8 × 16", so input shapes read like the scores' "heads × queries × keys". */
@@ -221,8 +225,8 @@ function updatePick(app, c, d) {
       ...Array.from({ length: d.H }, (_, hd) => h("option", { value: `h${hd}`, text: app.headName(hd) })));
   }
   const s = matrixShows(app.get("heads"), d.H, app.get("aggregate"));
-  c.pick.value = pickValue(s);
-  c.pick.title = shownName(s, d.H, app.headName);
+  setValue(c.pick, pickValue(s));
+  setAttrs(c.pick, { title: shownName(s, d.H, app.headName) });
 }
 
 /** The size control offers the usual scales and the one in effect. */
@@ -233,7 +237,7 @@ function updateScale(app, c) {
     c.scaleSel.dataset.key = key;
     c.scaleSel.replaceChildren(...opts.map((x) => h("option", { value: String(x), text: `${Math.round(x * 100)}%` })));
   }
-  c.scaleSel.value = String(s);
+  setValue(c.scaleSel, String(s));
 }
 
 function buildSwatches(app, swatches) {
@@ -252,13 +256,13 @@ function updateLayers(app, c) {
   const { schema } = app;
   const layers = app.get("layer_names") || [], kinds = app.get("layer_kinds") || [], cur = app.get("layer") | 0;
   const mode = app.get("mode") || schema.modes[0][0];
-  c.layerWrap.hidden = layers.length <= 1;
+  setHidden(c.layerWrap, layers.length <= 1);
   const modelTab = c.tabButtons.find((b) => b.dataset.view === "model");
-  if (modelTab) modelTab.hidden = layers.length <= 1;
+  if (modelTab) setHidden(modelTab, layers.length <= 1);
   const present = schema.modes.filter(([, , kind]) => kind == null || kinds.includes(kind));
-  c.modeWrap.hidden = layers.length <= 1 || present.length <= 2;
+  setHidden(c.modeWrap, layers.length <= 1 || present.length <= 2);
   if (c.modeSel.options.length !== present.length) c.modeSel.replaceChildren(...present.map(([v, t]) => h("option", { value: v, text: t })));
-  c.modeSel.value = mode;
+  setValue(c.modeSel, mode);
   const inMode = new Set(layersInMode(schema, layers.map((_, i) => kinds[i]), mode));
   const shown = layers.map((_, i) => i).filter((i) => inMode.has(i) || i === cur);
   const key = `${mode}|${shown.join(",")}|${layers.join("\n")}`;
@@ -266,5 +270,5 @@ function updateLayers(app, c) {
     c.layerSel.replaceChildren(...shown.map((i) => h("option", { value: i, text: layers[i] })));
     c.layerSel.dataset.key = key;
   }
-  c.layerSel.value = String(app.get("layer") ?? 0);
+  setValue(c.layerSel, String(app.get("layer") ?? 0));
 }

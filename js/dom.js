@@ -69,6 +69,11 @@ export function setText(el, text) {
   if (t && t.nodeType === 3 && !t.nextSibling && s) t.data = s; else el.textContent = s;
 }
 
+/** Hide or show an element, writing `hidden` only when it changes (a write restyles it even when equal). */
+export function setHidden(el, hidden) {
+  if (el.hidden !== hidden) el.hidden = hidden;
+}
+
 /** Set attributes as h() does (null / false: removed, true: present; "class"; "style": an object of
  * properties), each only when it differs from what was last set. */
 export function setAttrs(el, attrs) {

@@ -4,7 +4,7 @@
 // weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
-import { h, setText, setAttrs } from "./dom.js";
+import { h, setText, setAttrs, setHidden } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
@@ -21,6 +21,7 @@ const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "he
   "layer", "batch", "palette"];
 /** The temperature slider moves log₂ t over this range: t from 1/8 to 8, the layer's own 1 in the middle. */
 const LOG2_T = 3;
+const SLIDER_STEP = 0.05;
 /** The temperatures the number box takes: from one that makes the softmax an argmax to one that makes it flat. */
 const T_RANGE = [0.01, 1000];
 /** The table's scroller is at most this tall (CSS px at scale 1), or what a slide leaves it. */
@@ -86,7 +87,7 @@ function listen(v) {
 
 // ----- what-if: temperature, dropped keys, the mask lifted, reset ----------------------------------
 function buildWhatIf() {
-  const slider = h("input", { type: "range", min: String(-LOG2_T), max: String(LOG2_T), step: "0.05", value: "0", class: "aw-range aw-explain-tslider",
+  const slider = h("input", { type: "range", min: String(-LOG2_T), max: String(LOG2_T), step: String(SLIDER_STEP), value: "0", class: "aw-range aw-explain-tslider",
     "aria-label": "temperature (log scale, 1 in the middle)" });
   const temp = h("input", { type: "number", min: String(T_RANGE[0]), max: String(T_RANGE[1]), step: "0.05", value: "1", class: "aw-explain-temp",
     "aria-label": "temperature: divides the logits (1 = the layer's own scaling)" });
@@ -134,16 +135,18 @@ function listenWhatIf(v) {
 /** The what-if controls as the state `w` says (a field being typed in keeps what it holds). */
 function drawWhatIf(v, ex, w) {
   const { wi } = v, t = w.temperature, doc = v.el.ownerDocument;
-  if (doc.activeElement !== wi.slider) wi.slider.value = String(Math.max(-LOG2_T, Math.min(LOG2_T, Math.log2(t))));
-  if (doc.activeElement !== wi.temp || Number(wi.temp.value) !== t) wi.temp.value = String(t);
-  wi.unmaskWrap.hidden = !(ex.mask && ex.mask.some((m) => m === 0));
-  wi.unmask.checked = w.unmasked;
-  wi.reset.disabled = isLayerOwn(w);
+  // each written only when it changes: a write, even of the same value, restyles and repaints it
+  const x = Math.max(-LOG2_T, Math.min(LOG2_T, Math.log2(t)));
+  if (doc.activeElement !== wi.slider && Math.abs(Number(wi.slider.value) - x) > SLIDER_STEP / 2) wi.slider.value = String(x);
+  if (wi.temp.value !== String(t) && (doc.activeElement !== wi.temp || Number(wi.temp.value) !== t)) wi.temp.value = String(t);
+  setHidden(wi.unmaskWrap, !(ex.mask && ex.mask.some((m) => m === 0)));
+  if (wi.unmask.checked !== w.unmasked) wi.unmask.checked = w.unmasked;
+  setAttrs(wi.reset, { disabled: isLayerOwn(w) });
   const parts = [];
   if (t !== 1) parts.push(`logits ÷ ${t}`);
   if (w.dropped.length) parts.push(`${w.dropped.length} key${w.dropped.length === 1 ? "" : "s"} dropped`);
   if (w.unmasked && !wi.unmaskWrap.hidden) parts.push("mask lifted");
-  wi.note.textContent = parts.length ? `${parts.join(" · ")}: not the layer's own weights` : "click a key to drop it from the softmax";
+  setText(wi.note, parts.length ? `${parts.join(" · ")}: not the layer's own weights` : "click a key to drop it from the softmax");
   v.el.classList.toggle("aw-whatif", parts.length > 0);
 }
 
@@ -163,12 +166,13 @@ function buildHeads(v) {
     st.headNames = JSON.stringify(app.get("head_names"));
     headSel.replaceChildren(...Array.from({ length: H }, (_, hd) => h("option", { value: hd, text: app.headName(hd) })));
   }
-  headSel.value = String(app.get("head") ?? 0);
+  const hv = String(app.get("head") ?? 0);
+  if (headSel.value !== hv) headSel.value = hv; // a write, even of the same value, restyles it
 }
 
 function say(v, text) {
-  v.message.textContent = text || "";
-  v.message.hidden = !text;
+  setText(v.message, text || "");
+  setHidden(v.message, !text);
 }
 
 /** The numbers the table shows: the layer's own (`_explain`), or the what-if `w` recomputed from its dots. */
@@ -203,13 +207,13 @@ function drawNav(v, sq, hd) {
   buildHeads(v);
   for (const b of v.strip.children) {
     const on = Number(b.dataset.explainQuery) === sq;
-    b.classList.toggle("aw-current", on);
-    b.setAttribute("aria-pressed", on ? "true" : "false");
+    b.classList.toggle("aw-current", on); // no write when it already is
+    setAttrs(b, { "aria-pressed": on ? "true" : "false" });
   }
   const n = (app.get("query_tokens") || []).length;
-  v.up.disabled = sq == null ? !n : sq <= 0;
-  v.down.disabled = sq == null ? !n : sq >= n - 1;
-  v.title.textContent = sq == null ? "no query pinned" : `query ${sq} ‘${app.label("query", sq)}’ · ${app.headName(hd)}`;
+  setAttrs(v.up, { disabled: sq == null ? !n : sq <= 0 });
+  setAttrs(v.down, { disabled: sq == null ? !n : sq >= n - 1 });
+  setText(v.title, sq == null ? "no query pinned" : `query ${sq} ‘${app.label("query", sq)}’ · ${app.headName(hd)}`);
 }
 
 function draw(v) {
@@ -226,7 +230,7 @@ function draw(v) {
   let ex = null;
   try { ex = decodeExplain(app.get("_explain")); } catch (err) { console.error(err); ex = { error: String(err.message || err) }; }
   const ready = ex && !ex.error && ex.query === sq && ex.head === hd;
-  const hide = (off) => { v.scroll.hidden = v.formula.hidden = v.wi.el.hidden = off; };
+  const hide = (off) => { for (const e of [v.scroll, v.formula, v.wi.el]) setHidden(e, off); };
   hide(!(ex && !ex.error));
   v.el.classList.toggle("aw-stale", Boolean(ex && !ex.error && !ready));
   if (app.get("_can_explain") === false) { hide(true); say(v, NO_LAYER_MESSAGE); return; }

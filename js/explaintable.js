@@ -4,7 +4,7 @@
 // below give the scroller the height of all rows; a hidden sizer row holds each column's widest text, so
 // columns keep their widths while other rows scroll in. Every number and token goes in by textContent.
 
-import { h, setText, setAttrs } from "./dom.js";
+import { h, setText, setAttrs, setHidden } from "./dom.js";
 import { formatNumber, formatVector, formatStat } from "./format.js";
 
 const COLS = 7;
@@ -156,8 +156,8 @@ export function fillWindow(app, tb, geom) {
   const rowPx = tb.rowH || rowH;
   setAttrs(tb.above.firstChild, { style: { height: `${first * rowPx}px` } });
   setAttrs(tb.below.firstChild, { style: { height: `${(S - end) * rowPx}px` } });
-  tb.above.hidden = first === 0;
-  tb.below.hidden = end === S;
+  setHidden(tb.above, first === 0);
+  setHidden(tb.below, end === S);
 }
 
 /** tb.rows become the rows of keys first … end − 1. A key still in view keeps its row element, which

@@ -1,7 +1,7 @@
 // Graph view: query tokens left, key tokens right, one canvas of lines between them. The parts:
 // graphtokens.js (the token columns), graphpaint.js (painting), graphexport.js (PNG and SVG).
 
-import { h } from "./dom.js";
+import { h, setText, setHidden } from "./dom.js";
 import { rowCenter, canvasSize, clamp } from "./layout.js";
 import { selectLines, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
@@ -73,7 +73,7 @@ function update(v, changed) {
 
 function draw(v) {
   const { app, st } = v;
-  if (!app.data) { v.notice.textContent = "no data"; return; }
+  if (!app.data) { setText(v.notice, "no data"); return; }
   placeTokens(v);
   if (st.reveal) { reveal(v, st.reveal.side, st.reveal.index, true); st.reveal = null; }
   renderWindow(v);
@@ -90,7 +90,7 @@ function draw(v) {
 /** The pin's marker (as graphpaint's paintPin draws it) at the pinned token's end of its lines, in content coordinates. */
 function placePin(v, g) {
   const { app, st, pinDot } = v, p = pinned(app), th = app.ui.theme, u = app.ui.scale;
-  pinDot.hidden = !p;
+  setHidden(pinDot, !p);
   if (!p) return;
   const r = 5.25 * u, y = rowCenter(st.lay[p.side], st.lay.rowH, p.index), x = p.side === "query" ? g.x0 : g.x1;
   const style = { left: `${x - r}px`, top: `${y - r}px`, width: `${2 * r}px`, height: `${2 * r}px`, background: th.accent,
@@ -105,15 +105,15 @@ function recomputeLines(v) {
   if (st.sel && !st.sel.heads.length) msgs.push("no heads selected: click a head swatch to show it");
   if (st.sel?.sparse) msgs.push(`${formatCount(d.Q)} × ${formatCount(d.K)} tokens: lines come from each query's ${d.k} strongest keys per head; a pinned token's from its exact weights`);
   if (st.sel?.capped) msgs.push(`${formatCount(st.sel.total)} lines pass the threshold: showing the top ${st.sel.topK} per token and head (${formatCount(st.sel.n)} lines); raise the threshold or set top-k to change this`);
-  v.notice.textContent = msgs.join(" · ");
-  v.notice.hidden = !msgs.length;
+  setText(v.notice, msgs.join(" · "));
+  setHidden(v.notice, !msgs.length);
   signLegend(v, Boolean(st.sel?.signed));
 }
 
 /** Signed values (a difference a − b): lines are drawn by sign, and a legend says which colour is which. */
 function signLegend(v, signed) {
   const { app, legend } = v;
-  legend.hidden = !signed;
+  setHidden(legend, !signed);
   if (!signed) return;
   const diff = /a − b/.test(String((app.get("info") || {}).kind || ""));
   const item = (hd, text) => h("span", { class: "aw-legend-item" }, [h("span", { class: "aw-legend-line", style: { background: lineColor(app, hd) } }), text]);

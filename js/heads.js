@@ -1,6 +1,6 @@
 // Heads view: a grid of per-head thumbnails with max weight and mean entropy.
 
-import { h } from "./dom.js";
+import { h, setText, setAttrs, setHidden } from "./dom.js";
 import { gridLayout } from "./layout.js";
 import { rangeTable, maskColors } from "./colors.js";
 import { formatCompact, formatStat } from "./format.js";
@@ -81,24 +81,24 @@ function draw(v) {
   st.dirty = false; st.drawn = drawn;
   if (!st.cards.length || st.key !== cardsKey(app)) build(v);
   const r = st.range, colours = `colours ${formatTick(r.lo)} … ${formatTick(r.hi)}${r.stretched ? ", stretched to the largest weight" : ""}, one scale for every head`;
-  v.hint.textContent = `click a head to open it in the matrix view · ${colours}${d.sparse ? ` · each cell: max of a ${d.bq}×${d.bk} block` : ""}`;
+  setText(v.hint, `click a head to open it in the matrix view · ${colours}${d.sparse ? ` · each cell: max of a ${d.bq}×${d.bk} block` : ""}`);
   const { cols, size } = cardGrid(v);
-  v.grid.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
+  // each written only when it changes (a pin or a switch redraws the cards): a write, even of the same value, restyles
+  setAttrs(v.grid, { style: { gridTemplateColumns: `repeat(${cols}, ${size}px)` } });
   const aspect = d.Q / d.K;
   const tw = aspect > 1 ? (size - 12) / aspect : size - 12, th = aspect > 1 ? size - 12 : (size - 12) * aspect;
   const visible = new Set(app.get("heads"));
   const cur = visible.size === 1 ? [...visible][0] : -1; // the head the matrix shows alone
   const f = segmentFractions(app.get("segment_start"), d.Q, d.K);
   st.cards.forEach(({ card, canvas, name, seg }, hd) => {
-    seg.y.hidden = f.y == null; seg.x.hidden = f.x == null;
-    if (f.y != null) seg.y.style.top = `${f.y * 100}%`;
-    if (f.x != null) seg.x.style.left = `${f.x * 100}%`;
-    canvas.style.width = `${Math.max(8, tw)}px`;
-    canvas.style.height = `${Math.max(8, th)}px`;
-    name.firstChild.style.background = app.headColor(hd);
+    setHidden(seg.y, f.y == null); setHidden(seg.x, f.x == null);
+    if (f.y != null) setAttrs(seg.y, { style: { top: `${f.y * 100}%` } });
+    if (f.x != null) setAttrs(seg.x, { style: { left: `${f.x * 100}%` } });
+    setAttrs(canvas, { style: { width: `${Math.max(8, tw)}px`, height: `${Math.max(8, th)}px` } });
+    setAttrs(name.firstChild, { style: { background: app.headColor(hd) } });
     card.classList.toggle("aw-hidden-head", !visible.has(hd));
     card.classList.toggle("aw-current", hd === cur);
-    card.setAttribute("aria-label", `${app.headName(hd)}, ${stats(app, hd)}${visible.has(hd) ? "" : ", hidden in the graph"}`);
+    setAttrs(card, { "aria-label": `${app.headName(hd)}, ${stats(app, hd)}${visible.has(hd) ? "" : ", hidden in the graph"}` });
   });
 }
 

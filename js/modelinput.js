@@ -1,6 +1,7 @@
 // Model view's pointer and keys: what is under the pointer (a thumbnail's cell, a layer's name) and its
 // tooltip, a click or Enter opening a thumbnail in the matrix view, arrows moving the focus ring.
 
+import { setHidden } from "./dom.js";
 import { clamp, displayToken } from "./layout.js";
 import { formatStat, formatValue } from "./format.js";
 import { dequantize } from "./values.js";
@@ -9,11 +10,11 @@ import { GAP, box, imageRect, thumbBlock } from "./modelgrid.js";
 /** The keyboard's focus ring: a box over the focused thumbnail (st.focus), or hidden. */
 export function placeRing(v) {
   const { st, ring } = v, m = st.m, f = st.focus, r = m && f ? m.rows.indexOf(f.li) : -1;
-  if (r < 0) { ring.hidden = true; return; }
+  if (r < 0) { setHidden(ring, true); return; }
   const b = box(m, r, f.c), u = m.u;
   const at = (x) => `${x - 3.5 * u - 0.5}px`, size = (w) => `${w + 7 * u + 1}px`;
   Object.assign(ring.style, { left: at(b.x), top: at(b.y), width: size(b.w), height: size(b.h), border: `1px dashed ${v.app.ui.theme.fg}` });
-  ring.hidden = false;
+  setHidden(ring, false);
 }
 
 /** What is under (x, y): a thumbnail {li, c, mean, r, cell: {i, j} of the thumbnail or null}, a layer's name {li, label}, or null. */

@@ -1,6 +1,6 @@
 // Tooltip inside the widget root (absolute, so it works inside any output area).
 
-import { h } from "./dom.js";
+import { h, setHidden } from "./dom.js";
 import { formatValue } from "./format.js";
 import { truncate } from "./layout.js";
 
@@ -57,7 +57,7 @@ export function createTooltip(root) {
   }
 
   function hide() {
-    el.hidden = true;
+    setHidden(el, true);
   }
 
   return { el, show, hide };

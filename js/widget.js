@@ -2,7 +2,7 @@
 // returns its cleanup. Works with any object implementing get/set/save_changes/on/off.
 
 import "./styles.css";
-import { h, Disposer } from "./dom.js";
+import { h, Disposer, setHidden } from "./dom.js";
 import { createApp } from "./app.js";
 import { readTheme, watchTheme } from "./theme.js";
 import { createControls } from "./controls.js";
@@ -84,7 +84,7 @@ function frameLoop(app, controls, views, body) {
       const doc = body.ownerDocument, had = doc.activeElement; // a key in a view that it hides (Enter on a head card)
       const handOver = had && had !== doc.body && Object.entries(views).some(([n, v]) => n !== view && v.el.contains(had));
       for (const [name, v] of Object.entries(views)) {
-        v.el.hidden = name !== view;
+        setHidden(v.el, name !== view);
         for (const c of changed) stale[name].add(c);
         if (name !== view) continue;
         const all = stale[name];

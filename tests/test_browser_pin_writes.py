@@ -1,0 +1,82 @@
+"""A pin writes to the page only what it changes: a Keras layer of 8 heads over 64 tokens, exported with
+``to_html`` and opened in Debian's Chromium, one page per view. A MutationObserver records every write
+while another query is pinned: none outside the view, none that leaves a value as it was. Such a write
+still costs: the browser restyles (and often lays out and repaints) what it touches, which cost the
+explain view's click a frame on most clicks.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+T = 64
+VIEWS = ("explain", "graph", "matrix", "heads")
+
+# Set the model's traits `first`, then record what setting `then` writes: {kind, name (attribute), inside
+# (in `view`'s element), node (tag.classes), same (the write left the value as it was)}.
+RECORD = """async ([view, first, then]) => {
+  const root = document.querySelector('.attnwidget'), { app, views } = root.attnwidget;
+  const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 30)));
+  app.set(first); await frame(); await frame();
+  const seen = [], el = (n) => (n.nodeType === 1 ? n : n.parentNode);
+  // a text replaced by the same text (textContent written again); other nodes added or removed are changes
+  const texts = (nodes) => (Array.from(nodes).every((n) => n.nodeType === 3) ? Array.from(nodes, (n) => n.data).join("") : null);
+  const same = (m) => m.type === "attributes" ? m.oldValue === m.target.getAttribute(m.attributeName)
+    : m.type === "characterData" ? m.oldValue === m.target.data
+    : texts(m.removedNodes) !== null && texts(m.removedNodes) === texts(m.addedNodes);
+  const mo = new MutationObserver((l) => { for (const m of l) {
+    const e = el(m.target);
+    seen.push({ kind: m.type, name: m.attributeName || "", inside: views[view].el.contains(e),
+      node: e.tagName.toLowerCase() + "." + [...e.classList].join("."), same: same(m) });
+  } });
+  mo.observe(root, { subtree: true, attributes: true, childList: true, characterData: true, attributeOldValue: true, characterDataOldValue: true });
+  app.set(then); await frame(); await frame();
+  mo.disconnect();
+  return seen; }"""
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """{view: the page of a 64-token Keras layer shown in that view}."""
+    import attnwidget
+
+    res = attnwidget.attention(kind="global", num_heads=8, key_dim=16, max_tokens=T, query=" ".join(f"t{i}" for i in range(T)))
+    out = {}
+    work = tmp_path_factory.mktemp("pin-writes")
+    for view in VIEWS:
+        res.widget.view = view
+        out[view] = work / f"{view}.html"
+        res.to_html(out[view], max_weights=None)
+    return out
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_a_pin_writes_only_inside_its_view_and_only_what_changed(browser, pages, view):
+    page = browser.new_page()
+    page.goto(pages[view].as_uri())
+    page.locator(f".attnwidget .aw-{view}").first.wait_for(timeout=10_000)
+    seen = page.evaluate(RECORD, [view, {"selected_query": 3, "selected_key": None}, {"selected_query": 10, "selected_key": None}])
+    page.close()
+    outside = [s for s in seen if not s["inside"]]
+    assert not outside, f"a pin in the {view} view wrote outside it: {outside}"
+    unchanged = [s for s in seen if s["same"]]
+    assert not unchanged, f"{len(unchanged)} writes left their value as it was, e.g. {unchanged[:3]}"
+    if view == "explain":
+        tokens = [s for s in seen if s["node"].startswith("button.aw-explain-tok")]
+        assert len(tokens) == 4, f"the two query tokens' class and aria-pressed, no others: {tokens}"
+    if view == "heads":
+        assert not seen, f"the heads view shows no pin, and a pin wrote {seen}"
+
+
+def test_a_view_switch_writes_only_what_changed(browser, pages):
+    """The heads view to each other view: the controls and views write no value they already hold."""
+    page = browser.new_page()
+    page.goto(pages["heads"].as_uri())
+    page.locator(".attnwidget .aw-heads").first.wait_for(timeout=10_000)
+    for view in ("graph", "matrix", "explain"):
+        seen = page.evaluate(RECORD, [view, {"view": "heads"}, {"view": view}])
+        unchanged = [s for s in seen if s["same"]]
+        assert not unchanged, f"heads → {view}: {len(unchanged)} writes left their value as it was, e.g. {unchanged[:3]}"
+    page.close()
