@@ -9,7 +9,9 @@ launch it (tests/harness.py, headless, ``--disable-gpu``, 1280 × 1000). Per pin
 callback queued before the pin to one queued after it: the script (every view's update and the explain
 table's fill), then the style and layout a read of ``offsetHeight`` forces at its end. Then trusted clicks
 (Playwright's mouse) on the query strip, with Chrome's Event Timing entries of 16 ms or more
-(``PerformanceObserver({type: "event", durationThreshold: 16})``). Medians of the pins after the first two.
+(``PerformanceObserver({type: "event", durationThreshold: 16})``), and 8 more traced: the time from the
+click's first event dispatch to the swap of the frame that drew it, and that main frame's own time
+(benchmarks/browser/frame_trace.py; not in 8 ms steps). Medians of the pins after the first two.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import tempfile
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
 from harness import Browser, chromium_or_exit, chromium_version  # noqa: E402
+
+from browser.frame_trace import click_to_screen  # noqa: E402
 
 PINS = """async (n) => { const { app } = document.querySelector('.attnwidget').attnwidget, out = [];
   const frame = () => new Promise((res) => requestAnimationFrame(() => setTimeout(res, 40)));
@@ -65,9 +69,15 @@ def measure(browser: Browser, path: pathlib.Path, pins: int) -> dict:
         root.locator(f'button[data-explain-query="{(k + 2) % 5}"]').click()
         page.wait_for_timeout(250)
         hits.append(max(page.evaluate("() => window.__ev") or [0]))
+    traced = []
+    for k in range(8):
+        box = root.locator(f'button[data-explain-query="{(k + 3) % 5}"]').bounding_box()
+        traced.append(click_to_screen(browser.browser, page, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+    traced = [t for t in traced if t]
     page.close()
     return {"rows": got["rows"], "script": statistics.median(f[0] for f in frames),
-            "layout": statistics.median(f[1] for f in frames), "entries": sum(h >= 16 for h in hits), "worst": max(hits)}
+            "layout": statistics.median(f[1] for f in frames), "entries": sum(h >= 16 for h in hits), "worst": max(hits),
+            "screen": statistics.median(t["screen"] for t in traced), "main": statistics.median(t["main"] for t in traced)}
 
 
 def main() -> None:
@@ -77,15 +87,17 @@ def main() -> None:
     args = ap.parse_args()
     chromium_or_exit()
     print(f"{chromium_version()}; a pin of the explain view, medians of {args.pins - 2} pins, 11 trusted clicks\n")
-    print("| keys | rows in the page | script (ms) | style + layout (ms) | clicks with an entry ≥ 16 ms (worst) |")
-    print("|---|---|---|---|---|")
+    print("| keys | rows in the page | script (ms) | style + layout (ms) | clicks with an entry ≥ 16 ms (worst) "
+          "| click → screen, traced (ms) | its main frame (ms) |")
+    print("|---|---|---|---|---|---|---|")
     browser = Browser()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for s in (int(x) for x in args.sizes.split(",")):
                 r = measure(browser, page_for(s, pathlib.Path(tmp)), args.pins)
                 worst = f"{r['worst']:.0f} ms" if r["worst"] else "none"
-                print(f"| {s:,} | {r['rows']:,} | {r['script']:.1f} | {r['layout']:.1f} | {r['entries']} of 11 ({worst}) |", flush=True)
+                print(f"| {s:,} | {r['rows']:,} | {r['script']:.1f} | {r['layout']:.1f} | {r['entries']} of 11 ({worst}) "
+                      f"| {r['screen']:.1f} | {r['main']:.1f} |", flush=True)
     finally:
         browser.close()
 
