@@ -1,6 +1,6 @@
 """What a pin costs the explain view as the keys grow: a Keras cross-attention layer of 5 queries over S keys.
 
-    .venv/bin/python benchmarks/bench_explain.py [--sizes 64,1024,4096] [--pins 12]
+    .venv/bin/python benchmarks/bench_explain.py [--sizes 64,1024,4096] [--pins 12] [--self-tokens 64]
 
 Each size is one ``to_html`` page of ``attnwidget.attention(kind="cross", num_heads=1, key_dim=8)`` (one
 head, so that 4,096 keys fit the 1 MiB of explain data a page carries), opened in Chromium as the benchmarks
@@ -11,7 +11,8 @@ table's fill), then the style and layout a read of ``offsetHeight`` forces at it
 (Playwright's mouse) on the query strip, with Chrome's Event Timing entries of 16 ms or more
 (``PerformanceObserver({type: "event", durationThreshold: 16})``), and 8 more traced: the time from the
 click's first event dispatch to the swap of the frame that drew it, and that main frame's own time
-(benchmarks/browser/frame_trace.py; not in 8 ms steps). Medians of the pins after the first two.
+(benchmarks/browser/frame_trace.py; not in 8 ms steps). Medians of the pins after the first two. A last
+row is bench_browser.py's explain page: a layer of 8 heads over 64 tokens, whose strip has 64 queries.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ PINS = """async (n) => { const { app } = document.querySelector('.attnwidget').a
     await frame();
     let t0 = 0, t1 = 0, t2 = 0;
     requestAnimationFrame(() => { t0 = performance.now(); });
-    app.set({ selected_query: k % 5, selected_key: null });
+    app.set({ selected_query: (k * 7) % document.querySelectorAll('.aw-explain-tok').length, selected_key: null });
     await new Promise((res) => requestAnimationFrame(() => { t1 = performance.now(); document.body.offsetHeight; t2 = performance.now(); res(); }));
     out.push([t1 - t0, t2 - t1]);
   }
@@ -55,7 +56,14 @@ def page_for(s: int, work: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def measure(browser: Browser, path: pathlib.Path, pins: int) -> dict:
+def self_page(t: int, work: pathlib.Path) -> pathlib.Path:
+    """bench_browser.py's explain page: a self-attention layer of 8 heads over t tokens (its strip: t queries)."""
+    from browser.workload import explain_page
+
+    return explain_page(t, work)
+
+
+def measure(browser: Browser, path: pathlib.Path, pins: int, queries: int = 5) -> dict:
     page = browser.new_page()
     page.goto(path.as_uri())
     root = page.locator(".attnwidget").first
@@ -66,12 +74,12 @@ def measure(browser: Browser, path: pathlib.Path, pins: int) -> dict:
     hits = []
     for k in range(11):
         page.evaluate("() => { window.__ev = []; }")
-        root.locator(f'button[data-explain-query="{(k + 2) % 5}"]').click()
+        root.locator(f'button[data-explain-query="{(k * 7 + 2) % queries}"]').click()
         page.wait_for_timeout(250)
         hits.append(max(page.evaluate("() => window.__ev") or [0]))
     traced = []
     for k in range(8):
-        box = root.locator(f'button[data-explain-query="{(k + 3) % 5}"]').bounding_box()
+        box = root.locator(f'button[data-explain-query="{(k * 7 + 3) % queries}"]').bounding_box()
         traced.append(click_to_screen(browser.browser, page, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
     traced = [t for t in traced if t]
     page.close()
@@ -84,6 +92,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="64,1024,4096", help="numbers of keys")
     ap.add_argument("--pins", type=int, default=12, help="pins timed per size")
+    ap.add_argument("--self-tokens", type=int, default=64, help="also bench_browser.py's page: 8 heads over this many tokens (0: not)")
     args = ap.parse_args()
     chromium_or_exit()
     print(f"{chromium_version()}; a pin of the explain view, medians of {args.pins - 2} pins, 11 trusted clicks\n")
@@ -95,11 +104,18 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for s in (int(x) for x in args.sizes.split(",")):
                 r = measure(browser, page_for(s, pathlib.Path(tmp)), args.pins)
-                worst = f"{r['worst']:.0f} ms" if r["worst"] else "none"
-                print(f"| {s:,} | {r['rows']:,} | {r['script']:.1f} | {r['layout']:.1f} | {r['entries']} of 11 ({worst}) "
-                      f"| {r['screen']:.1f} | {r['main']:.1f} |", flush=True)
+                row(f"{s:,}", r)
+            if args.self_tokens:
+                row(f"{args.self_tokens} (self, 8 heads, {args.self_tokens} queries)",
+                    measure(browser, self_page(args.self_tokens, pathlib.Path(tmp)), args.pins, args.self_tokens))
     finally:
         browser.close()
+
+
+def row(keys: str, r: dict) -> None:
+    worst = f"{r['worst']:.0f} ms" if r["worst"] else "none"
+    print(f"| {keys} | {r['rows']:,} | {r['script']:.1f} | {r['layout']:.1f} | {r['entries']} of 11 ({worst}) "
+          f"| {r['screen']:.1f} | {r['main']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
