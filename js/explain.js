@@ -231,6 +231,7 @@ function draw(v) {
   try { ex = decodeExplain(app.get("_explain")); } catch (err) { console.error(err); ex = { error: String(err.message || err) }; }
   const ready = ex && !ex.error && ex.query === sq && ex.head === hd;
   const hide = (off) => { for (const e of [v.scroll, v.formula, v.wi.el]) setHidden(e, off); };
+  const shown = v.scroll.hidden && ex && !ex.error; // the table comes back (a pin after a release)
   hide(!(ex && !ex.error));
   v.el.classList.toggle("aw-stale", Boolean(ex && !ex.error && !ready));
   if (app.get("_can_explain") === false) { hide(true); say(v, NO_LAYER_MESSAGE); return; }
@@ -248,4 +249,13 @@ function draw(v) {
   setText(fo, "output = Σⱼ wⱼ vⱼ");
   drawWhatIf(v, ex, w);
   renderTable(v, ex, w, geom);
+  if (shown) requestAnimationFrame(() => recheckScroll(v));
+}
+
+/** A scroller shown again keeps its offset in Chromium, but not in every browser, and none says so by a
+ * scroll event: read it the frame after (laid out by then), and refill the rows if it moved. */
+function recheckScroll(v) {
+  if (v.scroll.hidden || v.scroll.scrollTop === v.st.scrollTop) return;
+  v.st.scrollTop = v.scroll.scrollTop;
+  fillWindow(v.app, v.tb, tableWindow(v));
 }

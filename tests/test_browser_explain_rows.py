@@ -182,3 +182,21 @@ def test_the_columns_hold_their_widths_from_query_to_query(browser, tmp_path):
         widths = widths or root.evaluate(WIDTHS)
         assert root.evaluate(WIDTHS) == widths, f"columns moved when query {q} was pinned"
     page.close()
+
+
+def test_a_release_and_a_new_pin_fill_the_rows_where_the_table_is(browser, layer):
+    """Released, the table is hidden (its scroll may be lost); the next pin's rows still cover its view."""
+    page, root = open_pinned(browser, layer[0])
+    box = root.locator(".aw-explain-scroll").evaluate(BOX)
+    scroll_to(page, root, 30_000)
+    page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.release()")
+    page.wait_for_function("(el) => el.querySelector('.aw-explain-scroll').hidden", arg=root.element_handle(), timeout=10_000)
+    root.locator('button[data-explain-query="4"]').click()
+    page.wait_for_function("(el) => el.querySelector('.aw-explain-title').textContent.startsWith('query 4 ')",
+                           arg=root.element_handle(), timeout=10_000)
+    page.wait_for_timeout(100)
+    top = root.locator(".aw-explain-scroll").evaluate("(s) => s.scrollTop")
+    rows = root.evaluate(ROWS)
+    check_rows(rows, layer[1][0, 4], box)
+    assert rows[0]["top"] <= box["top"] + 40 or rows[0]["j"] == 0, (top, rows[0])
+    page.close()
