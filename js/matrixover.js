@@ -2,7 +2,7 @@
 // outline, the pin (row and column outlines, bold labels), the legend's canvas (colour bar, ticks) and
 // its words. `v` is the matrix view's context (matrix.js).
 
-import { h, sizeCanvas, setText, setAttrs } from "./dom.js";
+import { h, sizeCanvas, setText, setAttrs, setHidden } from "./dom.js";
 import { canvasSize, truncateToWidth } from "./layout.js";
 import { FONT_PX, LABEL_PX, grid, paintLegend, hatchFor, selectedCells, hiddenByPin } from "./matrixpaint.js";
 
@@ -79,9 +79,9 @@ export function placeWords(v, m) {
 /** The hovered cell's outline, where paint would have stroked it (1.5 px in the theme's text colour). */
 export function placeHover(v) {
   const { st, hoverBox: b } = v, m = st.m, hv = st.hover;
-  if (!hv || !m) { if (!b.hidden) b.hidden = true; return; }
+  if (!hv || !m) { setHidden(b, true); return; }
   const u = v.app.ui.scale, lw = 1.5 * u;
-  Object.assign(b.style, { left: `${m.left + hv.j * m.cw - 0.5 - lw / 2}px`, top: `${m.top + hv.i * m.ch - 0.5 - lw / 2}px`,
-    width: `${m.cw + 1 + lw}px`, height: `${m.ch + 1 + lw}px`, border: `${lw}px solid ${v.app.ui.theme.fg}` });
-  b.hidden = false;
+  setAttrs(b, { style: { left: `${m.left + hv.j * m.cw - 0.5 - lw / 2}px`, top: `${m.top + hv.i * m.ch - 0.5 - lw / 2}px`,
+    width: `${m.cw + 1 + lw}px`, height: `${m.ch + 1 + lw}px`, border: `${lw}px solid ${v.app.ui.theme.fg}` } });
+  setHidden(b, false);
 }

@@ -37,7 +37,7 @@ export function createTooltip(root) {
     }
     if (note) kids.push(h("div", { class: "aw-tip-note", text: note }));
     el.replaceChildren(...kids);
-    el.hidden = false;
+    setHidden(el, false);
     const rr = root.getBoundingClientRect();
     let x, y;
     if (anchor instanceof Element || anchor.rect) {

@@ -80,3 +80,32 @@ def test_a_view_switch_writes_only_what_changed(browser, pages):
         unchanged = [s for s in seen if s["same"]]
         assert not unchanged, f"heads → {view}: {len(unchanged)} writes left their value as it was, e.g. {unchanged[:3]}"
     page.close()
+
+
+HOVER_RECORD = """() => { const root = document.querySelector('.attnwidget'); window.__seen = [];
+  window.__mo = new MutationObserver((l) => { for (const m of l) window.__seen.push({ kind: m.type, name: m.attributeName || '',
+    node: m.target.className || '', same: m.type === 'attributes' && m.oldValue === m.target.getAttribute(m.attributeName) }); });
+  window.__mo.observe(root, { subtree: true, attributes: true, attributeOldValue: true }); }"""
+
+
+def test_a_matrix_hover_moves_its_outline_onto_the_cell(browser, pages):
+    """The pointer from one cell to another: the outline sits on the second, and only what moved is written."""
+    page = browser.new_page()
+    page.goto(pages["matrix"].as_uri())
+    heat = page.locator(".attnwidget canvas.aw-matrix-heat:not([hidden])").first
+    heat.wait_for(timeout=10_000)
+    box = heat.bounding_box()
+    cell = lambda i, j: (box["x"] + (j + 0.5) * box["width"] / T, box["y"] + (i + 0.5) * box["height"] / T)  # noqa: E731
+    page.mouse.move(*cell(2, 3))
+    page.wait_for_timeout(150)
+    page.evaluate(HOVER_RECORD)
+    x, y = cell(40, 20)
+    page.mouse.move(x, y)
+    page.wait_for_timeout(150)
+    seen = page.evaluate("() => { window.__mo.disconnect(); return window.__seen; }")
+    outline = page.locator(".attnwidget .aw-matrix-hover").bounding_box()
+    page.close()
+    assert outline["x"] < x < outline["x"] + outline["width"] and outline["y"] < y < outline["y"] + outline["height"], (outline, x, y)
+    assert outline["width"] < 3 * box["width"] / T, "one cell's outline"
+    assert [s for s in seen if "aw-matrix-hover" in s["node"]], "the outline moved"
+    assert not [s for s in seen if s["same"]], seen
