@@ -1,7 +1,7 @@
 // Header line and controls, bound to the model's traits. The views, head aggregates and layer modes
 // offered are the schema's (protocol.js), as Python sends them.
 
-import { h, setText, setAttrs, setHidden } from "./dom.js";
+import { h, setText, setAttrs, setHidden, setValue } from "./dom.js";
 import { formatValue, formatStat, formatCount } from "./format.js";
 import { modeKind, layersInMode } from "./protocol.js";
 import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } from "./headsel.js";
@@ -83,7 +83,7 @@ function listenToolbar(app, c, onExport) {
   const threshold = () => { setText(c.thrOut, formatStat(Number(c.thr.value), 2)); app.set({ threshold: Number(c.thr.value) }); };
   const topk = () => {
     const v = Math.max(0, Math.trunc(Number(c.topk.value) || 0));
-    if (String(v) !== c.topk.value) c.topk.value = String(v);
+    setValue(c.topk, String(v));
     if (v !== app.get("top_k")) app.set({ top_k: v });
   };
   dis.listen(c.thr, "input", threshold);
@@ -185,10 +185,6 @@ function update(app, c, changed) {
   if (nb > 1) setValue(c.batchSel, String(app.get("batch") ?? 0));
 }
 
-/** A select's or input's value, written only when it differs. */
-function setValue(el, value) {
-  if (el.value !== value) el.value = value;
-}
 
 /** "(1, 8, 16)" as "1 × 8 × 16", so input shapes read like the scores' "heads × queries × keys". */
 function shape(s) {

@@ -74,6 +74,11 @@ export function setHidden(el, hidden) {
   if (el.hidden !== hidden) el.hidden = hidden;
 }
 
+/** A select's or input's value, written only when it differs (a write restyles it even when equal). */
+export function setValue(el, value) {
+  if (el.value !== value) el.value = value;
+}
+
 /** Set attributes as h() does (null / false: removed, true: present; "class"; "style": an object of
  * properties), each only when it differs from what was last set. */
 export function setAttrs(el, attrs) {

@@ -4,7 +4,7 @@
 // weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
-import { h, setText, setAttrs, setHidden } from "./dom.js";
+import { h, setText, setAttrs, setHidden, setValue } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
@@ -166,8 +166,7 @@ function buildHeads(v) {
     st.headNames = JSON.stringify(app.get("head_names"));
     headSel.replaceChildren(...Array.from({ length: H }, (_, hd) => h("option", { value: hd, text: app.headName(hd) })));
   }
-  const hv = String(app.get("head") ?? 0);
-  if (headSel.value !== hv) headSel.value = hv; // a write, even of the same value, restyles it
+  setValue(headSel, String(app.get("head") ?? 0));
 }
 
 function say(v, text) {
