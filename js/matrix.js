@@ -8,7 +8,8 @@ import { formatValue, formatCount } from "./format.js";
 import { createHeatCache, heatKey, shownPlane, heatCanvas, isKept, prepareHeads } from "./matrixheat.js";
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
-import { FONT_PX, LABEL_PX, grid, title, paint, legendText, legendLayout } from "./matrixpaint.js";
+import { layersInMode } from "./protocol.js";
+import { FONT_PX, LABEL_PX, grid, gridOf, title, paint, legendText, legendLayout } from "./matrixpaint.js";
 import { placePin, placeHover, paintLegendCanvas, placeWords } from "./matrixover.js";
 
 /** Which axis is which: in the matrix's legend and above the model view's grid of thumbnails. */
@@ -31,15 +32,15 @@ export function createMatrix(app) {
   const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, words, hoverBox, ...pin]);
   const el = h("div", { class: "aw-matrix" }, [notice, h("div", { class: "aw-matrix-scroll" }, [stack])]);
   const v = { app, canvas, heat, heats: createHeatCache(), legend, words, hoverBox, pin, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
-    labelsVersion: 0, labels: null, layoutKey: "", frame: "", legendKey: "", dirty: true } };
+    labelsVersion: 0, labelsMade: 0, labels: null, mask: null, maskVersion: 0, layoutKey: "", frame: "", legendKey: "", dirty: true } };
   v.cellValue = (i, j) => cellValue(v, i, j);
   listen(v);
   return {
     el, draw: () => draw(v), destroy() {}, focusTarget: () => canvas, // its arrow keys move the pin
-    idle: (shown) => { if (shown === "heads" || shown === "model") prepare(v); }, // the views whose clicks open the matrix
+    idle: (shown) => { if (shown === "heads" || shown === "model") prepare(v, shown); }, // the views whose clicks open the matrix
     update(changed) {
       if (changed.has("_data")) { v.st.dataVersion++; v.st.hover = null; }
-      if (["_data", "query_tokens", "key_tokens", "theme"].some((k) => changed.has(k))) v.st.labelsVersion++;
+      if (changed.has("theme")) v.st.labelsVersion++; // the tokens are compared by content (labels)
       if (changed.size) v.st.dirty = true; // any synced change may show (a pin, exact values, colours): repaint
     },
     /** What is shown: {kind: "head", head} | {kind: "mean" | "max", heads} | {kind: "none"}, its name, colour
@@ -81,16 +82,23 @@ function plane(v) {
   st.img = img;
 }
 
-/** While hidden behind a view that opens it: the heat maps of the data's heads, painted in idle time. */
-function prepare(v) {
+/** While hidden behind a view that opens it: the heat maps of the data's heads, painted in idle time; behind
+ * the model view, those of the other layers it shows too, where the page holds their data (a static copy). */
+function prepare(v, shown) {
   const { app } = v, d = app.data;
   if (!d) return; // how many are kept is the cache's budget (matrixheat.js)
-  const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max")), g = grid(app);
+  const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max"));
+  const meta = app.get("_layers_meta") || [], layer = app.get("layer");
+  const others = shown === "model" ? layersInMode(app.schema, meta.map((l) => l.kind), app.get("mode")).filter((li) => li !== layer) : [];
   const shows = (hd) => ({ kind: "head", head: hd, heads: [hd] }), key = (hd) => heatKey(shows(hd), dark, stretch);
-  prepareHeads(v.heats, d, g, key, (hd) => {
-    const c = heatCanvas(v.heats, d, key(hd), g, shownPlane(d, g, shows(hd), dark, stretch), dark);
-    if (!c.isConnected) v.heat.before(c); // hidden, in the stack
-  }, `${dark}|${stretch}|${g.bq}x${g.bk}`);
+  const jobs = [d, ...others.map((li) => app.layerData(li))].filter(Boolean).map((dd) => {
+    const g = gridOf(dd);
+    return { d: dd, g, key, paint: (hd) => {
+      const c = heatCanvas(v.heats, dd, key(hd), g, shownPlane(dd, g, shows(hd), dark, stretch), dark);
+      if (!c.isConnected) v.heat.before(c); // hidden, in the stack
+    } };
+  });
+  prepareHeads(v.heats, jobs, `${dark}|${stretch}`);
 }
 
 /** Value (in data units) of cell (i, j) of what is shown, exact when `_exact` covers it. */
@@ -103,16 +111,26 @@ function cellValue(v, i, j) {
   return { value: x, exact: vals.every((b) => b.exact) };
 }
 
-/** Token labels of the rows and columns and the widths of their columns (measured once per token list). */
+/** Whether two lists (token lists, mask bytes) hold the same items, or are both missing. */
+function sameItems(a, b) {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Token labels of the rows and columns and the widths of their columns (measured once per token list: a
+ * static copy's other layer brings its own list of the same tokens, which changes nothing painted). */
 function labels(v, g) {
   const { app, st } = v, ui = app.ui, u = ui.scale;
   const key = `${st.labelsVersion}|${g.R}|${g.C}|${g.bq}|${g.bk}|${u}`;
-  if (st.labels && st.labels.key === key) return st.labels;
+  const q = app.get("query_tokens") || [], k = app.get("key_tokens") || [];
+  if (st.labels && st.labels.sig === key && sameItems(st.labels.q, q) && sameItems(st.labels.k, k)) return st.labels;
   const qLabels = Array.from({ length: g.R }, (_, i) => app.label("query", i * g.bq));
   const kLabels = Array.from({ length: g.C }, (_, j) => app.label("key", j * g.bk));
   const lw = labelColumnWidth(qLabels, ui.measure, { min: 24 * u, max: 130 * u, padding: 4 * u });
   const kw = labelColumnWidth(kLabels, ui.measure, { min: 10 * u, max: 110 * u, padding: 2 * u });
-  st.labels = { key, qLabels, kLabels, lw, kw };
+  st.labels = { sig: key, key: `${key}|${++st.labelsMade}`, q, k, qLabels, kLabels, lw, kw };
   return st.labels;
 }
 
@@ -153,11 +171,13 @@ function draw(v) {
   const dpr = window.devicePixelRatio || 1;
   const numbers = m.cw >= 34 * u && m.ch >= 16 * u; // cells large enough for their numbers: those are in the frame
   // the frame (labels, dividers, pin, masked cells) is repainted only when what it shows changed, not for another head
-  const frame = [m.labelsKey, dpr, app.get("segment_start"), st.dataVersion, th.bg, th.fg, th.fg1, th.accent, th.border, th.font,
+  const g = grid(app);
+  if (g.mask !== st.mask) { if (!sameItems(g.mask, st.mask)) st.maskVersion++; st.mask = g.mask; } // another layer's equal mask: no repaint
+  const frame = [m.labelsKey, dpr, app.get("segment_start"), d.Q, d.K, st.maskVersion, th.bg, th.fg, th.fg1, th.accent, th.border, th.font,
     th.dark, m.left, m.top, m.cw, m.ch, m.w, m.h, m.totalW, m.totalH, m.rotate, m.labelEveryQ, m.labelEveryK, numbers && st.imgKey].join("|");
   // the legend's canvas: bar and ticks, the same for another head unless its colours are stretched; its words are text
   const L = m.legend, r = st.range;
-  const legendKey = [frame, r.lo, r.hi, r.stretched, L.side, L.x, L.y, L.barW, L.keyW, Boolean(grid(app).mask)].join("|");
+  const legendKey = [frame, r.lo, r.hi, r.stretched, L.side, L.x, L.y, L.barW, L.keyW, Boolean(g.mask)].join("|");
   if (frame !== st.frame || (numbers && dirty)) {
     const ctx = sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr));
     st.frame = frame; st.hover = null; // the hover is drawn by the box

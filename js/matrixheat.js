@@ -1,8 +1,9 @@
-// The matrix's heat maps: one canvas per head at one pixel per cell, kept and reused. While the matrix is
-// hidden and the heads or model view is shown, the heads of the data in hand are painted in idle time
-// (prepareHeads), so that opening the matrix on one of them only puts a canvas painted in an earlier frame
-// on screen: in this browser without a GPU, a canvas repainted in the frame that shows it costs that frame
-// its deadline (benchmarks/bench_view_switch.py).
+// The matrix's heat maps: one canvas per head and layer at one pixel per cell, kept and reused. While the
+// matrix is hidden and the heads or model view is shown, the heads of the data in hand (and, behind the
+// model view, of every layer the page holds) are painted in idle time (prepareHeads), so that opening the
+// matrix on one of them only puts a canvas painted in an earlier frame on screen: in this browser without a
+// GPU, a canvas repainted in the frame that shows it costs that frame its deadline
+// (benchmarks/bench_view_switch.py).
 
 import { rangeTable, maskColors } from "./colors.js";
 import { heatImage, colorRange } from "./heatmap.js";
@@ -13,7 +14,13 @@ import { h } from "./dom.js";
 export const HEAT_BUDGET = 8 << 20;
 
 export function createHeatCache() {
-  return { data: null, map: new Map(), pixels: 0, job: 0 };
+  return { ids: new WeakMap(), next: 0, map: new Map(), pixels: 0, job: 0 };
+}
+
+/** The kept heat map's key: which data (by identity: synced.js decodes each `_data` object once) and `key`. */
+function keyOf(cache, d, key) {
+  if (!cache.ids.has(d)) cache.ids.set(d, ++cache.next);
+  return `${cache.ids.get(d)}#${key}`;
 }
 
 /** What one heat map shows: `s` (headsel.js matrixShows), the theme, whether colours are stretched. */
@@ -29,22 +36,25 @@ export function shownPlane(d, g, s, dark, stretch) {
   return { plane, range, table: rangeTable(d.lo, d.hi, range.lo, range.hi, dark) };
 }
 
-/** The heat map canvas of `key` for data `d` (kept one, or painted now from `p`, shownPlane's). */
+/** The heat map canvas of `key` for data `d` (kept one, or painted now from `p`, shownPlane's). Heat maps of
+ * other data stay kept (a static copy's other layers) until the budget lets the oldest go. */
 export function heatCanvas(cache, d, key, g, p, dark) {
-  if (cache.data !== d) {
-    for (const old of cache.map.values()) if (old.hidden) old.remove();
-    cache.data = d; cache.map.clear(); cache.pixels = 0;
-  }
-  const kept = cache.map.get(key);
+  const kept = cache.map.get(keyOf(cache, d, key));
   if (kept) return kept;
   const c = h("canvas", { class: "aw-matrix-heat", "aria-hidden": "true" });
   c.width = g.C; c.height = g.R;
   const ctx = c.getContext("2d");
   ctx.putImageData(heatImage(ctx, g.C, g.R, p.plane, p.table, { mask: g.mask, maskColor: maskColors(dark)[0] }), 0, 0);
   c.hidden = true;
-  cache.map.set(key, c);
-  cache.pixels += g.C * g.R;
-  for (const [k, old] of cache.map) { // the oldest go first; the one just painted stays
+  return keep(cache, d, key, c);
+}
+
+/** Keep canvas `c` as data `d`'s heat map of `key`; the oldest kept go while the pixels pass the budget
+ * (one on screen stays in the page until it is replaced). Returns `c`. */
+export function keep(cache, d, key, c) {
+  cache.map.set(keyOf(cache, d, key), c);
+  cache.pixels += c.width * c.height;
+  for (const [k, old] of cache.map) { // the oldest go first; the one just kept stays
     if (cache.pixels <= HEAT_BUDGET || old === c) break;
     cache.map.delete(k);
     cache.pixels -= old.width * old.height;
@@ -59,27 +69,34 @@ export function isKept(cache, c) {
   return false;
 }
 
+/** Whether data `d`'s heat map of `key` is kept. */
+export function isPainted(cache, d, key) {
+  return cache.map.has(keyOf(cache, d, key));
+}
+
 /**
- * In idle time, paint the heat map of every head of `d` not kept yet (`headKey(hd)`: its key), a head
- * per idle slice, until they are all kept or the budget is full. A newer call replaces an older one;
- * a call for what the last one was asked (`d`, the colours `sig`, as many kept) returns at once: the
- * views that call it do so every frame they draw.
+ * In idle time, paint the heat map of every head of each job's data not kept yet, a head per idle slice,
+ * the jobs in order (the data on screen first), until they are all kept or the budget is full. A job is
+ * {d, g: its grid, key(hd): the head's heat key, paint(hd)}. A newer call replaces an older one; a call for
+ * what the last one was asked (the same data, colours `sig`, as many kept) returns at once: the views that
+ * call it do so every frame they draw.
  */
-export function prepareHeads(cache, d, g, headKey, paintHead, sig = "") {
-  const want = `${sig}|${g.R}x${g.C}|${cache.map.size}`;
-  if (cache.asked && cache.asked.d === d && cache.asked.want === want) return;
-  cache.asked = { d, want };
+export function prepareHeads(cache, jobs, sig = "") {
+  const want = `${sig}|${jobs.map((j) => `${keyOf(cache, j.d, "")}:${j.g.R}x${j.g.C}`).join(",")}|${cache.map.size}`;
+  if (cache.asked === want) return;
+  cache.asked = want;
   const job = ++cache.job;
   const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
-  let hd = 0;
+  let n = 0, hd = 0;
   const step = (deadline) => {
-    if (job !== cache.job || (cache.data && cache.data !== d)) return;
-    while (hd < d.H && (!deadline || deadline.timeRemaining() > 2)) {
+    if (job !== cache.job) return;
+    while (n < jobs.length && (!deadline || deadline.timeRemaining() > 2)) {
+      const { d, g, key, paint } = jobs[n];
       if (cache.pixels + g.R * g.C > HEAT_BUDGET) return;
-      if (!cache.map.has(headKey(hd))) paintHead(hd);
-      hd++;
+      if (!isPainted(cache, d, key(hd))) paint(hd);
+      if (++hd >= d.H) { n++; hd = 0; }
     }
-    if (hd < d.H) later(step);
+    if (n < jobs.length) later(step);
   };
   later(step);
 }

@@ -15,7 +15,11 @@ export const LABEL_PX = 12; // token labels: as large as the graph's tokens
 
 /** Cells: tokens (dense), or bq × bk blocks of the max-pooled overview (sparse data). */
 export function grid(app) {
-  const d = app.data;
+  return gridOf(app.data);
+}
+
+/** The grid of decoded data `d`: dense, or its pooled overview when sparse. */
+export function gridOf(d) {
   return d.sparse ? { R: d.Pq, C: d.Pk, mask: d.poolMask, bq: d.bq, bk: d.bk, sparse: true } : { R: d.Q, C: d.K, mask: d.mask, bq: 1, bk: 1, sparse: false };
 }
 

@@ -111,6 +111,8 @@ export function staticModel(state) {
       }
       if (state._explain_table && ["selected_query", "head", "view", "layer", "batch"].includes(k)) showExplain();
     },
+    /** The saved `_data` of (layer, batch), its bytes decoded, or null: what a layer switch would show. */
+    slice: (layer, batch) => sliceBytes((state._slices || {})[`${layer},${batch}`] ?? null),
     on(ev, cb) {
       if (!listeners.has(ev)) listeners.set(ev, []);
       listeners.get(ev).push(cb);

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.browser
 H, T = 4, 24
 
 
-def weights() -> np.ndarray:
-    """(1, H, T, T) softmax-like rows; head k puts 0.9 on one cell of its own, (k + 3, 2k + 1)."""
+def weights(t: int = T) -> np.ndarray:
+    """(1, H, t, t) softmax-like rows; head k puts 0.9 on one cell of its own, (k + 3, 2k + 1)."""
     rng = np.random.default_rng(5)
-    w = rng.uniform(0.2, 1.0, (1, H, T, T)).astype(np.float32)
+    w = rng.uniform(0.2, 1.0, (1, H, t, t)).astype(np.float32)
     w /= w.sum(-1, keepdims=True) / 0.1
     for k in range(H):
         w[0, k, k + 3] *= 0.1 / w[0, k, k + 3].sum()
@@ -126,3 +126,43 @@ def test_the_pins_labels_cover_the_neighbours_they_crowd(browser, tmp_path):
     assert all(not (got["qmask"][1] < centre(i) < got["qmask"][3]) for i in shown)
     assert got["qmask"][2] <= got["row"][0]  # left of the cells
     assert got["kmask"][3] <= got["col"][1] + 2  # above the cells (rotated labels)
+
+
+PAINTS = """() => {
+  window.__paints = [];
+  const P = CanvasRenderingContext2D.prototype;
+  for (const name of ["putImageData", "fillText", "drawImage", "fillRect"]) {
+    const f = P[name];
+    P[name] = function (...a) { window.__paints.push(this.canvas.className); return f.apply(this, a); };
+  }
+}"""
+
+
+def test_a_thumbnail_of_another_layer_opens_heat_maps_painted_beforehand(browser, tmp_path):
+    """A static copy of two layers in the model view: the matrix keeps every layer's heat maps, painted in
+    idle time, so a click on the other layer's thumbnail paints no heat map and no frame (the same tokens
+    on both layers: the labels stay; cells too small for numbers), and the heat map shown is that layer's head's."""
+    t = 48
+    w0 = weights(t)
+    w1 = np.ascontiguousarray(w0.transpose(0, 1, 3, 2))  # head k's strongest cell at (2k + 1, k + 3)
+    path = tmp_path / "layers.html"
+    AttentionWidget([w0, w1], [f"t{i}" for i in range(t)], view="model").to_html(path)
+    pg = browser.new_page()
+    pg.goto(path.as_uri())
+    pg.locator(".attnwidget canvas.aw-model-canvas").wait_for(timeout=10_000)
+    pg.wait_for_function(f"() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length >= {2 * H}", timeout=10_000)
+    pg.evaluate(PAINTS)
+    root, canvas = pg.locator(".attnwidget").first, pg.locator(".attnwidget canvas.aw-model-canvas")
+    for k, (layer, head) in enumerate([(0, 0), (1, 2), (0, 1), (1, 3)]):  # the first: the matrix's first draw
+        pg.locator('.attnwidget button[data-view="model"]').click()
+        canvas.wait_for(state="visible")
+        pg.evaluate("() => { window.__paints = []; }")
+        canvas.click(position=root.evaluate(f"(r) => r.attnwidget.views.model.locate({layer}, {head})"))
+        pg.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.app.get('view') === 'matrix'")
+        pg.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        got = pg.evaluate(SHOWN)
+        assert root.evaluate("(r) => r.attnwidget.app.get('layer')") == layer and got["head"] == head
+        want = (w0, w1)[layer][0, head]
+        assert got["darkest"] == list(np.unravel_index(int(want.argmax()), want.shape))
+        paints = pg.evaluate("() => window.__paints")
+        assert not [c for c in paints if c == "aw-matrix-heat" or (k and c == "aw-matrix-canvas")], paints
