@@ -30,15 +30,34 @@ export class Disposer {
   }
 }
 
-/** Size a canvas's backing store and CSS box; returns the 2D context scaled to CSS pixels. */
-export function sizeCanvas(canvas, size) {
+/**
+ * Paint `paint(ctx)` at `size` ({width, height} of the backing store; from layout.js canvasSize also its CSS
+ * box cssW × cssH and `ratio`, by which ctx is scaled to CSS pixels) and show it on `canvas`.
+ * Where the browser has them, the pixels are drawn on an OffscreenCanvas and handed to the canvas as one
+ * ImageBitmap ("bitmaprenderer"): Chromium without a GPU copies a shown 2D canvas's pixels at every frame
+ * it commits, painted or not, and at the frame that shows it again (about a millisecond for 1240 × 800;
+ * benchmarks/bench_view_switch.py), while a bitmap is handed over once. `bitmap: false` (decided at a
+ * canvas's first paint), elsewhere, and for a canvas whose 2D context was taken before: the canvas's own 2D
+ * context, for canvases painted at every hover or key, where a new bitmap each time costs more than the
+ * copy. The canvas is cleared first either way.
+ */
+export function paintCanvas(canvas, size, paint, { bitmap: asBitmap = true } = {}) {
   if (canvas.width !== size.width) canvas.width = size.width;
   if (canvas.height !== size.height) canvas.height = size.height;
-  canvas.style.width = `${size.cssW}px`;
-  canvas.style.height = `${size.cssH}px`;
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(size.ratio, 0, 0, size.ratio, 0, 0);
-  return ctx;
+  if (size.cssW != null) setAttrs(canvas, { style: { width: `${size.cssW}px`, height: `${size.cssH}px` } });
+  const bitmap = canvas.__awBitmap ?? (canvas.__awBitmap = asBitmap && bitmapContext(canvas));
+  const target = bitmap ? new OffscreenCanvas(size.width, size.height) : canvas, ctx = target.getContext("2d");
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, size.width, size.height);
+  const r = size.ratio ?? 1;
+  ctx.setTransform(r, 0, 0, r, 0, 0);
+  paint(ctx);
+  if (bitmap) bitmap.transferFromImageBitmap(target.transferToImageBitmap());
+}
+
+function bitmapContext(canvas) {
+  if (typeof OffscreenCanvas !== "function" || !OffscreenCanvas.prototype.transferToImageBitmap) return false;
+  return canvas.getContext("bitmaprenderer") || false; // null when the canvas has a 2D context already
 }
 
 /** A text measurer for a CSS font (cached per font string, canvas-based). */

@@ -1,6 +1,6 @@
 // Heads view: a grid of per-head thumbnails with max weight and mean entropy.
 
-import { h, setText, setAttrs, setHidden } from "./dom.js";
+import { h, setText, setAttrs, setHidden, paintCanvas } from "./dom.js";
 import { gridLayout } from "./layout.js";
 import { rangeTable, maskColors } from "./colors.js";
 import { formatCompact, formatStat } from "./format.js";
@@ -40,10 +40,8 @@ function range(app) {
 /** Head hd's heat map at one pixel per cell (sparse data: its max-pooled overview). */
 function paintThumb(app, canvas, hd, r) {
   const d = app.data, R = d.sparse ? d.Pq : d.Q, C = d.sparse ? d.Pk : d.K, dark = app.ui.theme.dark;
-  canvas.width = C; canvas.height = R;
-  const ctx = canvas.getContext("2d");
-  ctx.putImageData(heatImage(ctx, C, R, d.sparse ? d.pool : d.q, rangeTable(d.lo, d.hi, r.lo, r.hi, dark),
-    { offset: hd * R * C, mask: d.sparse ? d.poolMask : d.mask, maskColor: maskColors(dark)[0] }), 0, 0);
+  paintCanvas(canvas, { width: C, height: R }, (ctx) => ctx.putImageData(heatImage(ctx, C, R, d.sparse ? d.pool : d.q,
+    rangeTable(d.lo, d.hi, r.lo, r.hi, dark), { offset: hd * R * C, mask: d.sparse ? d.poolMask : d.mask, maskColor: maskColors(dark)[0] }), 0, 0));
 }
 
 function stats(app, hd) {

@@ -1,7 +1,7 @@
 // Matrix view: heat map of one head (the one left visible) or the mean / max of the visible heads,
 // rows = queries. Painting is in matrixpaint.js; which heads, in headsel.js.
 
-import { h, sizeCanvas } from "./dom.js";
+import { h, paintCanvas } from "./dom.js";
 import { matrixLayout, cellAt, canvasSize, labelColumnWidth, clamp } from "./layout.js";
 import { dequantize } from "./values.js";
 import { formatValue, formatCount } from "./format.js";
@@ -179,9 +179,8 @@ function draw(v) {
   const L = m.legend, r = st.range;
   const legendKey = [frame, r.lo, r.hi, r.stretched, L.side, L.x, L.y, L.barW, L.keyW, Boolean(g.mask)].join("|");
   if (frame !== st.frame || (numbers && dirty)) {
-    const ctx = sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr));
     st.frame = frame; st.hover = null; // the hover is drawn by the box
-    try { paint(v, ctx, m, false, true); } finally { st.hover = hover; }
+    try { paintCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr), (ctx) => paint(v, ctx, m, false, true)); } finally { st.hover = hover; }
     Object.assign(v.heat.style, { left: `${m.left}px`, top: `${m.top}px`, width: `${m.w}px`, height: `${m.h}px` });
   }
   if (legendKey !== st.legendKey) { st.legendKey = legendKey; paintLegendCanvas(v, m, dpr); }

@@ -8,7 +8,7 @@
 import { rangeTable, maskColors } from "./colors.js";
 import { heatImage, colorRange } from "./heatmap.js";
 import { aggregate } from "./lines.js";
-import { h } from "./dom.js";
+import { h, paintCanvas } from "./dom.js";
 
 /** Pixels of kept heat maps beyond which the oldest are let go (8 heads × 1024²: 32 MiB). */
 export const HEAT_BUDGET = 8 << 20;
@@ -42,9 +42,8 @@ export function heatCanvas(cache, d, key, g, p, dark) {
   const kept = cache.map.get(keyOf(cache, d, key));
   if (kept) return kept;
   const c = h("canvas", { class: "aw-matrix-heat", "aria-hidden": "true" });
-  c.width = g.C; c.height = g.R;
-  const ctx = c.getContext("2d");
-  ctx.putImageData(heatImage(ctx, g.C, g.R, p.plane, p.table, { mask: g.mask, maskColor: maskColors(dark)[0] }), 0, 0);
+  paintCanvas(c, { width: g.C, height: g.R }, (ctx) =>
+    ctx.putImageData(heatImage(ctx, g.C, g.R, p.plane, p.table, { mask: g.mask, maskColor: maskColors(dark)[0] }), 0, 0));
   c.hidden = true;
   return keep(cache, d, key, c);
 }

@@ -2,7 +2,7 @@
 // outline, the pin (row and column outlines, bold labels), the legend's canvas (colour bar, ticks) and
 // its words. `v` is the matrix view's context (matrix.js).
 
-import { h, sizeCanvas, setText, setAttrs, setHidden } from "./dom.js";
+import { h, paintCanvas, setText, setAttrs, setHidden } from "./dom.js";
 import { canvasSize, truncateToWidth } from "./layout.js";
 import { FONT_PX, LABEL_PX, grid, paintLegend, hatchFor, selectedCells, hiddenByPin } from "./matrixpaint.js";
 
@@ -56,11 +56,11 @@ export function paintLegendCanvas(v, m, dpr) {
   const u = v.app.ui.scale, side = m.legend.side;
   const x0 = Math.floor(side ? m.left + m.w + 2 * u : 0), y0 = Math.floor(side ? m.top - 2 * u : m.top + m.h + 2 * u);
   const w = Math.max(1, Math.round(m.totalW) - x0), hgt = Math.max(1, Math.round(m.totalH) - y0);
-  const ctx = sizeCanvas(v.legend, canvasSize(w, hgt, dpr));
-  ctx.clearRect(0, 0, w, hgt);
-  ctx.translate(-x0, -y0);
   Object.assign(v.legend.style, { left: `${x0}px`, top: `${y0}px` });
-  paintLegend(v, ctx, m, grid(v.app).mask ? hatchFor(v, ctx, true) : null, false);
+  paintCanvas(v.legend, canvasSize(w, hgt, dpr), (ctx) => {
+    ctx.translate(-x0, -y0);
+    paintLegend(v, ctx, m, grid(v.app).mask ? hatchFor(v, ctx, true) : null, false);
+  });
 }
 
 /** The legend's words (what is shown, the scale), as text over the frame where paintLegend would write them:

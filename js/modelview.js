@@ -3,7 +3,7 @@
 // the tokens under the pointer, a click opens that layer and head in the matrix view (modelinput.js).
 // Its geometry is modelgrid.js.
 
-import { h, sizeCanvas } from "./dom.js";
+import { h, paintCanvas } from "./dom.js";
 import { paintedCanvas } from "./export.js";
 import { canvasSize, truncateToWidth } from "./layout.js";
 import { decodeOverview, segmentFractions } from "./protocol.js";
@@ -141,7 +141,7 @@ function draw(v) {
     atlas(v);
     const m = (st.m = gridLayout(v.app, st.ov));
     Object.assign(st, { dirty: false, painted: key });
-    paint(v, sizeCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr)), m, false);
+    paintCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr), (ctx) => paint(v, ctx, m, false));
     v.canvas.setAttribute("aria-label", `model overview: ${m.rows.length} attention layers × up to ${m.maxH} heads, each ${AXES}`);
   }
   placeRing(v);

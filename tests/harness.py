@@ -119,6 +119,13 @@ class Browser:
         self._pw.stop()
 
 
+# A canvas's RGBA pixels, whatever its context: the widget shows some canvases as one ImageBitmap
+# ("bitmaprenderer", js/dom.js paintCanvas), which have no 2D context to read; drawn into one, they do.
+# In a page script, ``PIXELS(c)`` after ``.replace("PIXELS", PIXELS)``.
+PIXELS = """((c) => { const t = document.createElement("canvas"); t.width = c.width; t.height = c.height;
+  const x = t.getContext("2d"); x.drawImage(c, 0, 0); return x.getImageData(0, 0, c.width, c.height).data; })"""
+
+
 # ----- Event Timing: what Chrome reports for a real click (INP uses the same entries) -------------
 # Entries come only for events of 16 ms or more (the API's floor), rounded to 8 ms: from the input's
 # timestamp to the next frame painted after the handlers ran.

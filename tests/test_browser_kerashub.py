@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from browser_support import pinned
-from harness import Browser
+from harness import PIXELS, Browser
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(importlib.util.find_spec("keras_hub") is None, reason="keras-hub is not installed (the test extra installs it: pip install -e '.[test]')")]
@@ -43,8 +43,8 @@ def test_model_view_renders_and_a_click_pins_a_token(page_path):
         canvas.wait_for(state="visible", timeout=30_000)
         box = canvas.bounding_box()
         assert box["width"] > 50 and box["height"] > 50
-        painted = page.evaluate("""(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }""", canvas.element_handle())
+        painted = page.evaluate("""(c) => { const d = PIXELS(c);
+            let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }""".replace("PIXELS", PIXELS), canvas.element_handle())
         assert painted > 100  # layer × head thumbnails drawn
         page.locator('button[data-view="graph"]').first.click()
         token = page.locator('[data-side="query"][data-index="2"]').first

@@ -9,6 +9,7 @@ import pytest
 
 from browser_support import ARTIFACTS, LIVE, pinned, notebook_session
 from conftest import IT_SENTENCE
+from harness import PIXELS
 
 pytestmark = pytest.mark.browser
 
@@ -28,11 +29,11 @@ PAINTED = """(root) => {
   let n = 0;
   for (const c of root.querySelectorAll('canvas')) {
     if (!c.offsetParent || !c.width || !c.height) continue;
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const d = PIXELS(c);
     for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
   }
   return n;
-}"""
+}""".replace("PIXELS", PIXELS)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from browser_support import ARTIFACTS, LIVE, notebook_session
+from harness import PIXELS
 
 pytestmark = pytest.mark.browser
 
@@ -81,8 +82,8 @@ def test_model_view_click_opens_layer_and_head(session):
     page = nb.page
     root, canvas = model_shown(nb)
     assert canvas.is_visible()
-    painted = canvas.evaluate("""(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]); return seen.size; }""")
+    painted = canvas.evaluate("""(c) => { const d = PIXELS(c);
+        const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]); return seen.size; }""".replace("PIXELS", PIXELS))
     assert painted > 30  # thumbnails in many colours, not an empty canvas
     ARTIFACTS.mkdir(exist_ok=True)
     root.screenshot(path=str(ARTIFACTS / "lab-model-light.png"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from browser_support import LIVE, Lab, Notebook, pinned, write_notebook
-from harness import Browser
+from harness import PIXELS, Browser
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +26,11 @@ CELLS = [MAKE, "print('STATE', w.selected_query, w._data['mode'], w._exact.get('
 
 PAINTED = """(root) => {
   const c = root.querySelector('canvas.aw-lines');
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const d = PIXELS(c);
   let n = 0;
   for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
   return [n, c.height, root.querySelectorAll('button.aw-tok').length];
-}"""
+}""".replace("PIXELS", PIXELS)
 
 
 def test_4096_tokens_render_pin_and_stay_under_the_message_limit(tmp_path):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from attnwidget import head_view, model_view
+from harness import PIXELS
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +40,8 @@ GRAPH = """(s) => {
   const root = document.querySelector(".attnwidget");
   const tops = (side) => [...Array(7).keys()].map((i) => root.querySelector(`[data-side="${side}"][data-index="${i}"]`).getBoundingClientRect());
   const canvas = root.querySelector("canvas.aw-lines"), box = canvas.getBoundingClientRect(), r = canvas.width / box.width;
-  const ctx = canvas.getContext("2d"), q = tops("query");
-  const px = (x, y) => [...ctx.getImageData(Math.floor(x * r), Math.floor(y * r), 1, 1).data];
+  const all = PIXELS(canvas), q = tops("query");
+  const px = (x, y) => { const i = 4 * (Math.floor(y * r) * canvas.width + Math.floor(x * r)); return [...all.slice(i, i + 4)]; };
   const mid = (a, b) => (q[a].bottom + q[b].top) / 2 - box.top;
   return {
     steps: Object.fromEntries(["query", "key"].map((side) => { const t = tops(side); return [side, t.slice(1).map((b, i) => b.top - t[i].top)]; })),
@@ -48,7 +49,7 @@ GRAPH = """(s) => {
     divider: px(2, mid(s - 1, s)), between: px(2, mid(0, 1)),
     bg: getComputedStyle(root).backgroundColor, dark: root.attnwidget.app.ui.theme.dark, mode: root.dataset.awTheme,
   };
-}"""
+}""".replace("PIXELS", PIXELS)
 
 
 def test_the_graph_draws_the_two_sentences_apart_on_dark(browser, tmp_path):
@@ -70,7 +71,7 @@ def test_the_graph_draws_the_two_sentences_apart_on_dark(browser, tmp_path):
 
 
 MATRIX = """() => {
-  const c = document.querySelector(".attnwidget canvas.aw-matrix-canvas"), d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  const c = document.querySelector(".attnwidget canvas.aw-matrix-canvas"), d = PIXELS(c);
   const bright = (x, y) => { const k = 4 * (y * c.width + x); return d[k] > 200 && d[k + 1] > 200 && d[k + 2] > 200; };
   // the longest run of bright pixels down any column, and across any row: the two dividers
   const longest = (n, m, at) => { let best = { at: -1, from: 0, to: 0 };
@@ -78,14 +79,14 @@ MATRIX = """() => {
       for (let b = 0; b <= m; b++) if (b === m || !at(a, b)) { if (b - start > best.to - best.from) best = { at: a, from: start, to: b }; start = b + 1; } }
     return best; };
   // the heat map: its own canvas under this one, one pixel a cell, scaled over the cells by CSS
-  const hc = document.querySelector(".attnwidget canvas.aw-matrix-heat:not([hidden])"), hd = hc.getContext("2d").getImageData(0, 0, hc.width, hc.height).data;
+  const hc = document.querySelector(".attnwidget canvas.aw-matrix-heat:not([hidden])"), hd = PIXELS(hc);
   const hb = hc.getBoundingClientRect(), cb = c.getBoundingClientRect(), colours = new Set();
   const r = c.width / cb.width, cellAt = 4 * (Math.floor((hb.top - cb.top + 2) * r) * c.width + Math.floor((hb.left - cb.left + 2) * r));
   for (let k = 0; k < hd.length; k += 4) colours.add(`${hd[k]},${hd[k + 1]},${hd[k + 2]},${hd[k + 3]}`);
   return { down: longest(c.width, c.height, (x, y) => bright(x, y)), across: longest(c.height, c.width, (y, x) => bright(x, y)),
     corner: [...d.slice(0, 3)], ratio: c.width / cb.width, cell: [...d.slice(cellAt, cellAt + 4)],
     heat: { size: [hc.width, hc.height], colours: [...colours], box: [hb.left - cb.left, hb.top - cb.top, hb.width, hb.height] } };
-}"""
+}""".replace("PIXELS", PIXELS)
 
 
 def test_the_matrix_draws_a_divider_after_row_and_column_s_minus_1(browser, tmp_path):
@@ -158,11 +159,11 @@ HEADS = """() => new Promise((done) => {
 # Pixels of the model view's canvas in the theme's text colour (the dividers are drawn in it; labels are dimmer).
 FG_PIXELS = """() => {
   const root = document.querySelector(".attnwidget"), c = root.querySelector("canvas.aw-model-canvas");
-  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  const d = PIXELS(c);
   let n = 0;
   for (let i = 0; i < d.length; i += 4) if (d[i] === 255 && d[i + 1] === 255 && d[i + 2] === 255) n++;
   return { n, width: c.width, ratio: c.width / c.getBoundingClientRect().width };
-}"""
+}""".replace("PIXELS", PIXELS)
 
 
 def test_the_heads_thumbnails_draw_the_divider_at_s_of_n(browser, tmp_path):

@@ -1,5 +1,7 @@
 """JavaScript the benchmark runs inside the pages: drawing probes, in-page clicks, scrolling a token into view."""
 
+from harness import PIXELS
+
 # Polls every animation frame until ``check`` holds; the time of the next frame after that is the figure.
 POLL = """(check) => {
   const W = window;
@@ -14,7 +16,7 @@ POLL = """(check) => {
   requestAnimationFrame(tick);
 }"""
 
-# ours: every 2D drawing call marks its canvas (installed before the page's scripts run); the view has
+# ours: every 2D drawing call (and a bitmap handed to a canvas) marks its canvas (installed before the page's scripts run); the view has
 # drawn when a visible canvas inside .attnwidget got one. Pixels alone cannot tell: with near-uniform
 # weights (random logits at large T) every line is fainter than the graph's lowest opacity step, and a
 # finished drawing is blank.
@@ -24,6 +26,8 @@ OURS_HOOK = """(() => {
     const f = P[m];
     P[m] = function (...a) { if (this.canvas) this.canvas.__benchDrawn = true; return f.apply(this, a); };
   }
+  const B = ImageBitmapRenderingContext.prototype, t = B.transferFromImageBitmap; // a canvas shown as one bitmap
+  B.transferFromImageBitmap = function (...a) { this.canvas.__benchDrawn = true; return t.apply(this, a); };
 })();"""
 OURS_DRAWN = """() => [...document.querySelectorAll('.attnwidget canvas')]
   .some((c) => c.__benchDrawn && c.offsetParent !== null && c.width * c.height >= 10000)"""
@@ -31,12 +35,12 @@ PAINTED = """() => {
   const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null && c.width * c.height >= 10000);
   let n = 0, total = 0;
   for (const c of cs) {
-    const u = new Uint32Array(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.buffer);
+    const u = new Uint32Array(PIXELS(c).buffer);
     total += u.length;
     for (let i = 0; i < u.length; i++) if (u[i] !== 0) n++;
   }
   return [n, total];
-}"""
+}""".replace("PIXELS", PIXELS)
 
 BERTVIZ_DRAWN = "() => document.querySelector('#attention line') !== null"
 
@@ -101,12 +105,12 @@ SHOWN_SUM = """() => {
   const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null);
   let s = 0;
   for (const c of cs) {
-    const u = new Uint32Array(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.buffer);
+    const u = new Uint32Array(PIXELS(c).buffer);
     for (let i = 0; i < u.length; i += 7) s = (s * 31 + u[i]) >>> 0;
   }
   // the matrix's pin is boxes over its canvases: where they are, and its labels
   const pin = [...document.querySelectorAll('.attnwidget .aw-matrix-pin')].filter((b) => !b.hidden)
     .map((b) => `${b.className}@${b.style.left},${b.style.top}:${b.textContent}`).join('|');
   return `${s}|${pin}`;
-}"""
+}""".replace("PIXELS", PIXELS)
 

@@ -41,7 +41,8 @@ function view(d) {
     headColor: (hd) => headColor(hd, false, model.palette),
     isMasked: () => false, barRows: () => [],
   };
-  const canvas = () => ({ width: 0, height: 0, style: {}, ctx: recorder(), getContext() { return this.ctx; } });
+  // no "bitmaprenderer" (as a canvas with a 2D context already): dom.js paintCanvas paints on the canvas itself
+  const canvas = () => ({ width: 0, height: 0, style: {}, ctx: recorder(), getContext(type) { return type === "2d" ? this.ctx : null; } });
   const lay = graphLayout(d.Q, d.K);
   const st = { sel: selectLines(d, { heads: [0, 1, 2], threshold: 0 }), extra: null, lay, top: 0, layers: createLayers(),
     shown: {}, widths: { query: 60, key: 60 } };
