@@ -15,23 +15,31 @@ mouse) on a panel swaps them in the next animation frame, in one of four ways:
   the next switch.
 - ``show, no canvases``: the panel holds 64 lines of text instead of the canvases (the floor of a
   switch of this size with nothing to copy).
+- ``show, as bitmaps``: as ``show``, with both canvases handed their pixels once as an ImageBitmap
+  (``bitmaprenderer``, as js/dom.js paintCanvas does) instead of keeping a 2D context: Chromium without a
+  GPU copies a shown 2D canvas's pixels at the frame that shows it (and at every frame it commits).
 
 For each, the clicks that show the canvases and those that hide them are counted apart: how many had an
 Event Timing entry (``PerformanceObserver({type: "event", durationThreshold: 16})``, the input's longest
-entry, to the next painted frame), and the entries' durations. Chromium as the benchmarks launch it
-(tests/harness.py, headless, ``--disable-gpu``), 1280 × 1000, DPR 1.
+entry, to the next painted frame), and the entries' durations; then ``--traced`` more clicks that show the
+canvases, each traced (benchmarks/browser/frame_trace.py): the median time from the click to the swap of the
+frame that drew it, in fractions of a millisecond. Chromium as the benchmarks launch it (tests/harness.py,
+headless, ``--disable-gpu``), 1280 × 1000, DPR 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import pathlib
+import statistics
 import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
 from harness import Browser, chromium_or_exit, chromium_version  # noqa: E402
+
+from browser.frame_trace import click_to_screen  # noqa: E402
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>view switch</title>
 <style>body { margin: 20px; font: 13px sans-serif; } #cards, #mat { width: 1240px; height: 800px; }
@@ -64,6 +72,14 @@ function swap() {
   if (MODE === "repaint, then show" && !shown) paintHeat();
 }
 if (MODE === "repaint") { mat.hidden = false; cards.hidden = true; }
+if (MODE === "show, as bitmaps") { // the same pixels, handed over once as an ImageBitmap
+  for (const id of ["heat", "frame"]) {
+    const c = document.getElementById(id), o = new OffscreenCanvas(c.width, c.height), n = c.cloneNode();
+    o.getContext("2d").drawImage(c, 0, 0);
+    n.getContext("bitmaprenderer").transferFromImageBitmap(o.transferToImageBitmap());
+    c.replaceWith(n);
+  }
+}
 if (MODE === "show, no canvases") { // the panel as plain text: 64 lines of labels, no canvas at all
   mat.replaceChildren(...Array.from({ length: 64 }, (_, i) => Object.assign(document.createElement("div"), { textContent: `t${i} ` + "0.12 ".repeat(40) })));
 }
@@ -72,17 +88,18 @@ window.__entries = [];
 new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__entries.push(e.duration); })
   .observe({ type: "event", durationThreshold: 16 });
 </script>"""
-MODES = ("show", "repaint", "show + repaint", "repaint, then show", "show, no canvases")
+MODES = ("show", "repaint", "show + repaint", "repaint, then show", "show, no canvases", "show, as bitmaps")
 
 
-def run_mode(browser: Browser, mode: str, clicks: int, work: pathlib.Path) -> dict:
-    """{"in": [ms or None], "out": [...]}: each click's longest entry (None: none), by whether it showed the canvases."""
+def run_mode(browser: Browser, mode: str, clicks: int, work: pathlib.Path, traced: int = 0) -> dict:
+    """{"in": [ms or None], "out": [...], "traced": [ms]}: each click's longest entry (None: none), by whether it
+    showed the canvases; then ``traced`` clicks that show them, click to screen."""
     path = work / f"switch-{MODES.index(mode)}.html"
     path.write_text(PAGE.replace("MODE_NAME", mode).replace("CARDS", "".join(f"<div>card {i}</div>" for i in range(8))))
     page = browser.new_page()
     page.goto(path.as_uri())
     page.wait_for_timeout(800)
-    out: dict = {"in": [], "out": []}
+    out: dict = {"in": [], "out": [], "traced": []}
     for k in range(clicks):
         page.evaluate("window.__entries = []")
         page.mouse.click(200 + 17 * k, 200 + 11 * k)
@@ -90,6 +107,14 @@ def run_mode(browser: Browser, mode: str, clicks: int, work: pathlib.Path) -> di
         got = page.evaluate("window.__entries")
         side = "in" if mode == "repaint" or k % 2 == 0 else "out"
         out[side].append(max(got) if got else None)
+    for k in range(2 * traced):
+        shows = mode == "repaint" or page.evaluate("() => mat.hidden")  # this click shows the canvases
+        got = click_to_screen(browser.browser, page, 300 + 13 * k, 300 + 7 * k) if shows else None
+        if not shows:
+            page.mouse.click(300 + 13 * k, 300 + 7 * k)
+        page.wait_for_timeout(200)
+        if got:
+            out["traced"].append(got["screen"])
     page.context.close()
     return out
 
@@ -105,25 +130,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clicks", type=int, default=12, help="clicks per run (half show, half hide)")
     ap.add_argument("--runs", type=int, default=2, help="runs of each way, each in a fresh page")
+    ap.add_argument("--traced", type=int, default=6, help="traced clicks that show the canvases, per run")
     args = ap.parse_args()
     browser = Browser(["--disable-gpu"], executable=chromium_or_exit())
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for mode in MODES:
-                got: dict = {"in": [], "out": []}
+                got: dict = {"in": [], "out": [], "traced": []}
                 for _ in range(args.runs):
-                    r = run_mode(browser, mode, args.clicks, pathlib.Path(tmp))
-                    got["in"] += r["in"]
-                    got["out"] += r["out"]
+                    r = run_mode(browser, mode, args.clicks, pathlib.Path(tmp), args.traced)
+                    for k in got:
+                        got[k] += r[k]
                 rows.append((mode, got))
         finally:
             browser.close()
     print(f"{chromium_version()}, headless, --disable-gpu, 1280×1000; clicks with an Event Timing entry ≥ 16 ms\n")
-    print("| the click's frame | clicks that show the canvases | clicks that hide them |")
-    print("|---|---|---|")
+    print("| the click's frame | clicks that show the canvases | clicks that hide them | a showing click to the screen, traced (median ms) |")
+    print("|---|---|---|---|")
     for mode, got in rows:
-        print(f"| {mode} | {cell(got['in'])} | {cell(got['out']) if mode != 'repaint' else 'n/a'} |")
+        tr = f"{statistics.median(got['traced']):.1f} ({len(got['traced'])})" if got["traced"] else "—"
+        print(f"| {mode} | {cell(got['in'])} | {cell(got['out']) if mode != 'repaint' else 'n/a'} | {tr} |")
 
 
 if __name__ == "__main__":
