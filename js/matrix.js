@@ -5,7 +5,7 @@ import { h, paintCanvas } from "./dom.js";
 import { matrixLayout, cellAt, canvasSize, labelColumnWidth, clamp } from "./layout.js";
 import { dequantize } from "./values.js";
 import { formatValue, formatCount } from "./format.js";
-import { createHeatCache, heatKey, shownPlane, heatCanvas, isKept, prepareHeads } from "./matrixheat.js";
+import { createHeatCache, heatKey, shownPlane, heatCanvas, isKept, keepOnly, prepareHeads } from "./matrixheat.js";
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
 import { layersInMode } from "./protocol.js";
@@ -71,6 +71,7 @@ function plane(v) {
   st.imgKey = key;
   const g = grid(app), p = shownPlane(d, g, s, dark, stretch);
   Object.assign(st, { plane: p.plane, range: p.range, table: p.table });
+  dropReplaced(v);
   const img = heatCanvas(v.heats, d, hk, g, p, dark); // on screen as it is, and drawn scaled into exports
   if (img !== v.heat) { // the kept canvases stay in the stack, hidden: showing one is cheaper than inserting it
     img.style.cssText = v.heat.style.cssText;
@@ -82,11 +83,21 @@ function plane(v) {
   st.img = img;
 }
 
+/** A live view's data that the kernel replaced does not come back: its heat maps go (a static copy keeps
+ * every layer's, matrixheat.js). */
+function dropReplaced(v) {
+  const { app, st } = v;
+  if (st.heatData === app.data) return;
+  st.heatData = app.data;
+  if (!app.holdsLayers()) keepOnly(v.heats, app.data);
+}
+
 /** While hidden behind a view that opens it: the heat maps of the data's heads, painted in idle time; behind
  * the model view, those of the other layers it shows too, where the page holds their data (a static copy). */
 function prepare(v, shown) {
   const { app } = v, d = app.data;
   if (!d) return; // how many are kept is the cache's budget (matrixheat.js)
+  dropReplaced(v);
   const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max"));
   const meta = app.get("_layers_meta") || [], layer = app.get("layer");
   const others = shown === "model" ? layersInMode(app.schema, meta.map((l) => l.kind), app.get("mode")).filter((li) => li !== layer) : [];

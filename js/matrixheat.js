@@ -62,6 +62,17 @@ export function keep(cache, d, key, c) {
   return c;
 }
 
+/** Let go of the heat maps of every data but `d` (a live view: data the kernel replaced does not come back). */
+export function keepOnly(cache, d) {
+  const mine = keyOf(cache, d, "");
+  for (const [k, c] of cache.map) {
+    if (k.startsWith(mine)) continue;
+    cache.map.delete(k);
+    cache.pixels -= c.width * c.height;
+    if (c.hidden) c.remove();
+  }
+}
+
 /** Whether canvas `c` is one of the kept heat maps. */
 export function isKept(cache, c) {
   for (const k of cache.map.values()) if (k === c) return true;

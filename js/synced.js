@@ -38,6 +38,8 @@ export function createSynced(model) {
         console.error(err);
       }
     },
+    /** Whether the page holds every layer's data (a static copy), so that a layer's data can come back. */
+    holdsLayers: () => typeof model.slice === "function",
     /** Layer `li`'s decoded data for the batch item shown, where the page holds it without the kernel
      * (a static copy's slices; the shown layer's own data), else null. */
     layerData(li) {

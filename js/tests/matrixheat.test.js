@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHeatCache, prepareHeads, keep, isPainted, HEAT_BUDGET } from "../matrixheat.js";
+import { createHeatCache, prepareHeads, keep, keepOnly, isPainted, HEAT_BUDGET } from "../matrixheat.js";
 
 const settle = () => new Promise((r) => setTimeout(r, 150)); // node has no requestIdleCallback: 30 ms steps
 const canvas = (w, h = w) => ({ width: w, height: h, hidden: true, removed: false, remove() { this.removed = true; } });
@@ -50,4 +50,13 @@ test("past the budget the oldest heat maps go, whatever their data", () => {
   assert.ok(!isPainted(cache, a, "h0") && isPainted(cache, a, "h1") && isPainted(cache, b, "h0"));
   assert.ok(kept[0].removed && !c.removed);
   assert.equal(cache.pixels, HEAT_BUDGET);
+});
+
+test("keepOnly lets go of every other data's heat maps (a live view's replaced data)", () => {
+  const cache = createHeatCache(), a = { H: 2 }, b = { H: 2 };
+  const old = [keep(cache, a, "h0", canvas(4)), keep(cache, a, "h1", canvas(4))], mine = keep(cache, b, "h0", canvas(4));
+  keepOnly(cache, b);
+  assert.ok(!isPainted(cache, a, "h0") && !isPainted(cache, a, "h1") && isPainted(cache, b, "h0"));
+  assert.ok(old.every((c) => c.removed) && !mine.removed);
+  assert.equal(cache.pixels, 16);
 });
