@@ -79,6 +79,10 @@ function decodeWhenIdle(state) {
  */
 export function staticModel(state) {
   const listeners = new Map();
+  // The shown layer's data is its slice (Python's _data is slice_data of the same layer and batch): one
+  // object, so that a view's caches keyed by it find it again when the layer comes back.
+  const shown = (state._slices || {})[`${state.layer},${state.batch}`];
+  if (shown) state._data = sliceBytes(shown);
   const emit = (k) => (listeners.get(`change:${k}`) || []).slice().forEach((cb) => cb());
   function swap(k, v) {
     if (state[k] === v) return;

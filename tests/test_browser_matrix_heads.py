@@ -170,3 +170,5 @@ def test_a_thumbnail_of_another_layer_opens_heat_maps_painted_beforehand(browser
         if not k:  # the recorder sees the frame's first paint, a bitmap or not
             assert "aw-matrix-canvas" in paints, paints
         assert not [c for c in paints if c == "aw-matrix-heat" or (k and c == "aw-matrix-canvas")], paints
+    # one heat map per layer and head: the layer shown first is the same data when it comes back
+    assert pg.evaluate("() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length") == 2 * H
