@@ -9,7 +9,15 @@ export function createLayers() {
 
 /** Does layer slot L hold a bitmap painted for `deps` (compared element by element, with ===)? */
 export function sameDeps(L, deps) {
-  return Boolean(L) && L.deps.length === deps.length && L.deps.every((d, k) => d === deps[k]);
+  return Boolean(L) && sameItems(L.deps, deps);
+}
+
+/** Whether two lists (deps, token lists, mask bytes) hold the same items by ===, or are both missing. */
+export function sameItems(a, b) {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

@@ -9,6 +9,7 @@ import { createHeatCache, heatKey, shownPlane, heatCanvas, isKept, keepOnly, pre
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
 import { layersInMode } from "./protocol.js";
+import { sameItems } from "./layers.js";
 import { FONT_PX, LABEL_PX, grid, gridOf, title, paint, legendText, legendLayout } from "./matrixpaint.js";
 import { placePin, placeHover, paintLegendCanvas, placeWords } from "./matrixover.js";
 
@@ -120,14 +121,6 @@ function cellValue(v, i, j) {
   if (!vals.length) return { value: NaN, exact: false };
   const x = s.kind === "max" ? Math.max(...vals.map((b) => b.value)) : vals.reduce((a, b) => a + b.value, 0) / vals.length;
   return { value: x, exact: vals.every((b) => b.exact) };
-}
-
-/** Whether two lists (token lists, mask bytes) hold the same items, or are both missing. */
-function sameItems(a, b) {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Token labels of the rows and columns and the widths of their columns (measured once per token list: a

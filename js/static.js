@@ -79,10 +79,12 @@ function decodeWhenIdle(state) {
  */
 export function staticModel(state) {
   const listeners = new Map();
+  /** The saved `_data` of (layer, batch), its bytes decoded, or null. */
+  const slice = (layer, batch) => sliceBytes((state._slices || {})[`${layer},${batch}`] ?? null);
   // The shown layer's data is its slice (Python's _data is slice_data of the same layer and batch): one
   // object, so that a view's caches keyed by it find it again when the layer comes back.
-  const shown = (state._slices || {})[`${state.layer},${state.batch}`];
-  if (shown) state._data = sliceBytes(shown);
+  const shown = slice(state.layer, state.batch);
+  if (shown) state._data = shown;
   const emit = (k) => (listeners.get(`change:${k}`) || []).slice().forEach((cb) => cb());
   function swap(k, v) {
     if (state[k] === v) return;
@@ -109,14 +111,13 @@ export function staticModel(state) {
       state[k] = v;
       emit(k);
       if (k === "layer") showLayer(v);
-      if ((k === "layer" || k === "batch") && state._slices) {
-        const d = state._slices[`${state.layer},${state.batch}`];
-        if (d) swap("_data", sliceBytes(d));
+      if (k === "layer" || k === "batch") {
+        const d = slice(state.layer, state.batch);
+        if (d) swap("_data", d);
       }
       if (state._explain_table && ["selected_query", "head", "view", "layer", "batch"].includes(k)) showExplain();
     },
-    /** The saved `_data` of (layer, batch), its bytes decoded, or null: what a layer switch would show. */
-    slice: (layer, batch) => sliceBytes((state._slices || {})[`${layer},${batch}`] ?? null),
+    slice, // what a layer switch would show (synced.js layerData)
     on(ev, cb) {
       if (!listeners.has(ev)) listeners.set(ev, []);
       listeners.get(ev).push(cb);
