@@ -63,7 +63,6 @@ def measure(browser: Browser, path: pathlib.Path, clicks: int) -> dict:
     canvas.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)  # the matrix's heat maps are painted in idle time
     page.evaluate(OBSERVE)
-    box = canvas.bounding_box()
     out: dict = {"same": [], "other": []}
     for k in range(2 * clicks + 1):
         if page.evaluate(MATRIX_SHOWN):
