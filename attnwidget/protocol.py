@@ -191,6 +191,7 @@ def snapshot(widget) -> dict[str, Any]:
     if n_layers * b > 1:
         state["_slices"] = {f"{layer},{batch}": widget.slice_data(layer, batch)
                             for layer in range(n_layers) for batch in range(b)}
+        state["_data"] = None  # the shown layer's is its slice (static.js shows it from there): not carried twice
     explained = widget.explain_table(max_queries=EXPLAIN_MAX_QUERIES)  # for this layer and batch only
     # The values V are the same for every query of a head: carried once per head.
     values = {str(e["head"]): e["V"] for e in explained.values() if "V" in e}

@@ -69,7 +69,8 @@ def set_(path, value):
 def every_slice(shape):
     def edit(state):
         for d in [state["_data"], *state.get("_slices", {}).values()]:
-            d["shape"] = shape
+            if d:  # a copy of several slices carries _data as None (it is one of them)
+                d["shape"] = shape
     return edit
 
 
@@ -83,7 +84,7 @@ EDITS = [
     ("meta-heads", model_widget, set_(["_layers_meta", 1, "H"], 10**7),
      "_layers_meta[1] claims 10000000 heads × 4 × 6 but holds 3 head names, 4 query and 6 key tokens"),
     ("dense-shape", model_widget, every_slice([10**7, 6, 6]),
-     "_data.q has 72 bytes, shape 10000000x6x6 needs 360000000"),
+     '_slices["0,0"].q has 72 bytes, shape 10000000x6x6 needs 360000000'),
     ("slice-bytes", model_widget, set_(["_slices", "1,1", "shape"], [3, 4, 18]),
      '_slices["1,1"].q has 72 bytes, shape 3x4x18 needs 216'),
     ("slice-shape", model_widget, set_(["_slices", "1,1", "shape"], [1, 4, 18]),

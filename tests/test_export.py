@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -44,6 +45,11 @@ def test_every_layer_and_batch_slice_travels_for_a_static_page():
     state = export.static_state(w)
     assert set(state["_slices"]) == {"0,0", "0,1", "1,0", "1,1"}
     assert state["_exact"] == {"query": None, "key": None}
+    # the shown slice travels once: in _slices, not again as _data
+    w.layer, w.batch = 1, 1
+    state = export.static_state(w)
+    assert state["_data"] is None and state["_slices"]["1,1"] == w._data
+    assert w.to_html().count(base64.b64encode(w._data["q"]).decode()) == 1
 
 
 def test_large_widgets_get_a_note_instead_of_a_copy():
