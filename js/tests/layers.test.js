@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createLayers, layer, sameDeps, whenIdle, dropLayers } from "../layers.js";
+import { createLayers, layer, sameDeps, sameItems, whenIdle, dropLayers } from "../layers.js";
 
 // A stand-in OffscreenCanvas: a context that counts clears, a bitmap per transfer.
 class FakeOffscreen {
@@ -27,6 +27,23 @@ test("a layer is painted again only when its deps or size change", () => {
   assert.equal(L.version, 4);
   dropLayers(L);
   assert.deepEqual(L.slots, {});
+});
+
+test("sameItems compares mask bytes four at a time, the tail and unaligned views one at a time", () => {
+  for (const n of [0, 3, 4, 1027]) {
+    const a = Uint8Array.from({ length: n }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0), b = a.slice();
+    assert.ok(sameItems(a, b), `equal, ${n} bytes`);
+    for (const at of n ? [0, n >> 1, n - 1] : []) {
+      const c = a.slice();
+      c[at] ^= 1;
+      assert.ok(!sameItems(a, c), `byte ${at} of ${n} differs`);
+    }
+  }
+  const buf = new Uint8Array(1030), a = buf.subarray(1, 1026), b = Uint8Array.from(a); // a starts at byte 1
+  assert.ok(sameItems(a, b));
+  b[1000] = 9;
+  assert.ok(!sameItems(a, b));
+  assert.ok(!sameItems(new Uint8Array(8), new Uint8Array(9)));
 });
 
 test("sameDeps compares element by element", () => {
