@@ -61,9 +61,11 @@ export function applyUi(model, saved) {
 export function unpackExplain(state) {
   if (!state || !state._explain_packed || !state._explain_table) return;
   const values = state._explain_values || {};
+  // decoded here once, not at every pin (a head's V is S × value_dim floats, the same for all its queries)
+  for (const [hd, v] of Object.entries(values)) values[hd] = toFloat32(v);
   for (const e of Object.values(state._explain_table)) {
     if (!e || e.error != null || e.logits != null) continue;
-    const S = e.S | 0, vd = e.value_dim | 0, dots = toFloat32(e.dots), mask = toBytes(e.mask), V = toFloat32(values[String(e.head)]);
+    const S = e.S | 0, vd = e.value_dim | 0, dots = toFloat32(e.dots), mask = toBytes(e.mask), V = values[String(e.head)] ?? new Float32Array(0);
     const ok = (j) => !(mask.length >= S && mask[j] === 0);
     const logits = new Float32Array(S), weights = new Float32Array(S), output = new Float32Array(vd);
     let top = -Infinity;
@@ -74,7 +76,7 @@ export function unpackExplain(state) {
       weights[j] = sum > 0 ? weights[j] / sum : 0;
       if (V.length >= (j + 1) * vd) for (let c = 0; c < vd; c++) output[c] += weights[j] * V[j * vd + c];
     }
-    Object.assign(e, { logits, weights, output });
+    Object.assign(e, { dots, mask, q: toFloat32(e.q), logits, weights, output });
   }
   state._explain_packed = false;
 }
