@@ -177,7 +177,8 @@ function say(v, text) {
 /** The numbers the table shows: the layer's own (`_explain`), or the what-if `w` recomputed from its dots. */
 function numbers(ex, w) {
   if (!isLayerOwn(w)) return whatIf(ex, w);
-  const allowed = Uint8Array.from({ length: ex.S }, (_, j) => (ex.mask && ex.mask[j] === 0 ? 0 : 1));
+  const allowed = new Uint8Array(ex.S).fill(1);
+  if (ex.mask) for (let j = 0; j < ex.S; j++) if (ex.mask[j] === 0) allowed[j] = 0;
   return { logits: ex.logits, weights: ex.weights, output: ex.output, allowed };
 }
 

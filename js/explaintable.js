@@ -26,7 +26,7 @@ export function createTable(table) {
     h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }), out]);
   const body = h("tbody", {}, [sizer, above, below]);
   table.replaceChildren(h("thead", {}, [head]), body, h("tfoot", {}, [sum, outRow]));
-  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: 0, bodyTop: 0, rowKey: "", sizerKeys: 0, vtext: null, last: null };
+  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: 0, bodyTop: 0, rowKey: "", sizerKeys: 0, vtext: null, keyText: null, last: null };
 }
 
 /** Row j's elements, made once and reused for whichever key is in view. */
@@ -41,18 +41,25 @@ function makeRow() {
   return r;
 }
 
-/** Key j's value vector as text (formatted when first shown, again only when V's numbers change). */
-function valueText(tb, ex, j) {
+/** The texts of V's rows, kept while V's numbers stay the same (every query of a head has the same V):
+ * {V, vd, texts: key j's vector as text, formatted when first shown, widest: the sizer's}. */
+function valueTexts(tb, ex) {
   const c = tb.vtext;
-  if (!(c && c.vd === ex.valueDim && sameNumbers(c.V, ex.V))) tb.vtext = { V: ex.V, vd: ex.valueDim, texts: [] };
+  if (!(c && c.vd === ex.valueDim && sameNumbers(c.V, ex.V))) tb.vtext = { V: ex.V, vd: ex.valueDim, texts: [], widest: null };
   else c.V = ex.V; // the same numbers: the next row finds this array by identity
-  return (tb.vtext.texts[j] ??= formatVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim)));
+  return tb.vtext;
 }
 
-/** Whether two Float32Arrays hold the same numbers (NaN equal to NaN): a plain loop, S × valueDim long. */
+function valueText(tb, ex, j) {
+  return (valueTexts(tb, ex).texts[j] ??= formatVector(ex.V.subarray(j * ex.valueDim, (j + 1) * ex.valueDim)));
+}
+
+/** Whether two Float32Arrays hold the same numbers (NaN equal to NaN): a plain loop, S × valueDim long,
+ * unless they view the same bytes (a static copy's V, decoded once). */
 function sameNumbers(a, b) {
   if (a === b) return true;
   if (a.length !== b.length) return false;
+  if (a.buffer === b.buffer && a.byteOffset === b.byteOffset) return true;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
   return true;
 }
@@ -93,15 +100,23 @@ const NUMBER_FLOOR = "−00.000";
  * The q·k and logit columns keep the widest text they held since the keys last changed: another query's
  * numbers would move every column after them, and the browser would repaint the whole table (every pin). */
 function fillSizer(app, tb, ex, n) {
-  const S = ex.S;
-  let key = "";
-  for (let j = 0; j < S; j++) { const l = app.label("key", j); if (l.length > key.length) key = l; }
-  const vec = formatVector(new Float32Array(ex.valueDim).fill(widest(ex.V, S * ex.valueDim)));
+  const S = ex.S, vt = valueTexts(tb, ex);
+  vt.widest ??= formatVector(new Float32Array(ex.valueDim).fill(widest(ex.V, S * ex.valueDim))).short;
   const held = tb.sizerKeys === S ? tb.sizer.children : null;
   const wider = (k, t) => [t, NUMBER_FLOOR, held?.[k].textContent ?? ""].reduce((a, b) => (b.length > a.length ? b : a));
-  const texts = [String(S - 1), key, wider(2, formatNumber(widest(ex.dots, S))), wider(3, formatNumber(widest(n.logits, S))), "0.000", "", vec.short];
+  const texts = [String(S - 1), longestKey(app, tb, S), wider(2, formatNumber(widest(ex.dots, S))), wider(3, formatNumber(widest(n.logits, S))), "0.000", "", vt.widest];
   texts.forEach((t, k) => setText(tb.sizer.children[k], t));
   tb.sizerKeys = S;
+}
+
+/** The longest of the S keys' labels, kept while the key tokens are the same list (S labels a pin need not make). */
+function longestKey(app, tb, S) {
+  const toks = app.get("key_tokens"), c = tb.keyText;
+  if (c && c.toks === toks && c.S === S) return c.text;
+  let key = "";
+  for (let j = 0; j < S; j++) { const l = app.label("key", j); if (l.length > key.length) key = l; }
+  tb.keyText = { toks, S, text: key };
+  return key;
 }
 
 /** The column heads and their titles; the logit's says the temperature `t` when it is not 1. */
