@@ -25,7 +25,8 @@ BOX = "(el) => { const b = el.getBoundingClientRect(); return {top: b.top, botto
 
 @pytest.fixture(scope="module")
 def layer(tmp_path_factory):
-    """(the page of a layer of 2 heads, 5 queries × S keys, Keras's weights (heads, 5, S))."""
+    """(the page of a layer of 2 heads, 5 queries × S keys, Keras's weights (heads, 5, S), the values V
+    (heads, S, value_dim))."""
     import attnwidget
 
     res = attnwidget.attention(kind="cross", num_heads=2, key_dim=8, max_tokens=S, query="the animal did not cross",
@@ -34,7 +35,7 @@ def layer(tmp_path_factory):
     res.widget.view = "explain"
     path = tmp_path_factory.mktemp("explain-rows") / "explain.html"
     res.to_html(path)
-    return path, np.asarray(res.scores[0], dtype=np.float64)
+    return path, np.asarray(res.scores[0], dtype=np.float64), np.stack([res.explain(QUERY, head=hd).V for hd in range(2)])
 
 
 def open_pinned(browser, path, scale: float = 1.0):
@@ -98,7 +99,7 @@ def test_a_window_of_rows_with_keras_weights_wherever_it_scrolls(shown):
     assert abs(sum_top - rows[-1]["bottom"]) < 1
 
 
-def test_another_head_refills_the_rows_in_view(shown):
+def test_another_head_refills_the_rows_in_view(shown, layer):
     page, root, weights = shown
     scroll_to(page, root, 20_000)
     root.locator("select.aw-explain-head").select_option("1")
@@ -108,6 +109,11 @@ def test_another_head_refills_the_rows_in_view(shown):
     rows = root.evaluate(ROWS)
     assert rows[0]["j"] > 800, "the scroll stays where it was"
     check_rows(rows, weights[1], root.locator(".aw-explain-scroll").evaluate(BOX))
+    # head 1's value vectors, not the texts of head 0's kept from before (js/explaintable.js keeps them)
+    texts = root.evaluate("(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), "
+                          "(r) => [Number(r.dataset.explainKey), r.querySelector('.aw-explain-vec').title])")
+    for j, text in texts:
+        assert text == "[" + ", ".join(f"{v:.2f}".replace("-", "−") for v in layer[2][1][j]) + "]", (j, text)
 
 
 def test_tab_walks_the_keys_past_the_rows_first_in_the_page(shown):
