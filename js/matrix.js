@@ -5,12 +5,12 @@ import { h, paintCanvas } from "./dom.js";
 import { matrixLayout, cellAt, canvasSize, labelColumnWidth, clamp } from "./layout.js";
 import { dequantize } from "./values.js";
 import { formatValue, formatCount } from "./format.js";
-import { createHeatCache, heatKey, shownPlane, heatCanvas, isKept, keepOnly, prepareHeads } from "./matrixheat.js";
+import { createHeatCache, heatKey, shownPlane, heatCanvas, isKept } from "./matrixheat.js";
+import { dropReplaced, prepareHidden } from "./matrixprep.js";
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
-import { layersInMode } from "./protocol.js";
 import { sameItems } from "./layers.js";
-import { FONT_PX, LABEL_PX, grid, gridOf, title, paint, legendText, legendLayout } from "./matrixpaint.js";
+import { FONT_PX, LABEL_PX, grid, title, paint, legendText, legendLayout } from "./matrixpaint.js";
 import { placePin, placeHover, paintLegendCanvas, placeWords } from "./matrixover.js";
 
 /** Which axis is which: in the matrix's legend and above the model view's grid of thumbnails. */
@@ -32,13 +32,14 @@ export function createMatrix(app) {
   const words = h("div", { class: "aw-matrix-words", "aria-hidden": "true" }); // the legend's words (matrixover.js)
   const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, words, hoverBox, ...pin]);
   const el = h("div", { class: "aw-matrix" }, [notice, h("div", { class: "aw-matrix-scroll" }, [stack])]);
-  const v = { app, canvas, heat, heats: createHeatCache(), legend, words, hoverBox, pin, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
+  const v = { app, el, canvas, heat, heats: createHeatCache(), legend, words, hoverBox, pin, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
     labelsVersion: 0, labelsMade: 0, labels: null, mask: null, maskVersion: 0, layoutKey: "", frame: "", legendKey: "", dirty: true } };
   v.cellValue = (i, j) => cellValue(v, i, j);
   listen(v);
   return {
     el, draw: () => draw(v), destroy() {}, focusTarget: () => canvas, // its arrow keys move the pin
-    idle: (shown) => { if (shown === "heads" || shown === "model") prepare(v, shown); }, // the views whose clicks open the matrix
+    // behind the views whose clicks open it: what it will show, prepared in idle time (matrixprep.js)
+    idle: (shown, missed) => { if (shown === "heads" || shown === "model") prepareHidden(v, shown, missed, draw); },
     update(changed) {
       if (changed.has("_data")) { v.st.dataVersion++; v.st.hover = null; }
       if (changed.has("theme")) v.st.labelsVersion++; // the tokens are compared by content (labels)
@@ -61,10 +62,10 @@ export function createMatrix(app) {
 }
 
 // ----- what is shown ------------------------------------------------------------------------------
-/** The shown plane's bytes (st.plane), colours (st.table over st.range) and heat map (st.img, kept per head). */
-function plane(v) {
+/** The shown plane's bytes (st.plane), colours (st.table over st.range) and heat map (st.img, kept per head):
+ * of `s` (headsel.js matrixShows). */
+function plane(v, s) {
   const { app, st } = v, d = app.data, dark = app.ui.theme.dark;
-  const s = matrixShows(app.get("heads"), d.H, app.get("aggregate"));
   const stretch = Boolean(app.get("color_max"));
   st.shows = s;
   const hk = heatKey(s, dark, stretch), key = `${hk}|${st.dataVersion}`;
@@ -82,35 +83,6 @@ function plane(v) {
     if (isKept(v.heats, old)) old.hidden = true; else old.remove();
   }
   st.img = img;
-}
-
-/** A live view's data that the kernel replaced does not come back: its heat maps go (a static copy keeps
- * every layer's, matrixheat.js). */
-function dropReplaced(v) {
-  const { app, st } = v;
-  if (st.heatData === app.data) return;
-  st.heatData = app.data;
-  if (!app.holdsLayers()) keepOnly(v.heats, app.data);
-}
-
-/** While hidden behind a view that opens it: the heat maps of the data's heads, painted in idle time; behind
- * the model view, those of the other layers it shows too, where the page holds their data (a static copy). */
-function prepare(v, shown) {
-  const { app } = v, d = app.data;
-  if (!d) return; // how many are kept is the cache's budget (matrixheat.js)
-  dropReplaced(v);
-  const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max"));
-  const meta = app.get("_layers_meta") || [], layer = app.get("layer");
-  const others = shown === "model" ? layersInMode(app.schema, meta.map((l) => l.kind), app.get("mode")).filter((li) => li !== layer) : [];
-  const shows = (hd) => ({ kind: "head", head: hd, heads: [hd] }), key = (hd) => heatKey(shows(hd), dark, stretch);
-  const jobs = [d, ...others.map((li) => app.layerData(li))].filter(Boolean).map((dd) => {
-    const g = gridOf(dd);
-    return { d: dd, g, key, paint: (hd) => {
-      const c = heatCanvas(v.heats, dd, key(hd), g, shownPlane(dd, g, shows(hd), dark, stretch), dark);
-      if (!c.isConnected) v.heat.before(c); // hidden, in the stack
-    } };
-  });
-  prepareHeads(v.heats, jobs, `${dark}|${stretch}`);
 }
 
 /** Value (in data units) of cell (i, j) of what is shown, exact when `_exact` covers it. */
@@ -159,18 +131,19 @@ function layout(v) {
   return { ...m, totalH: Math.max(m.totalH, low), legend, lw, kw, qLabels, kLabels, labelsKey };
 }
 
-/** Repaint only when what is painted changed (data, heads, colours, pin, layout, theme); the hover is a box. */
-function draw(v) {
+/** Repaint only when what is painted changed (data, heads, colours, pin, layout, theme); the hover is a box.
+ * `only`: one head to draw instead of those the model shows (matrixprep.js, while hidden). */
+function draw(v, only = null) {
   const { app, st } = v, d = app.data;
   if (!d) return;
-  const s = matrixShows(app.get("heads"), d.H, app.get("aggregate"));
+  const s = only ?? matrixShows(app.get("heads"), d.H, app.get("aggregate"));
   const msgs = [];
   if (d.sparse) msgs.push(`${formatCount(d.Q)} × ${formatCount(d.K)} tokens: each cell: max of a ${d.bq}×${d.bk} block (pin a query for its exact row)`);
   if (s.kind === "none") msgs.push("no heads shown: click a head swatch, or pick a head");
   const msg = msgs.join(" · ");
   if (v.notice.textContent !== msg) v.notice.textContent = msg;
   if (v.notice.hidden !== !msgs.length) v.notice.hidden = !msgs.length;
-  plane(v);
+  plane(v, s);
   const m = layout(v), th = app.ui.theme, u = app.ui.scale, dirty = st.dirty, hover = st.hover;
   const dpr = window.devicePixelRatio || 1;
   const numbers = m.cw >= 34 * u && m.ch >= 16 * u; // cells large enough for their numbers: those are in the frame

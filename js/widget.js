@@ -67,6 +67,12 @@ function frameLoop(app, controls, views, body) {
     if (name) pending.add(name);
     if (!frame) frame = requestAnimationFrame(flush);
   }
+  /** The changes a view missed while hidden, applied. */
+  function catchUp(name) {
+    const all = stale[name];
+    stale[name] = new Set();
+    views[name].update(all);
+  }
   function flush() {
     frame = 0;
     const changed = new Set(pending);
@@ -86,14 +92,12 @@ function frameLoop(app, controls, views, body) {
       for (const [name, v] of Object.entries(views)) {
         setHidden(v.el, name !== view);
         for (const c of changed) stale[name].add(c);
-        if (name !== view) continue;
-        const all = stale[name];
-        stale[name] = new Set();
-        v.update(all);
+        if (name === view) catchUp(name);
       }
       views[view].draw();
       if (handOver) handFocus(doc, views[view].focusTarget?.() ?? app.root, views[view].el);
-      for (const [name, v] of Object.entries(views)) if (name !== view) v.idle?.(view); // a hidden view may prepare
+      // a hidden view may prepare: told what it missed, and how to catch up if it draws (matrixprep.js)
+      for (const [name, v] of Object.entries(views)) if (name !== view) v.idle?.(view, { changes: stale[name], catchUp: () => catchUp(name) });
     } catch (err) {
       console.error("attnwidget:", err);
     }

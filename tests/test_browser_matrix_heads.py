@@ -142,8 +142,9 @@ PAINTS = """() => {
 
 def test_a_thumbnail_of_another_layer_opens_heat_maps_painted_beforehand(browser, tmp_path):
     """A static copy of two layers in the model view: the matrix keeps every layer's heat maps, painted in
-    idle time, so a click on the other layer's thumbnail paints no heat map and no frame (the same tokens
-    on both layers: the labels stay; cells too small for numbers), and the heat map shown is that layer's head's."""
+    idle time, and its frame drawn there too (js/matrixprep.js), so no click on a thumbnail, the first
+    included, paints a heat map or the frame (the same tokens on both layers: the labels stay; cells too
+    small for numbers), and the heat map shown is that layer's head's."""
     t = 48
     w0 = weights(t)
     w1 = np.ascontiguousarray(w0.transpose(0, 1, 3, 2))  # head k's strongest cell at (2k + 1, k + 3)
@@ -153,6 +154,7 @@ def test_a_thumbnail_of_another_layer_opens_heat_maps_painted_beforehand(browser
     pg.goto(path.as_uri())
     pg.locator(".attnwidget canvas.aw-model-canvas").wait_for(timeout=10_000)
     pg.wait_for_function(f"() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length >= {2 * H}", timeout=10_000)
+    pg.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.views.matrix.shown() !== null", timeout=10_000)
     pg.evaluate(PAINTS)
     root, canvas = pg.locator(".attnwidget").first, pg.locator(".attnwidget canvas.aw-model-canvas")
     for k, (layer, head) in enumerate([(0, 0), (1, 2), (0, 1), (1, 3)]):  # the first: the matrix's first draw
@@ -166,9 +168,29 @@ def test_a_thumbnail_of_another_layer_opens_heat_maps_painted_beforehand(browser
         assert root.evaluate("(r) => r.attnwidget.app.get('layer')") == layer and got["head"] == head
         want = (w0, w1)[layer][0, head]
         assert got["darkest"] == list(np.unravel_index(int(want.argmax()), want.shape))
-        paints = pg.evaluate("() => window.__paints")
-        if not k:  # the recorder sees the frame's first paint, a bitmap or not
-            assert "aw-matrix-canvas" in paints, paints
-        assert not [c for c in paints if c == "aw-matrix-heat" or (k and c == "aw-matrix-canvas")], paints
+        paints = pg.evaluate("() => window.__paints")  # 2D drawing and bitmaps handed over, by canvas class
+        assert not [c for c in paints if c in ("aw-matrix-heat", "aw-matrix-canvas")], (k, paints)
     # one heat map per layer and head: the layer shown first is the same data when it comes back
     assert pg.evaluate("() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length") == 2 * H
+
+
+def test_the_first_card_click_paints_no_canvas(browser, tmp_path):
+    """The matrix, hidden behind the heads view, draws its frame and legend in idle time too (js/matrixprep.js):
+    the click that opens it for the first time paints no canvas of it, and shows the clicked head (48 tokens:
+    cells too small for numbers, which differ from head to head)."""
+    path = tmp_path / "first.html"
+    AttentionWidget(weights(48), [f"t{i}" for i in range(48)], view="heads").to_html(path)
+    pg = browser.new_page()
+    pg.goto(path.as_uri())
+    pg.wait_for_function(f"() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length >= {H}", timeout=10_000)
+    pg.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.views.matrix.shown() !== null", timeout=10_000)
+    pg.evaluate(PAINTS)
+    pg.locator('.attnwidget button.aw-head-card[data-head="2"]').click()
+    pg.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.app.get('view') === 'matrix'")
+    pg.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    paints = pg.evaluate("() => window.__paints")
+    got = pg.evaluate(SHOWN)
+    pg.close()
+    assert not [c for c in paints if c.startswith("aw-matrix")], paints
+    assert (got["view"], got["head"], got["shown"]) == ("matrix", 2, 1)
+    assert got["darkest"] == [5, 5] and got["words"].startswith("head 2")

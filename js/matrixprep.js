@@ -1,0 +1,66 @@
+// What the matrix view prepares while hidden behind a view whose clicks open it (heads, model): the heat
+// maps of the heads it may show (matrixheat.js), and its frame, labels and legend for what it will show, so
+// that the click that opens it paints only what the click itself changed.
+
+import { heatKey, shownPlane, heatCanvas, keepOnly, prepareHeads } from "./matrixheat.js";
+import { gridOf } from "./matrixpaint.js";
+import { layersInMode } from "./protocol.js";
+
+/** What changes the frame, its labels or its legend (a pin does not: its boxes are placed at any draw). */
+const FRAME_TRAITS = ["_data", "theme", "query_tokens", "key_tokens", "segment_start", "layer", "batch", "palette", "color_max"];
+
+/** Called at each frame the matrix is hidden behind `shown`; `missed`: {changes: the traits it has not seen
+ * yet, catchUp(): apply them}; `draw(v, only)` is the matrix's own draw. */
+export function prepareHidden(v, shown, missed, draw) {
+  prepareHeats(v, shown);
+  if (!v.st.m || FRAME_TRAITS.some((k) => missed.changes.has(k))) prepareFrame(v, missed.catchUp, draw);
+}
+
+/** A live view's data that the kernel replaced does not come back: its heat maps go (a static copy keeps
+ * every layer's, matrixheat.js). */
+export function dropReplaced(v) {
+  const { app, st } = v;
+  if (st.heatData === app.data) return;
+  st.heatData = app.data;
+  if (!app.holdsLayers()) keepOnly(v.heats, app.data);
+}
+
+/** While hidden behind a view that opens it: the heat maps of the data's heads, painted in idle time; behind
+ * the model view, those of the other layers it shows too, where the page holds their data (a static copy). */
+function prepareHeats(v, shown) {
+  const { app } = v, d = app.data;
+  if (!d) return; // how many are kept is the cache's budget (matrixheat.js)
+  dropReplaced(v);
+  const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max"));
+  const meta = app.get("_layers_meta") || [], layer = app.get("layer");
+  const others = shown === "model" ? layersInMode(app.schema, meta.map((l) => l.kind), app.get("mode")).filter((li) => li !== layer) : [];
+  const shows = (hd) => ({ kind: "head", head: hd, heads: [hd] }), key = (hd) => heatKey(shows(hd), dark, stretch);
+  const jobs = [d, ...others.map((li) => app.layerData(li))].filter(Boolean).map((dd) => {
+    const g = gridOf(dd);
+    return { d: dd, g, key, paint: (hd) => {
+      const c = heatCanvas(v.heats, dd, key(hd), g, shownPlane(dd, g, shows(hd), dark, stretch), dark);
+      if (!c.isConnected) v.heat.before(c); // hidden, in the stack
+    } };
+  });
+  prepareHeads(v.heats, jobs, `${dark}|${stretch}`);
+}
+
+/** The frame drawn once the page is idle, as the click that opens the matrix will show it: one head (the heads
+ * and model views open one; which does not change the frame, its labels or its legend, unless colours are
+ * stretched or cells show numbers). Else the first opening measured its labels and painted its frame and
+ * legend (~0.6 ms of painting and 500 labels measured at T = 512). One idle callback at a time; nothing when
+ * the matrix was shown since. */
+function prepareFrame(v, catchUp, draw) {
+  const { app, st } = v;
+  if (st.frameIdle) return;
+  const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
+  const cancel = globalThis.cancelIdleCallback || clearTimeout;
+  st.frameIdle = later(() => {
+    st.frameIdle = 0;
+    if (!v.el.hidden || !app.data) return;
+    catchUp();
+    const hd = Math.min(app.data.H - 1, Math.max(0, app.get("head") | 0));
+    draw(v, { kind: "head", head: hd, heads: [hd] });
+  });
+  st.frameOff ??= app.dis.add(() => { if (st.frameIdle) cancel(st.frameIdle); });
+}
