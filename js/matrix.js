@@ -38,8 +38,7 @@ export function createMatrix(app) {
   listen(v);
   return {
     el, draw: () => draw(v), destroy() {}, focusTarget: () => canvas, // its arrow keys move the pin
-    // behind the views whose clicks open it: what it will show, prepared in idle time (matrixprep.js)
-    idle: (shown, missed) => { if (shown === "heads" || shown === "model") prepareHidden(v, shown, missed, draw); },
+    idle: (shown, missed) => prepareHidden(v, shown, missed, draw), // what it will show, prepared in idle time
     update(changed) {
       if (changed.has("_data")) { v.st.dataVersion++; v.st.hover = null; }
       if (changed.has("theme")) v.st.labelsVersion++; // the tokens are compared by content (labels)

@@ -10,10 +10,14 @@ import { layersInMode } from "./protocol.js";
 const FRAME_TRAITS = ["_data", "theme", "query_tokens", "key_tokens", "segment_start", "layer", "batch", "palette", "color_max"];
 
 /** Called at each frame the matrix is hidden behind `shown`; `missed`: {changes: the traits it has not seen
- * yet, catchUp(): apply them}; `draw(v, only)` is the matrix's own draw. */
+ * yet, catchUp(): apply them}; `draw(v, only)` is the matrix's own draw. Behind the heads and model views,
+ * whose clicks open one head, each head's heat map and the frame for one head; behind the others, the
+ * matrix as its tab opens it (the heads they show, their mean or max). */
 export function prepareHidden(v, shown, missed, draw) {
-  prepareHeats(v, shown);
-  if (!v.st.m || FRAME_TRAITS.some((k) => missed.changes.has(k))) prepareFrame(v, missed.catchUp, draw);
+  const opensOne = shown === "heads" || shown === "model";
+  if (opensOne) prepareHeats(v, shown);
+  const traits = opensOne ? FRAME_TRAITS : [...FRAME_TRAITS, "heads", "aggregate"];
+  if (!v.st.m || traits.some((k) => missed.changes.has(k))) prepareFrame(v, missed.catchUp, draw, opensOne);
 }
 
 /** A live view's data that the kernel replaced does not come back: its heat maps go (a static copy keeps
@@ -45,12 +49,12 @@ function prepareHeats(v, shown) {
   prepareHeads(v.heats, jobs, `${dark}|${stretch}`);
 }
 
-/** The frame drawn once the page is idle, as the click that opens the matrix will show it: one head (the heads
+/** The matrix drawn once the page is idle, as the click that opens it will show it: `one` head (the heads
  * and model views open one; which does not change the frame, its labels or its legend, unless colours are
- * stretched or cells show numbers). Else the first opening measured its labels and painted its frame and
- * legend (~0.6 ms of painting and 500 labels measured at T = 512). One idle callback at a time; nothing when
- * the matrix was shown since. */
-function prepareFrame(v, catchUp, draw) {
+ * stretched or cells show numbers), or what the model shows. Else the first opening measured its labels and
+ * painted its frame and legend (~0.6 ms of painting and 500 labels measured at T = 512). One idle callback
+ * at a time; nothing when the matrix was shown since. */
+function prepareFrame(v, catchUp, draw, one) {
   const { app, st } = v;
   if (st.frameIdle) return;
   const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
@@ -60,7 +64,7 @@ function prepareFrame(v, catchUp, draw) {
     if (!v.el.hidden || !app.data) return;
     catchUp();
     const hd = Math.min(app.data.H - 1, Math.max(0, app.get("head") | 0));
-    draw(v, { kind: "head", head: hd, heads: [hd] });
+    draw(v, one ? { kind: "head", head: hd, heads: [hd] } : null);
   });
   st.frameOff ??= app.dis.add(() => { if (st.frameIdle) cancel(st.frameIdle); });
 }
