@@ -13,7 +13,7 @@ export function createHeads(app) {
   const grid = h("div", { class: "aw-heads-grid", role: "list" });
   const hint = h("div", { class: "aw-hint", text: "click a head to open it in the matrix view" });
   const el = h("div", { class: "aw-heads" }, [hint, grid]);
-  const v = { app, grid, hint, st: { cards: [], key: "", dirty: true, drawn: "" } };
+  const v = { app, el, grid, hint, st: { cards: [], key: "", dirty: true, drawn: "", idle: 0 } };
   // a card's click leaves the view: focusing the card on the way (mousedown's default) is work for nothing
   app.dis.listen(grid, "mousedown", (e) => { if (e.target.closest?.("button.aw-head-card")) e.preventDefault(); });
   app.dis.listen(grid, "click", (e) => {
@@ -24,6 +24,7 @@ export function createHeads(app) {
   });
   return {
     el, draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale), exportSVG: () => exportSVG(v), destroy() {},
+    idle: (shown, missed) => prepareCards(v, missed),
     update(changed) {
       if (changed.has("_data") || changed.has("head_names")) v.st.cards = [];
       if (changed.size) v.st.dirty = true; // heads shown, names, colours: redraw
@@ -68,6 +69,22 @@ function build(v) {
   }
   st.key = cardsKey(app);
   st.range = r;
+}
+
+/** While hidden: the cards and their thumbnails built once the page is idle, so that the tab's first click
+ * does not paint every head (T = 512: 8 × 512² cells); built again when the data or their colours change.
+ * Only built: their sizes are set when shown (on a slide they depend on the height the view is given). */
+function prepareCards(v, missed) {
+  const { app, st } = v;
+  if (st.idle || (st.cards.length && !["_data", "head_names", "theme", "color_max"].some((k) => missed.changes.has(k)))) return;
+  const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
+  st.idle = later(() => {
+    st.idle = 0;
+    if (!v.el.hidden) return; // shown since: its own frame drew it
+    missed.catchUp();
+    if (app.data && (!st.cards.length || st.key !== cardsKey(app))) build(v);
+  });
+  st.idleOff ??= app.dis.add(() => { if (st.idle) (globalThis.cancelIdleCallback || clearTimeout)(st.idle); });
 }
 
 const cardsKey = (app) => `${app.ui.theme.dark}|${Boolean(app.get("color_max"))}`;

@@ -194,3 +194,28 @@ def test_the_first_card_click_paints_no_canvas(browser, tmp_path):
     assert not [c for c in paints if c.startswith("aw-matrix")], paints
     assert (got["view"], got["head"], got["shown"]) == ("matrix", 2, 1)
     assert got["darkest"] == [5, 5] and got["words"].startswith("head 2")
+
+
+def test_the_first_tab_clicks_to_heads_and_matrix_paint_no_canvas(browser, tmp_path):
+    """Behind the graph, the heads view builds its thumbnails and the matrix draws itself as its tab opens it
+    (the mean of the visible heads) in idle time: the first click on either tab paints no canvas."""
+    path = tmp_path / "tabs.html"
+    AttentionWidget(weights(48), [f"t{i}" for i in range(48)], view="graph").to_html(path)
+    pg = browser.new_page()
+    pg.goto(path.as_uri())
+    pg.wait_for_function("() => { const a = document.querySelector('.attnwidget')?.attnwidget; return a && a.views.matrix.shown() !== null"
+                         " && document.querySelectorAll('.attnwidget canvas.aw-thumb').length === 4; }", timeout=10_000)
+    pg.evaluate(PAINTS)
+    # only what a frame paints counts here: the matrix paints each head's heat map in idle time behind heads
+    pg.evaluate("""() => { const raf = window.requestAnimationFrame;
+      window.requestAnimationFrame = (f) => raf((t) => { const n = window.__paints.length;
+        try { f(t); } finally { window.__framePaints = (window.__framePaints || []).concat(window.__paints.slice(n)); } }); }""")
+    for view in ("heads", "matrix"):
+        pg.locator(f'.attnwidget button[data-view="{view}"]').click()
+        pg.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=view)
+        pg.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    paints = pg.evaluate("() => window.__framePaints || []")
+    got = pg.evaluate(SHOWN)
+    pg.close()
+    assert not [c for c in paints if c.startswith("aw-matrix") or c == "aw-thumb"], paints
+    assert got["words"].startswith("mean of")  # the matrix as its tab opens it: every head visible, their mean
