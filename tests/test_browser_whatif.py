@@ -189,7 +189,7 @@ def test_whatif_in_the_offline_page_of_the_same_result(session):
 def test_palette_control_and_axis_caption(session):
     nb, browser, _, _ = session
     root = nb.page.locator(LIVE).first
-    swatch = root.locator('button[data-head="0"] .aw-swatch-dot')
+    swatch = root.locator('.aw-swatches button[data-head="0"] .aw-swatch-dot')  # the control's, not a head card's
     assert swatch.evaluate("(e) => getComputedStyle(e).backgroundColor") == "rgb(78, 121, 167)"  # the default's blue
     root.locator("select.aw-palette").select_option("okabe-ito")
     nb.page.wait_for_function("(e) => getComputedStyle(e).backgroundColor === 'rgb(230, 159, 0)'",  # Okabe–Ito's orange
