@@ -50,9 +50,9 @@ export function createGraph(app) {
 // ----- model -> view ----------------------------------------------------------------------------
 function update(v, changed) {
   const { app, st } = v;
-  // the scroll position, kept from scroll events so that a frame reads no layout; read here when the
-  // view is shown (its scroller had no box while hidden)
-  if (changed.has("view")) st.top = v.scroller.scrollTop;
+  // the scroll position, kept from scroll events so that a frame reads no layout; checked the frame after
+  // the view is shown again (recheckScroll), not read here: that read laid the page out in the tab's frame
+  if (changed.has("view")) st.recheck = true;
   if (changed.has("_data") || changed.has("query_tokens") || changed.has("key_tokens") || !st.built) buildTokens(v);
   if (LINE_KEYS.some((k) => changed.has(k)) || !st.sel) recomputeLines(v);
   if (EXTRA_KEYS.some((k) => changed.has(k))) recomputeExtra(v);
@@ -85,6 +85,15 @@ function draw(v) {
   paintScreen(v, { ...g, yMin: 0, yMax: size.cssH, size });
   placePin(v, g);
   st.geom = g;
+  if (st.recheck) { st.recheck = false; requestAnimationFrame(() => recheckScroll(v)); }
+}
+
+/** A scroller shown again keeps its offset in Chromium, but not in every browser, and none says so by a
+ * scroll event: read it the frame after (laid out by then), and draw again if it moved. */
+function recheckScroll(v) {
+  if (v.el.hidden || v.scroller.scrollTop === v.st.top) return;
+  v.st.top = v.scroller.scrollTop;
+  v.app.invalidate();
 }
 
 /** The pin's marker (as graphpaint's paintPin draws it) at the pinned token's end of its lines, in content coordinates. */
