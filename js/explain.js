@@ -26,8 +26,9 @@ const SLIDER_STEP = 0.05;
 const T_RANGE = [0.01, 1000];
 /** The table's scroller is at most this tall (CSS px at scale 1), or what a slide leaves it. */
 const SCROLL_MAX = 560;
-/** What makes the scroller's offset read at the next draw: it may have moved without a scroll event. */
-const REREAD = ["view", "theme", "_data", "layer", "batch"];
+/** What makes the scroller's offset read at the next draw: it may have moved without a scroll event. (The
+ * view shown again is checked the frame after instead, recheckScroll: a read in its frame lays it out.) */
+const REREAD = ["theme", "_data", "layer", "batch"];
 
 export function createExplain(app) {
   const up = h("button", { type: "button", class: "aw-btn aw-explain-step", "data-explain-step": "-1", title: "previous query (ArrowUp)", "aria-label": "previous query", text: "▲" });
@@ -50,7 +51,8 @@ export function createExplain(app) {
     el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy() {},
     update(changed) {
       if (DEPS.some((d) => changed.has(d))) v.st.dirty = true;
-      if (REREAD.some((d) => changed.has(d))) v.st.scrollTop = null;
+      if (REREAD.some((d) => changed.has(d))) v.st.scrollTop = v.st.filled ? null : 0; // a table never shown is at 0
+      if (changed.has("view")) v.st.recheck = true;
     },
   };
 }
@@ -194,6 +196,7 @@ function renderTable(v, ex, w, geom) {
   const { app, st } = v;
   remeasure(v.tb, `${app.ui.scale}|${JSON.stringify(app.ui.theme)}`);
   fillTable(v.tb, app, ex, numbers(ex, w), w, geom);
+  st.filled = true;
   if (st.refocus != null) {
     v.table.querySelector(`button[data-explain-drop="${st.refocus}"]`)?.focus({ preventScroll: true });
     st.refocus = null;
@@ -249,7 +252,8 @@ function draw(v) {
   setText(fo, "output = Σⱼ wⱼ vⱼ");
   drawWhatIf(v, ex, w);
   renderTable(v, ex, w, geom);
-  if (shown) requestAnimationFrame(() => recheckScroll(v));
+  if (shown || st.recheck) requestAnimationFrame(() => recheckScroll(v));
+  st.recheck = false;
 }
 
 /** A scroller shown again keeps its offset in Chromium, but not in every browser, and none says so by a

@@ -141,6 +141,20 @@ EVENT_TIMING = """(() => {
 
 # Entries are queued once the frame after the handlers has been presented, and observers hear of
 # them in a later task: two frames and a pause cover both.
+# Reads of a scroller's scrollTop (``[root, scroller selector, view selector]``), each marked with whether the
+# animation frame that made it began with the view hidden: the frame that shows the view again, where a read
+# lays the page out. ``window.__reads`` collects them.
+SCROLL_READS = """([root, scroller, view]) => {
+  const s = root.querySelector(scroller), el = root.querySelector(view);
+  const d = Object.getOwnPropertyDescriptor(Element.prototype, 'scrollTop');
+  window.__reads = [];
+  let showing = false;
+  Object.defineProperty(s, 'scrollTop', { configurable: true, set(x) { d.set.call(this, x); },
+    get() { window.__reads.push(showing ? 'frame that shows it' : 'other'); return d.get.call(this); } });
+  const raf = window.requestAnimationFrame;
+  window.requestAnimationFrame = (f) => raf((t) => { const was = showing; showing = el.hidden; try { f(t); } finally { showing = was; } });
+}"""
+
 SETTLE = """() => new Promise((done) =>
   requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 120))))"""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness import SCROLL_READS
+
 pytestmark = pytest.mark.browser
 
 S = 2000  # far enough that a row height rounded to whole pixels would put the rows off the view
@@ -205,4 +207,22 @@ def test_a_release_and_a_new_pin_fill_the_rows_where_the_table_is(browser, layer
     rows = root.evaluate(ROWS)
     check_rows(rows, layer[1][0, 4], box)
     assert rows[0]["top"] <= box["top"] + 40 or rows[0]["j"] == 0, (top, rows[0])
+    page.close()
+
+
+def test_the_table_shown_again_keeps_its_rows_and_reads_no_layout_in_that_frame(browser, layer):
+    """Another view and back: the scroller keeps its offset and its rows (Chromium keeps the offset of a
+    scroller shown again; explain.js checks it the frame after, not in the frame that shows the table)."""
+    page, root = open_pinned(browser, layer[0])
+    before = scroll_to(page, root, 20_000)
+    page.evaluate(SCROLL_READS, [root.element_handle(), ".aw-explain-scroll", ".aw-explain"])
+    for view in ("graph", "explain"):
+        root.locator(f'button[data-view="{view}"]').click()
+        page.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=view)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert "frame that shows it" not in page.evaluate("() => window.__reads"), "the frame that shows the table read its scroll"
+    assert root.locator(".aw-explain-scroll").evaluate("(s) => s.scrollTop") == 20_000
+    rows = root.evaluate(ROWS)
+    assert [r["j"] for r in rows] == [r["j"] for r in before]
+    check_rows(rows, layer[1][0, QUERY], root.locator(".aw-explain-scroll").evaluate(BOX))
     page.close()

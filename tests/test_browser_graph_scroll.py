@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from attnwidget import AttentionWidget
+from harness import SCROLL_READS
 
 pytestmark = pytest.mark.browser
 
@@ -21,20 +22,6 @@ IN_VIEW = """(root) => {
   const rows = [...root.querySelectorAll('.aw-tok-query')].map((b) => ({ i: Number(b.dataset.index), r: b.getBoundingClientRect() }));
   return { top: s.scrollTop, indices: rows.map((x) => x.i),
            shown: rows.filter((x) => x.r.bottom > box.top && x.r.top < box.bottom).map((x) => x.i) };
-}"""
-
-
-# Reads of the graph scroller's scrollTop, each marked with whether the animation frame that made it began
-# with the graph hidden (the frame that shows it again: a read there lays the page out in that frame).
-WATCH_READS = """(root) => {
-  const s = root.querySelector('.aw-graph-scroll'), graph = root.querySelector('.aw-graph');
-  const d = Object.getOwnPropertyDescriptor(Element.prototype, 'scrollTop');
-  window.__reads = [];
-  let showing = false;
-  Object.defineProperty(s, 'scrollTop', { configurable: true, set(x) { d.set.call(this, x); },
-    get() { window.__reads.push(showing ? 'frame that shows it' : 'other'); return d.get.call(this); } });
-  const raf = window.requestAnimationFrame;
-  window.requestAnimationFrame = (f) => raf((t) => { const was = showing; showing = graph.hidden; try { f(t); } finally { showing = was; } });
 }"""
 
 
@@ -51,7 +38,7 @@ def test_the_graph_keeps_its_scroll_and_token_window_across_a_view_switch(browse
     page.wait_for_timeout(200)  # the scroll event, then the frame that fills the rows in view
     before = root.evaluate(IN_VIEW)
     assert before["top"] == SCROLL and min(before["shown"]) > 100, before
-    root.evaluate(WATCH_READS)
+    page.evaluate(SCROLL_READS, [root.element_handle(), ".aw-graph-scroll", ".aw-graph"])
     for view in ("matrix", "graph"):
         root.locator(f'button[data-view="{view}"]').click()
         page.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=view)
