@@ -113,7 +113,7 @@ function labels(v, g) {
 function layout(v) {
   const { app, st } = v, g = grid(app), ui = app.ui, u = ui.scale;
   const { qLabels, kLabels, lw, kw, key: labelsKey } = labels(v, g);
-  const noticeH = v.notice.hidden ? 0 : v.notice.offsetHeight;
+  const noticeH = ui.bodyMax && !v.notice.hidden ? v.notice.offsetHeight : 0; // it takes room only on a slide: read only there
   const text = `${legendText(v)} · ${AXES}`;
   const key = `${labelsKey}|${Boolean(g.mask)}|${ui.width}|${ui.bodyMax}|${noticeH}|${text}`;
   if (st.m && st.layoutKey === key) return st.m;

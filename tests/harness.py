@@ -141,15 +141,15 @@ EVENT_TIMING = """(() => {
 
 # Entries are queued once the frame after the handlers has been presented, and observers hear of
 # them in a later task: two frames and a pause cover both.
-# Reads of a scroller's scrollTop (``[root, scroller selector, view selector]``), each marked with whether the
-# animation frame that made it began with the view hidden: the frame that shows the view again, where a read
-# lays the page out. ``window.__reads`` collects them.
-SCROLL_READS = """([root, scroller, view]) => {
-  const s = root.querySelector(scroller), el = root.querySelector(view);
-  const d = Object.getOwnPropertyDescriptor(Element.prototype, 'scrollTop');
+# Reads of a layout property of one element (``[root, its selector, the view's selector, the property]``,
+# e.g. "scrollTop"), each marked with whether the animation frame that made it began with the view hidden:
+# the frame that shows the view again, where a read lays the page out. ``window.__reads`` collects them.
+LAYOUT_READS = """([root, sel, view, prop]) => {
+  const s = root.querySelector(sel), el = root.querySelector(view);
+  const d = Object.getOwnPropertyDescriptor(Element.prototype, prop) || Object.getOwnPropertyDescriptor(HTMLElement.prototype, prop);
   window.__reads = [];
   let showing = false;
-  Object.defineProperty(s, 'scrollTop', { configurable: true, set(x) { d.set.call(this, x); },
+  Object.defineProperty(s, prop, { configurable: true, set(x) { d.set.call(this, x); },
     get() { window.__reads.push(showing ? 'frame that shows it' : 'other'); return d.get.call(this); } });
   const raf = window.requestAnimationFrame;
   window.requestAnimationFrame = (f) => raf((t) => { const was = showing; showing = el.hidden; try { f(t); } finally { showing = was; } });

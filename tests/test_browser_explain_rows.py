@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import SCROLL_READS
+from harness import LAYOUT_READS
 
 pytestmark = pytest.mark.browser
 
@@ -215,7 +215,7 @@ def test_the_table_shown_again_keeps_its_rows_and_reads_no_layout_in_that_frame(
     scroller shown again; explain.js checks it the frame after, not in the frame that shows the table)."""
     page, root = open_pinned(browser, layer[0])
     before = scroll_to(page, root, 20_000)
-    page.evaluate(SCROLL_READS, [root.element_handle(), ".aw-explain-scroll", ".aw-explain"])
+    page.evaluate(LAYOUT_READS, [root.element_handle(), ".aw-explain-scroll", ".aw-explain", "scrollTop"])
     for view in ("graph", "explain"):
         root.locator(f'button[data-view="{view}"]').click()
         page.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=view)

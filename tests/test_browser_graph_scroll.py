@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from attnwidget import AttentionWidget
-from harness import SCROLL_READS
+from harness import LAYOUT_READS
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def test_the_graph_keeps_its_scroll_and_token_window_across_a_view_switch(browse
     page.wait_for_timeout(200)  # the scroll event, then the frame that fills the rows in view
     before = root.evaluate(IN_VIEW)
     assert before["top"] == SCROLL and min(before["shown"]) > 100, before
-    page.evaluate(SCROLL_READS, [root.element_handle(), ".aw-graph-scroll", ".aw-graph"])
+    page.evaluate(LAYOUT_READS, [root.element_handle(), ".aw-graph-scroll", ".aw-graph", "scrollTop"])
     for view in ("matrix", "graph"):
         root.locator(f'button[data-view="{view}"]').click()
         page.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=view)

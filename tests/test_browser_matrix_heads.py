@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from attnwidget import AttentionWidget
-from harness import PIXELS
+from harness import LAYOUT_READS, PIXELS
 
 pytestmark = pytest.mark.browser
 
@@ -219,3 +219,26 @@ def test_the_first_tab_clicks_to_heads_and_matrix_paint_no_canvas(browser, tmp_p
     pg.close()
     assert not [c for c in paints if c.startswith("aw-matrix") or c == "aw-thumb"], paints
     assert got["words"].startswith("mean of")  # the matrix as its tab opens it: every head visible, their mean
+
+
+def test_a_card_click_on_sparse_data_reads_no_layout_in_its_frame(browser, tmp_path, monkeypatch):
+    """Sparse data shows a notice above the matrix; its height matters only on a slide, so the frame that
+    opens the matrix from a card does not read it (a read there laid the page out at T = 4,096)."""
+    from attnwidget import codec
+
+    monkeypatch.setattr(codec, "SPARSE_THRESHOLD", 0)  # every slice sparse: the notice shows
+    path = tmp_path / "sparse.html"
+    AttentionWidget(weights(48), [f"t{i}" for i in range(48)], view="heads").to_html(path)
+    pg = browser.new_page()
+    pg.goto(path.as_uri())
+    root = pg.locator(".attnwidget").first
+    root.locator("button.aw-head-card").first.wait_for(timeout=10_000)
+    pg.evaluate(LAYOUT_READS, [root.element_handle(), ".aw-matrix-notice", ".aw-matrix", "offsetHeight"])
+    root.locator('button.aw-head-card[data-head="1"]').click()
+    pg.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.app.get('view') === 'matrix'")
+    pg.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    notice = root.locator(".aw-matrix-notice").text_content()
+    reads = pg.evaluate("() => window.__reads")
+    pg.close()
+    assert "each cell: max of a" in notice  # the notice is shown
+    assert "frame that shows it" not in reads, reads
