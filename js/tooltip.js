@@ -1,6 +1,6 @@
 // Tooltip inside the widget root (absolute, so it works inside any output area).
 
-import { h, setHidden } from "./dom.js";
+import { h, setAttrs, setHidden } from "./dom.js";
 import { formatValue } from "./format.js";
 import { truncate } from "./layout.js";
 
@@ -21,6 +21,30 @@ export function createTooltip(root) {
    * rows: [{name, color, value, exact}] shown as a small table.
    */
   function show(anchor, title, rows = [], note = null) {
+    // where it goes is read before anything is written (a read after the writes would lay the page out in
+    // this event or frame); its own size is not read: it goes on the side of the anchor away from the
+    // centre (translateX(-100%) on the left) and may be as wide as the room there
+    const rr = root.getBoundingClientRect();
+    let x, y, left;
+    if (anchor instanceof Element || anchor.rect) {
+      const a = anchor.rect || anchor.getBoundingClientRect();
+      left = a.left + a.width / 2 > rr.left + rr.width / 2;
+      x = left ? a.left - rr.left - 8 : a.right - rr.left + 8;
+      y = a.top - rr.top - 4;
+    } else {
+      left = anchor.x > rr.left + rr.width / 2;
+      x = left ? anchor.x - rr.left - 14 : anchor.x - rr.left + 14;
+      y = anchor.y - rr.top + 14;
+    }
+    const room = Math.max(60, Math.floor(left ? x - 2 : rr.width - x - 2));
+    el.replaceChildren(...content(title, rows, note));
+    setHidden(el, false);
+    setAttrs(el, { style: { left: `${Math.round(x)}px`, top: `${Math.round(Math.max(2, y))}px`, transform: left ? "translateX(-100%)" : "none",
+      maxWidth: `min(calc(360 * var(--aw-u, 1px)), ${room}px)` } });
+  }
+
+  /** The tooltip's children: its title, a row per head (name, colour, value) and notes. */
+  function content(title, rows, note) {
     const kids = [h("div", { class: "aw-tip-title", text: truncate(title, TITLE_CHARS) })];
     if (rows.length) {
       const tbl = h("div", { class: "aw-tip-rows" });
@@ -36,24 +60,7 @@ export function createTooltip(root) {
       if (rows.some((r) => r.below && !r.masked)) kids.push(h("div", { class: "aw-tip-note", text: "< : not among this query's top keys, below its smallest top-k value; pin a token for exact values" }));
     }
     if (note) kids.push(h("div", { class: "aw-tip-note", text: note }));
-    el.replaceChildren(...kids);
-    setHidden(el, false);
-    const rr = root.getBoundingClientRect();
-    let x, y;
-    if (anchor instanceof Element || anchor.rect) {
-      const a = anchor.rect || anchor.getBoundingClientRect();
-      const rightHalf = a.left + a.width / 2 > rr.left + rr.width / 2;
-      x = rightHalf ? a.left - rr.left - el.offsetWidth - 8 : a.right - rr.left + 8;
-      y = a.top - rr.top - 4;
-    } else {
-      x = anchor.x - rr.left + 14;
-      y = anchor.y - rr.top + 14;
-      if (x + el.offsetWidth > rr.width) x = anchor.x - rr.left - el.offsetWidth - 14;
-    }
-    x = Math.max(2, Math.min(x, rr.width - el.offsetWidth - 2));
-    y = Math.max(2, y);
-    el.style.left = `${x}px`;
-    el.style.top = `${y}px`;
+    return kids;
   }
 
   function hide() {
