@@ -155,6 +155,17 @@ LAYOUT_READS = """([root, sel, view, prop]) => {
   window.requestAnimationFrame = (f) => raf((t) => { const was = showing; showing = el.hidden; try { f(t); } finally { showing = was; } });
 }"""
 
+def away_and_back(page, root, scroller: str, view: str, other: str) -> list[str]:
+    """The tab of view ``other``, then back to ``view``'s (trusted clicks), while LAYOUT_READS records the
+    reads of ``scroller``'s scrollTop; returns them, two frames after the view is shown again."""
+    page.evaluate(LAYOUT_READS, [root.element_handle(), scroller, f".aw-{view}", "scrollTop"])
+    for name in (other, view):
+        root.locator(f'button[data-view="{name}"]').click()
+        page.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=name)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return page.evaluate("() => window.__reads")
+
+
 SETTLE = """() => new Promise((done) =>
   requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 120))))"""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import LAYOUT_READS
+from harness import away_and_back
 
 pytestmark = pytest.mark.browser
 
@@ -215,12 +215,8 @@ def test_the_table_shown_again_keeps_its_rows_and_reads_no_layout_in_that_frame(
     scroller shown again; explain.js checks it the frame after, not in the frame that shows the table)."""
     page, root = open_pinned(browser, layer[0])
     before = scroll_to(page, root, 20_000)
-    page.evaluate(LAYOUT_READS, [root.element_handle(), ".aw-explain-scroll", ".aw-explain", "scrollTop"])
-    for view in ("graph", "explain"):
-        root.locator(f'button[data-view="{view}"]').click()
-        page.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=view)
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    assert "frame that shows it" not in page.evaluate("() => window.__reads"), "the frame that shows the table read its scroll"
+    reads = away_and_back(page, root, ".aw-explain-scroll", "explain", "graph")
+    assert "frame that shows it" not in reads, "the frame that shows the table read its scroll"
     assert root.locator(".aw-explain-scroll").evaluate("(s) => s.scrollTop") == 20_000
     rows = root.evaluate(ROWS)
     assert [r["j"] for r in rows] == [r["j"] for r in before]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from attnwidget import AttentionWidget
-from harness import LAYOUT_READS
+from harness import away_and_back
 
 pytestmark = pytest.mark.browser
 
@@ -38,12 +38,8 @@ def test_the_graph_keeps_its_scroll_and_token_window_across_a_view_switch(browse
     page.wait_for_timeout(200)  # the scroll event, then the frame that fills the rows in view
     before = root.evaluate(IN_VIEW)
     assert before["top"] == SCROLL and min(before["shown"]) > 100, before
-    page.evaluate(LAYOUT_READS, [root.element_handle(), ".aw-graph-scroll", ".aw-graph", "scrollTop"])
-    for view in ("matrix", "graph"):
-        root.locator(f'button[data-view="{view}"]').click()
-        page.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=view)
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    assert "frame that shows it" not in page.evaluate("() => window.__reads"), "the frame that shows the graph read its scroll"
+    reads = away_and_back(page, root, ".aw-graph-scroll", "graph", "matrix")
+    assert "frame that shows it" not in reads, "the frame that shows the graph read its scroll"
     after = root.evaluate(IN_VIEW)
     assert after["top"] == SCROLL, after
     assert after["shown"] == before["shown"], (before["shown"], after["shown"])
