@@ -14,6 +14,15 @@ export function h(tag, attrs = {}, children = []) {
   return e;
 }
 
+/** `fn` once the page is idle, unless one of `job`'s ({idle: 0}) waits already; dropped with the render
+ * (`dis`, its Disposer). For work a hidden view does ahead of the click that shows it. */
+export function onIdle(job, dis, fn) {
+  if (job.idle) return;
+  const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
+  job.idle = later(() => { job.idle = 0; fn(); });
+  job.off ??= dis.add(() => { if (job.idle) (globalThis.cancelIdleCallback || clearTimeout)(job.idle); });
+}
+
 /** Collects cleanups (listeners, observers, timers, frames) for one render. */
 export class Disposer {
   constructor() { this.fns = []; }

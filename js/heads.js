@@ -1,6 +1,6 @@
 // Heads view: a grid of per-head thumbnails with max weight and mean entropy.
 
-import { h, setText, setAttrs, setHidden, paintCanvas } from "./dom.js";
+import { h, setText, setAttrs, setHidden, paintCanvas, onIdle } from "./dom.js";
 import { gridLayout } from "./layout.js";
 import { rangeTable, maskColors } from "./colors.js";
 import { formatCompact, formatStat } from "./format.js";
@@ -13,7 +13,7 @@ export function createHeads(app) {
   const grid = h("div", { class: "aw-heads-grid", role: "list" });
   const hint = h("div", { class: "aw-hint", text: "click a head to open it in the matrix view" });
   const el = h("div", { class: "aw-heads" }, [hint, grid]);
-  const v = { app, el, grid, hint, st: { cards: [], key: "", dirty: true, drawn: "", idle: 0 } };
+  const v = { app, el, grid, hint, st: { cards: [], key: "", dirty: true, drawn: "", job: { idle: 0 } } };
   // a card's click leaves the view: focusing the card on the way (mousedown's default) is work for nothing
   app.dis.listen(grid, "mousedown", (e) => { if (e.target.closest?.("button.aw-head-card")) e.preventDefault(); });
   app.dis.listen(grid, "click", (e) => {
@@ -76,15 +76,12 @@ function build(v) {
  * Only built: their sizes are set when shown (on a slide they depend on the height the view is given). */
 function prepareCards(v, missed) {
   const { app, st } = v;
-  if (st.idle || (st.cards.length && !["_data", "head_names", "theme", "color_max"].some((k) => missed.changes.has(k)))) return;
-  const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
-  st.idle = later(() => {
-    st.idle = 0;
+  if (st.cards.length && !["_data", "head_names", "theme", "color_max"].some((k) => missed.changes.has(k))) return;
+  onIdle(st.job, app.dis, () => {
     if (!v.el.hidden) return; // shown since: its own frame drew it
     missed.catchUp();
     if (app.data && (!st.cards.length || st.key !== cardsKey(app))) build(v);
   });
-  st.idleOff ??= app.dis.add(() => { if (st.idle) (globalThis.cancelIdleCallback || clearTimeout)(st.idle); });
 }
 
 const cardsKey = (app) => `${app.ui.theme.dark}|${Boolean(app.get("color_max"))}`;

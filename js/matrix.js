@@ -33,7 +33,8 @@ export function createMatrix(app) {
   const stack = h("div", { class: "aw-matrix-stack", style: { position: "relative" } }, [heat, canvas, legend, words, hoverBox, ...pin]);
   const el = h("div", { class: "aw-matrix" }, [notice, h("div", { class: "aw-matrix-scroll" }, [stack])]);
   const v = { app, el, canvas, heat, heats: createHeatCache(), legend, words, hoverBox, pin, notice, st: { img: null, imgKey: "", plane: null, m: null, hover: null, hatch: null, hatchKey: "", dataVersion: 0,
-    labelsVersion: 0, labelsMade: 0, labels: null, mask: null, maskVersion: 0, layoutKey: "", frame: "", legendKey: "", dirty: true } };
+    labelsVersion: 0, labelsMade: 0, labels: null, mask: null, maskVersion: 0, layoutKey: "", frame: "", legendKey: "", dirty: true,
+    frameJob: { idle: 0 } } };
   v.cellValue = (i, j) => cellValue(v, i, j);
   listen(v);
   return {

@@ -1,10 +1,11 @@
-// What the matrix view prepares while hidden behind a view whose clicks open it (heads, model): the heat
-// maps of the heads it may show (matrixheat.js), and its frame, labels and legend for what it will show, so
-// that the click that opens it paints only what the click itself changed.
+// What the matrix view prepares while hidden: behind the views whose clicks open it on one head (heads,
+// model), the heat maps of the heads it may show (matrixheat.js); behind every view, its frame, labels and
+// legend for what it will show, so that the click that opens it paints only what the click itself changed.
 
 import { heatKey, shownPlane, heatCanvas, keepOnly, prepareHeads } from "./matrixheat.js";
 import { gridOf } from "./matrixpaint.js";
 import { layersInMode } from "./protocol.js";
+import { onIdle } from "./dom.js";
 
 /** What changes the frame, its labels or its legend (a pin does not: its boxes are placed at any draw). */
 const FRAME_TRAITS = ["_data", "theme", "query_tokens", "key_tokens", "segment_start", "layer", "batch", "palette", "color_max"];
@@ -56,15 +57,10 @@ function prepareHeats(v, shown) {
  * at a time; nothing when the matrix was shown since. */
 function prepareFrame(v, catchUp, draw, one) {
   const { app, st } = v;
-  if (st.frameIdle) return;
-  const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
-  const cancel = globalThis.cancelIdleCallback || clearTimeout;
-  st.frameIdle = later(() => {
-    st.frameIdle = 0;
-    if (!v.el.hidden || !app.data) return;
+  onIdle(st.frameJob, app.dis, () => {
+    if (!v.el.hidden || !app.data) return; // shown since: its own frame drew it
     catchUp();
     const hd = Math.min(app.data.H - 1, Math.max(0, app.get("head") | 0));
     draw(v, one ? { kind: "head", head: hd, heads: [hd] } : null);
   });
-  st.frameOff ??= app.dis.add(() => { if (st.frameIdle) cancel(st.frameIdle); });
 }
