@@ -18,9 +18,26 @@ export function h(tag, attrs = {}, children = []) {
  * (`dis`, its Disposer). For work a hidden view does ahead of the click that shows it. */
 export function onIdle(job, dis, fn) {
   if (job.idle) return;
-  const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
-  job.idle = later(() => { job.idle = 0; fn(); });
-  job.off ??= dis.add(() => { if (job.idle) (globalThis.cancelIdleCallback || clearTimeout)(job.idle); });
+  job.idle = idleLater(() => { job.idle = 0; fn(); });
+  job.off ??= dis.add(() => { if (job.idle) cancelIdle(job.idle); });
+}
+
+/** `f` when the page is idle, at the latest after a second; returns the id cancelIdle takes. */
+export function idleLater(f) {
+  return globalThis.requestIdleCallback ? requestIdleCallback(f, { timeout: 1000 }) : setTimeout(f, 30);
+}
+
+export function cancelIdle(id) {
+  (globalThis.cancelIdleCallback || clearTimeout)(id);
+}
+
+/** A scroller shown again keeps its offset in Chromium, but not in every browser, and none says so by a scroll
+ * event; a read in the frame that shows it lays the page out. So: read the frame after (laid out by then, the
+ * read costs nothing), and `moved(top)` when it differs from `known()`. Nothing while it or its view is hidden. */
+export function recheckScroll(scroller, known, moved) {
+  requestAnimationFrame(() => {
+    if (!scroller.closest("[hidden]") && scroller.scrollTop !== known()) moved(scroller.scrollTop);
+  });
 }
 
 /** Collects cleanups (listeners, observers, timers, frames) for one render. */

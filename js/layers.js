@@ -2,6 +2,8 @@
 // it shows changes (its `deps`); the frames in between copy pixels. A click or a hover then rasterizes
 // only what it changed: software 2D canvases (no GPU) spend most of a frame rasterizing paths and text.
 
+import { idleLater, cancelIdle } from "./dom.js";
+
 /** An empty set of layers for one canvas. */
 export function createLayers() {
   return { slots: {}, idle: 0, next: null, version: 0 }; // version: how many layers were painted (a slot's serial)
@@ -63,8 +65,7 @@ export function blit(ctx, image) {
 export function whenIdle(layers, fn) {
   layers.next = fn;
   if (layers.idle) return;
-  const later = globalThis.requestIdleCallback || ((f) => setTimeout(f, 50));
-  layers.idle = later(() => {
+  layers.idle = idleLater(() => {
     const next = layers.next;
     layers.idle = 0;
     layers.next = null;
@@ -74,7 +75,7 @@ export function whenIdle(layers, fn) {
 
 /** Let go of the bitmaps and of the idle work (the view is destroyed). */
 export function dropLayers(layers) {
-  if (layers.idle) (globalThis.cancelIdleCallback || clearTimeout)(layers.idle);
+  if (layers.idle) cancelIdle(layers.idle);
   layers.idle = 0;
   layers.next = null;
   for (const L of Object.values(layers.slots)) L.image.close?.();

@@ -8,7 +8,7 @@
 import { rangeTable, maskColors } from "./colors.js";
 import { heatImage, colorRange } from "./heatmap.js";
 import { aggregate } from "./lines.js";
-import { h, paintCanvas } from "./dom.js";
+import { h, paintCanvas, idleLater } from "./dom.js";
 
 /** Pixels of kept heat maps beyond which the oldest are let go (8 heads × 1024²: 32 MiB). */
 export const HEAT_BUDGET = 8 << 20;
@@ -96,7 +96,6 @@ export function prepareHeads(cache, jobs, sig = "") {
   if (cache.asked === want) return;
   cache.asked = want;
   const job = ++cache.job;
-  const later = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 30);
   let n = 0, hd = 0;
   const step = (deadline) => {
     if (job !== cache.job) return;
@@ -106,7 +105,7 @@ export function prepareHeads(cache, jobs, sig = "") {
       if (!isPainted(cache, d, key(hd))) paint(hd);
       if (++hd >= d.H) { n++; hd = 0; }
     }
-    if (n < jobs.length) later(step);
+    if (n < jobs.length) idleLater(step);
   };
-  later(step);
+  idleLater(step);
 }
