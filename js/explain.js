@@ -4,7 +4,7 @@
 // weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
-import { h, setText, setAttrs, setHidden, setValue } from "./dom.js";
+import { h, setText, setAttrs, setHidden, setValue, recheckScroll } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
@@ -27,7 +27,7 @@ const T_RANGE = [0.01, 1000];
 /** The table's scroller is at most this tall (CSS px at scale 1), or what a slide leaves it. */
 const SCROLL_MAX = 560;
 /** What makes the scroller's offset read at the next draw: it may have moved without a scroll event. (The
- * view shown again is checked the frame after instead, recheckScroll: a read in its frame lays it out.) */
+ * view shown again is checked the frame after instead, dom.js recheckScroll: a read in its frame lays it out.) */
 const REREAD = ["theme", "_data", "layer", "batch"];
 
 export function createExplain(app) {
@@ -252,14 +252,7 @@ function draw(v) {
   setText(fo, "output = Σⱼ wⱼ vⱼ");
   drawWhatIf(v, ex, w);
   renderTable(v, ex, w, geom);
-  if (shown || st.recheck) requestAnimationFrame(() => recheckScroll(v));
+  // the table or the view shown again: its offset checked the frame after, the rows refilled if it moved
+  if (shown || st.recheck) recheckScroll(v.scroll, () => st.scrollTop, (top) => { st.scrollTop = top; fillWindow(app, v.tb, tableWindow(v)); });
   st.recheck = false;
-}
-
-/** A scroller shown again keeps its offset in Chromium, but not in every browser, and none says so by a
- * scroll event: read it the frame after (laid out by then), and refill the rows if it moved. */
-function recheckScroll(v) {
-  if (v.scroll.hidden || v.scroll.scrollTop === v.st.scrollTop) return;
-  v.st.scrollTop = v.scroll.scrollTop;
-  fillWindow(v.app, v.tb, tableWindow(v));
 }

@@ -1,7 +1,7 @@
 // Graph view: query tokens left, key tokens right, one canvas of lines between them. The parts:
 // graphtokens.js (the token columns), graphpaint.js (painting), graphexport.js (PNG and SVG).
 
-import { h, setText, setHidden } from "./dom.js";
+import { h, setText, setHidden, recheckScroll } from "./dom.js";
 import { rowCenter, canvasSize, clamp } from "./layout.js";
 import { selectLines, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
@@ -51,7 +51,7 @@ export function createGraph(app) {
 function update(v, changed) {
   const { app, st } = v;
   // the scroll position, kept from scroll events so that a frame reads no layout; checked the frame after
-  // the view is shown again (recheckScroll), not read here: that read laid the page out in the tab's frame
+  // the view is shown again (dom.js recheckScroll), not read here: that read laid the page out in the tab's frame
   if (changed.has("view")) st.recheck = true;
   if (changed.has("_data") || changed.has("query_tokens") || changed.has("key_tokens") || !st.built) buildTokens(v);
   if (LINE_KEYS.some((k) => changed.has(k)) || !st.sel) recomputeLines(v);
@@ -85,15 +85,7 @@ function draw(v) {
   paintScreen(v, { ...g, yMin: 0, yMax: size.cssH, size });
   placePin(v, g);
   st.geom = g;
-  if (st.recheck) { st.recheck = false; requestAnimationFrame(() => recheckScroll(v)); }
-}
-
-/** A scroller shown again keeps its offset in Chromium, but not in every browser, and none says so by a
- * scroll event: read it the frame after (laid out by then), and draw again if it moved. */
-function recheckScroll(v) {
-  if (v.el.hidden || v.scroller.scrollTop === v.st.top) return;
-  v.st.top = v.scroller.scrollTop;
-  v.app.invalidate();
+  if (st.recheck) { st.recheck = false; recheckScroll(v.scroller, () => st.top, (top) => { st.top = top; app.invalidate(); }); }
 }
 
 /** The pin's marker (as graphpaint's paintPin draws it) at the pinned token's end of its lines, in content coordinates. */
