@@ -9,7 +9,7 @@ import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
 import { whatIfFor, resetWhatIf } from "./uistate.js";
-import { createTable, fillTable, fillWindow, remeasure } from "./explaintable.js";
+import { createTable, fillTable, fillWindow, fillAround, remeasure } from "./explaintable.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
 // Bare scores: arrays, BertViz tensors, or a model whose attention was recorded at a softmax (KerasHub on TensorFlow).
@@ -72,6 +72,10 @@ function listen(v) {
   // a scroll fills the rows that came into view (explaintable.js keeps only those in the page)
   dis.listen(v.scroll, "scroll", () => { v.st.scrollTop = v.scroll.scrollTop; fillWindow(app, v.tb, tableWindow(v)); }, { passive: true });
   dis.listen(v.headSel, "change", () => app.set({ head: Number(v.headSel.value) }));
+  dis.listen(v.table, "focusin", (e) => {
+    const b = e.target.closest?.("button[data-explain-drop]");
+    if (b) fillAround(app, v.tb, Number(b.dataset.explainDrop), v.st.maxH);
+  });
   dis.listen(strip, "click", (e) => {
     const b = e.target.closest?.("button[data-explain-query]");
     if (!b) return;

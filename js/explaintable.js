@@ -175,6 +175,16 @@ export function fillWindow(app, tb, geom) {
   setHidden(tb.below, end === S);
 }
 
+/** Key j took the focus (Tab): near an edge of the rows in the page, the rows beyond it are filled now, before
+ * the scroll that brings it into view reports itself (a held Tab can outrun the frames that fill on scroll).
+ * `height`: the scroller's most height. */
+export function fillAround(app, tb, j, height) {
+  const n = tb.rows.length, rowH = tb.rowH || 20;
+  if (!tb.last || !n || (j > tb.first + 1 && j < tb.first + n - 2)) return;
+  const top = j >= tb.first + n - 2 ? (j + 1) * rowH - height : j * rowH; // j at the bottom, or the top, of the view
+  fillWindow(app, tb, { scrollTop: tb.bodyTop + Math.max(0, top), height });
+}
+
 /** tb.rows become the rows of keys first … end − 1. A key still in view keeps its row element, which
  * does not move (a focused key button keeps the focus); the rows of keys gone out of view are reused. */
 function placeRows(tb, first, end) {

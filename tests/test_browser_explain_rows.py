@@ -222,3 +222,17 @@ def test_the_table_shown_again_keeps_its_rows_and_reads_no_layout_in_that_frame(
     assert [r["j"] for r in rows] == [r["j"] for r in before]
     check_rows(rows, layer[1][0, QUERY], root.locator(".aw-explain-scroll").evaluate(BOX))
     page.close()
+
+
+def test_a_key_focused_at_the_edge_has_the_next_rows_at_once(shown):
+    """Tab onto the last row in the page: the rows after it are filled in the focus's own task, not at the
+    scroll event a frame later, so a held Tab cannot run past the rows in the page."""
+    page, root, _ = shown
+    scroll_to(page, root, 0)
+    got = root.evaluate("""(root) => {
+      const keys = [...root.querySelectorAll('button[data-explain-drop]')], last = keys[keys.length - 1];
+      const j = Number(last.dataset.explainDrop);
+      last.focus();
+      return { j, next: Boolean(root.querySelector(`button[data-explain-drop="${j + 1}"]`)), focused: document.activeElement === last };
+    }""")
+    assert got["focused"] and got["next"], got
