@@ -10,6 +10,7 @@ import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
 import { whatIfFor, resetWhatIf } from "./uistate.js";
 import { createTable, fillTable, fillWindow, fillAround, remeasure } from "./explaintable.js";
+import { createStrip, drawStrip, turnPage } from "./explainstrip.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
 // Bare scores: arrays, BertViz tensors, or a model whose attention was recorded at a softmax (KerasHub on TensorFlow).
@@ -36,15 +37,15 @@ export function createExplain(app) {
   const title = h("span", { class: "aw-explain-title" });
   const headSel = h("select", { class: "aw-select aw-explain-head", "aria-label": "head to explain" });
   const nav = h("div", { class: "aw-explain-nav" }, [up, down, title, h("label", { class: "aw-ctl" }, [h("span", { class: "aw-ctl-label", text: "head" }), headSel])]);
-  const strip = h("div", { class: "aw-explain-tokens", role: "group", "aria-label": "query tokens: click to pin" });
+  const strip = createStrip(app);
   const formula = h("div", { class: "aw-explain-formula" });
   const message = h("div", { class: "aw-explain-message", role: "status" });
   const table = h("table", { class: "aw-explain-table" });
   const scroll = h("div", { class: "aw-explain-scroll" }, [table]);
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
-    [nav, strip, formula, wi.el, message, scroll]);
-  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, tokensKey: "", refocus: null, scrollTop: null, maxH: 0 } };
+    [nav, strip.el, formula, wi.el, message, scroll]);
+  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, refocus: null, scrollTop: null, maxH: 0 } };
   listen(v);
   listenWhatIf(v);
   return {
@@ -59,7 +60,7 @@ export function createExplain(app) {
 
 // ----- view -> model ------------------------------------------------------------------------------
 function listen(v) {
-  const { app, el, strip } = v, { dis } = app;
+  const { app, el } = v, { dis } = app;
   const pinQuery = (i) => app.set({ selected_query: i, selected_key: null });
   function step(d) {
     const n = (app.get("query_tokens") || []).length;
@@ -76,7 +77,9 @@ function listen(v) {
     const b = e.target.closest?.("button[data-explain-drop]");
     if (b) fillAround(app, v.tb, Number(b.dataset.explainDrop), v.st.maxH);
   });
-  dis.listen(strip, "click", (e) => {
+  dis.listen(v.strip.el, "click", (e) => {
+    const turn = e.target.closest?.("button[data-explain-page]");
+    if (turn) { turnPage(v.strip, Number(turn.dataset.explainPage)); v.st.dirty = true; app.invalidate(); return; }
     const b = e.target.closest?.("button[data-explain-query]");
     if (!b) return;
     const i = Number(b.dataset.explainQuery);
@@ -157,14 +160,6 @@ function drawWhatIf(v, ex, w) {
 }
 
 // ----- model -> view ------------------------------------------------------------------------------
-function buildStrip(v) {
-  const { app, st } = v, toks = app.get("query_tokens") || [];
-  const key = JSON.stringify(toks);
-  if (key === st.tokensKey) return;
-  st.tokensKey = key;
-  v.strip.replaceChildren(...toks.map((_, i) => h("button", { type: "button", class: "aw-explain-tok", "data-explain-query": i, text: app.label("query", i), title: `query ${i}: ${app.token("query", i)}` })));
-}
-
 function buildHeads(v) {
   const { app, st, headSel } = v;
   const H = Math.max(app.data?.H ?? 0, (app.get("head_names") || []).length);
@@ -210,13 +205,8 @@ function renderTable(v, ex, w, geom) {
 /** The navigation: strip of query tokens, head choice, step buttons and the title. */
 function drawNav(v, sq, hd) {
   const { app } = v;
-  buildStrip(v);
+  drawStrip(v.strip, sq);
   buildHeads(v);
-  for (const b of v.strip.children) {
-    const on = Number(b.dataset.explainQuery) === sq;
-    b.classList.toggle("aw-current", on); // no write when it already is
-    setAttrs(b, { "aria-pressed": on ? "true" : "false" });
-  }
   const n = (app.get("query_tokens") || []).length;
   setAttrs(v.up, { disabled: sq == null ? !n : sq <= 0 });
   setAttrs(v.down, { disabled: sq == null ? !n : sq >= n - 1 });

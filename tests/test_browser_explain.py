@@ -16,6 +16,8 @@ from conftest import IT_SENTENCE
 
 pytestmark = pytest.mark.browser
 
+LONG = 300  # query tokens: three pages of the explain view's strip
+PAGE = 128  # js/explainstrip.js STRIP_PAGE
 CELLS = [
     "%load_ext attnwidget\nimport json, numpy as np, attnwidget",
     f"%%attention -o res\nkind: global\nnum_heads: 2\nkey_dim: 512\nquery: {IT_SENTENCE}",
@@ -25,6 +27,10 @@ CELLS = [
     " 'w': None if q is None else [float(x) for x in res.scores[0, w.head, q]]}))",
     f"%%attention -o cres\nkind: causal\nnum_heads: 2\nkey_dim: 8\nview: explain\nselect: it\nquery: {IT_SENTENCE}",
     "attnwidget.AttentionWidget(np.full((2, 3, 3), 1 / 3), list('abc'), view='explain')",
+    # a layer longer than a page of the query strip (js/explainstrip.js STRIP_PAGE), and its weights probe
+    f"%%attention -o lres\nkind: global\nnum_heads: 1\nkey_dim: 8\nview: explain\nmax_tokens: {LONG}\n"
+    f"query: {' '.join(f't{i}' for i in range(LONG))}",
+    "print('LONG', json.dumps([float(x) for x in lres.scores[0, 0, lres.widget.selected_query]]))",
 ]
 
 ROWS = """(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r) => ({
@@ -145,4 +151,34 @@ def test_causal_masked_keys_and_bare_scores(session):
     wait_explained(nb, roots.first, 7)
     roots.first.screenshot(path=str(ARTIFACTS / "lab-explain-dark.png"))
     nb.theme("JupyterLab Light")
+    assert browser.blocked == [] and browser.console_errors == [], (browser.blocked, browser.console_errors)
+
+
+def test_a_long_strip_shows_a_page_of_queries_and_follows_the_pin(session):
+    """300 queries: the strip holds one page of 128 buttons, ◀ ▶ turn it without moving the pin, a token of
+    another page pins with the kernel's weights, and the arrow keys carry the pin (and the strip) across pages."""
+    nb, browser = session
+    page = nb.page
+    nb.run(5)
+    root = page.locator(LIVE).nth(3)
+    root.locator("button[data-explain-query]").first.wait_for(timeout=60_000)
+    shown = "(el) => Array.from(el.querySelectorAll('button[data-explain-query]'), (b) => Number(b.dataset.explainQuery))"
+    turns = "(el) => Array.from(el.querySelectorAll('button[data-explain-page]'), (b) => b.hidden ? null : b.textContent)"
+    assert root.evaluate(shown) == list(range(PAGE)) and root.evaluate(turns) == [None, "128–255 ▶"]
+    root.locator('button[data-explain-page="1"]').click()
+    page.wait_for_function(f"(el) => ({shown})(el)[0] === {PAGE}", arg=root.element_handle(), timeout=10_000)
+    assert root.evaluate(shown) == list(range(PAGE, 2 * PAGE)) and root.evaluate(turns) == ["◀ 0–127", "256–299 ▶"]
+    root.locator('button[data-explain-query="200"]').click()
+    wait_explained(nb, root, 200)
+    weights = json.loads(nb.run(6).split("LONG", 1)[1])
+    rows = root.evaluate(ROWS)
+    assert len(rows) > 20 and max(abs(r["w"] - weights[r["j"]]) for r in rows) < 1e-6
+    assert root.locator("button.aw-current[data-explain-query]").evaluate("(b) => [b.dataset.explainQuery, b.getAttribute('aria-pressed')]") == ["200", "true"]
+    root.locator('button[data-explain-query="255"]').click()
+    wait_explained(nb, root, 255)
+    root.locator(".aw-explain").focus()
+    page.keyboard.press("ArrowDown")
+    wait_explained(nb, root, 256)
+    assert root.evaluate(shown) == list(range(2 * PAGE, LONG)) and root.evaluate(turns) == ["◀ 128–255", None]
+    assert root.locator("button.aw-current[data-explain-query]").evaluate("(b) => b.dataset.explainQuery") == "256"
     assert browser.blocked == [] and browser.console_errors == [], (browser.blocked, browser.console_errors)
