@@ -197,10 +197,17 @@ def snapshot(widget) -> dict[str, Any]:
     values = {str(e["head"]): e["V"] for e in explained.values() if "V" in e}
     explained = {k: {f: v for f, v in e.items() if f != "V"} for k, e in explained.items()}
     size = sum(len(v) for e in explained.values() for v in e.values() if isinstance(v, bytes))
-    if size + sum(len(v) for v in values.values()) > EXPLAIN_MAX_BYTES:
+    size += sum(len(v) for v in values.values())
+    if size > EXPLAIN_MAX_BYTES:
         explained, values = {}, {}
     state.update(_explain_table=explained, _explain_values=values, _explain_for=[widget.layer, widget.batch],
-                 _can_explain=bool(explained))
+                 _can_explain=bool(explained), _explain_left_out=None)
+    if widget._can_explain and not explained:  # a layer the kernel explains, left out of the copy: say why
+        n = widget.shape[2]
+        why = (f"{n} query tokens (it carries them for up to {EXPLAIN_MAX_QUERIES})" if n > EXPLAIN_MAX_QUERIES
+               else f"{size / 2**20:.1f} MiB of them (it carries up to {EXPLAIN_MAX_BYTES / 2**20:.0f} MiB)")
+        state["_explain_left_out"] = (f"this static copy leaves out the explain view's numbers for this layer: {why}; "
+                                      "run the notebook to explain it")
     sq = state.get("selected_query")
     entry = explained.get(f"{sq},{state.get('head', 0)}") if sq is not None else None
     state["_explain"] = {**entry, "V": values[str(entry["head"])]} if entry else {}

@@ -175,6 +175,16 @@ function say(v, text) {
   setHidden(v.message, !text);
 }
 
+/** What a static copy (no kernel to wait for) says when it has no numbers for the pin: its table is another
+ * layer's or batch's (protocol.py snapshot: `_explain_for`). */
+function elsewhere(app) {
+  const [layer, batch] = app.get("_explain_for") || [];
+  if (layer == null || (layer === (app.get("layer") | 0) && batch === (app.get("batch") | 0))) return "this static copy has no explain numbers for this query";
+  const name = (app.get("layer_names") || [])[layer] ?? `layer ${layer}`;
+  return `this static copy carries the explain view's numbers for ${name}${batch || batch !== (app.get("batch") | 0) ? `, batch item ${batch}` : ""} only: `
+    + "show that one, or run the notebook to explain this one";
+}
+
 /** The numbers the table shows: the layer's own (`_explain`), or the what-if `w` recomputed from its dots. */
 function numbers(ex, w) {
   if (!isLayerOwn(w)) return whatIf(ex, w);
@@ -205,7 +215,9 @@ function renderTable(v, ex, w, geom) {
 /** The navigation: strip of query tokens, head choice, step buttons and the title. */
 function drawNav(v, sq, hd) {
   const { app } = v;
-  drawStrip(v.strip, sq);
+  const off = app.get("_can_explain") === false; // nothing to pin here for: the message says why
+  setHidden(v.strip.el, off);
+  if (!off) drawStrip(v.strip, sq);
   buildHeads(v);
   const n = (app.get("query_tokens") || []).length;
   setAttrs(v.up, { disabled: sq == null ? !n : sq <= 0 });
@@ -231,10 +243,10 @@ function draw(v) {
   const shown = v.scroll.hidden && ex && !ex.error; // the table comes back (a pin after a release)
   hide(!(ex && !ex.error));
   v.el.classList.toggle("aw-stale", Boolean(ex && !ex.error && !ready));
-  if (app.get("_can_explain") === false) { hide(true); say(v, NO_LAYER_MESSAGE); return; }
+  if (app.get("_can_explain") === false) { hide(true); say(v, app.get("_explain_left_out") || NO_LAYER_MESSAGE); return; }
   if (sq == null) { hide(true); say(v, PIN_MESSAGE); return; }
   if (ex && ex.error) { say(v, `explain: ${ex.error}`); return; }
-  if (!ex) { say(v, WAIT_MESSAGE); return; }
+  if (!ex) { say(v, app.ui.static ? elsewhere(app) : WAIT_MESSAGE); return; }
   say(v, ready ? "" : WAIT_MESSAGE);
   const q = formatVector(ex.q), t = w.temperature;
   if (v.formula.childElementCount !== 4) v.formula.replaceChildren(...Array.from({ length: 4 }, () => h("span")));

@@ -91,3 +91,23 @@ def test_offline_exports_reference_nothing_remote(name):
     body, _ = get_exporter(name)().from_notebook_node(nb)
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', body)
     assert "require(" not in body and "jquery" not in body.lower().split("reveal")[0]
+
+
+def test_a_layer_left_out_of_the_copys_explain_data_says_why():
+    """Past EXPLAIN_MAX_QUERIES query tokens a static copy carries no explain numbers; its state says so in
+    words (the view shows them) instead of passing for bare scores. A short layer and bare scores carry none."""
+    import attnwidget
+    from attnwidget import protocol
+
+    n = protocol.EXPLAIN_MAX_QUERIES + 1
+    long = attnwidget.attention(kind="global", num_heads=1, key_dim=4, query=" ".join(f"t{i}" for i in range(n)))
+    state = export.static_state(long.widget, max_weights=None)
+    assert long.widget._can_explain and state["_can_explain"] is False and state["_explain_table"] == {}
+    assert state["_explain_left_out"] == (
+        f"this static copy leaves out the explain view's numbers for this layer: {n} query tokens "
+        f"(it carries them for up to {protocol.EXPLAIN_MAX_QUERIES}); run the notebook to explain it")
+    short = attnwidget.attention(kind="global", num_heads=1, key_dim=4, query="the animal did not cross")
+    state = export.static_state(short.widget, max_weights=None)
+    assert state["_can_explain"] is True and state["_explain_left_out"] is None
+    bare = AttentionWidget(np.full((1, 3, 3), 1 / 3), list("abc"))
+    assert export.static_state(bare, max_weights=None)["_explain_left_out"] is None
