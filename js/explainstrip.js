@@ -61,6 +61,20 @@ export function drawStrip(s, sq) {
     setAttrs(b, { "aria-pressed": yes ? "true" : "false" });
   }
   s.current = on;
+  if (on) keepInView(s, on);
+}
+
+/** The pinned button scrolled into the strip's view (an arrow key can walk the pin off it), read the frame
+ * after it was marked: laid out by then, the reads cost nothing; in the pin's own frame they would lay the
+ * page out. */
+function keepInView(s, b) {
+  requestAnimationFrame(() => {
+    const el = s.el;
+    if (s.current !== b || !b.isConnected || el.closest("[hidden]")) return;
+    const top = b.offsetTop, bottom = top + b.offsetHeight, view = el.clientHeight; // the strip is their offsetParent
+    if (top < el.scrollTop) el.scrollTop = top;
+    else if (bottom > el.scrollTop + view) el.scrollTop = bottom - view;
+  });
 }
 
 function drawTurns(s, pg, n) {
