@@ -159,14 +159,18 @@ def test_a_long_strip_shows_a_page_of_queries_and_follows_the_pin(session):
     another page pins with the kernel's weights, and the arrow keys carry the pin (and the strip) across pages."""
     nb, browser = session
     page = nb.page
+    before = page.locator(LIVE).count()  # the other tests may have run cells 3 and 4, or not
     nb.run(5)
-    root = page.locator(LIVE).nth(3)
+    root = page.locator(LIVE).nth(before)
     root.locator("button[data-explain-query]").first.wait_for(timeout=60_000)
     shown = "(el) => Array.from(el.querySelectorAll('button[data-explain-query]'), (b) => Number(b.dataset.explainQuery))"
     turns = "(el) => Array.from(el.querySelectorAll('button[data-explain-page]'), (b) => b.hidden ? null : b.textContent)"
     assert root.evaluate(shown) == list(range(PAGE)) and root.evaluate(turns) == [None, "128–255 ▶"]
+    strip = root.locator(".aw-explain-tokens")
+    assert strip.evaluate("(s) => { s.scrollTop = s.scrollHeight; return s.scrollTop; }") > 0  # the page's last line
     root.locator('button[data-explain-page="1"]').click()
     page.wait_for_function(f"(el) => ({shown})(el)[0] === {PAGE}", arg=root.element_handle(), timeout=10_000)
+    page.wait_for_function("(s) => s.scrollTop === 0", arg=strip.element_handle(), timeout=10_000)  # the new page from its top
     assert root.evaluate(shown) == list(range(PAGE, 2 * PAGE)) and root.evaluate(turns) == ["◀ 0–127", "256–299 ▶"]
     root.locator('button[data-explain-query="200"]').click()
     wait_explained(nb, root, 200)
