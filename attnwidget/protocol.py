@@ -184,7 +184,9 @@ EXPLAIN_MAX_BYTES = 1 << 20
 
 def snapshot(widget) -> dict[str, Any]:
     """What a static copy embeds: every synced trait, every layer × batch slice (``_slices``) and the
-    explain view's table for the shown layer and batch (``_explain_table``, ``_explain_values``)."""
+    explain view's table for the shown layer and batch (``_explain_table``, ``_explain_values``), or, for a
+    layer the kernel can explain that is past the copy's limits, why not (``_explain_left_out``: the view
+    shows it)."""
     state = {key: getattr(widget, key) for key in TRAITS}
     state["_exact"] = {"query": None, "key": None}  # exact floats need a kernel; quantized data suffices
     n_layers, b = len(widget.layer_names), widget.shape[0]
