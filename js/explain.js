@@ -9,7 +9,7 @@ import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
 import { whatIfFor, resetWhatIf } from "./uistate.js";
-import { createTable, fillTable, fillWindow, fillAround, remeasure } from "./explaintable.js";
+import { createTable, fillTable, fillWindow, fillAround, remeasure, measureRows } from "./explaintable.js";
 import { createStrip, drawStrip, turnPage } from "./explainstrip.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
@@ -45,7 +45,7 @@ export function createExplain(app) {
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
     [nav, strip.el, formula, wi.el, message, scroll]);
-  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, refocus: null, scrollTop: null, maxH: 0 } };
+  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, refocus: null, scrollTop: null, maxH: 0, measuring: 0 } };
   listen(v);
   listenWhatIf(v);
   return {
@@ -200,6 +200,15 @@ function tableWindow(v) {
   return { scrollTop: v.st.scrollTop, height: v.st.maxH };
 }
 
+/** The rows measured the frame after they are shown (explaintable.js measureRows), and placed again. */
+function measureLater(v) {
+  if (v.tb.measured || v.st.measuring) return;
+  v.st.measuring = requestAnimationFrame(() => {
+    v.st.measuring = 0;
+    if (!v.scroll.closest("[hidden]") && measureRows(v.tb)) fillWindow(v.app, v.tb, tableWindow(v));
+  });
+}
+
 /** The table for what `w` makes of `ex`; a key clicked (or pressed) keeps the focus. */
 function renderTable(v, ex, w, geom) {
   const { app, st } = v;
@@ -258,6 +267,7 @@ function draw(v) {
   setText(fo, "output = Σⱼ wⱼ vⱼ");
   drawWhatIf(v, ex, w);
   renderTable(v, ex, w, geom);
+  measureLater(v);
   // the table or the view shown again: its offset checked the frame after, the rows refilled if it moved
   if (shown || st.recheck) recheckScroll(v.scroll, () => st.scrollTop, (top) => { st.scrollTop = top; fillWindow(app, v.tb, tableWindow(v)); });
   st.recheck = false;

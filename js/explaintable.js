@@ -8,6 +8,8 @@ import { h, setText, setAttrs, setHidden } from "./dom.js";
 import { formatNumber, formatVector, formatStat } from "./format.js";
 
 const COLS = 7;
+/** A row's height (CSS px) until one is measured (measureRows), the frame after the rows are first shown. */
+const ROW_GUESS = 20;
 /** Rows filled beyond each edge of the view: a Tab or a wheel step finds its row there. */
 const PAD = 8;
 
@@ -26,7 +28,7 @@ export function createTable(table) {
     h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }), out]);
   const body = h("tbody", {}, [sizer, above, below]);
   table.replaceChildren(h("thead", {}, [head]), body, h("tfoot", {}, [sum, outRow]));
-  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: 0, bodyTop: 0, rowKey: "", sizerKeys: 0, vtext: null, keyText: null, last: null };
+  return { table, head, sizer, above, below, body, sum, sumCell: sumCells[4], out, rows: [], first: 0, rowH: ROW_GUESS, bodyTop: 0, measured: false, rowKey: "", sizerKeys: 0, vtext: null, keyText: null, last: null };
 }
 
 /** Row j's elements, made once and reused for whichever key is in view. */
@@ -153,24 +155,14 @@ export function fillTable(tb, app, ex, n, w, geom) {
 export function fillWindow(app, tb, geom) {
   const s = tb.last;
   if (!s) return;
-  const S = s.ex.S, rowH = tb.rowH || 20; // until a row is measured: a guess, put right below
+  const S = s.ex.S, rowH = tb.rowH; // until the rows are measured: a guess (measureRows puts it right)
   const top = Math.max(0, geom.scrollTop - tb.bodyTop);
   const first = Math.max(0, Math.min(S, Math.floor(top / rowH)) - PAD);
   const end = Math.min(S, Math.ceil((top + geom.height) / rowH) + PAD);
   placeRows(tb, first, end);
   for (let k = 0; k < tb.rows.length; k++) fillRow(app, tb, s, first + k, tb.rows[k]);
-  if (!tb.rowH && tb.rows.length) { // measured once per scale (this read lays the page out an extra time)
-    // layout pixels (offsets, not client rects: a slide may be scaled), rounded only at the two ends
-    const rs = tb.rows, z = rs[rs.length - 1].tr, span = z.offsetTop + z.offsetHeight - rs[0].tr.offsetTop;
-    if (span > 0) { // the mean, in fractions of a pixel: spacers for thousands of rows add up their error
-      tb.rowH = span / rs.length;
-      tb.bodyTop = tb.body.offsetTop; // below the column heads
-      return fillWindow(app, tb, geom);
-    } // not laid out (a hidden slide): the guess this time, measured at the next fill
-  }
-  const rowPx = tb.rowH || rowH;
-  setAttrs(tb.above.firstChild, { style: { height: `${first * rowPx}px` } });
-  setAttrs(tb.below.firstChild, { style: { height: `${(S - end) * rowPx}px` } });
+  setAttrs(tb.above.firstChild, { style: { height: `${first * rowH}px` } });
+  setAttrs(tb.below.firstChild, { style: { height: `${(S - end) * rowH}px` } });
   setHidden(tb.above, first === 0);
   setHidden(tb.below, end === S);
 }
@@ -179,7 +171,7 @@ export function fillWindow(app, tb, geom) {
  * the scroll that brings it into view reports itself (a held Tab can outrun the frames that fill on scroll).
  * `height`: the scroller's most height. */
 export function fillAround(app, tb, j, height) {
-  const n = tb.rows.length, rowH = tb.rowH || 20;
+  const n = tb.rows.length, rowH = tb.rowH;
   if (!tb.last || !n || (j > tb.first + 1 && j < tb.first + n - 2)) return;
   const top = j >= tb.first + n - 2 ? (j + 1) * rowH - height : j * rowH; // j at the bottom, or the top, of the view
   fillWindow(app, tb, { scrollTop: tb.bodyTop + Math.max(0, top), height });
@@ -203,7 +195,22 @@ function placeRows(tb, first, end) {
   tb.first = first;
 }
 
-/** Row heights change with the widget's scale and theme: measured again at the next fill when `key` changes. */
+/** The rows' height and the column heads' measured, once per scale and theme (remeasure): true when they were,
+ * and fillWindow should place the rows again. A read of the layout: made the frame after the rows were shown
+ * (laid out by then, it costs nothing; in the frame that filled them it would lay the page out once more). */
+export function measureRows(tb) {
+  if (tb.measured || !tb.rows.length) return false;
+  // layout pixels (offsets, not client rects: a slide may be scaled), rounded only at the two ends
+  const rs = tb.rows, z = rs[rs.length - 1].tr, span = z.offsetTop + z.offsetHeight - rs[0].tr.offsetTop;
+  if (!(span > 0)) return false; // not laid out (a hidden slide): measured after a later fill
+  tb.rowH = span / rs.length; // the mean, in fractions of a pixel: spacers for thousands of rows add up their error
+  tb.bodyTop = tb.body.offsetTop; // below the column heads
+  tb.measured = true;
+  return true;
+}
+
+/** Row heights change with the widget's scale and theme: measured again after the next fill when `key`
+ * changes (the last height is the guess until then). */
 export function remeasure(tb, key) {
-  if (key !== tb.rowKey) { tb.rowKey = key; tb.rowH = 0; }
+  if (key !== tb.rowKey) { tb.rowKey = key; tb.measured = false; }
 }
