@@ -4,7 +4,7 @@
 // weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
-import { h, setText, setAttrs, setHidden, setValue, recheckScroll } from "./dom.js";
+import { h, setText, setAttrs, setHidden, setValue, recheckScroll, onIdle } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
@@ -20,6 +20,8 @@ export const NO_LAYER_MESSAGE = "explain needs the layer's queries, keys and val
 const WAIT_MESSAGE = "waiting for the kernel to compute this query's explanation…";
 const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "head_names", "query_tokens", "key_tokens", "theme", "view",
   "layer", "batch", "palette"];
+/** What makes the hidden view prepare again (prepare): DEPS but the pin, its head and its numbers. */
+const PREPARE_ON = DEPS.filter((d) => !["_explain", "selected_query", "head", "view"].includes(d));
 /** The temperature slider moves log₂ t over this range: t from 1/8 to 8, the layer's own 1 in the middle. */
 const LOG2_T = 3;
 const SLIDER_STEP = 0.05;
@@ -45,15 +47,16 @@ export function createExplain(app) {
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
     [nav, strip.el, formula, wi.el, message, scroll]);
-  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, refocus: null, scrollTop: null, maxH: 0, measuring: 0 } };
+  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, refocus: null, scrollTop: null, maxH: 0, measuring: 0, job: { idle: 0 } } };
   listen(v);
   listenWhatIf(v);
   return {
     el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy() {},
+    idle: (shown, missed) => prepare(v, missed),
     update(changed) {
       if (DEPS.some((d) => changed.has(d))) v.st.dirty = true;
       if (REREAD.some((d) => changed.has(d))) v.st.scrollTop = v.st.filled ? null : 0; // a table never shown is at 0
-      if (changed.has("view")) v.st.recheck = true;
+      if (changed.has("view")) { v.st.recheck = true; v.strip.reveal = true; } // shown: its pin brought into the strip's view
     },
   };
 }
@@ -194,10 +197,11 @@ function numbers(ex, w) {
 }
 
 /** The table's window: the scroll offset as a scroll event read it (read now only when it may have moved
- * without one: a pin's frame does not lay the page out an extra time) and the scroller's most height. */
+ * without one: a pin's frame does not lay the page out an extra time) and the scroller's most height. A
+ * hidden scroller says 0 whatever its offset: read again when shown. */
 function tableWindow(v) {
-  v.st.scrollTop ??= v.scroll.scrollTop;
-  return { scrollTop: v.st.scrollTop, height: v.st.maxH };
+  const top = v.st.scrollTop ?? (v.el.hidden ? 0 : (v.st.scrollTop = v.scroll.scrollTop));
+  return { scrollTop: top, height: v.st.maxH };
 }
 
 /** The rows measured the frame after they are shown (explaintable.js measureRows), and placed again. */
@@ -206,6 +210,19 @@ function measureLater(v) {
   v.st.measuring = requestAnimationFrame(() => {
     v.st.measuring = 0;
     if (!v.scroll.closest("[hidden]") && measureRows(v.tb)) fillWindow(v.app, v.tb, tableWindow(v));
+  });
+}
+
+/** While hidden: the strip and, where the numbers are in hand (a static copy's), the table drawn once the
+ * page is idle, so that the tab's first click finds them built (it cost that click 40–60 ms at T = 64);
+ * again when the tokens or the data change, not at a pin (the view shown draws that pin). */
+function prepare(v, missed) {
+  if (v.st.prepared && !PREPARE_ON.some((d) => missed.changes.has(d))) return;
+  v.st.prepared = true;
+  onIdle(v.st.job, v.app.dis, () => {
+    if (!v.el.hidden) return; // shown since: its own frame drew it
+    missed.catchUp();
+    draw(v);
   });
 }
 

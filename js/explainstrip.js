@@ -28,7 +28,7 @@ export function createStrip(app) {
   const prev = turn(-1), next = turn(1);
   const toks = h("span", { class: "aw-explain-page-toks" });
   const el = h("div", { class: "aw-explain-tokens", role: "group", "aria-label": "query tokens: click to pin" }, [prev, toks, next]);
-  return { app, el, prev, next, toks, page: 0, was: undefined, built: null, current: null, turned: false };
+  return { app, el, prev, next, toks, page: 0, was: undefined, built: null, current: null, reveal: false, fresh: false };
 }
 
 /** Turn the strip `d` pages on (a ◀ or ▶ click): the pin stays where it is. */
@@ -51,29 +51,29 @@ export function drawStrip(s, sq) {
       return h("button", { type: "button", class: "aw-explain-tok", "data-explain-query": i, "aria-pressed": "false", text: app.label("query", i), title: `query ${i}: ${app.token("query", i)}` });
     }));
     drawTurns(s, pg, tokens.length);
-    s.turned = true;
+    s.reveal = s.fresh = true;
   }
   // only the buttons that change: a pin touches two of them, not the whole page
   const on = sq != null && sq >= pg.start && sq < pg.end ? s.toks.children[sq - pg.start] : null;
-  if (on === s.current && !s.turned) return;
+  if (on === s.current && !s.reveal) return;
   for (const [b, yes] of [[s.current, false], [on, true]]) {
     if (!b || on === s.current) continue;
     b.classList.toggle("aw-current", yes);
     setAttrs(b, { "aria-pressed": yes ? "true" : "false" });
   }
   s.current = on;
-  s.turned = false;
-  keepInView(s, on);
+  keepInView(s, on, s.fresh);
+  s.reveal = s.fresh = false;
 }
 
 /** The pinned button scrolled into the strip's view (an arrow key can walk the pin off it), or a page turned
  * to without it shown from its top; the frame after the pin or the turn: laid out by then, the reads cost
  * nothing, where in that frame they would lay the page out. */
-function keepInView(s, b) {
+function keepInView(s, b, fresh) {
   requestAnimationFrame(() => {
     const el = s.el;
     if (s.current !== b || el.closest("[hidden]")) return;
-    if (!b) { if (el.scrollTop) el.scrollTop = 0; return; }
+    if (!b) { if (fresh && el.scrollTop) el.scrollTop = 0; return; }
     const top = b.offsetTop, bottom = top + b.offsetHeight, view = el.clientHeight; // the strip is their offsetParent
     if (top < el.scrollTop) el.scrollTop = top;
     else if (bottom > el.scrollTop + view) el.scrollTop = bottom - view;

@@ -82,3 +82,25 @@ def test_a_click_on_a_token_in_view_leaves_the_strip_where_it_is(browser, path):
     page.wait_for_timeout(100)
     assert strip.evaluate("(s) => s.scrollTop") == top
     page.close()
+
+
+def test_the_hidden_view_has_its_strip_and_rows_ready_before_its_tab_is_clicked(browser, path):
+    """Pinned in the graph view, the hidden explain view fills its strip and table in idle time; the tab's
+    click then adds no element to it, and brings the pinned query into the strip's view."""
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    root = page.locator(".attnwidget").first
+    root.locator(".aw-explain-tok").first.wait_for()
+    page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.set({ view: 'graph', selected_query: 60 })")
+    page.wait_for_function("""(el) => el.querySelector('.aw-explain').hidden
+      && el.querySelectorAll('.aw-explain tr[data-explain-key]').length > 20
+      && el.querySelector('.aw-explain-tok.aw-current')?.dataset.explainQuery === '60'""", arg=root.element_handle(), timeout=5_000)
+    root.evaluate("""(el) => { window.__added = [];
+      new MutationObserver((l) => { for (const m of l) for (const n of m.addedNodes) if (n.nodeType === 1) window.__added.push(n.tagName); })
+        .observe(el.querySelector('.aw-explain'), { subtree: true, childList: true }); }""")
+    root.locator('button[data-view="explain"]').click()
+    page.wait_for_function(TITLE, arg=[root.element_handle(), 60])
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 100))))")
+    assert page.evaluate("() => window.__added") == []
+    assert root.evaluate(SHOWN) == {"q": 60, "inside": True, "overflows": True}
+    page.close()
