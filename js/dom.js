@@ -31,13 +31,18 @@ export function cancelIdle(id) {
   (globalThis.cancelIdleCallback || clearTimeout)(id);
 }
 
+/** `fn()` the frame after this one, unless `el` (or a view around it) is hidden by then: the page is laid out
+ * at that point, so reads of its layout cost nothing, where in the frame that wrote the page each would lay it
+ * out once more. Returns the frame's id. */
+export function afterLayout(el, fn) {
+  return requestAnimationFrame(() => { if (!el.closest("[hidden]")) fn(); });
+}
+
 /** A scroller shown again keeps its offset in Chromium, but not in every browser, and none says so by a scroll
- * event; a read in the frame that shows it lays the page out. So: read the frame after (laid out by then, the
- * read costs nothing), and `moved(top)` when it differs from `known()`. Nothing while it or its view is hidden. */
+ * event; a read in the frame that shows it lays the page out. So: read the frame after (afterLayout), and
+ * `moved(top)` when it differs from `known()`. */
 export function recheckScroll(scroller, known, moved) {
-  requestAnimationFrame(() => {
-    if (!scroller.closest("[hidden]") && scroller.scrollTop !== known()) moved(scroller.scrollTop);
-  });
+  afterLayout(scroller, () => { if (scroller.scrollTop !== known()) moved(scroller.scrollTop); });
 }
 
 /** Collects cleanups (listeners, observers, timers, frames) for one render. */

@@ -4,7 +4,7 @@
 // weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
-import { h, setText, setAttrs, setHidden, setValue, recheckScroll, onIdle } from "./dom.js";
+import { h, setText, setAttrs, setHidden, setValue, recheckScroll, afterLayout, onIdle } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
@@ -47,7 +47,7 @@ export function createExplain(app) {
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
     [nav, strip.el, formula, wi.el, message, scroll]);
-  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, refocus: null, scrollTop: null, maxH: 0, measuring: 0, job: { idle: 0 } } };
+  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, refocus: null, scrollTop: null, maxH: 0, job: { idle: 0 } } };
   listen(v);
   listenWhatIf(v);
   return {
@@ -206,11 +206,8 @@ function tableWindow(v) {
 
 /** The rows measured the frame after they are shown (explaintable.js measureRows), and placed again. */
 function measureLater(v) {
-  if (v.tb.measured || v.st.measuring) return;
-  v.st.measuring = requestAnimationFrame(() => {
-    v.st.measuring = 0;
-    if (!v.scroll.closest("[hidden]") && measureRows(v.tb)) fillWindow(v.app, v.tb, tableWindow(v));
-  });
+  // a second draw before that frame asks again; measureRows measures once
+  if (!v.tb.measured) afterLayout(v.scroll, () => { if (measureRows(v.tb)) fillWindow(v.app, v.tb, tableWindow(v)); });
 }
 
 /** While hidden: the strip and, where the numbers are in hand (a static copy's), the table drawn once the

@@ -3,7 +3,7 @@
 // one those buttons turned to (UI-only state; the next pin brings its own page back). Thousands of buttons
 // took the explain tab's first opening 130–200 ms at T = 4,096, and every pin walked all of them.
 
-import { h, setText, setAttrs, setHidden } from "./dom.js";
+import { h, setText, setAttrs, setHidden, afterLayout } from "./dom.js";
 
 /** Query tokens on one page of the strip. */
 export const STRIP_PAGE = 128;
@@ -70,9 +70,9 @@ export function drawStrip(s, sq) {
  * to without it shown from its top; the frame after the pin or the turn: laid out by then, the reads cost
  * nothing, where in that frame they would lay the page out. */
 function keepInView(s, b, fresh) {
-  requestAnimationFrame(() => {
-    const el = s.el;
-    if (s.current !== b || el.closest("[hidden]")) return;
+  const el = s.el;
+  afterLayout(el, () => {
+    if (s.current !== b) return; // marked again since: that draw asked too
     if (!b) { if (fresh && el.scrollTop) el.scrollTop = 0; return; }
     const top = b.offsetTop, bottom = top + b.offsetHeight, view = el.clientHeight; // the strip is their offsetParent
     if (top < el.scrollTop) el.scrollTop = top;
