@@ -1,0 +1,88 @@
+"""Issue 14: 32,768 tokens from queries and keys in a real JupyterLab. ``AttentionWidget.from_qk`` (8 heads,
+d = 64, random q and k) builds without the T × T matrix; the graph renders with only the rows in view as
+buttons; a trusted click on a token far down the column pins it in the kernel, and the exact row the kernel
+sends equals a float64 NumPy softmax of that query against every key, computed here from the same q and k.
+No websocket message reaches the Jupyter server's 10 MiB limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from browser_support import LIVE, Lab, Notebook, pinned, write_notebook
+from harness import Browser
+
+pytestmark = pytest.mark.browser
+
+T, H, D, SEED = 32_768, 8, 64, 14
+LIMIT = 10 * 1024 * 1024
+MAKE = f"""import numpy as np
+from attnwidget import AttentionWidget
+rng = np.random.default_rng({SEED})
+q = rng.standard_normal(({H}, {T}, {D}), dtype=np.float32)
+k = rng.standard_normal(({H}, {T}, {D}), dtype=np.float32)
+w = AttentionWidget.from_qk(q, k, [f"t{{i}}" for i in range({T})])
+w"""
+CELLS = [MAKE, "print('STATE', w.selected_query, w._data['mode'], w._exact.get('query'), w.scores.engine)"]
+
+# The graph's query buttons: which are in the page and which of those the scroller shows.
+IN_VIEW = """(root) => {
+  const s = root.querySelector('.aw-graph-scroll'), box = s.getBoundingClientRect();
+  const rows = [...root.querySelectorAll('.aw-tok-query')].map((b) => ({ i: Number(b.dataset.index), r: b.getBoundingClientRect() }));
+  return { buttons: rows.length, top: s.scrollTop, height: s.scrollHeight,
+           shown: rows.filter((x) => x.r.top >= box.top && x.r.bottom <= box.bottom).map((x) => x.i) };
+}"""
+EXACT = """(root) => { const e = root.attnwidget.app.exact; return e && e.row ? { query: e.query, row: Array.from(e.row) } : null; }"""
+
+
+def expected_rows(i: int) -> np.ndarray:
+    """Query i's softmax row per head, (H, T), in float64 from the same q and k as the kernel's."""
+    rng = np.random.default_rng(SEED)
+    q = rng.standard_normal((H, T, D), dtype=np.float32)
+    k = rng.standard_normal((H, T, D), dtype=np.float32)
+    s = np.einsum("hd,htd->ht", q[:, i].astype(np.float64), k.astype(np.float64)) / np.sqrt(D)
+    s -= s.max(-1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_32768_tokens_from_qk_render_and_a_click_pins_a_token_with_its_exact_row(tmp_path):
+    write_notebook(tmp_path / "long.ipynb", CELLS)
+    browser = Browser()
+    lab = Lab(tmp_path)
+    try:
+        page = browser.new_page()
+        sizes: list[int] = []
+        page.on("websocket", lambda ws: (ws.on("framereceived", lambda p: sizes.append(len(p))),
+                                         ws.on("framesent", lambda p: sizes.append(len(p)))))
+        nb = Notebook(page, lab, "long.ipynb")
+        nb.run(0, timeout=400_000)
+        root = page.locator(LIVE).first
+        root.locator('.aw-tok-query[data-index="0"]').wait_for(timeout=60_000)
+        first = root.evaluate(IN_VIEW)
+        assert first["buttons"] < 400, first["buttons"]  # the rows in view, not 32,768 buttons
+
+        # far down the column: the rows there get their buttons, and a trusted click pins one
+        root.locator(".aw-graph-scroll").evaluate("(s) => { s.scrollTop = s.scrollHeight * 0.62; }")
+        page.wait_for_function(f"(r) => ({IN_VIEW})(r).shown.some((i) => i > {T // 2})", arg=root.element_handle(),
+                               timeout=10_000)
+        shown = root.evaluate(IN_VIEW)["shown"]
+        target = shown[len(shown) // 2]
+        tok = root.locator(f'.aw-tok-query[data-index="{target}"]')
+        tok.click()
+        assert pinned(tok, True)
+        page.wait_for_function(f"(r) => r.attnwidget.app.exact?.query === {target} && r.attnwidget.app.exact.row",
+                               arg=root.element_handle(), timeout=60_000)
+        got = root.evaluate(EXACT)
+        row = np.asarray(got["row"], np.float64).reshape(H, T)
+        want = expected_rows(target)
+        assert np.abs(row - want).max() < 1e-6, np.abs(row - want).max()
+        assert (row.argmax(-1) == want.argmax(-1)).all()
+
+        out = nb.run(1)
+        assert f"STATE {target} sparse {target} numpy" in out, out
+        assert sizes and max(sizes) < LIMIT, max(sizes)
+        assert browser.console_errors == [], browser.console_errors
+    finally:
+        browser.close()
+        lab.stop()
