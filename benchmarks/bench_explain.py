@@ -9,7 +9,9 @@ launch it (tests/harness.py, headless, ``--disable-gpu``, 1280 × 1000). Per pin
 callback queued before the pin to one queued after it: the script (every view's update and the explain
 table's fill), then the style and layout a read of ``offsetHeight`` forces at its end. Then trusted clicks
 (Playwright's mouse) on the query strip, with Chrome's Event Timing entries of 16 ms or more
-(``PerformanceObserver({type: "event", durationThreshold: 16})``), and 8 more traced: the time from the
+(``PerformanceObserver({type: "event", durationThreshold: 16})``), made as bench_browser.py makes them
+(``harness.trusted_click``: the pointer moved onto the button and the page settled first, so that the
+hover's work is not the click's), and 8 more traced: the time from the
 click's first event dispatch to the swap of the frame that drew it, and that main frame's own time
 (benchmarks/browser/frame_trace.py; not in 8 ms steps). Medians of the pins after the first two. A last
 row is bench_browser.py's explain page: a layer of 8 heads over 64 tokens, whose strip has 64 queries.
@@ -25,7 +27,7 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
-from harness import Browser, chromium_or_exit, chromium_version  # noqa: E402
+from harness import Browser, chromium_or_exit, chromium_version, observe_event_timing, trusted_click  # noqa: E402
 
 from browser.frame_trace import click_to_screen  # noqa: E402
 
@@ -40,8 +42,6 @@ PINS = """async (n) => { const { app } = document.querySelector('.attnwidget').a
     out.push([t1 - t0, t2 - t1]);
   }
   return { out, rows: document.querySelectorAll('tr[data-explain-key]').length }; }"""
-OBSERVE = """() => { window.__ev = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__ev.push(e.duration); })
-  .observe({ type: "event", durationThreshold: 16, buffered: false }); }"""
 
 
 def page_for(s: int, work: pathlib.Path) -> pathlib.Path:
@@ -65,27 +65,33 @@ def self_page(t: int, work: pathlib.Path) -> pathlib.Path:
 
 def measure(browser: Browser, path: pathlib.Path, pins: int, queries: int = 5) -> dict:
     page = browser.new_page()
+    observe_event_timing(page)
     page.goto(path.as_uri())
     root = page.locator(".attnwidget").first
     root.locator(".aw-explain-tok").first.wait_for()
     got = page.evaluate(PINS, pins)
     frames = got["out"][2:]
-    page.evaluate(OBSERVE)
     hits = []
-    for k in range(11):
-        page.evaluate("() => { window.__ev = []; }")
-        root.locator(f'button[data-explain-query="{(k * 7 + 2) % queries}"]').click()
-        page.wait_for_timeout(250)
-        hits.append(max(page.evaluate("() => window.__ev") or [0]))
+    for k in range(11):  # as bench_browser.py clicks: the pointer moved there and the page settled first
+        entries = trusted_click(page, *centre(root, (k * 7 + 2) % queries))
+        hits.append(max((e["duration"] for e in entries), default=0))
     traced = []
     for k in range(8):
-        box = root.locator(f'button[data-explain-query="{(k * 7 + 3) % queries}"]').bounding_box()
-        traced.append(click_to_screen(browser.browser, page, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+        x, y = centre(root, (k * 7 + 3) % queries)
+        page.mouse.move(x, y)
+        page.wait_for_timeout(100)
+        traced.append(click_to_screen(browser.browser, page, x, y))
     traced = [t for t in traced if t]
     page.close()
     return {"rows": got["rows"], "script": statistics.median(f[0] for f in frames),
             "layout": statistics.median(f[1] for f in frames), "entries": sum(h >= 16 for h in hits), "worst": max(hits),
             "screen": statistics.median(t["screen"] for t in traced), "main": statistics.median(t["main"] for t in traced)}
+
+
+def centre(root, q: int) -> tuple[float, float]:
+    """Viewport (x, y) of query q's button on the strip."""
+    box = root.locator(f'button[data-explain-query="{q}"]').bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
 def main() -> None:
