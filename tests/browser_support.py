@@ -6,6 +6,7 @@ counted, so a test can assert that nothing was fetched from a CDN) comes from ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -141,6 +142,38 @@ def notebook_session(root, name: str, cells: list[str], run: int, live: int = 1,
             nb.run(i)
         nb.page.locator(LIVE).nth(live - 1).wait_for(timeout=60_000)
         yield nb, browser
+    finally:
+        browser.close()
+        lab.stop()
+
+
+# The Jupyter server's limit on one websocket message (tornado's default max_message_size).
+MESSAGE_LIMIT = 10 * 1024 * 1024
+
+
+def websocket_sizes(page) -> list[int]:
+    """The byte sizes of every websocket message the page sends or receives from now on (a list that grows)."""
+    sizes: list[int] = []
+
+    def on_ws(ws):
+        ws.on("framereceived", lambda payload: sizes.append(len(payload)))
+        ws.on("framesent", lambda payload: sizes.append(len(payload)))
+
+    page.on("websocket", on_ws)
+    return sizes
+
+
+@contextlib.contextmanager
+def lab_notebook(root: pathlib.Path, name: str, cells: list[str]):
+    """A notebook of ``cells`` written to ``root/name``, open in a JupyterLab of its own, in a Chromium of its
+    own: yields (browser, its page, the Notebook, the page's websocket message sizes); all stopped after."""
+    write_notebook(root / name, cells)
+    browser = Browser()
+    lab = Lab(root)
+    try:
+        page = browser.new_page()
+        sizes = websocket_sizes(page)
+        yield browser, page, Notebook(page, lab, name), sizes
     finally:
         browser.close()
         lab.stop()

@@ -9,13 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from browser_support import LIVE, Lab, Notebook, pinned, write_notebook
-from harness import Browser
+from browser_support import LIVE, MESSAGE_LIMIT, lab_notebook, pinned
 
 pytestmark = pytest.mark.browser
 
 T, H, D, SEED = 32_768, 8, 64, 14
-LIMIT = 10 * 1024 * 1024
 MAKE = f"""import numpy as np
 from attnwidget import AttentionWidget
 rng = np.random.default_rng({SEED})
@@ -47,15 +45,7 @@ def expected_rows(i: int) -> np.ndarray:
 
 
 def test_32768_tokens_from_qk_render_and_a_click_pins_a_token_with_its_exact_row(tmp_path):
-    write_notebook(tmp_path / "long.ipynb", CELLS)
-    browser = Browser()
-    lab = Lab(tmp_path)
-    try:
-        page = browser.new_page()
-        sizes: list[int] = []
-        page.on("websocket", lambda ws: (ws.on("framereceived", lambda p: sizes.append(len(p))),
-                                         ws.on("framesent", lambda p: sizes.append(len(p)))))
-        nb = Notebook(page, lab, "long.ipynb")
+    with lab_notebook(tmp_path, "long.ipynb", CELLS) as (browser, page, nb, sizes):
         nb.run(0, timeout=400_000)
         root = page.locator(LIVE).first
         root.locator('.aw-tok-query[data-index="0"]').wait_for(timeout=60_000)
@@ -81,8 +71,5 @@ def test_32768_tokens_from_qk_render_and_a_click_pins_a_token_with_its_exact_row
 
         out = nb.run(1)
         assert f"STATE {target} sparse {target} numpy" in out, out
-        assert sizes and max(sizes) < LIMIT, max(sizes)
+        assert sizes and max(sizes) < MESSAGE_LIMIT, max(sizes)
         assert browser.console_errors == [], browser.console_errors
-    finally:
-        browser.close()
-        lab.stop()

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import LIVE, Lab, Notebook, pinned, write_notebook
-from harness import PIXELS, Browser
+from browser_support import LIVE, MESSAGE_LIMIT, lab_notebook, pinned
+from harness import PIXELS
 
 pytestmark = pytest.mark.browser
 
-LIMIT = 10 * 1024 * 1024
 MAKE = """import numpy as np
 from attnwidget import AttentionWidget
 rng = np.random.default_rng(0)
@@ -34,21 +33,7 @@ PAINTED = """(root) => {
 
 
 def test_4096_tokens_render_pin_and_stay_under_the_message_limit(tmp_path):
-    write_notebook(tmp_path / "scale.ipynb", CELLS)
-    browser = Browser()
-    lab = Lab(tmp_path)
-    try:
-        page = browser.new_page()
-        sizes: list[int] = []
-
-        def on_ws(ws):
-            def size(payload):
-                sizes.append(len(payload))
-            ws.on("framereceived", size)
-            ws.on("framesent", size)
-
-        page.on("websocket", on_ws)
-        nb = Notebook(page, lab, "scale.ipynb")
+    with lab_notebook(tmp_path, "scale.ipynb", CELLS) as (browser, page, nb, sizes):
         nb.run(0, timeout=150_000)
         root = page.locator(LIVE).first
         root.locator('[data-side="query"][data-index="3"]').wait_for(timeout=60_000)
@@ -61,8 +46,5 @@ def test_4096_tokens_render_pin_and_stay_under_the_message_limit(tmp_path):
         assert pinned(tok, True)
         out = nb.run(1)
         assert "STATE 3 sparse 3" in out, out
-        assert sizes and max(sizes) < LIMIT, max(sizes)
+        assert sizes and max(sizes) < MESSAGE_LIMIT, max(sizes)
         assert browser.console_errors == [], browser.console_errors
-    finally:
-        browser.close()
-        lab.stop()
