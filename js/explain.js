@@ -11,6 +11,7 @@ import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
 import { whatIfFor, resetWhatIf } from "./uistate.js";
 import { createTable, fillTable, fillWindow, fillAround, remeasure, measureRows } from "./explaintable.js";
 import { createStrip, drawStrip, turnPage } from "./explainstrip.js";
+import { createWait } from "./explainwait.js";
 
 export const PIN_MESSAGE = "pin a query token (click it) to walk through its computation";
 // Bare scores: arrays, BertViz tensors, or a model whose attention was recorded at a softmax (KerasHub on TensorFlow).
@@ -44,14 +45,18 @@ export function createExplain(app) {
   const message = h("div", { class: "aw-explain-message", role: "status" });
   const table = h("table", { class: "aw-explain-table" });
   const scroll = h("div", { class: "aw-explain-scroll" }, [table]);
+  // a slow kernel's wait, over the table's corner: showing it moves nothing
+  const waitNote = h("div", { class: "aw-explain-wait", role: "status", hidden: true, text: WAIT_MESSAGE });
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
-    [nav, strip.el, formula, wi.el, message, scroll]);
-  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, table, tb: createTable(table), scroll, st: { dirty: true, refocus: null, scrollTop: null, maxH: 0, job: { idle: 0 } } };
+    [nav, strip.el, formula, wi.el, message, h("div", { class: "aw-explain-tablebox" }, [scroll, waitNote])]);
+  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, waitNote, table, tb: createTable(table), scroll,
+    st: { dirty: true, refocus: null, scrollTop: null, maxH: 0, job: { idle: 0 } } };
+  v.wait = createWait(() => { v.st.dirty = true; app.invalidate(); });
   listen(v);
   listenWhatIf(v);
   return {
-    el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy() {},
+    el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy: () => v.wait.stop(),
     idle: (shown, missed) => prepare(v, missed),
     update(changed) {
       if (DEPS.some((d) => changed.has(d))) v.st.dirty = true;
@@ -256,8 +261,8 @@ function draw(v) {
   if (!st.dirty) return;
   st.dirty = false;
   const geom = tableWindow(v); // read before this draw writes: no extra layout
-  const sq = app.get("selected_query"), hd = app.get("head") ?? 0;
-  const w = whatIfFor(ui, [app.get("layer") | 0, app.get("batch") | 0, sq, hd].join("|")); // a new pin starts from the layer's own
+  const sq = app.get("selected_query"), hd = app.get("head") ?? 0, pin = [app.get("layer") | 0, app.get("batch") | 0, sq, hd].join("|");
+  const w = whatIfFor(ui, pin); // a new pin starts from the layer's own
   drawNav(v, sq, hd);
   let ex = null;
   try { ex = decodeExplain(app.get("_explain")); } catch (err) { console.error(err); ex = { error: String(err.message || err) }; }
@@ -265,12 +270,15 @@ function draw(v) {
   const hide = (off) => { for (const e of [v.scroll, v.formula, v.wi.el]) setHidden(e, off); };
   const shown = v.scroll.hidden && ex && !ex.error; // the table comes back (a pin after a release)
   hide(!(ex && !ex.error));
-  v.el.classList.toggle("aw-stale", Boolean(ex && !ex.error && !ready));
+  // another query's numbers while the kernel computes this one's: left as they are, dimmed only if it is slow (explainwait.js)
+  const late = v.wait.late(ex && !ex.error && !ready && sq != null && app.get("_can_explain") !== false ? pin : null);
+  v.el.classList.toggle("aw-stale", late);
+  setHidden(v.waitNote, !late);
   if (app.get("_can_explain") === false) { hide(true); say(v, app.get("_explain_left_out") || NO_LAYER_MESSAGE); return; }
   if (sq == null) { hide(true); say(v, PIN_MESSAGE); return; }
   if (ex && ex.error) { say(v, `explain: ${ex.error}`); return; }
   if (!ex) { say(v, app.ui.static ? elsewhere(app) : WAIT_MESSAGE); return; }
-  say(v, ready ? "" : WAIT_MESSAGE);
+  say(v, "");
   const q = formatVector(ex.q), t = w.temperature;
   if (v.formula.childElementCount !== 4) v.formula.replaceChildren(...Array.from({ length: 4 }, () => h("span")));
   const [fq, fl, fw, fo] = v.formula.children;

@@ -31,7 +31,12 @@ CELLS = [
     f"%%attention -o lres\nkind: global\nnum_heads: 1\nkey_dim: 8\nview: explain\nmax_tokens: {LONG}\n"
     f"query: {' '.join(f't{i}' for i in range(LONG))}",
     "print('LONG', json.dumps([float(x) for x in lres.scores[0, 0, lres.widget.selected_query]]))",
+    # a slow kernel: the next pins' numbers take 1.5 s to come (ipykernel answers a widget's messages while a
+    # cell runs, so a busy cell would not make them wait); then back to the layer's own speed
+    "import time\nw = res.widget\nfast = w._explain_dict\nw._explain_dict = lambda *a: (time.sleep(1.5), fast(*a))[1]",
+    "del w._explain_dict",
 ]
+SLOW, FAST = 7, 8
 
 ROWS = """(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r) => ({
   j: Number(r.dataset.explainKey), w: Number(r.dataset.weight), masked: r.dataset.masked === 'true',
@@ -186,3 +191,51 @@ def test_a_long_strip_shows_a_page_of_queries_and_follows_the_pin(session):
     assert root.evaluate(shown) == list(range(2 * PAGE, LONG)) and root.evaluate(turns) == ["◀ 128–255", None]
     assert root.locator("button.aw-current[data-explain-query]").evaluate("(b) => b.dataset.explainQuery") == "256"
     assert browser.blocked == [] and browser.console_errors == [], (browser.blocked, browser.console_errors)
+
+
+# While the view waits for a pin's numbers: when the click came, when the old numbers were first marked stale,
+# and the table's offset in the view at every frame (explainwait.js).
+WATCH_WAIT = """(root) => {
+  const v = root.querySelector('.aw-explain'), s = root.querySelector('.aw-explain-scroll');
+  const rec = window.__wait = { clickAt: null, staleAt: null, tops: [], done: false };
+  root.addEventListener('pointerdown', () => { rec.clickAt ??= performance.now(); }, { capture: true });
+  new MutationObserver(() => {
+    if (!v.classList.contains('aw-stale') || rec.staleAt != null) return;
+    rec.staleAt = performance.now();
+    const note = root.querySelector('.aw-explain-wait');
+    rec.note = note && !note.hidden ? note.textContent : null; // said as the numbers are dimmed
+  })
+    .observe(v, { attributes: true, attributeFilter: ['class'] });
+  const tick = () => {
+    const top = Math.round(s.getBoundingClientRect().top - v.getBoundingClientRect().top);
+    if (!rec.tops.includes(top)) rec.tops.push(top);
+    if (!rec.done) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
+def test_a_slow_kernel_leaves_the_table_in_place_and_then_says_it_waits(session):
+    """A pin whose numbers take the kernel 1.5 s: the click's frame leaves the old numbers as they are (a
+    kernel that answers within 150 ms changes the table with nothing in between); only then are they dimmed,
+    with the wait said over the table's corner, and the table never moves; the pin's own numbers replace them."""
+    nb, browser = session
+    page = nb.page
+    root = page.locator(LIVE).first
+    root.evaluate("(r) => r.attnwidget.app.set({ view: 'explain', selected_query: 7, selected_key: null, head: 0 })")
+    wait_explained(nb, root, 7)
+    nb.run(SLOW)
+    root.evaluate(WATCH_WAIT)
+    root.locator('button[data-explain-query="9"]').click()
+    page.wait_for_function("() => window.__wait.staleAt != null", timeout=1_200)  # the numbers take 1.5 s
+    assert root.locator(".aw-explain-title").inner_text().startswith("query 9 ")
+    wait_explained(nb, root, 9)
+    rec = page.evaluate("() => { window.__wait.done = true; return window.__wait; }")
+    assert rec["staleAt"] - rec["clickAt"] >= 150 - 1, rec  # explainwait.STALE_AFTER: not in the click's frame
+    assert len(rec["tops"]) == 1, rec  # nothing above the table came or went
+    assert (rec["note"] or "").startswith("waiting for the kernel"), rec
+    assert root.locator(".aw-explain-wait").is_hidden()
+    nb.run(FAST)
+    py = state(nb)
+    assert py["q"] == 9 and max(abs(r["w"] - b) for r, b in zip(root.evaluate(ROWS), py["w"])) < 1e-6
+    assert browser.console_errors == [], browser.console_errors
