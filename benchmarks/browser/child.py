@@ -22,7 +22,7 @@ from . import ROOT
 # Beyond the harness's flags: exact heap sizes, and no throttling of a page that seems idle.
 BENCH_ARGS = ["--enable-precise-memory-info", "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
 # Phases that are bookkeeping, not a figure: they get 30 s beyond the time-box rather than 5.
-SLOW_PHASES = ("start", "check", "prepare click", "verify click", "prepare hover", "verify hover", "prepare key", "verify key",
+SLOW_PHASES = ("start", "lab", "kernel", "check", "prepare click", "verify click", "prepare hover", "verify hover", "prepare key", "verify key",
                "heap", "profile")
 ENTRY = ROOT / "benchmarks" / "bench_browser.py"  # runs a spec with --measure
 

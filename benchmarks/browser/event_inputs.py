@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from harness import SETTLE
 
-from .page_scripts import SHOWN_SUM, REVEAL_TOKEN
+from .page_scripts import EXPLAINED, SHOWN_SUM, REVEAL_TOKEN, STRIP_QUERIES
 
 NEUTRAL = (2, 2)  # in the body's 16 px margin: outside the widget
 ENTRIES_SINCE = "(t0) => window.__eventTiming.filter((e) => e.start >= t0)"
@@ -81,7 +81,8 @@ class Inputs:
         elif view == "baseline":
             selector = "#only"
         elif view == "explain":
-            selector = f'.attnwidget button.aw-explain-tok[data-explain-query="{aim.spread(k, self.t)}"]'
+            qs = page.evaluate(STRIP_QUERIES)  # the strip's page
+            selector = f'.attnwidget button.aw-explain-tok[data-explain-query="{qs[aim.spread(k, len(qs))]}"]'
         else:
             i = aim.spread(k, self.t)
             got = page.evaluate(REVEAL_TOKEN, i)
@@ -126,8 +127,7 @@ class Inputs:
             sq = page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.get('selected_query')")
             up = sq is not None and sq > self.t // 2
             want = (self.t - 1 if up else 0) if sq is None else sq - 1 if up else sq + 1
-            title = "(i) => (document.querySelector('.attnwidget .aw-explain-title')?.textContent || '').startsWith(`query ${i} `)"
-            return ("ArrowUp" if up else "ArrowDown"), self.wait(title, want)
+            return ("ArrowUp" if up else "ArrowDown"), self.wait(EXPLAINED, want)
         # matrix and model: the canvas has the focus; arrows change what it shows, Enter (model) opens the matrix
         page.focus(aim.READY[view])
         key = MODEL_KEYS[k % len(MODEL_KEYS)] if view == "model" else ("ArrowUp", "ArrowRight")[k % 2]

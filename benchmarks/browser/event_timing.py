@@ -13,29 +13,39 @@ size, just before the views: the floor on this machine at that moment; and so is
 (workload.SWITCH: a card's click shows 64 lines of text of the matrix view's size in the cards' place),
 the floor of the heads and model views' clicks. Then ``HOVERS`` hovers and ``KEYS`` key presses on the
 same page, made as event_inputs.py says.
+
+A ``to_html`` page carries the explain view's numbers for up to 64 queries only. "explain-live" is that
+view with a kernel behind it, at any T: the layer's notebook in a JupyterLab of its own (tests'
+``browser_support.Lab``), its cell run, then the same inputs. A pin's numbers come from the kernel after
+the click's own frame (that frame shows the pin, the table marked stale); each next input waits, untimed,
+for them. Its clicks go to the strip's query buttons (one page of 128 on a long sequence).
 """
 
 from __future__ import annotations
 
 import pathlib
+import shutil
 import tempfile
 
+from browser_support import Lab, Notebook
 from harness import SETTLE, observe_event_timing, trusted_click
 
 from .child import Progress, Session, failure, run_child
 from .event_inputs import Inputs, check_neutral, trusted_key, trusted_move
-from .page_scripts import SHOWN_SUM, REVEAL_TOKEN
-from .workload import HEADS, baseline_page, explain_page, switch_page, view_page
+from .page_scripts import EXPLAINED, SHOWN_SUM, REVEAL_TOKEN, STRIP_QUERIES
+from .workload import HEADS, baseline_page, explain_notebook, explain_page, switch_page, view_page
 
 CLICKS = HOVERS = KEYS = 11
 KINDS = ("click", "hover", "key")
-VIEWS = ("graph", "matrix", "heads", "model", "explain")
+VIEWS = ("graph", "matrix", "heads", "model", "explain", "explain-live")
 TITLES = {"baseline": "one button (baseline)", "switch": "plain switch (floor)", "graph": "graph", "matrix": "matrix", "heads": "heads",
-          "model": "model (2 layers)", "explain": "explain"}
+          "model": "model (2 layers)", "explain": "explain", "explain-live": "explain, live kernel (JupyterLab)"}
+# Measured as another view is: the explain view with a kernel behind it, in JupyterLab
+AS = {"explain-live": "explain"}
 READY = {  # shown once this is visible
     "baseline": "#only", "switch": "#cards button", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
     "heads": ".attnwidget button.aw-head-card", "model": ".attnwidget canvas.aw-model-canvas",
-    "explain": ".attnwidget button.aw-explain-tok",
+    "explain": ".attnwidget button.aw-explain-tok", "explain-live": ".attnwidget button.aw-explain-tok",
 }
 CANVAS = {"matrix": {"x": 3, "step": 1}, "model": {"step": 8}}  # where to look for clickable spots
 
@@ -116,11 +126,12 @@ class Aim:
             return f'#cards button[data-k="{k % 8}"]', lambda: page.wait_for_function(PANEL_SHOWN, timeout=ms)
         if self.view == "baseline":
             return "#only", lambda: page.wait_for_function("(n) => only.textContent === 'clicked ' + n", arg=k + 1, timeout=ms)
+        if self.view == "explain":  # a query on the strip's page (all of them up to 128)
+            qs = page.evaluate(STRIP_QUERIES)
+            q = qs[spread(k, len(qs))]
+            return (f'.attnwidget button.aw-explain-tok[data-explain-query="{q}"]',
+                    lambda: page.wait_for_function(EXPLAINED, arg=q, timeout=ms))
         i = spread(k, self.t)
-        if self.view == "explain":
-            title = "(i) => (document.querySelector('.attnwidget .aw-explain-title')?.textContent || '').startsWith(`query ${i} `)"
-            return (f'.attnwidget button.aw-explain-tok[data-explain-query="{i}"]',
-                    lambda: page.wait_for_function(title, arg=i, timeout=ms))
         got = page.evaluate(REVEAL_TOKEN, i)  # the graph keeps buttons only for the rows in view
         if got != "ok":
             raise RuntimeError(got)
@@ -141,17 +152,25 @@ def measure_clicks(spec: dict) -> None:
     input's figure goes to the progress file."""
     prog = Progress(pathlib.Path(spec["progress"]))
     view, timeout_s = spec["view"], spec["timeout"]
-    s = None
+    s = lab = None
     try:
         s = Session()
         try:
             observe_event_timing(s.page)
-            prog.phase("load")
-            s.page.goto(pathlib.Path(spec["page"]).as_uri(), wait_until="commit", timeout=timeout_s * 1000)
+            path = pathlib.Path(spec["page"])
+            if path.suffix == ".ipynb":  # a live kernel's view: the notebook in a JupyterLab of its own, its cell run
+                prog.phase("lab")
+                lab = Lab(path.parent)
+                nb = Notebook(s.page, lab, path.name)
+                prog.phase("kernel")
+                nb.run(0, timeout=timeout_s * 1000)
+            else:
+                prog.phase("load")
+                s.page.goto(path.as_uri(), wait_until="commit", timeout=timeout_s * 1000)
             s.page.locator(READY[view]).first.wait_for(state="visible", timeout=timeout_s * 1000)
             s.page.evaluate(SETTLE)
             prog.phase("check")
-            aim = Aim(s.page, view, spec["t"], timeout_s)
+            aim = Aim(s.page, AS.get(view, view), spec["t"], timeout_s)
             inputs = Inputs(aim)
             check_neutral(s.page)
             for kind, n in zip(KINDS, (CLICKS, HOVERS, KEYS)):
@@ -178,6 +197,8 @@ def measure_clicks(spec: dict) -> None:
             prog.phase("done")
         finally:
             s.close()
+            if lab:
+                lab.stop()
     except Exception as exc:  # the parent reads the failure from the progress file
         prog.fail(exc, s.errors if s else [])
         raise
@@ -188,6 +209,15 @@ def measure_in_child(view: str, t: int, page: pathlib.Path, timeout_s: float, wo
     if why:
         res["failed"] = f"{why} (in phase '{phase}')"
     return res
+
+
+def page_for(view: str, t: int, work: pathlib.Path) -> pathlib.Path | str:
+    """The page (a notebook for a live kernel's view) that view ``view`` is measured on at T, or why there is none."""
+    if view == "explain":
+        return explain_page(t, work)
+    if view == "explain-live":
+        return explain_notebook(t, work)
+    return view_page(view, t, work)
 
 
 def run(sizes, timeout_s: float, views=VIEWS) -> dict:
@@ -202,14 +232,14 @@ def run(sizes, timeout_s: float, views=VIEWS) -> dict:
             print(f"T={t}: baseline {cell(row['baseline'], 'click')}, plain switch {cell(row['switch'], 'click')}", end="", flush=True)
             for view in views:
                 try:
-                    page = explain_page(t, work) if view == "explain" else view_page(view, t, work)
+                    page = page_for(view, t, work)
                 except Exception as exc:  # noqa: BLE001 - the cell says what went wrong
                     page = failure(exc)
                 if isinstance(page, str):  # no page: why
                     row[view] = {"failed": page}
                     continue
                 row[view] = measure_in_child(view, t, page, timeout_s, work)
-                page.unlink()
+                shutil.rmtree(page.parent) if page.suffix == ".ipynb" else page.unlink()
                 print(f"; {view} " + " ".join(f"{k}s {cell(row[view], k)}" for k in KINDS), end="", flush=True)
             print(flush=True)
     return results

@@ -114,3 +114,10 @@ SHOWN_SUM = """() => {
   return `${s}|${pin}`;
 }""".replace("PIXELS", PIXELS)
 
+# The explain view shows query i with its own numbers: its title, and the table shown and not stale (a live
+# kernel sends the numbers after the pin; the next input waits for them, untimed).
+EXPLAINED = """(i) => { const v = document.querySelector('.attnwidget .aw-explain');
+  return Boolean(v) && !v.classList.contains('aw-stale') && !v.querySelector('.aw-explain-scroll').hidden
+    && (v.querySelector('.aw-explain-title')?.textContent || '').startsWith(`query ${i} `); }"""
+# The queries whose buttons the explain view's strip shows now (one page of them on a long sequence).
+STRIP_QUERIES = "() => [...document.querySelectorAll('.attnwidget button.aw-explain-tok')].map((b) => Number(b.dataset.explainQuery))"

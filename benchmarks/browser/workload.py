@@ -73,19 +73,37 @@ def view_page(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
     return path
 
 
+def explain_layer(t: int) -> dict:
+    """The layer the explain view shows: ``attnwidget.attention``'s arguments for a Keras layer of 8 heads run
+    on the T tokens (bare weights have nothing to explain)."""
+    return {"kind": "global", "num_heads": HEADS, "key_dim": 16, "max_tokens": t, "query": " ".join(tokens(t))}
+
+
 def explain_page(t: int, work: pathlib.Path) -> pathlib.Path | str:
-    """The explain view of a Keras layer of 8 heads run on the T tokens (bare weights have nothing to
-    explain), or why there is none: a page carries the explain data of short queries only."""
+    """The explain view of :func:`explain_layer` as a ``to_html`` page, or why there is none: a page carries
+    the explain data of short queries only."""
     import attnwidget
     from attnwidget import export
 
-    res = attnwidget.attention(kind="global", num_heads=HEADS, key_dim=16, max_tokens=t, query=" ".join(tokens(t)))
+    res = attnwidget.attention(**explain_layer(t))
     if not export.static_state(res.widget, max_weights=None).get("_can_explain"):
         return "n/a (no explain data in the page at this T)"
     res.widget.view = "explain"
     path = work / f"view-explain-{t}.html"
     res.to_html(path, max_weights=None)
     res.widget.close()
+    return path
+
+
+def explain_notebook(t: int, work: pathlib.Path) -> pathlib.Path:
+    """A notebook of one cell that shows the explain view of :func:`explain_layer` from a live kernel, which
+    explains each pin at any T (a JupyterLab opens it: event_timing.py). In a folder of its own, the Lab's."""
+    from browser_support import write_notebook
+
+    path = work / f"lab-explain-{t}" / "explain.ipynb"
+    path.parent.mkdir()
+    write_notebook(path, [f"import attnwidget\nres = attnwidget.attention(**{explain_layer(t)!r})\n"
+                          "res.widget.view = 'explain'\nres.widget"])
     return path
 
 
