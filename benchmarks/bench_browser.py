@@ -35,7 +35,8 @@ logits -> softmax, float32, shape (1, 8, T, T), tokens "t0".."tT-1"):
 - trusted clicks, hovers and key presses, as Chrome's Event Timing API reports them (a table of their
   own, ours only, at ``--event-sizes``, views ``--event-views``): 11 real clicks per view on query
   tokens spread over T in the graph, matrix and explain views, on head cards (heads view) and layer ×
-  head cells (model view, two layers), and on a page of one button; then 11 hovers (the pointer moved
+  head cells (model view, two layers), and on a page of one button; the explain view also with a live
+  kernel, in a JupyterLab ("explain-live": a page carries explain numbers up to T = 64 only); then 11 hovers (the pointer moved
   in onto tokens, cards, cells, thumbnails) and 11 key presses (arrows, Enter) on each; each input's
   longest event entry, input to the next painted frame, 8 ms resolution, none below 16 ms. How, in
   browser/event_timing.py and browser/event_inputs.py.
