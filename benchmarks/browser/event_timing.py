@@ -17,8 +17,8 @@ same page, made as event_inputs.py says.
 A ``to_html`` page carries the explain view's numbers for up to 64 queries only. "explain-live" is that
 view with a kernel behind it, at any T: the layer's notebook in a JupyterLab of its own (tests'
 ``browser_support.Lab``), its cell run, then the same inputs. A pin's numbers come from the kernel after
-the click's own frame (that frame shows the pin, the table marked stale); each next input waits, untimed,
-for them. Its clicks go to the strip's query buttons (one page of 128 on a long sequence).
+the click's own frame (that frame shows the pin; the table keeps the last numbers until they come); each
+next input waits, untimed, for them. Its clicks go to the strip's query buttons (one page of 128 on a long sequence).
 """
 
 from __future__ import annotations
@@ -239,7 +239,10 @@ def run(sizes, timeout_s: float, views=VIEWS) -> dict:
                     row[view] = {"failed": page}
                     continue
                 row[view] = measure_in_child(view, t, page, timeout_s, work)
-                shutil.rmtree(page.parent) if page.suffix == ".ipynb" else page.unlink()
+                if page.suffix == ".ipynb":
+                    shutil.rmtree(page.parent)  # the notebook's JupyterLab folder
+                else:
+                    page.unlink()
                 print(f"; {view} " + " ".join(f"{k}s {cell(row[view], k)}" for k in KINDS), end="", flush=True)
             print(flush=True)
     return results

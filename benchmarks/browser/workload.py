@@ -83,8 +83,10 @@ def explain_page(t: int, work: pathlib.Path) -> pathlib.Path | str:
     """The explain view of :func:`explain_layer` as a ``to_html`` page, or why there is none: a page carries
     the explain data of short queries only."""
     import attnwidget
-    from attnwidget import export
+    from attnwidget import export, protocol
 
+    if t > protocol.EXPLAIN_MAX_QUERIES:
+        return "n/a (no explain data in the page at this T)"
     res = attnwidget.attention(**explain_layer(t))
     if not export.static_state(res.widget, max_weights=None).get("_can_explain"):
         return "n/a (no explain data in the page at this T)"
