@@ -46,7 +46,7 @@ export function createExplain(app) {
   const table = h("table", { class: "aw-explain-table" });
   const scroll = h("div", { class: "aw-explain-scroll" }, [table]);
   // a slow kernel's wait, over the table's corner: showing it moves nothing
-  const waitNote = h("div", { class: "aw-explain-wait", role: "status", hidden: true, text: WAIT_MESSAGE });
+  const waitNote = h("div", { class: "aw-explain-wait", role: "status", hidden: true, text: "waiting for the kernel…", title: WAIT_MESSAGE });
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
     [nav, strip.el, formula, wi.el, message, h("div", { class: "aw-explain-tablebox" }, [scroll, waitNote])]);
