@@ -16,7 +16,8 @@ same page, made as event_inputs.py says.
 
 A ``to_html`` page carries the explain view's numbers for up to 64 queries only. "explain-live" is that
 view with a kernel behind it, at any T: the layer's notebook in a JupyterLab of its own (tests'
-``browser_support.Lab``), its cell run, then the same inputs. A pin's numbers come from the kernel after
+``browser_support.Lab``), its cell run, then the same inputs; "graph-live" is the graph so, what a click in
+a Lab output costs whatever the view (Lab makes the cell active). A pin's numbers come from the kernel after
 the click's own frame (that frame shows the pin; the table keeps the last numbers until they come); each
 next input waits, untimed, for them. Its clicks go to the strip's query buttons (one page of 128 on a long sequence).
 """
@@ -33,19 +34,21 @@ from harness import SETTLE, observe_event_timing, trusted_click
 from .child import Progress, Session, failure, run_child
 from .event_inputs import Inputs, check_neutral, trusted_key, trusted_move
 from .page_scripts import EXPLAINED, SHOWN_SUM, REVEAL_TOKEN, STRIP_QUERIES
-from .workload import HEADS, baseline_page, explain_notebook, explain_page, switch_page, view_page
+from .workload import HEADS, baseline_page, explain_page, live_notebook, switch_page, view_page
 
 CLICKS = HOVERS = KEYS = 11
 KINDS = ("click", "hover", "key")
-VIEWS = ("graph", "matrix", "heads", "model", "explain", "explain-live")
+VIEWS = ("graph", "matrix", "heads", "model", "explain", "graph-live", "explain-live")
 TITLES = {"baseline": "one button (baseline)", "switch": "plain switch (floor)", "graph": "graph", "matrix": "matrix", "heads": "heads",
-          "model": "model (2 layers)", "explain": "explain", "explain-live": "explain, live kernel (JupyterLab)"}
-# Measured as another view is: the explain view with a kernel behind it, in JupyterLab
-AS = {"explain-live": "explain"}
+          "model": "model (2 layers)", "explain": "explain", "graph-live": "graph, live kernel (JupyterLab)",
+          "explain-live": "explain, live kernel (JupyterLab)"}
+# Measured as another view is: the view with a kernel behind it, in JupyterLab
+AS = {"graph-live": "graph", "explain-live": "explain"}
 READY = {  # shown once this is visible
     "baseline": "#only", "switch": "#cards button", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
     "heads": ".attnwidget button.aw-head-card", "model": ".attnwidget canvas.aw-model-canvas",
     "explain": ".attnwidget button.aw-explain-tok", "explain-live": ".attnwidget button.aw-explain-tok",
+    "graph-live": '.attnwidget [data-side="query"]',
 }
 CANVAS = {"matrix": {"x": 3, "step": 1}, "model": {"step": 8}}  # where to look for clickable spots
 
@@ -215,8 +218,8 @@ def page_for(view: str, t: int, work: pathlib.Path) -> pathlib.Path | str:
     """The page (a notebook for a live kernel's view) that view ``view`` is measured on at T, or why there is none."""
     if view == "explain":
         return explain_page(t, work)
-    if view == "explain-live":
-        return explain_notebook(t, work)
+    if view in AS:
+        return live_notebook(AS[view], t, work)
     return view_page(view, t, work)
 
 

@@ -97,15 +97,23 @@ def explain_page(t: int, work: pathlib.Path) -> pathlib.Path | str:
     return path
 
 
-def explain_notebook(t: int, work: pathlib.Path) -> pathlib.Path:
-    """A notebook of one cell that shows the explain view of :func:`explain_layer` from a live kernel, which
-    explains each pin at any T (a JupyterLab opens it: event_timing.py). In a folder of its own, the Lab's."""
+def live_notebook(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
+    """A notebook of one cell that shows ``view`` from a live kernel (a JupyterLab opens it: event_timing.py),
+    in a folder of its own, the Lab's. "explain": :func:`explain_layer`'s explain view, which the kernel
+    explains at each pin, at any T; "graph": :func:`view_page`'s graph of :func:`weights`, for what a click
+    in a Lab output costs whatever the view."""
     from browser_support import write_notebook
 
-    path = work / f"lab-explain-{t}" / "explain.ipynb"
+    from . import ROOT
+
+    path = work / f"lab-{view}-{t}" / f"{view}.ipynb"
     path.parent.mkdir()
-    write_notebook(path, [f"import attnwidget\nres = attnwidget.attention(**{explain_layer(t)!r})\n"
-                          "res.widget.view = 'explain'\nres.widget"])
+    if view == "explain":
+        cell = f"import attnwidget\nres = attnwidget.attention(**{explain_layer(t)!r})\nres.widget.view = 'explain'\nres.widget"
+    else:
+        cell = (f"import sys\nsys.path.insert(0, {str(ROOT / 'benchmarks')!r})\nfrom browser.workload import tokens, weights\n"
+                f"from attnwidget import AttentionWidget\nAttentionWidget(weights({t}), tokens({t}), view={view!r})")
+    write_notebook(path, [cell])
     return path
 
 
