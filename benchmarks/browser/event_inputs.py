@@ -80,6 +80,8 @@ class Inputs:
             selector = f'#cards button[data-k="{k % 8}"]'
         elif view == "baseline":
             selector = "#only"
+        elif view == "button":
+            selector = ".widget-toggle-button"
         elif view == "explain":
             qs = page.evaluate(STRIP_QUERIES)  # the strip's page
             selector = f'.attnwidget button.aw-explain-tok[data-explain-query="{qs[aim.spread(k, len(qs))]}"]'
@@ -105,6 +107,9 @@ class Inputs:
         """(key, check that it took effect) of key press k, its target focused."""
         page, view, aim = self.page, self.view, self.aim
         aim.back()
+        if view == "button":
+            page.focus(".widget-toggle-button")
+            return "Enter", aim.toggled()
         if view == "baseline":
             page.focus("#only")
             n = page.evaluate("() => only.textContent")

@@ -17,7 +17,8 @@ same page, made as event_inputs.py says.
 A ``to_html`` page carries the explain view's numbers for up to 64 queries only. "explain-live" is that
 view with a kernel behind it, at any T: the layer's notebook in a JupyterLab of its own (tests'
 ``browser_support.Lab``), its cell run, then the same inputs; "graph-live" is the graph so, what a click in
-a Lab output costs whatever the view (Lab makes the cell active). A pin's numbers come from the kernel after
+a Lab output costs whatever the view (Lab makes the cell active); "button-live", an ipywidgets ToggleButton
+there, is Lab's floor: a widget with nothing to draw. A pin's numbers come from the kernel after
 the click's own frame (that frame shows the pin; the table keeps the last numbers until they come); each
 next input waits, untimed, for them. Its clicks go to the strip's query buttons (one page of 128 on a long sequence).
 """
@@ -38,17 +39,17 @@ from .workload import HEADS, baseline_page, explain_page, live_notebook, switch_
 
 CLICKS = HOVERS = KEYS = 11
 KINDS = ("click", "hover", "key")
-VIEWS = ("graph", "matrix", "heads", "model", "explain", "graph-live", "explain-live")
+VIEWS = ("graph", "matrix", "heads", "model", "explain", "button-live", "graph-live", "explain-live")
 TITLES = {"baseline": "one button (baseline)", "switch": "plain switch (floor)", "graph": "graph", "matrix": "matrix", "heads": "heads",
-          "model": "model (2 layers)", "explain": "explain", "graph-live": "graph, live kernel (JupyterLab)",
+          "model": "model (2 layers)", "explain": "explain", "button-live": "a toggle button (ipywidgets), JupyterLab", "graph-live": "graph, live kernel (JupyterLab)",
           "explain-live": "explain, live kernel (JupyterLab)"}
 # Measured as another view is: the view with a kernel behind it, in JupyterLab
-AS = {"graph-live": "graph", "explain-live": "explain"}
+AS = {"button-live": "button", "graph-live": "graph", "explain-live": "explain"}
 READY = {  # shown once this is visible
     "baseline": "#only", "switch": "#cards button", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
     "heads": ".attnwidget button.aw-head-card", "model": ".attnwidget canvas.aw-model-canvas",
     "explain": ".attnwidget button.aw-explain-tok", "explain-live": ".attnwidget button.aw-explain-tok",
-    "graph-live": '.attnwidget [data-side="query"]',
+    "graph-live": '.attnwidget [data-side="query"]', "button-live": ".widget-toggle-button",
 }
 CANVAS = {"matrix": {"x": 3, "step": 1}, "model": {"step": 8}}  # where to look for clickable spots
 
@@ -120,6 +121,13 @@ class Aim:
         box = el.bounding_box()
         return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, done
 
+    def toggled(self):
+        """A check that the ToggleButton's value flipped (its class ``mod-active``) since now."""
+        page, ms = self.page, self.ms
+        on = "() => document.querySelector('.widget-toggle-button').classList.contains('mod-active')"
+        was = page.evaluate(on)
+        return lambda: page.wait_for_function(f"(was) => ({on})() !== was", arg=was, timeout=ms)
+
     def element(self, k: int):
         """(selector, check) of the button click k goes to: a query token, a head card, the one button."""
         page, ms = self.page, self.ms
@@ -127,6 +135,8 @@ class Aim:
             return f'.attnwidget button.aw-head-card[data-head="{k % HEADS}"]', lambda: page.wait_for_function(MATRIX_SHOWN, timeout=ms)
         if self.view == "switch":
             return f'#cards button[data-k="{k % 8}"]', lambda: page.wait_for_function(PANEL_SHOWN, timeout=ms)
+        if self.view == "button":
+            return ".widget-toggle-button", self.toggled()
         if self.view == "baseline":
             return "#only", lambda: page.wait_for_function("(n) => only.textContent === 'clicked ' + n", arg=k + 1, timeout=ms)
         if self.view == "explain":  # a query on the strip's page (all of them up to 128)

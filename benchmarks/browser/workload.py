@@ -101,14 +101,16 @@ def live_notebook(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
     """A notebook of one cell that shows ``view`` from a live kernel (a JupyterLab opens it: event_timing.py),
     in a folder of its own, the Lab's. "explain": :func:`explain_layer`'s explain view, which the kernel
     explains at each pin, at any T; "graph": :func:`view_page`'s graph of :func:`weights`, for what a click
-    in a Lab output costs whatever the view."""
+    in a Lab output costs whatever the view; "button": an ipywidgets ToggleButton, Lab's floor."""
     from browser_support import write_notebook
 
     from . import ROOT
 
     path = work / f"lab-{view}-{t}" / f"{view}.ipynb"
     path.parent.mkdir()
-    if view == "explain":
+    if view == "button":
+        cell = "import ipywidgets\nipywidgets.ToggleButton(description='toggle')"
+    elif view == "explain":
         cell = f"import attnwidget\nres = attnwidget.attention(**{explain_layer(t)!r})\nres.widget.view = 'explain'\nres.widget"
     else:
         cell = (f"import sys\nsys.path.insert(0, {str(ROOT / 'benchmarks')!r})\nfrom browser.workload import tokens, weights\n"
