@@ -10,12 +10,12 @@ export const STALE_AFTER = 150;
 /**
  * A wait for one pin at a time. `late(key)`: whether the pin `key` (null: nothing is waited for) has waited
  * `after` ms; a new key starts the clock, and `onLate()` is called when it runs out (to draw again).
- * `stop()` drops the clock. `timers`: setTimeout / clearTimeout (tests pass their own).
+ * `stop()` drops the clock.
  */
-export function createWait(onLate, after = STALE_AFTER, timers = globalThis) {
+export function createWait(onLate, after = STALE_AFTER) {
   let key = null, late = false, timer = 0;
   const stop = () => {
-    if (timer) timers.clearTimeout(timer);
+    if (timer) clearTimeout(timer);
     timer = 0;
   };
   return {
@@ -24,7 +24,7 @@ export function createWait(onLate, after = STALE_AFTER, timers = globalThis) {
       stop();
       key = k;
       late = false;
-      if (k != null) timer = timers.setTimeout(() => { timer = 0; late = true; onLate(); }, after);
+      if (k != null) timer = setTimeout(() => { timer = 0; late = true; onLate(); }, after);
       return false;
     },
     stop,
