@@ -27,7 +27,7 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
-from harness import Browser, chromium_or_exit, chromium_version, observe_event_timing, trusted_click  # noqa: E402
+from harness import Browser, centre, chromium_or_exit, chromium_version, observe_event_timing, trusted_click  # noqa: E402
 
 from browser.frame_trace import click_to_screen  # noqa: E402
 
@@ -73,11 +73,11 @@ def measure(browser: Browser, path: pathlib.Path, pins: int, queries: int = 5) -
     frames = got["out"][2:]
     hits = []
     for k in range(11):  # as bench_browser.py clicks: the pointer moved there and the page settled first
-        entries = trusted_click(page, *centre(root, (k * 7 + 2) % queries))
+        entries = trusted_click(page, *centre(query_button(root, (k * 7 + 2) % queries)))
         hits.append(max((e["duration"] for e in entries), default=0))
     traced = []
     for k in range(8):
-        x, y = centre(root, (k * 7 + 3) % queries)
+        x, y = centre(query_button(root, (k * 7 + 3) % queries))
         page.mouse.move(x, y)
         page.wait_for_timeout(100)
         traced.append(click_to_screen(browser.browser, page, x, y))
@@ -88,10 +88,9 @@ def measure(browser: Browser, path: pathlib.Path, pins: int, queries: int = 5) -
             "screen": statistics.median(t["screen"] for t in traced), "main": statistics.median(t["main"] for t in traced)}
 
 
-def centre(root, q: int) -> tuple[float, float]:
-    """Viewport (x, y) of query q's button on the strip."""
-    box = root.locator(f'button[data-explain-query="{q}"]').bounding_box()
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+def query_button(root, q: int):
+    """Query q's button on the strip."""
+    return root.locator(f'button[data-explain-query="{q}"]')
 
 
 def main() -> None:

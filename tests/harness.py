@@ -175,6 +175,12 @@ def observe_event_timing(page) -> None:
     page.add_init_script(script=EVENT_TIMING)
 
 
+def centre(locator) -> tuple[float, float]:
+    """Viewport (x, y) of the middle of the element ``locator`` finds: where a trusted click or hover goes."""
+    box = locator.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
 def trusted_click(page, x: float, y: float) -> list[dict]:
     """Click at viewport ``(x, y)`` with real (trusted) input; return the event entries it produced.
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from harness import Browser, observe_event_timing, trusted_click
+from harness import Browser, centre, observe_event_timing, trusted_click
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
 from browser.event_inputs import trusted_key, trusted_move  # noqa: E402 - the benchmark's hovers and key presses
@@ -50,13 +50,8 @@ def page(tmp_path_factory):
         browser.close()
 
 
-def centre(page, selector: str) -> tuple[float, float]:
-    box = page.locator(selector).bounding_box()
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-
 def test_a_slow_click_handler_is_reported(page):
-    entries = trusted_click(page, *centre(page, "#slow"))
+    entries = trusted_click(page, *centre(page.locator("#slow")))
     clicks = [e for e in entries if e["name"] == "click"]
     assert clicks, entries
     # 50 ms in the handler, then a frame: at least 48 ms once rounded to the API's 8 ms
@@ -65,14 +60,14 @@ def test_a_slow_click_handler_is_reported(page):
 
 
 def test_each_click_gets_only_its_own_entries(page):
-    trusted_click(page, *centre(page, "#slow"))
-    fast = trusted_click(page, *centre(page, "#fast"))
+    trusted_click(page, *centre(page.locator("#slow")))
+    fast = trusted_click(page, *centre(page.locator("#fast")))
     assert all(e["processing"] < 50 for e in fast), fast  # the slow click's entries are not the fast one's
     assert "fast " in page.locator("#fast").text_content()  # the click was real: its handler ran
 
 
 def test_a_slow_hover_is_reported(page):
-    entries = trusted_move(page, *centre(page, "#hover"))  # in from the page's margin, as the benchmark hovers
+    entries = trusted_move(page, *centre(page.locator("#hover")))  # in from the page's margin, as the benchmark hovers
     over = [e for e in entries if e["name"] in ("mouseover", "pointerover")]
     assert over and max(e["duration"] for e in over) >= 48, entries
     assert "hovered " in page.locator("#hover").text_content()

@@ -17,7 +17,7 @@ ArrowDown: the next query), the one button (Enter: its click), a card of the pla
 
 from __future__ import annotations
 
-from harness import SETTLE
+from harness import SETTLE, centre
 
 from .page_scripts import EXPLAINED, SHOWN_SUM, REVEAL_TOKEN, STRIP_QUERIES
 
@@ -91,17 +91,17 @@ class Inputs:
             if got != "ok":
                 raise RuntimeError(got)
             selector = f'.attnwidget [data-side="query"][data-index="{i}"]'
-        x, y = self.centre(selector)
+        x, y = self.revealed_centre(selector)
         if view == "graph":
             return x, y, self.wait("(i) => document.querySelector('.attnwidget').attnwidget.app.ui.hover?.index === i", i)
         under = "([x, y, s]) => Boolean(document.elementFromPoint(x, y)?.closest(s))"
         return x, y, self.wait(under, [x, y, selector])
 
-    def centre(self, selector: str):
+    def revealed_centre(self, selector: str):
+        """The element scrolled into view; the middle of its box."""
         el = self.page.locator(selector)
         el.scroll_into_view_if_needed(timeout=self.ms)
-        box = el.bounding_box()
-        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        return centre(el)
 
     def key(self, k: int):
         """(key, check that it took effect) of key press k, its target focused."""

@@ -30,7 +30,7 @@ import shutil
 import tempfile
 
 from browser_support import Lab, Notebook
-from harness import SETTLE, observe_event_timing, trusted_click
+from harness import SETTLE, centre, observe_event_timing, trusted_click
 
 from .child import Progress, Session, failure, run_child
 from .event_inputs import Inputs, check_neutral, trusted_key, trusted_move
@@ -118,8 +118,7 @@ class Aim:
         selector, done = self.element(k)
         el = page.locator(selector)
         el.scroll_into_view_if_needed(timeout=self.ms)
-        box = el.bounding_box()
-        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, done
+        return (*centre(el), done)
 
     def toggled(self):
         """A check that the ToggleButton's value flipped (its class ``mod-active``) since now."""
