@@ -131,20 +131,13 @@ def pinned(token, expected: bool) -> bool:
 
 
 def notebook_session(root, name: str, cells: list[str], run: int, live: int = 1, **page_kw):
-    """Generator for module fixtures: a notebook of ``cells`` open in a fresh JupyterLab, its first ``run``
-    cells executed and ``live`` live views shown; yields ``(Notebook, Browser)``, then shuts all down."""
-    write_notebook(root / name, cells)
-    browser = Browser()
-    lab = Lab(root)
-    try:
-        nb = Notebook(browser.new_page(**page_kw), lab, name)
+    """Generator for module fixtures: :func:`lab_notebook`, its first ``run`` cells executed and ``live`` live
+    views shown; yields ``(Notebook, Browser)``, then shuts all down."""
+    with lab_notebook(root, name, cells, **page_kw) as (browser, _, nb, _):
         for i in range(run):
             nb.run(i)
         nb.page.locator(LIVE).nth(live - 1).wait_for(timeout=60_000)
         yield nb, browser
-    finally:
-        browser.close()
-        lab.stop()
 
 
 # The Jupyter server's limit on one websocket message (tornado's default max_message_size).
@@ -164,14 +157,15 @@ def websocket_sizes(page) -> list[int]:
 
 
 @contextlib.contextmanager
-def lab_notebook(root: pathlib.Path, name: str, cells: list[str]):
+def lab_notebook(root: pathlib.Path, name: str, cells: list[str], **page_kw):
     """A notebook of ``cells`` written to ``root/name``, open in a JupyterLab of its own, in a Chromium of its
-    own: yields (browser, its page, the Notebook, the page's websocket message sizes); all stopped after."""
+    own (its page made with ``page_kw``): yields (browser, its page, the Notebook, the page's websocket message
+    sizes); all stopped after."""
     write_notebook(root / name, cells)
     browser = Browser()
     lab = Lab(root)
     try:
-        page = browser.new_page()
+        page = browser.new_page(**page_kw)
         sizes = websocket_sizes(page)
         yield browser, page, Notebook(page, lab, name), sizes
     finally:
