@@ -69,20 +69,33 @@ function sameNumbers(a, b) {
 function fillRow(app, tb, s, j, r) {
   const { ex, n, w, color } = s;
   const masked = ex.mask ? ex.mask[j] === 0 : false, lifted = masked && w.unmasked, dropped = w.dropped.includes(j);
-  const kept = n.allowed[j] === 1, wt = kept ? n.weights[j] : 0, vec = valueText(tb, ex, j);
+  const kept = n.allowed[j] === 1, wt = kept ? n.weights[j] : 0;
+  // what only the key, its mask, its drop, V and the tokens decide, written again only when one of them
+  // changed: a pin (another query) rewrites the numbers alone
+  const vt = valueTexts(tb, ex), toks = app.get("key_tokens"), id = `${j}|${masked}|${lifted}|${dropped}`;
+  if (r.id !== id || r.vt !== vt || r.toks !== toks) {
+    r.id = id; r.vt = vt; r.toks = toks;
+    fillKey(app, r, j, masked, lifted, dropped, valueText(tb, ex, j));
+  }
+  const weight = String(wt);
+  if (r.wt !== weight) { r.wt = weight; r.tr.setAttribute("data-weight", weight); }
+  setText(r.dot, formatNumber(ex.dots[j]));
+  setText(r.logit, kept ? formatNumber(n.logits[j]) : "−∞");
+  setText(r.weight, formatNumber(wt));
+  // scaled, not resized: its length changes no layout
+  setAttrs(r.bar, { style: { transform: `scaleX(${Math.max(0, Math.min(1, wt))})`, background: color } });
+}
+
+/** Row r's parts that name key j: its class and state, index, token button and value vector `vec`. */
+function fillKey(app, r, j, masked, lifted, dropped, vec) {
   const cls = ["aw-explain-row", masked && !lifted && "aw-masked", lifted && "aw-unmasked", dropped && "aw-dropped"].filter(Boolean).join(" ");
   const why = dropped ? "dropped (what-if): left out of the softmax" : masked && !lifted ? "masked: this query may not attend to this key" : null;
-  setAttrs(r.tr, { class: cls, "data-explain-key": j, "aria-rowindex": j + 2, "data-weight": String(wt), "data-masked": masked ? "true" : "false", "data-dropped": dropped ? "true" : "false" });
+  setAttrs(r.tr, { class: cls, "data-explain-key": j, "aria-rowindex": j + 2, "data-masked": masked ? "true" : "false", "data-dropped": dropped ? "true" : "false" });
   setText(r.j, String(j));
   setText(r.key, app.label("key", j));
   setAttrs(r.key, { "data-explain-drop": j, disabled: masked && !lifted, "aria-pressed": dropped ? "true" : "false",
     title: `${app.token("key", j)} · click: ${dropped ? "put it back into" : "drop it from"} the softmax` });
-  setText(r.dot, formatNumber(ex.dots[j]));
-  setText(r.logit, kept ? formatNumber(n.logits[j]) : "−∞");
   setAttrs(r.logit, { title: why });
-  setText(r.weight, formatNumber(wt));
-  // scaled, not resized: its length changes no layout
-  setAttrs(r.bar, { style: { transform: `scaleX(${Math.max(0, Math.min(1, wt))})`, background: color } });
   setText(r.vec, vec.short);
   setAttrs(r.vec, { title: vec.full });
 }
