@@ -12,7 +12,8 @@ A key press is ``page.keyboard.press`` (trusted keydown ... keyup) on an element
 untimed: the graph's query token (ArrowDown: focus, and the pin, to the next token), the matrix's
 canvas (ArrowUp / ArrowRight: the pinned cell moves), a head card (Enter: opens the matrix view), the
 model's canvas (ArrowRight moves the focus ring, Enter opens that thumbnail), the explain view (ArrowUp /
-ArrowDown: the next query), the one button (Enter: its click), a card of the plain switch (Enter: its panel).
+ArrowDown: the next query), the one button (Enter: its click), a card of the plain switch (Enter: its panel),
+the plain table's box (ArrowDown / ArrowUp: the next query).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class Inputs:
             selector = f'.attnwidget button.aw-head-card[data-head="{k % aim.HEADS}"]'
         elif view == "switch":
             selector = f'#cards button[data-k="{k % 8}"]'
+        elif view == "table":
+            selector = f'#strip button[data-k="{aim.spread(k, 64)}"]'
         elif view == "baseline":
             selector = "#only"
         elif view == "button":
@@ -120,6 +123,11 @@ class Inputs:
         if view == "switch":
             page.focus(f'#cards button[data-k="{k % 8}"]')
             return "Enter", self.wait(aim.PANEL_SHOWN)
+        if view == "table":
+            page.focus("#box")
+            on = page.evaluate("() => { const b = document.querySelector('#strip button.on'); return b ? +b.dataset.k : -1; }")
+            up = on >= 63
+            return ("ArrowUp" if up else "ArrowDown"), self.wait(aim.TABLE_PINNED, on - 1 if up else on + 1)
         if view == "graph":
             i = min(aim.spread(k, self.t), self.t - 2)
             got = page.evaluate(REVEAL_TOKEN, i)

@@ -11,7 +11,9 @@ click): from the input to the next frame painted after the handlers. The API rep
 16 ms: such a click counts as "< 16". A page with one button is measured the same way at each
 size, just before the views: the floor on this machine at that moment; and so is a plain view switch
 (workload.SWITCH: a card's click shows 64 lines of text of the matrix view's size in the cards' place),
-the floor of the heads and model views' clicks. Then ``HOVERS`` hovers and ``KEYS`` key presses on the
+the floor of the heads and model views' clicks; and, where an explain view is measured, a plain table
+(workload.TABLE: a click rewrites the numbers of 35 rows, what an explain pin must do at the least), the
+floor of the explain view's pins. Then ``HOVERS`` hovers and ``KEYS`` key presses on the
 same page, made as event_inputs.py says.
 
 A ``to_html`` page carries the explain view's numbers for up to 64 queries only. "explain-live" is that
@@ -35,18 +37,18 @@ from harness import SETTLE, centre, observe_event_timing, trusted_click
 from .child import Progress, Session, failure, run_child
 from .event_inputs import Inputs, check_neutral, trusted_key, trusted_move
 from .page_scripts import EXPLAINED, SHOWN_SUM, REVEAL_TOKEN, STRIP_QUERIES
-from .workload import HEADS, baseline_page, explain_page, live_notebook, switch_page, view_page
+from .workload import HEADS, baseline_page, explain_page, live_notebook, switch_page, table_page, view_page
 
 CLICKS = HOVERS = KEYS = 11
 KINDS = ("click", "hover", "key")
 VIEWS = ("graph", "matrix", "heads", "model", "explain", "button-live", "graph-live", "explain-live")
-TITLES = {"baseline": "one button (baseline)", "switch": "plain switch (floor)", "graph": "graph", "matrix": "matrix", "heads": "heads",
+TITLES = {"baseline": "one button (baseline)", "switch": "plain switch (floor)", "table": "plain table (explain's floor)", "graph": "graph", "matrix": "matrix", "heads": "heads",
           "model": "model (2 layers)", "explain": "explain", "button-live": "a toggle button (ipywidgets), JupyterLab", "graph-live": "graph, live kernel (JupyterLab)",
           "explain-live": "explain, live kernel (JupyterLab)"}
 # Measured as another view is: the view with a kernel behind it, in JupyterLab
 AS = {"button-live": "button", "graph-live": "graph", "explain-live": "explain"}
 READY = {  # shown once this is visible
-    "baseline": "#only", "switch": "#cards button", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
+    "baseline": "#only", "switch": "#cards button", "table": "#strip button", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
     "heads": ".attnwidget button.aw-head-card", "model": ".attnwidget canvas.aw-model-canvas",
     "explain": ".attnwidget button.aw-explain-tok", "explain-live": ".attnwidget button.aw-explain-tok",
     "graph-live": '.attnwidget [data-side="query"]', "button-live": ".widget-toggle-button",
@@ -73,6 +75,7 @@ SPOTS = """(a) => {
 }"""
 MATRIX_SHOWN = "() => document.querySelector('.attnwidget button[data-view=\"matrix\"]')?.getAttribute('aria-selected') === 'true'"
 PANEL_SHOWN = "() => !document.getElementById('panel').hidden"  # the plain switch's other panel (workload.SWITCH)
+TABLE_PINNED = "(k) => document.getElementById('title').textContent === 'query ' + k"  # the plain table's (workload.TABLE)
 
 
 def spread(k: int, n: int) -> int:
@@ -83,7 +86,7 @@ def spread(k: int, n: int) -> int:
 class Aim:
     """Where click k goes on a page, and a check that it took effect (raises if not)."""
 
-    SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, spread = SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, staticmethod(spread)
+    SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, TABLE_PINNED, spread = SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, TABLE_PINNED, staticmethod(spread)
 
     def __init__(self, page, view: str, t: int, timeout_s: float):
         self.page, self.view, self.t, self.ms = page, view, t, timeout_s * 1000
@@ -136,6 +139,9 @@ class Aim:
             return f'#cards button[data-k="{k % 8}"]', lambda: page.wait_for_function(PANEL_SHOWN, timeout=ms)
         if self.view == "button":
             return ".widget-toggle-button", self.toggled()
+        if self.view == "table":
+            q = spread(k, 64)
+            return f'#strip button[data-k="{q}"]', lambda: page.wait_for_function(TABLE_PINNED, arg=q, timeout=ms)
         if self.view == "baseline":
             return "#only", lambda: page.wait_for_function("(n) => only.textContent === 'clicked ' + n", arg=k + 1, timeout=ms)
         if self.view == "explain":  # a query on the strip's page (all of them up to 128)
@@ -237,11 +243,12 @@ def run(sizes, timeout_s: float, views=VIEWS) -> dict:
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         work = pathlib.Path(tmp)
-        base, switch = baseline_page(work), switch_page(work)
+        floors = {"baseline": baseline_page(work), "switch": switch_page(work)}
+        if {"explain", "explain-live"} & set(views):
+            floors["table"] = table_page(work)
         for t in sizes:
-            row = results[t] = {"baseline": measure_in_child("baseline", t, base, timeout_s, work),
-                                "switch": measure_in_child("switch", t, switch, timeout_s, work)}
-            print(f"T={t}: baseline {cell(row['baseline'], 'click')}, plain switch {cell(row['switch'], 'click')}", end="", flush=True)
+            row = results[t] = {name: measure_in_child(name, t, page, timeout_s, work) for name, page in floors.items()}
+            print(f"T={t}: " + ", ".join(f"{TITLES[name]} {cell(row[name], 'click')}" for name in floors), end="", flush=True)
             for view in views:
                 try:
                     page = page_for(view, t, work)

@@ -144,3 +144,48 @@ def switch_page(work: pathlib.Path) -> pathlib.Path:
     path = work / "switch.html"
     path.write_text(SWITCH)
     return path
+
+
+# What an explain pin must do at the least, with nothing else: 64 query buttons over a table of 35 rows
+# (the rows the explain view keeps in the page at T = 64) in a scroller of its height, in the view's
+# typography (font, tabular numbers, collapsed borders, bold weights, "−"). A button's click, or ArrowDown /
+# ArrowUp in the table, pins a query: the button marked now and, in the next animation frame as the widget
+# does, each row's three numbers and its bar rewritten.
+TABLE = """<!doctype html><meta charset="utf-8"><title>table</title>
+<style>body { margin: 20px; font: 13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+#strip button { font: inherit; margin: 1px; border: 1px solid #ccc; background: #f6f6f6; } #strip button:hover { border-color: #1976d2; }
+#strip button.on { outline: 2px solid #1976d2; } #box { max-height: 560px; overflow: auto; width: 1236px; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; } td { padding: 2px 8px; text-align: right; border-bottom: 1px solid #eee; }
+td:nth-child(5) { font-weight: 600; } td.v { font: 11px monospace; text-align: left; }
+.bar { height: 10px; width: 100px; background: #4477aa; transform-origin: left; }</style>
+<div id="strip">BUTTONS</div><div id="title">no query pinned</div><div id="box" tabindex="0"><table><tbody id="rows">ROWS</tbody></table></div>
+<script>
+const cells = [...rows.children].map((tr) => [...tr.children].slice(2, 5).map((td) => td.firstChild).concat(tr.children[5].firstChild));
+const num = (x) => x.toFixed(3).replace(/^-/, "\\u2212");
+let on = null;
+function pin(k) {
+  const b = strip.children[k];
+  if (on) on.classList.remove("on");
+  (on = b).classList.add("on");
+  requestAnimationFrame(() => {
+    title.textContent = "query " + k;
+    cells.forEach(([d, l, w, bar], j) => {
+      const x = 10 * Math.sin(k * 7.1 + j * 1.3), p = (1 + Math.cos(k * 3.7 + j)) / 2;
+      d.data = num(x); l.data = num(x / 4); w.data = num(p); bar.style.transform = `scaleX(${p})`;
+    });
+  });
+}
+strip.addEventListener("click", (e) => { const b = e.target.closest("button"); if (b) pin(+b.dataset.k); });
+box.addEventListener("keydown", (e) => {
+  const d = { ArrowDown: 1, ArrowUp: -1 }[e.key], k = on ? +on.dataset.k : -1;
+  if (d && k + d >= 0 && k + d < strip.children.length) { e.preventDefault(); pin(k + d); }
+});
+</script>""".replace("BUTTONS", "".join(f'<button data-k="{k}">t{k}</button>' for k in range(64))).replace(
+    "ROWS", "".join(f'<tr><td>{j}</td><td>t{j}</td><td>0.000</td><td>0.000</td><td>0.000</td><td><div class="bar"></div></td>'
+                    f'<td class="v">[0.52, 1.47, 0.44, 1.70, 0.71, \u22121.37, \u2026 +10]</td></tr>' for j in range(35)))
+
+
+def table_page(work: pathlib.Path) -> pathlib.Path:
+    path = work / "table.html"
+    path.write_text(TABLE)
+    return path
