@@ -90,12 +90,22 @@ export function deltaE(c1, c2) {
   return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 }
 
+const madeHeadColors = new Map(); // headColor's, by palette, theme and head
+
 /**
  * Colour of head `i` (hex) in `palette` (a name of PALETTES; an unknown name is "default"). The palette's
  * colours first; further heads use golden-angle hue spacing with alternating lightness, so neighbours
- * never look alike. `dark`: lighten for dark backgrounds (black becomes white there).
+ * never look alike. `dark`: lighten for dark backgrounds (black becomes white there). Kept once made: the
+ * views ask for it per line and bar at every pin, and the contrast search behind it is a loop.
  */
 export function headColor(i, dark = false, palette = "default") {
+  const key = `${palette}|${dark}|${i}`;
+  let c = madeHeadColors.get(key);
+  if (c === undefined) madeHeadColors.set(key, (c = makeHeadColor(i, dark, palette)));
+  return c;
+}
+
+function makeHeadColor(i, dark, palette) {
   const cat = Object.hasOwn(PALETTES, palette) ? PALETTES[palette] : PALETTES.default;
   if (i < cat.length && !dark) return rgbToHex(onWhite(hexToRgb(cat[i])));
   let rgb;
