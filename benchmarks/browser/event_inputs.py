@@ -13,7 +13,8 @@ untimed: the graph's query token (ArrowDown: focus, and the pin, to the next tok
 canvas (ArrowUp / ArrowRight: the pinned cell moves), a head card (Enter: opens the matrix view), the
 model's canvas (ArrowRight moves the focus ring, Enter opens that thumbnail), the explain view (ArrowUp /
 ArrowDown: the next query), the one button (Enter: its click), a card of the plain switch (Enter: its panel),
-the plain table's box (ArrowDown / ArrowUp: the next query).
+the plain table's box (ArrowDown / ArrowUp: the next query), a token of Lab's canvas floor (ArrowDown: the
+pin and the focus to the next).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class Inputs:
             selector = f'#cards button[data-k="{k % 8}"]'
         elif view == "table":
             selector = f'#strip button[data-k="{aim.spread(k, 64)}"]'
+        elif view == "canvas":
+            selector = f'.aw-floor-tok[data-k="{aim.spread(k, 64)}"]'
         elif view == "baseline":
             selector = "#only"
         elif view == "button":
@@ -128,6 +131,12 @@ class Inputs:
             on = page.evaluate("() => { const b = document.querySelector('#strip button.on'); return b ? +b.dataset.k : -1; }")
             up = on >= 63
             return ("ArrowUp" if up else "ArrowDown"), self.wait(aim.TABLE_PINNED, on - 1 if up else on + 1)
+        if view == "canvas":
+            i = min(aim.spread(k, 64), 62)
+            page.focus(f'.aw-floor-tok[data-k="{i}"]')
+            page.locator(f'.aw-floor-tok[data-k="{i}"]').click()  # the pin there first, untimed: the key moves it on
+            page.evaluate(SETTLE)
+            return "ArrowDown", self.wait(aim.CANVAS_PINNED, i + 1)
         if view == "graph":
             i = min(aim.spread(k, self.t), self.t - 2)
             got = page.evaluate(REVEAL_TOKEN, i)

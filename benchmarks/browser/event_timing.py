@@ -20,7 +20,8 @@ A ``to_html`` page carries the explain view's numbers for up to 64 queries only.
 view with a kernel behind it, at any T: the layer's notebook in a JupyterLab of its own (tests'
 ``browser_support.Lab``), its cell run, then the same inputs; "graph-live" is the graph so, what a click in
 a Lab output costs whatever the view (Lab makes the cell active); "button-live", an ipywidgets ToggleButton
-there, is Lab's floor: a widget with nothing to draw. A pin's numbers come from the kernel after
+there, is Lab's floor: a widget with nothing to draw; "canvas-live", an anywidget that marks a token and redraws a
+canvas of the graph's band (workload.CANVAS_ESM), the least a graph pin must do there. A pin's numbers come from the kernel after
 the click's own frame (that frame shows the pin; the table keeps the last numbers until they come); each
 next input waits, untimed, for them. Its clicks go to the strip's query buttons (one page of 128 on a long sequence).
 """
@@ -41,17 +42,19 @@ from .workload import HEADS, baseline_page, explain_page, live_notebook, switch_
 
 CLICKS = HOVERS = KEYS = 11
 KINDS = ("click", "hover", "key")
-VIEWS = ("graph", "matrix", "heads", "model", "explain", "button-live", "graph-live", "explain-live")
+VIEWS = ("graph", "matrix", "heads", "model", "explain", "button-live", "canvas-live", "graph-live", "explain-live")
 TITLES = {"baseline": "one button (baseline)", "switch": "plain switch (floor)", "table": "plain table (explain's floor)", "graph": "graph", "matrix": "matrix", "heads": "heads",
-          "model": "model (2 layers)", "explain": "explain", "button-live": "a toggle button (ipywidgets), JupyterLab", "graph-live": "graph, live kernel (JupyterLab)",
+          "model": "model (2 layers)", "explain": "explain", "button-live": "a toggle button (ipywidgets), JupyterLab",
+          "canvas-live": "a canvas redrawn (anywidget; the graph's floor), JupyterLab", "graph-live": "graph, live kernel (JupyterLab)",
           "explain-live": "explain, live kernel (JupyterLab)"}
 # Measured as another view is: the view with a kernel behind it, in JupyterLab
-AS = {"button-live": "button", "graph-live": "graph", "explain-live": "explain"}
+AS = {"button-live": "button", "canvas-live": "canvas", "graph-live": "graph", "explain-live": "explain"}
 READY = {  # shown once this is visible
     "baseline": "#only", "switch": "#cards button", "table": "#strip button", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
     "heads": ".attnwidget button.aw-head-card", "model": ".attnwidget canvas.aw-model-canvas",
     "explain": ".attnwidget button.aw-explain-tok", "explain-live": ".attnwidget button.aw-explain-tok",
     "graph-live": '.attnwidget [data-side="query"]', "button-live": ".widget-toggle-button",
+    "canvas-live": ".aw-floor-tok",
 }
 CANVAS = {"matrix": {"x": 3, "step": 1}, "model": {"step": 8}}  # where to look for clickable spots
 
@@ -76,6 +79,7 @@ SPOTS = """(a) => {
 MATRIX_SHOWN = "() => document.querySelector('.attnwidget button[data-view=\"matrix\"]')?.getAttribute('aria-selected') === 'true'"
 PANEL_SHOWN = "() => !document.getElementById('panel').hidden"  # the plain switch's other panel (workload.SWITCH)
 TABLE_PINNED = "(k) => document.getElementById('title').textContent === 'query ' + k"  # the plain table's (workload.TABLE)
+CANVAS_PINNED = "(k) => document.querySelector('.aw-floor-tok.on')?.dataset.k === String(k)"  # Lab's canvas floor (workload.CANVAS_ESM)
 
 
 def spread(k: int, n: int) -> int:
@@ -86,7 +90,8 @@ def spread(k: int, n: int) -> int:
 class Aim:
     """Where click k goes on a page, and a check that it took effect (raises if not)."""
 
-    SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, TABLE_PINNED, spread = SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, TABLE_PINNED, staticmethod(spread)
+    SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, TABLE_PINNED, CANVAS_PINNED = SPOTS, READY, HEADS, MATRIX_SHOWN, PANEL_SHOWN, TABLE_PINNED, CANVAS_PINNED
+    spread = staticmethod(spread)
 
     def __init__(self, page, view: str, t: int, timeout_s: float):
         self.page, self.view, self.t, self.ms = page, view, t, timeout_s * 1000
@@ -139,9 +144,10 @@ class Aim:
             return f'#cards button[data-k="{k % 8}"]', lambda: page.wait_for_function(PANEL_SHOWN, timeout=ms)
         if self.view == "button":
             return ".widget-toggle-button", self.toggled()
-        if self.view == "table":
-            q = spread(k, 64)
-            return f'#strip button[data-k="{q}"]', lambda: page.wait_for_function(TABLE_PINNED, arg=q, timeout=ms)
+        if self.view in ("table", "canvas"):
+            q, pinned = spread(k, 64), (TABLE_PINNED if self.view == "table" else CANVAS_PINNED)
+            button = "#strip button" if self.view == "table" else ".aw-floor-tok"
+            return f'{button}[data-k="{q}"]', lambda: page.wait_for_function(pinned, arg=q, timeout=ms)
         if self.view == "baseline":
             return "#only", lambda: page.wait_for_function("(n) => only.textContent === 'clicked ' + n", arg=k + 1, timeout=ms)
         if self.view == "explain":  # a query on the strip's page (all of them up to 128)

@@ -101,7 +101,8 @@ def live_notebook(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
     """A notebook of one cell that shows ``view`` from a live kernel (a JupyterLab opens it: event_timing.py),
     in a folder of its own, the Lab's. "explain": :func:`explain_layer`'s explain view, which the kernel
     explains at each pin, at any T; "graph": :func:`view_page`'s graph of :func:`weights`, for what a click
-    in a Lab output costs whatever the view; "button": an ipywidgets ToggleButton, Lab's floor."""
+    in a Lab output costs whatever the view; "button": an ipywidgets ToggleButton, Lab's floor; "canvas": the
+    least a graph pin must do there (:data:`CANVAS_ESM`), the graph's floor in Lab."""
     from browser_support import write_notebook
 
     from . import ROOT
@@ -110,6 +111,9 @@ def live_notebook(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
     path.parent.mkdir()
     if view == "button":
         cell = "import ipywidgets\nipywidgets.ToggleButton(description='toggle')"
+    elif view == "canvas":
+        cell = ("import anywidget, traitlets\nclass Floor(anywidget.AnyWidget):\n    pinned = traitlets.Int(-1).tag(sync=True)\n"
+                f"    _esm = {CANVAS_ESM!r}\nFloor()")
     elif view == "explain":
         cell = f"import attnwidget\nres = attnwidget.attention(**{explain_layer(t)!r})\nres.widget.view = 'explain'\nres.widget"
     else:
@@ -117,6 +121,39 @@ def live_notebook(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
                 f"from attnwidget import AttentionWidget\nAttentionWidget(weights({t}), tokens({t}), view={view!r})")
     write_notebook(path, [cell])
     return path
+
+
+# The least a graph pin must do in a Lab output, with nothing else: an anywidget of 64 token buttons beside a
+# canvas of the graph's band (640 × 640); a click, or ArrowDown / ArrowUp on a button (the focus moves on with
+# the pin), marks the token, syncs the pin to the kernel and, in the next animation frame, redraws the canvas:
+# the token's lines to 64 keys in 8 heads, one stroke a head.
+CANVAS_ESM = """export default { render({ model, el }) {
+  const col = document.createElement("div"), c = document.createElement("canvas"), ctx = c.getContext("2d");
+  col.style.cssText = "display:flex;flex-direction:column"; c.width = c.height = 640; c.style.cssText = "width:640px;height:640px";
+  const box = document.createElement("div"); box.style.cssText = "display:flex;gap:8px"; box.append(col, c); el.append(box);
+  const toks = Array.from({ length: 64 }, (_, k) => {
+    const b = document.createElement("button"); b.className = "aw-floor-tok"; b.dataset.k = k; b.textContent = "t" + k;
+    b.style.cssText = "height:10px;font-size:8px;line-height:8px;padding:0 4px;border:0;text-align:left"; col.append(b); return b; });
+  let on = null;
+  const pin = (k) => {
+    if (on) on.classList.remove("on"), (on.style.outline = "");
+    on = toks[k]; on.classList.add("on"); on.style.outline = "1px solid #1976d2";
+    model.set("pinned", k); model.save_changes();
+    requestAnimationFrame(() => {
+      ctx.clearRect(0, 0, 640, 640);
+      for (let h = 0; h < 8; h++) {
+        ctx.beginPath(); ctx.strokeStyle = `hsl(${h * 45}, 70%, 45%)`; ctx.globalAlpha = 0.3 + 0.08 * h;
+        for (let j = 0; j < 64; j++) { ctx.moveTo(0, 10 * k + 5); ctx.lineTo(640, 10 * j + 5); }
+        ctx.stroke();
+      }
+    });
+  };
+  col.addEventListener("click", (e) => { const b = e.target.closest("button"); if (b) pin(+b.dataset.k); });
+  col.addEventListener("keydown", (e) => {
+    const d = { ArrowDown: 1, ArrowUp: -1 }[e.key], k = on ? +on.dataset.k : -1;
+    if (d && k + d >= 0 && k + d < 64) { e.preventDefault(); e.stopPropagation(); toks[k + d].focus(); pin(k + d); }
+  });
+} };"""
 
 
 def baseline_page(work: pathlib.Path) -> pathlib.Path:
