@@ -126,7 +126,7 @@ def live_notebook(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
 # The least a graph pin must do in a Lab output, with nothing else: an anywidget of 64 token buttons beside a
 # canvas of the graph's band (640 × 640); a click, or ArrowDown / ArrowUp on a button (the focus moves on with
 # the pin), marks the token, syncs the pin to the kernel and, in the next animation frame, redraws the canvas:
-# the token's lines to 64 keys in 8 heads, one stroke a head.
+# the token's lines to 64 keys in 8 heads, one stroke a head; the pointer moved onto a token redraws it so too.
 CANVAS_ESM = """export default { render({ model, el }) {
   const col = document.createElement("div"), c = document.createElement("canvas"), ctx = c.getContext("2d");
   col.style.cssText = "display:flex;flex-direction:column"; c.width = c.height = 640; c.style.cssText = "width:640px;height:640px";
@@ -135,20 +135,22 @@ CANVAS_ESM = """export default { render({ model, el }) {
     const b = document.createElement("button"); b.className = "aw-floor-tok"; b.dataset.k = k; b.textContent = "t" + k;
     b.style.cssText = "height:10px;font-size:8px;line-height:8px;padding:0 4px;border:0;text-align:left"; col.append(b); return b; });
   let on = null;
+  const draw = (k) => requestAnimationFrame(() => {
+    ctx.clearRect(0, 0, 640, 640);
+    for (let h = 0; h < 8; h++) {
+      ctx.beginPath(); ctx.strokeStyle = `hsl(${h * 45}, 70%, 45%)`; ctx.globalAlpha = 0.3 + 0.08 * h;
+      for (let j = 0; j < 64; j++) { ctx.moveTo(0, 10 * k + 5); ctx.lineTo(640, 10 * j + 5); }
+      ctx.stroke();
+    }
+  });
   const pin = (k) => {
     if (on) on.classList.remove("on"), (on.style.outline = "");
     on = toks[k]; on.classList.add("on"); on.style.outline = "1px solid #1976d2";
     model.set("pinned", k); model.save_changes();
-    requestAnimationFrame(() => {
-      ctx.clearRect(0, 0, 640, 640);
-      for (let h = 0; h < 8; h++) {
-        ctx.beginPath(); ctx.strokeStyle = `hsl(${h * 45}, 70%, 45%)`; ctx.globalAlpha = 0.3 + 0.08 * h;
-        for (let j = 0; j < 64; j++) { ctx.moveTo(0, 10 * k + 5); ctx.lineTo(640, 10 * j + 5); }
-        ctx.stroke();
-      }
-    });
+    draw(k);
   };
   col.addEventListener("click", (e) => { const b = e.target.closest("button"); if (b) pin(+b.dataset.k); });
+  col.addEventListener("pointerover", (e) => { const b = e.target.closest("button"); if (b) draw(+b.dataset.k); });
   col.addEventListener("keydown", (e) => {
     const d = { ArrowDown: 1, ArrowUp: -1 }[e.key], k = on ? +on.dataset.k : -1;
     if (d && k + d >= 0 && k + d < 64) { e.preventDefault(); e.stopPropagation(); toks[k + d].focus(); pin(k + d); }
