@@ -151,7 +151,8 @@ export function fillTable(tb, app, ex, n, w, geom) {
     setAttrs(tb.head.children[k], { title: ti || null });
   });
   tb.last = { ex, n, w, color: app.headColor(ex.head) };
-  setAttrs(tb.table, { "aria-rowcount": ex.S + 3 });
+  // whose numbers these are: the title names the pin at once, the numbers may come from the kernel later
+  setAttrs(tb.table, { "aria-rowcount": ex.S + 3, "data-shows": `${ex.query},${ex.head}` });
   fillSizer(app, tb, ex, n);
   fillWindow(app, tb, geom);
   let sum = 0;

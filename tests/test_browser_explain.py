@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from browser_support import ARTIFACTS, LIVE, notebook_session
+from browser_support import ARTIFACTS, EXPLAINED, LIVE, notebook_session
 from conftest import IT_SENTENCE
 
 pytestmark = pytest.mark.browser
@@ -53,14 +53,8 @@ def state(nb) -> dict:
 
 
 def wait_explained(nb, root, query: int, head: int = 0):
-    """Until the table shows ``query`` / ``head`` (the title names them and nothing is stale)."""
-    nb.page.wait_for_function(
-        """([el, q, h]) => { const t = el.querySelector('.aw-explain-title');
-              const x = el.querySelector('.aw-explain');
-              return t && t.textContent.startsWith(`query ${q} `) && t.textContent.endsWith(`head ${h}`)
-                     && !x.classList.contains('aw-stale') && el.querySelectorAll('tr[data-explain-key]').length > 0
-                     && !el.querySelector('.aw-explain-scroll').hidden; }""",
-        arg=[root.element_handle(), query, head], timeout=20_000)
+    """Until the table shows ``query`` / ``head``'s numbers (browser_support.EXPLAINED)."""
+    nb.page.wait_for_function(EXPLAINED, arg=[root.element_handle(), query, head], timeout=20_000)
 
 
 def test_pin_open_explain_and_read_the_weights(session):
@@ -227,6 +221,11 @@ def test_a_slow_kernel_leaves_the_table_in_place_and_then_says_it_waits(session)
     nb.run(SLOW)
     root.evaluate(WATCH_WAIT)
     root.locator('button[data-explain-query="9"]').click()
+    # the title names the new pin at once, over the old numbers: a wait for the pin's numbers must not take
+    # those for them (the table says whose they are)
+    root.locator(".aw-explain-title").filter(has_text="query 9 ").wait_for(timeout=1_000)
+    assert root.locator(".aw-explain-table").get_attribute("data-shows") == "7,0"
+    assert root.evaluate(f"(el) => ({EXPLAINED})([el, 9, 0])") is False
     page.wait_for_function("() => window.__wait.staleAt != null", timeout=1_200)  # the numbers take 1.5 s
     assert root.locator(".aw-explain-title").inner_text().startswith("query 9 ")
     wait_explained(nb, root, 9)

@@ -16,7 +16,7 @@ import math
 
 import pytest
 
-from browser_support import ARTIFACTS, LIVE, notebook_session
+from browser_support import ARTIFACTS, EXPLAINED, LIVE, notebook_session
 from conftest import IT_SENTENCE
 
 pytestmark = pytest.mark.browser
@@ -87,11 +87,7 @@ def assert_table(root, want: dict, what: str, dropped=(), masked=(), log=None):
 
 
 def wait_explained(root, query: int):
-    root.page.wait_for_function(
-        """([el, q]) => { const t = el.querySelector('.aw-explain-title'), x = el.querySelector('.aw-explain');
-             return t && t.textContent.startsWith(`query ${q} `) && !x.classList.contains('aw-stale')
-                    && el.querySelectorAll('tr[data-explain-key]').length > 0 && !el.querySelector('.aw-explain-scroll').hidden; }""",
-        arg=[root.element_handle(), query], timeout=20_000)
+    root.page.wait_for_function(EXPLAINED, arg=[root.element_handle(), query, None], timeout=20_000)
 
 
 def wait_note(root, part: str):

@@ -1,5 +1,6 @@
 """JavaScript the benchmark runs inside the pages: drawing probes, in-page clicks, scrolling a token into view."""
 
+from browser_support import EXPLAINED as SHOWS_PIN
 from harness import PIXELS
 
 # Polls every animation frame until ``check`` holds; the time of the next frame after that is the figure.
@@ -114,10 +115,8 @@ SHOWN_SUM = """() => {
   return `${s}|${pin}`;
 }""".replace("PIXELS", PIXELS)
 
-# The explain view shows query i with its own numbers: its title, and the table shown and not stale (a live
-# kernel sends the numbers after the pin; the next input waits for them, untimed).
-EXPLAINED = """(i) => { const v = document.querySelector('.attnwidget .aw-explain');
-  return Boolean(v) && !v.classList.contains('aw-stale') && !v.querySelector('.aw-explain-scroll').hidden
-    && (v.querySelector('.aw-explain-title')?.textContent || '').startsWith(`query ${i} `); }"""
+# The explain view shows query i with its own numbers (tests' browser_support.EXPLAINED: a live kernel sends
+# them after the pin; the next input waits for them, untimed).
+EXPLAINED = f"(i) => ({SHOWS_PIN})([document.querySelector('.attnwidget'), i, null])"
 # The queries whose buttons the explain view's strip shows now (one page of them on a long sequence).
 STRIP_QUERIES = "() => [...document.querySelectorAll('.attnwidget button.aw-explain-tok')].map((b) => Number(b.dataset.explainQuery))"
