@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from harness import SETTLE, centre
 
-from .page_scripts import EXPLAINED, SHOWN_SUM, REVEAL_TOKEN, STRIP_QUERIES
+from .page_scripts import EXPLAINED, SHOWN_SUM, REVEAL_TOKEN
 
 NEUTRAL = (2, 2)  # in the body's 16 px margin: outside the widget
 ENTRIES_SINCE = "(t0) => window.__eventTiming.filter((e) => e.start >= t0)"
@@ -76,29 +76,10 @@ class Inputs:
             page.evaluate("(s) => document.querySelector(s).scrollIntoView({ block: 'start' })", aim.READY[view])
             x, y = self.tips[aim.spread(k, len(self.tips))]
             return x, y, self.wait(TIP_SHOWN)
-        if view == "heads":
-            selector = f'.attnwidget button.aw-head-card[data-head="{k % aim.HEADS}"]'
-        elif view == "switch":
-            selector = f'#cards button[data-k="{k % 8}"]'
-        elif view == "table":
-            selector = f'#strip button[data-k="{aim.spread(k, 64)}"]'
-        elif view == "canvas":
-            selector = f'.aw-floor-tok[data-k="{aim.spread(k, 64)}"]'
-        elif view == "baseline":
-            selector = "#only"
-        elif view == "button":
-            selector = ".widget-toggle-button"
-        elif view == "explain":
-            qs = page.evaluate(STRIP_QUERIES)  # the strip's page
-            selector = f'.attnwidget button.aw-explain-tok[data-explain-query="{qs[aim.spread(k, len(qs))]}"]'
-        else:
-            i = aim.spread(k, self.t)
-            got = page.evaluate(REVEAL_TOKEN, i)
-            if got != "ok":
-                raise RuntimeError(got)
-            selector = f'.attnwidget [data-side="query"][data-index="{i}"]'
+        selector, _ = aim.element(k)  # the element a click goes to (a graph token: revealed first)
         x, y = self.revealed_centre(selector)
         if view == "graph":
+            i = aim.spread(k, self.t)
             return x, y, self.wait("(i) => document.querySelector('.attnwidget').attnwidget.app.ui.hover?.index === i", i)
         under = "([x, y, s]) => Boolean(document.elementFromPoint(x, y)?.closest(s))"
         return x, y, self.wait(under, [x, y, selector])
