@@ -25,7 +25,7 @@ LIVE = ".attnwidget:not(.attnwidget-static .attnwidget)"
 # its table holds that pin's numbers (``data-shows``: the title changes at the pin, the numbers come from the
 # kernel later, and the old ones stay undimmed for a while: js/explainwait.js), rows are in the page.
 EXPLAINED = """([el, q, h]) => { const x = el.querySelector('.aw-explain'), t = x?.querySelector('.aw-explain-title');
-  const [sq, sh] = (x?.querySelector('.aw-explain-table').dataset.shows || '').split(',');
+  const [sq, sh] = (x?.querySelector('.aw-explain-table')?.dataset.shows || '').split(',');
   return Boolean(t) && t.textContent.startsWith(`query ${q} `) && (h == null || t.textContent.endsWith(`head ${h}`))
     && sq === String(q) && (h == null || sh === String(h)) && !x.classList.contains('aw-stale')
     && x.querySelectorAll('tr[data-explain-key]').length > 0 && !x.querySelector('.aw-explain-scroll').hidden; }"""
