@@ -37,7 +37,7 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
-from harness import Browser, chromium_or_exit, chromium_version  # noqa: E402
+from harness import SETTLE, Browser, chromium_or_exit, chromium_version  # noqa: E402
 
 from browser.frame_trace import click_to_screen  # noqa: E402
 
@@ -101,14 +101,19 @@ def run_mode(browser: Browser, mode: str, clicks: int, work: pathlib.Path, trace
     page.wait_for_timeout(800)
     out: dict = {"in": [], "out": [], "traced": []}
     for k in range(clicks):
+        at = (200 + 17 * k, 200 + 11 * k)
+        page.mouse.move(*at)  # the pointer there first, as trusted_click does: hover work is not the click's
+        page.evaluate(SETTLE)
         page.evaluate("window.__entries = []")
-        page.mouse.click(200 + 17 * k, 200 + 11 * k)
+        page.mouse.click(*at)
         page.wait_for_timeout(200)
         got = page.evaluate("window.__entries")
         side = "in" if mode == "repaint" or k % 2 == 0 else "out"
         out[side].append(max(got) if got else None)
     for k in range(2 * traced):
         shows = mode == "repaint" or page.evaluate("() => mat.hidden")  # this click shows the canvases
+        page.mouse.move(300 + 13 * k, 300 + 7 * k)
+        page.evaluate(SETTLE)
         got = click_to_screen(browser.browser, page, 300 + 13 * k, 300 + 7 * k) if shows else None
         if not shows:
             page.mouse.click(300 + 13 * k, 300 + 7 * k)
