@@ -1,8 +1,8 @@
 """The executed demo as `--to attnwidget_slides`, stepped through at a projector's 1280×720 with the network cut
 (issue #16): every slide's content inside the slide with all its fragments shown, in each widget's own view and
 in the matrix view; token labels of 20 px or more on screen; arrows step the slides unless the widget was reached
-with Tab; the closing difference opens as a matrix of the cross attention. Screenshots of every slide and the
-measurements go to test-artifacts/slides/."""
+with Tab; the closing difference opens as a matrix of the cross attention; no line of code or output runs past its
+box. Screenshots of every slide and the measurements go to test-artifacts/slides/."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ MEASURE = """() => {
     }
     if (view === 'matrix') labels.push(root.attnwidget.views.matrix.shown().labelPx * k);
   }
-  return { box: [box.top, box.bottom, box.left, box.right], content: [top, bottom, left, right], height: s.scrollHeight,
+  // code and text outputs whose lines run past their box: on a projector what is cut off cannot be scrolled to
+  const cut = [...s.querySelectorAll('.jp-Cell pre')].filter((p) => p.offsetParent && p.scrollWidth > p.clientWidth + 1)
+    .map((p) => p.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 60));
+  return { box: [box.top, box.bottom, box.left, box.right], content: [top, bottom, left, right], height: s.scrollHeight, cut,
            views: [...s.querySelectorAll('.attnwidget')].map((r) => r.querySelector('.aw-tab[aria-selected=true]').dataset.view),
            minLabel: labels.length ? Math.min(...labels) : null, fragments: s.querySelectorAll('.fragment').length, scale: k };
 }"""
@@ -85,6 +88,7 @@ def test_every_slide_fits_a_projector(deck):
         page.screenshot(path=str(SHOTS / f"slide-{n:02d}.png"))
         report.append({"slide": n, **ix, **m})
         assert inside(m), f"slide {n} {ix}: content {m['content']} outside the slide {m['box']}"
+        assert m["cut"] == [], f"slide {n} {ix}: lines cut off at the slide's edge: {m['cut']}"
         if not m["views"]:
             continue
         widget_slides += 1
