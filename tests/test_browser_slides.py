@@ -2,7 +2,7 @@
 (issue #16): every slide's content inside the slide with all its fragments shown, in each widget's own view and
 in the matrix view; token labels of 20 px or more on screen; arrows step the slides unless the widget was reached
 with Tab; the closing difference opens as a matrix of the cross attention; no line of code or output runs past its
-box. Screenshots of every slide and the measurements go to test-artifacts/slides/."""
+box, and no control past its widget's side. Screenshots of every slide and the measurements go to test-artifacts/slides/."""
 
 from __future__ import annotations
 
@@ -41,10 +41,19 @@ MEASURE = """() => {
     }
     if (view === 'matrix') labels.push(root.attnwidget.views.matrix.shown().labelPx * k);
   }
+  // controls and header texts that run past their widget's side (a side-by-side widget is half a slide wide)
+  const spill = [];
+  for (const root of s.querySelectorAll('.attnwidget')) {
+    const R = root.getBoundingClientRect();
+    for (const e of root.querySelectorAll('select, button, input, .aw-ctl, .aw-title, .aw-static-mark')) {
+      const r = e.getBoundingClientRect();
+      if (e.offsetParent && (r.right > R.right + 1 || r.left < R.left - 1)) spill.push(`${e.className || e.tagName} '${e.textContent.slice(0, 30)}'`);
+    }
+  }
   // code and text outputs whose lines run past their box: on a projector what is cut off cannot be scrolled to
   const cut = [...s.querySelectorAll('.jp-Cell pre')].filter((p) => p.offsetParent && p.scrollWidth > p.clientWidth + 1)
     .map((p) => p.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 60));
-  return { box: [box.top, box.bottom, box.left, box.right], content: [top, bottom, left, right], height: s.scrollHeight, cut,
+  return { box: [box.top, box.bottom, box.left, box.right], content: [top, bottom, left, right], height: s.scrollHeight, cut, spill,
            views: [...s.querySelectorAll('.attnwidget')].map((r) => r.querySelector('.aw-tab[aria-selected=true]').dataset.view),
            minLabel: labels.length ? Math.min(...labels) : null, fragments: s.querySelectorAll('.fragment').length, scale: k };
 }"""
@@ -89,6 +98,7 @@ def test_every_slide_fits_a_projector(deck):
         report.append({"slide": n, **ix, **m})
         assert inside(m), f"slide {n} {ix}: content {m['content']} outside the slide {m['box']}"
         assert m["cut"] == [], f"slide {n} {ix}: lines cut off at the slide's edge: {m['cut']}"
+        assert m["spill"] == [], f"slide {n} {ix}: past the widget's side: {m['spill']}"
         if not m["views"]:
             continue
         widget_slides += 1
@@ -102,6 +112,7 @@ def test_every_slide_fits_a_projector(deck):
         page.screenshot(path=str(SHOTS / f"slide-{n:02d}-matrix.png"))
         report[-1]["matrix"] = {"content": mm["content"], "height": mm["height"], "minLabel": mm["minLabel"]}
         assert inside(mm), f"slide {n} in the matrix view: content {mm['content']} outside the slide {mm['box']}"
+        assert mm["spill"] == [], f"slide {n} in the matrix view: past the widget's side: {mm['spill']}"
         assert mm["minLabel"] >= MIN_LABEL_PX, f"slide {n}, matrix: token labels of {mm['minLabel']:.1f} px"
     (SHOTS / "measure.json").write_text(json.dumps(report, indent=1))
     assert widget_slides >= 11
