@@ -171,7 +171,7 @@ function update(app, c, changed) {
   for (const w of [c.thrWrap, c.topkWrap]) setHidden(w, view !== "graph");
   setHidden(c.aggWrap, view === "matrix" || (d?.H ?? 0) <= 1); // the matrix's own picker says mean or max
   setHidden(c.pickWrap, view !== "matrix" || !d);
-  setHidden(c.stretchWrap, view !== "matrix" && view !== "heads");
+  setHidden(c.stretchWrap, view !== "matrix" && view !== "heads" && view !== "model"); // the views drawn in colours
   if (c.stretch.checked !== Boolean(app.get("color_max"))) c.stretch.checked = Boolean(app.get("color_max"));
   if (d && view === "matrix") updatePick(app, c, d);
   updateScale(app, c);

@@ -21,6 +21,7 @@ CELLS = [
     "print('HEADS', res.widget.layer, res.widget.heads)",
     "import os; res.to_html('copy.html'); print('COPY', os.path.abspath('copy.html'))",
     "w = res.widget; w.view = 'graph'; w.layer = 0; w.heads = [0, 1, 2, 3]; w.head = 0",
+    "print('STRETCH', big.widget.color_max)",
 ]
 
 
@@ -133,6 +134,32 @@ def test_model_view_is_fast_at_6_layers_by_8_heads(session):
         const t0 = performance.now(); for (let i = 0; i < 10; i++) v.draw(); return (performance.now() - t0) / 10; }""")
     assert ms < 50, f"model view redraw took {ms:.1f} ms"
     root.screenshot(path=str(ARTIFACTS / "lab-model-6x8-light.png"))
+    assert browser.console_errors == [], browser.console_errors
+
+
+def test_model_view_stretches_its_colours_from_its_own_toolbar(session):
+    """The 6 × 8 model of 256 random tokens (weights near 1/256: pale thumbnails) stretched from the model view's
+    own checkbox: Python's ``color_max`` follows, and the thumbnails darken."""
+    nb, browser = session
+    page = nb.page
+    root = page.locator(LIVE).nth(1)
+    canvas = root.locator("canvas.aw-model-canvas")
+    canvas.wait_for(timeout=60_000)
+    ink = f"(c) => {{ const d = {PIXELS}(c); let s = 0; for (let i = 0; i < d.length; i += 4) s += 255 - d[i]; return s / (d.length / 4); }}"
+    before = canvas.evaluate(ink)
+    box = root.locator('label:has(input.aw-stretch)')
+    assert box.is_visible(), "the model view shows no stretch checkbox"
+    box.locator("input").click()
+    page.wait_for_function("(r) => r.attnwidget.app.get('color_max') === true", arg=root.element_handle(), timeout=10_000)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    after = canvas.evaluate(ink)
+    assert after > 1.5 * before, (before, after)
+    root.screenshot(path=str(ARTIFACTS / "lab-model-6x8-stretched.png"))
+    for _ in range(10):
+        if "STRETCH True" in nb.run(9):
+            break
+        page.wait_for_timeout(300)
+    assert "STRETCH True" in nb.output(9)
     assert browser.console_errors == [], browser.console_errors
 
 
