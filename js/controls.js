@@ -2,7 +2,7 @@
 // offered are the schema's (protocol.js), as Python sends them.
 
 import { h, setText, setAttrs, setHidden, setValue } from "./dom.js";
-import { formatValue, formatStat, formatCount } from "./format.js";
+import { formatValue, formatStat, formatCount, rawScale } from "./format.js";
 import { modeKind, layersInMode } from "./protocol.js";
 import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } from "./headsel.js";
 import { SCALES } from "./uistate.js";
@@ -206,7 +206,7 @@ function updateHeader(app, c) {
   if (info.notice) ns.push(["info", String(info.notice)]);
   if (app.error) ns.push(["warn", app.error]);
   if (d && d.nonfinite > 0) ns.push(["warn", `${d.nonfinite} non-finite value${d.nonfinite === 1 ? "" : "s"} (NaN/inf) drawn as ${formatValue(d.lo)}`]);
-  if (d && !d.probability) ns.push(["info", `values are not probabilities (raw scores), scale ${formatValue(d.lo)}..${formatValue(d.hi)}`]);
+  if (d && !d.probability) ns.push(["info", `values are ${rawScale(d)}`]);
   if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
   if (d && d.sparse) ns.push(["info", `${d.H} × ${formatCount(d.Q)} × ${formatCount(d.K)} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
   c.notices.replaceChildren(...ns.map(([k, t]) => h("div", { class: `aw-notice aw-notice-${k}`, text: t })));

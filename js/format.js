@@ -8,6 +8,13 @@ export function formatValue(v) {
   return v.toFixed(4);
 }
 
+/** What raw scores (not a softmax's weights: `probability` false) span, said once for the notice and the
+ * matrix legend: "not probabilities (raw scores), scale −0.4107 … 0.9353"; "" for probabilities. */
+export function rawScale({ probability, lo, hi }) {
+  const v = (x) => formatValue(x).replace(/^-/, "−");
+  return probability ? "" : `not probabilities (raw scores), scale ${v(lo)} … ${v(hi)}`;
+}
+
 /** A weight on a legend: formatValue without trailing zeros. */
 export function formatTick(v) {
   return formatValue(v).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");

@@ -6,7 +6,7 @@
 import { truncateToWidth } from "./layout.js";
 import { scaleStops, isDiverging, maskColors } from "./colors.js";
 import { dequantize } from "./values.js";
-import { formatValue, formatTick, formatCompact } from "./format.js";
+import { formatTick, formatCompact, rawScale } from "./format.js";
 import { shownName } from "./headsel.js";
 import { segmentStart } from "./protocol.js";
 
@@ -155,7 +155,7 @@ export function legendText(v) {
   const scale = r.stretched ? `colours stretched to the shown data's ${isDiverging(r.lo, r.hi) ? "largest magnitude" : "max"}`
     : isDiverging(r.lo, r.hi) ? "blue > 0 > red" : d.probability ? `colours ${formatTick(r.lo)} … ${formatTick(r.hi)}` : "";
   const pooled = d.sparse ? `each cell: max of a ${d.bq}×${d.bk} block` : "";
-  const raw = d.probability ? "" : `not probabilities (raw scores), scale ${formatValue(d.lo)}..${formatValue(d.hi)}`;
+  const raw = rawScale(d);
   return [title(v), pooled, scale, raw].filter(Boolean).join(" · ");
 }
 

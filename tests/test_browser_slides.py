@@ -7,6 +7,7 @@ box, and no control past its widget's side. Screenshots of every slide and the m
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -165,6 +166,8 @@ def test_the_difference_opens_on_its_largest_change_as_a_matrix(deck):
     assert layer.locator("option:checked").inner_text() == "decoder/dec_layers_0/cross_attention/mha"
     shown = root.evaluate("(r) => r.attnwidget.views.matrix.shown()")
     assert shown["range"]["lo"] < 0 < shown["range"]["hi"]  # the diverging scale: white at 0
+    notice = root.locator(".aw-notice").first.inner_text()  # its span, typeset as the explain view's numbers
+    assert re.search(r"not probabilities \(raw scores\), scale −\d\.\d{4} … \d\.\d{4}$", notice), notice
     anti = root.evaluate("""(r) => { const d = r.attnwidget.app.data, n = d.Q, z = -d.lo * 255 / (d.hi - d.lo);
         let s = 0; for (let i = 0; i < n; i++) s += d.q[i * n + n - 1 - i] - z; return s / n; }""")
     assert anti > 40  # head 0's anti-diagonal: well above zero (blue)

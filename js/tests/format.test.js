@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatValue, formatTick, formatCompact, formatStat, formatNumber, formatVector, svgNumber } from "../format.js";
+import { rawScale, formatValue, formatTick, formatCompact, formatStat, formatNumber, formatVector, svgNumber } from "../format.js";
 
 test("formatValue", () => {
   assert.equal(formatValue(0.23141), "0.2314");
@@ -32,4 +32,10 @@ test("legend ticks, compact cells, statistics, SVG numbers", () => {
   assert.equal(svgNumber(3), "3");
   assert.equal(svgNumber(5.5), "5.5");
   assert.equal(svgNumber(1 / 3), "0.33");
+});
+
+test("rawScale: the span of raw scores with true minus signs; nothing for probabilities", () => {
+  assert.equal(rawScale({ probability: false, lo: -0.41072, hi: 0.93531 }), "not probabilities (raw scores), scale −0.4107 … 0.9353");
+  assert.equal(rawScale({ probability: false, lo: -2e-5, hi: 3 }), "not probabilities (raw scores), scale −2.000e-5 … 3.0000");
+  assert.equal(rawScale({ probability: true, lo: 0, hi: 1 }), "");
 });
