@@ -1,8 +1,9 @@
 """The executed demo as `--to attnwidget_slides`, stepped through at a projector's 1280×720 with the network cut
 (issue #16): every slide's content inside the slide with all its fragments shown, in each widget's own view and
 in the matrix view; token labels of 20 px or more on screen; arrows step the slides unless the widget was reached
-with Tab; the closing difference opens as a matrix of the cross attention; no line of code or output runs past its
-box, and no control past its widget's side. Screenshots of every slide and the measurements go to test-artifacts/slides/."""
+with Tab, and a clicker's PageDown / PageUp step them even then; the closing difference opens as a matrix of the
+cross attention; no line of code or output runs past its box, and no control past its widget's side. Screenshots of
+every slide and the measurements go to test-artifacts/slides/."""
 
 from __future__ import annotations
 
@@ -153,6 +154,21 @@ def test_arrows_go_to_the_slides_unless_the_widget_was_tabbed_into(deck):
     page.keyboard.press("ArrowDown")
     assert page.evaluate("() => document.activeElement.dataset.index") == "5"
     assert page.evaluate("() => Reveal.getIndices()") == before
+
+
+def test_a_clickers_page_keys_step_the_slides_even_from_inside_a_widget(deck):
+    """A presenter's remote sends PageDown / PageUp: they step the slides wherever the focus is in a widget, even
+    reached with Tab (whose arrows are the widget's)."""
+    page, _ = deck
+    for key, step in (("PageDown", 1), ("PageUp", -1)):
+        root = it_slide(page)
+        at = page.evaluate("() => Reveal.getProgress()")  # fragments count: PageUp may first hide one
+        root.locator('[data-side="query"][data-index="3"]').click()
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.matches('.attnwidget :focus-visible')")
+        page.keyboard.press(key)
+        page.wait_for_function("(p) => Reveal.getProgress() !== p", arg=at, timeout=5_000)
+        assert (page.evaluate("() => Reveal.getProgress()") - at) * step > 0
 
 
 def test_the_difference_opens_on_its_largest_change_as_a_matrix(deck):
