@@ -36,19 +36,37 @@ export function rowHeights(roots) {
   return [...rows.values()];
 }
 
+/** The most a canvas's pixels are multiplied by for a scaled-up slide (memory: canvasSize caps the area too). */
+const MAX_ZOOM = 3;
+
+/** How many times larger than its layout `el` is shown, at least 1: reveal.js scales a 1280 × 720 slide up to a
+ * larger screen (1.5 on 1920 × 1080), and a canvas drawn at its layout size would be blown up, blurred. */
+export function shownZoom(el) {
+  const w = el.offsetWidth;
+  if (!w) return 1;
+  return Math.min(MAX_ZOOM, Math.max(1, Math.round((el.getBoundingClientRect().width / w) * 100) / 100));
+}
+
 /**
  * Watch the slide of `root`: once it is on one, calls onBudget(px) at once (0 while the slide is not
- * laid out) and whenever the height it may take changes. Returns a cleanup.
+ * laid out) and whenever the height it may take changes, and onZoom(z) when the slide shown is scaled
+ * by another `shownZoom`. Returns a cleanup.
  */
-export function watchSlide(root, onBudget) {
-  let section = null, ro = null, timer = 0, tries = 0, last = -1, frame = 0;
+export function watchSlide(root, onBudget, onZoom = () => {}) {
+  let section = null, ro = null, timer = 0, tries = 0, last = -1, frame = 0, zoom = 1;
   const check = () => {
     if (!section) return;
     const b = measureBudget(root, section);
     if (b && b !== last) { last = b; onBudget(b); }
-    // reveal.js centres a slide by its height when it lays out: again, now that the height changed
+    // reveal.js centres a slide by its height when it lays out: again, now that the height changed; and
+    // scales it to the window (on a resize too): read after that layout
     if (!frame && section.classList.contains("present")) {
-      frame = requestAnimationFrame(() => { frame = 0; if (globalThis.Reveal?.isReady?.()) globalThis.Reveal.layout(); });
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        if (globalThis.Reveal?.isReady?.()) globalThis.Reveal.layout();
+        const z = shownZoom(root);
+        if (z !== zoom) { zoom = z; onZoom(z); }
+      });
     }
   };
   const attach = () => {
@@ -62,6 +80,7 @@ export function watchSlide(root, onBudget) {
     window.addEventListener("resize", check);
     last = measureBudget(root, section);
     onBudget(last);
+    check();
   };
   attach();
   return () => {

@@ -11,6 +11,7 @@ import { createLayers, dropLayers } from "./layers.js";
 import { exportCanvas, exportSVG } from "./graphexport.js";
 import { SIGN_POS, SIGN_NEG } from "./lines.js";
 import { lineColor } from "./graphpaint.js";
+import { pixelRatio } from "./uistate.js";
 
 const LINE_KEYS = ["_data", "heads", "threshold", "top_k", "aggregate"];
 const EXTRA_KEYS = [...LINE_KEYS, "_exact", "selected_query", "selected_key"];
@@ -79,7 +80,7 @@ function draw(v) {
   renderWindow(v);
   markPinned(v);
   const g = geometry(v, app.ui.width, st.top);
-  const size = canvasSize(g.midW, st.lay.viewH, window.devicePixelRatio || 1);
+  const size = canvasSize(g.midW, st.lay.viewH, pixelRatio(app.ui));
   const midW = `${g.midW}px`;
   if (v.mid.style.width !== midW) v.mid.style.width = midW; // the band between the columns, centred
   paintScreen(v, { ...g, yMin: 0, yMax: size.cssH, size });

@@ -12,6 +12,7 @@ import { matrixShows } from "./headsel.js";
 import { sameItems } from "./layers.js";
 import { FONT_PX, LABEL_PX, grid, title, paint, legendText, legendLayout } from "./matrixpaint.js";
 import { placePin, placeHover, paintLegendCanvas, placeWords } from "./matrixover.js";
+import { pixelRatio } from "./uistate.js";
 
 /** Which axis is which: in the matrix's legend and above the model view's grid of thumbnails. */
 export const AXES = "query ↓ attends to key →";
@@ -145,7 +146,7 @@ function draw(v, only = null) {
   if (v.notice.hidden !== !msgs.length) v.notice.hidden = !msgs.length;
   plane(v, s);
   const m = layout(v), th = app.ui.theme, u = app.ui.scale, dirty = st.dirty, hover = st.hover;
-  const dpr = window.devicePixelRatio || 1;
+  const dpr = pixelRatio(app.ui);
   const numbers = m.cw >= 34 * u && m.ch >= 16 * u; // cells large enough for their numbers: those are in the frame
   // the frame (labels, dividers, pin, masked cells) is repainted only when what it shows changed, not for another head
   const g = grid(app);

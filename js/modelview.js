@@ -14,6 +14,7 @@ import { matrixShows } from "./headsel.js";
 import { AXES } from "./matrix.js";
 import { GAP, HEAD_H, STATS_H, box, imageRect, gridLayout } from "./modelgrid.js";
 import { listen, placeRing } from "./modelinput.js";
+import { pixelRatio } from "./uistate.js";
 
 export function createModelView(app) {
   const canvas = h("canvas", { class: "aw-model-canvas", tabindex: "0", role: "img" });
@@ -134,7 +135,7 @@ function paintRow(v, ctx, m, r, li, forExport) {
 
 /** Repaint only when a synced trait, the width or the scale changed; the focus ring is a box. */
 function draw(v) {
-  const { st } = v, ui = v.app.ui, dpr = window.devicePixelRatio || 1, key = `${ui.width}|${ui.scale}|${dpr}`;
+  const { st } = v, ui = v.app.ui, dpr = pixelRatio(ui), key = `${ui.width}|${ui.scale}|${dpr}`;
   if (!st.ov) decode(v);
   if (!st.ov) return;
   if (st.dirty || key !== st.painted) {

@@ -18,6 +18,7 @@ export function createUiState(root) {
     maxHeight: 0, // CSS pixels the whole widget may take (0: no limit); set on a slide (fit.js)
     bodyMax: 0, // of which the view below the controls may take (0: no limit)
     slides: false, // on a reveal.js slide
+    zoom: 1, // how many times larger than its layout the widget is shown (a slide scaled up: fit.js shownZoom)
     keyFocus: false, // the focus came into the widget by the keyboard (Tab), not a click: then arrows are the widget's
     userScaled: false, // the size control was used here: the presenter default no longer applies
     theme: readTheme(root),
@@ -29,6 +30,11 @@ export function createUiState(root) {
   };
   setScale(ui, 1);
   return ui;
+}
+
+/** Canvas pixels per CSS pixel: the screen's, times a scaled-up slide's zoom (sharp on a 1920 × 1080 projector). */
+export function pixelRatio(ui) {
+  return (globalThis.devicePixelRatio || 1) * (ui.zoom || 1);
 }
 
 /** The scale a view draws at: the model's `scale`, or PRESENTER_SCALE on a slide when that is 1. */

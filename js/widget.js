@@ -154,7 +154,7 @@ function watchPage(app, el, schedule) {
     root.classList.add("aw-slides");
     if (budget) ui.maxHeight = budget;
     schedule();
-  }));
+  }, (zoom) => { ui.zoom = zoom; schedule(); }));
   // Whether the focus came by the keyboard: asked when it comes, not at a later key press (app.slideKeys).
   dis.listen(root, "focusin", (e) => { ui.keyFocus = Boolean(e.target.matches?.(":focus-visible")); });
   // On a slide, arrows a native control would take (a select clicked with the mouse) go to the slides.

@@ -2,8 +2,9 @@
 (issue #16): every slide's content inside the slide with all its fragments shown, in each widget's own view and
 in the matrix view; token labels of 20 px or more on screen; arrows step the slides unless the widget was reached
 with Tab, and a clicker's PageDown / PageUp step them even then; the closing difference opens as a matrix of the
-cross attention; no line of code or output runs past its box, and no control past its widget's side. Screenshots of
-every slide and the measurements go to test-artifacts/slides/."""
+cross attention; no line of code or output runs past its box, and no control past its widget's side; on a 1920 × 1080
+screen the canvases are drawn at the size shown. Screenshots of every slide and the measurements go to
+test-artifacts/slides/."""
 
 from __future__ import annotations
 
@@ -169,6 +170,36 @@ def test_a_clickers_page_keys_step_the_slides_even_from_inside_a_widget(deck):
         page.keyboard.press(key)
         page.wait_for_function("(p) => Reveal.getProgress() !== p", arg=at, timeout=5_000)
         assert (page.evaluate("() => Reveal.getProgress()") - at) * step > 0
+
+
+# Each shown canvas but the heat maps (one pixel a cell, drawn pixelated on purpose): its pixels against the device
+# pixels it covers on screen.
+SHARPNESS = """() => [...Reveal.getCurrentSlide().querySelectorAll('.attnwidget canvas')]
+  .filter((c) => c.offsetParent && getComputedStyle(c).imageRendering !== 'pixelated')
+  .map((c) => [c.className, c.width / (c.getBoundingClientRect().width * devicePixelRatio)])"""
+
+
+def test_a_larger_screen_gets_canvases_drawn_at_its_size(deck, slides):
+    """reveal.js scales the 1280 × 720 slides up to a 1920 × 1080 projector: the graph's lines and the matrix's
+    labels are drawn at the size they are shown, not blown up from 1280 (blurred)."""
+    _, browser = deck  # a page of its own, in the deck's browser (one Playwright a thread)
+    page = browser.new_page(width=1920, height=1080)
+    try:
+        page.goto(slides.as_uri())
+        page.wait_for_function("() => window.Reveal && Reveal.isReady() && [...document.querySelectorAll('.attnwidget .aw-header')]"
+                               ".some((h) => h.textContent.includes('8 heads × 11 queries'))", timeout=60_000)
+        root = it_slide(page)
+        assert page.evaluate("() => Reveal.getScale()") > 1.4
+        for view in ("graph", "matrix"):
+            root.locator(f'button[data-view="{view}"]').click()
+            ok = f"() => {{ const r = ({SHARPNESS})(); return r.length >= 1 && r.every(([, k]) => Math.abs(k - 1) < 0.03); }}"
+            try:
+                page.wait_for_function(ok, timeout=5_000)
+            except Exception:  # noqa: BLE001 - the ratios say what is blurred
+                raise AssertionError(f"{view}: canvas pixels per screen pixel {page.evaluate(SHARPNESS)}") from None
+        assert browser.console_errors == [], browser.console_errors
+    finally:
+        page.context.close()
 
 
 def test_the_difference_opens_on_its_largest_change_as_a_matrix(deck):
