@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rowHeights, widgetBudget } from "../fit.js";
+import { rowHeights, widgetBudget, shownZoom } from "../fit.js";
 
 const box = (top, h) => ({ getBoundingClientRect: () => ({ top }), offsetHeight: h });
 
@@ -11,4 +11,12 @@ test("widgets side by side share one row: the slide's height is not split betwee
   assert.equal(widgetBudget(720, 400, rowHeights([box(100, 300), box(100, 300)])), 612);
   // stacked, they share it
   assert.equal(widgetBudget(720, 700, rowHeights([box(100, 300), box(400, 300)])), 306);
+});
+
+test("shownZoom: how much larger a slide shows the widget than its layout, from 1 (never less) to 3", () => {
+  const el = (layout, shown) => ({ offsetWidth: layout, getBoundingClientRect: () => ({ width: shown }) });
+  assert.equal(shownZoom(el(1000, 1470)), 1.47); // 1280 × 720 slides on 1920 × 1080
+  assert.equal(shownZoom(el(1000, 980)), 1); // a smaller window: the screen's own pixels are enough
+  assert.equal(shownZoom(el(1000, 5000)), 3);
+  assert.equal(shownZoom(el(0, 0)), 1); // not laid out
 });
