@@ -22,7 +22,9 @@ export function formatTick(v) {
 
 /** A number in a small space: `digits` decimals below 10, else `digits + 1` significant digits. */
 export function formatCompact(v, digits) {
-  return Math.abs(v) < 10 ? v.toFixed(digits) : v.toPrecision(digits + 1);
+  const s = Math.abs(v) < 10 ? v.toFixed(digits) : v.toPrecision(digits + 1);
+  // a true minus, as the explain view's numbers; none on a value that rounds to zero ("−0.00")
+  return /^-0\.0*$/.test(s) ? s.slice(1) : s.replace(/^-/, "−");
 }
 
 /** A statistic with `digits` decimals; a dash when there is none (not finite). */

@@ -27,6 +27,9 @@ test("legend ticks, compact cells, statistics, SVG numbers", () => {
   assert.equal(formatCompact(12.345, 2), "12.3");
   assert.equal(formatCompact(0.12345, 3), "0.123");
   assert.equal(formatCompact(123.45, 3), "123.5");
+  assert.equal(formatCompact(-0.204, 2), "−0.20"); // a difference matrix's cell
+  assert.equal(formatCompact(-0.001, 2), "0.00"); // rounds to zero: no sign
+  assert.equal(formatCompact(-12.345, 2), "−12.3");
   assert.equal(formatStat(1.23456, 2), "1.23");
   assert.equal(formatStat(NaN, 2), "–");
   assert.equal(svgNumber(3), "3");
