@@ -1,18 +1,19 @@
 // Every number the views write: weights, table cells, statistics, counts, SVG coordinates. DOM-free.
 
+/** A number's text with a true minus sign (U+2212), as every number the views show is written. */
+const minus = (s) => s.replace(/^-/, "−");
+
 /** A weight: 4 decimals; scientific for tiny or huge raw scores. */
 export function formatValue(v) {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(3);
-  return v.toFixed(4);
+  return minus(a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4));
 }
 
 /** What raw scores (not a softmax's weights: `probability` false) span, said once for the notice and the
  * matrix legend: "not probabilities (raw scores), scale −0.4107 … 0.9353"; "" for probabilities. */
 export function rawScale({ probability, lo, hi }) {
-  const v = (x) => formatValue(x).replace(/^-/, "−");
-  return probability ? "" : `not probabilities (raw scores), scale ${v(lo)} … ${v(hi)}`;
+  return probability ? "" : `not probabilities (raw scores), scale ${formatValue(lo)} … ${formatValue(hi)}`;
 }
 
 /** A weight on a legend: formatValue without trailing zeros. */
@@ -24,7 +25,7 @@ export function formatTick(v) {
 export function formatCompact(v, digits) {
   const s = Math.abs(v) < 10 ? v.toFixed(digits) : v.toPrecision(digits + 1);
   // a true minus, as the explain view's numbers; none on a value that rounds to zero ("−0.00")
-  return /^-0\.0*$/.test(s) ? s.slice(1) : s.replace(/^-/, "−");
+  return /^-0\.0*$/.test(s) ? s.slice(1) : minus(s);
 }
 
 /** A statistic with `digits` decimals; a dash when there is none (not finite). */
@@ -42,7 +43,7 @@ export function formatNumber(v, digits = 3) {
   if (v === -Infinity) return "−∞";
   if (!Number.isFinite(v)) return String(v);
   if (Math.abs(v) >= 1e5) return v.toExponential(2);
-  return v.toFixed(digits).replace(/^-/, "−");
+  return minus(v.toFixed(digits));
 }
 
 const SHOWN = 6; // vector components written out; the rest are in the full text

@@ -6,6 +6,7 @@ test("formatValue", () => {
   assert.equal(formatValue(0.23141), "0.2314");
   assert.equal(formatValue(0), "0.0000");
   assert.equal(formatValue(2e-5), "2.000e-5");
+  assert.equal(formatValue(-0.41072), "−0.4107");
   assert.equal(formatValue(NaN), "NaN");
 });
 
@@ -22,6 +23,7 @@ test("number and vector formatting", () => {
 test("legend ticks, compact cells, statistics, SVG numbers", () => {
   assert.equal(formatTick(0.5), "0.5");
   assert.equal(formatTick(1), "1");
+  assert.equal(formatTick(-0.4107), "−0.4107"); // a diverging legend's low end
   assert.equal(formatTick(2e-5), "2.000e-5");
   assert.equal(formatCompact(0.256, 2), "0.26");
   assert.equal(formatCompact(12.345, 2), "12.3");
