@@ -91,6 +91,13 @@ new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__entrie
 MODES = ("show", "repaint", "show + repaint", "repaint, then show", "show, no canvases", "show, as bitmaps")
 
 
+def point_at(page, x: float, y: float) -> tuple[float, float]:
+    """The pointer to (x, y) and the page settled, as trusted_click does before a click: hover work is not the click's."""
+    page.mouse.move(x, y)
+    page.evaluate(SETTLE)
+    return x, y
+
+
 def run_mode(browser: Browser, mode: str, clicks: int, work: pathlib.Path, traced: int = 0) -> dict:
     """{"in": [ms or None], "out": [...], "traced": [ms]}: each click's longest entry (None: none), by whether it
     showed the canvases; then ``traced`` clicks that show them, click to screen."""
@@ -101,9 +108,7 @@ def run_mode(browser: Browser, mode: str, clicks: int, work: pathlib.Path, trace
     page.wait_for_timeout(800)
     out: dict = {"in": [], "out": [], "traced": []}
     for k in range(clicks):
-        at = (200 + 17 * k, 200 + 11 * k)
-        page.mouse.move(*at)  # the pointer there first, as trusted_click does: hover work is not the click's
-        page.evaluate(SETTLE)
+        at = point_at(page, 200 + 17 * k, 200 + 11 * k)
         page.evaluate("window.__entries = []")
         page.mouse.click(*at)
         page.wait_for_timeout(200)
@@ -112,11 +117,10 @@ def run_mode(browser: Browser, mode: str, clicks: int, work: pathlib.Path, trace
         out[side].append(max(got) if got else None)
     for k in range(2 * traced):
         shows = mode == "repaint" or page.evaluate("() => mat.hidden")  # this click shows the canvases
-        page.mouse.move(300 + 13 * k, 300 + 7 * k)
-        page.evaluate(SETTLE)
-        got = click_to_screen(browser.browser, page, 300 + 13 * k, 300 + 7 * k) if shows else None
+        at = point_at(page, 300 + 13 * k, 300 + 7 * k)
+        got = click_to_screen(browser.browser, page, *at) if shows else None
         if not shows:
-            page.mouse.click(300 + 13 * k, 300 + 7 * k)
+            page.mouse.click(*at)
         page.wait_for_timeout(200)
         if got:
             out["traced"].append(got["screen"])

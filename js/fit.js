@@ -80,7 +80,6 @@ export function watchSlide(root, onBudget, onZoom = () => {}) {
     window.addEventListener("resize", check);
     last = measureBudget(root, section);
     onBudget(last);
-    check();
   };
   attach();
   return () => {
