@@ -1,7 +1,7 @@
 // Heads view: a grid of per-head thumbnails with max weight and mean entropy.
 
-import { h, setText, setAttrs, setHidden, paintCanvas, onIdle } from "./dom.js";
-import { gridLayout } from "./layout.js";
+import { h, setText, setAttrs, setHidden, paintCanvas, onIdle, measurer } from "./dom.js";
+import { gridLayout, slideCards } from "./layout.js";
 import { rangeTable, maskColors } from "./colors.js";
 import { formatCompact, formatStat } from "./format.js";
 import { heatImage, colorRange, strokeSegments } from "./heatmap.js";
@@ -45,10 +45,13 @@ function paintThumb(app, canvas, hd, r) {
     rangeTable(d.lo, d.hi, r.lo, r.hi, dark), { offset: hd * R * C, mask: d.sparse ? d.poolMask : d.mask, maskColor: maskColors(dark)[0] }), 0, 0));
 }
 
-function stats(app, hd) {
+/** Head hd's two figures, ["max 0.766", "entropy 1.75"]: each kept on one line in its card. */
+function figures(app, hd) {
   const mx = app.data.headMax[hd], en = app.data.headEntropy[hd];
-  return `max ${Number.isFinite(mx) ? formatCompact(mx, 3) : "–"} · entropy ${formatStat(en, 2)}`;
+  return [`max ${Number.isFinite(mx) ? formatCompact(mx, 3) : "–"}`, `entropy ${formatStat(en, 2)}`];
 }
+
+const stats = (app, hd) => figures(app, hd).join(" · ");
 
 function build(v) {
   const { app, grid, st } = v, d = app.data;
@@ -61,8 +64,11 @@ function build(v) {
     // the divider between two segments (segment_start): lines over the one-pixel-a-cell canvas, not in it
     const seg = { y: h("span", { class: "aw-thumb-seg aw-thumb-seg-y", hidden: true }), x: h("span", { class: "aw-thumb-seg aw-thumb-seg-x", hidden: true }) };
     const name = h("span", { class: "aw-head-name" }, [h("span", { class: "aw-swatch-dot" }), h("span", { text: app.headName(hd) })]);
+    const [mx, en] = figures(app, hd); // a narrow card breaks the line after the dot, not inside a figure
+    const text = h("span", { class: "aw-head-text" }, [name, h("span", { class: "aw-head-stats" },
+      [h("span", { class: "aw-head-stat", text: mx }), h("span", { class: "aw-head-sep", text: " · " }), h("span", { class: "aw-head-stat", text: en })])]);
     const card = h("button", { type: "button", class: "aw-head-card", "data-head": hd, role: "listitem", title: `${app.headName(hd)}: open in the matrix view` },
-      [h("span", { class: "aw-thumb-wrap" }, [canvas, seg.y, seg.x]), name, h("span", { class: "aw-head-stats", text: stats(app, hd) })]);
+      [h("span", { class: "aw-thumb-wrap" }, [canvas, seg.y, seg.x]), text]);
     paintThumb(app, canvas, hd, r);
     grid.append(card);
     st.cards.push({ card, canvas, name, seg });
@@ -94,11 +100,12 @@ function draw(v) {
   if (!st.cards.length || st.key !== cardsKey(app)) build(v);
   const r = st.range, colours = `colours ${formatTick(r.lo)} … ${formatTick(r.hi)}${r.stretched ? ", stretched to the largest weight" : ""}, one scale for every head`;
   setText(v.hint, `click a head to open it in the matrix view · ${colours}${d.sparse ? ` · each cell: max of a ${d.bq}×${d.bk} block` : ""}`);
-  const { cols, size } = cardGrid(v);
+  const { cols, size, thumb, side } = cardGrid(v);
   // each written only when it changes (a pin or a switch redraws the cards): a write, even of the same value, restyles
   setAttrs(v.grid, { style: { gridTemplateColumns: `repeat(${cols}, ${size}px)` } });
+  v.grid.classList.toggle("aw-cards-side", side);
   const aspect = d.Q / d.K;
-  const tw = aspect > 1 ? (size - 12) / aspect : size - 12, th = aspect > 1 ? size - 12 : (size - 12) * aspect;
+  const tw = aspect > 1 ? thumb / aspect : thumb, th = aspect > 1 ? thumb : thumb * aspect;
   const visible = new Set(app.get("heads"));
   const cur = visible.size === 1 ? [...visible][0] : -1; // the head the matrix shows alone
   const f = segmentFractions(app.get("segment_start"), d.Q, d.K);
@@ -114,17 +121,36 @@ function draw(v) {
   });
 }
 
-/** Columns and card size: the heads grid, and on a slide the largest cards whose rows fit its height. */
+/** Columns, their width `size` and the thumbnails' box: the heads grid, and on a slide (a fixed height) the
+ * largest thumbnails whose rows fit it, the text under or beside each (`side`) as leaves them larger. */
 function cardGrid(v) {
-  const { app } = v, ui = app.ui, u = ui.scale, H = app.data.H, gap = 10 * u, text = 48 * u;
+  const { app } = v, ui = app.ui, u = ui.scale, H = app.data.H, gap = 10 * u;
   const grid = gridLayout(H, ui.width - 4, { min: 130 * u, max: 220 * u, gap });
-  if (!ui.bodyMax) return grid;
+  const plain = { ...grid, thumb: grid.size - 12, side: false };
+  if (!ui.bodyMax) return plain;
   const room = ui.bodyMax - v.hint.offsetHeight - 8 * u;
-  for (let size = grid.size; size > 48 * u; size -= 4 * u) {
-    const cols = Math.max(1, Math.min(H, Math.floor((ui.width - 4 + gap) / (size + gap))));
-    if (Math.ceil(H / cols) * (size + text + gap) <= room) return { cols, size: Math.floor(size) };
+  // padding and border of a card (6 + 1 a side) and the thumbnail's border (1 a side); the gap in a card is 3
+  return slideCards(H, ui.width - 4, room, { text: cardText(v), pad: 16 * u, gap, inner: 6 * u, min: 32 * u }) ?? plain;
+}
+
+/** The cards' text, as slideCards takes it: {narrow, wide, h1, h2} (px), from the names and figures measured
+ * in the card's fonts (a canvas measures them: no layout read), kept while they and the scale stay the same. */
+function cardText(v) {
+  const { app, st } = v, ui = app.ui, u = ui.scale, H = app.data.H;
+  const key = `${u}|${ui.theme.font}|${JSON.stringify(app.get("head_names"))}|${H}`;
+  if (st.text?.key === key && st.text.data === app.data) return st.text.size;
+  const bold = measurer(`600 ${12 * u}px ${ui.theme.font}`), small = measurer(`${11 * u}px ${ui.theme.font}`);
+  const dot = 16 * u; // the swatch (11) and its gap (5)
+  let narrow = 0, wide = 0;
+  for (let hd = 0; hd < H; hd++) {
+    const name = Math.min(dot + bold(app.headName(hd)), 160 * u), [mx, en] = figures(app, hd); // a longer name may wrap
+    narrow = Math.max(narrow, name, small(`${mx} ·`), small(en));
+    wide = Math.max(wide, name, small(`${mx} · ${en}`));
   }
-  return grid;
+  // line boxes of the widget's line height (1.35); 2 px for the canvas's rounding
+  const nameH = 1.35 * 12 * u, line = 1.35 * 11 * u, size = { narrow: narrow + 2, wide: wide + 2, h1: nameH + 3 * u + line, h2: nameH + 3 * u + 2 * line };
+  st.text = { key, data: app.data, size };
+  return size;
 }
 
 // ----- export -------------------------------------------------------------------------------------

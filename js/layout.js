@@ -160,3 +160,27 @@ export function gridLayout(n, width, { min = 120, max = 200, gap = 10 } = {}) {
   const size = Math.floor(clamp((width - gap * (cols - 1)) / cols, min * 0.6, max));
   return { cols, size };
 }
+
+/**
+ * The heads grid on a slide, whose height is fixed: for `n` cards in `width` × `room` px, the columns and the
+ * card form with the largest thumbnails whose text breaks no name or figure. A card puts its text under its
+ * thumbnail, or beside it (`side`) where that leaves a larger one (a row of eight narrow cards on a slide).
+ * text: {narrow, wide, h1, h2}: the text's width with each figure on a line of its own and with both on one
+ * line, and its height with one and with two lines of figures. pad: a card's padding and border (both sides);
+ * gap: between cards; inner: between a thumbnail and its text. Returns {cols, size: a column's width,
+ * thumb: the thumbnail's box, side}, or null where no thumbnail of `min` px fits.
+ */
+export function slideCards(n, width, room, { text, pad, gap, inner, min }) {
+  let best = null;
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols), size = Math.floor((width - gap * (cols - 1)) / cols);
+    const box = size - pad, rowH = (room - gap * (rows - 1)) / rows - pad; // a card's inside
+    const under = box >= text.narrow ? Math.min(box, rowH - inner - (box >= text.wide ? text.h1 : text.h2)) : -1;
+    const beside = text.h2 <= rowH ? Math.min(box - inner - text.narrow, rowH) : -1;
+    for (const [t, side] of [[under, false], [beside, true]]) {
+      const thumb = Math.floor(t); // a tie goes to the text under, the form cards have in a notebook
+      if (t >= min && (!best || thumb > best.thumb || (thumb === best.thumb && best.side && !side))) best = { cols, size, thumb, side };
+    }
+  }
+  return best;
+}

@@ -3,8 +3,8 @@
 in the matrix view; token labels of 20 px or more on screen; arrows step the slides unless the widget was reached
 with Tab, and a clicker's PageDown / PageUp step them even then; the closing difference opens as a matrix of the
 cross attention; no line of code or output runs past its box, and no control past its widget's side; on a 1920 × 1080
-screen the canvases are drawn at the size shown. Screenshots of every slide and the measurements go to
-test-artifacts/slides/."""
+screen the canvases are drawn at the size shown; a heads card's name and figures each stay on one line. Screenshots
+of every slide and the measurements go to test-artifacts/slides/."""
 
 from __future__ import annotations
 
@@ -56,7 +56,22 @@ MEASURE = """() => {
   // code and text outputs whose lines run past their box: on a projector what is cut off cannot be scrolled to
   const cut = [...s.querySelectorAll('.jp-Cell pre')].filter((p) => p.offsetParent && p.scrollWidth > p.clientWidth + 1)
     .map((p) => p.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 60));
-  return { box: [box.top, box.bottom, box.left, box.right], content: [top, bottom, left, right], height: s.scrollHeight, cut, spill,
+  // a heads card's name or figure ("max 0.766", "entropy 1.75") broken over two lines: on a projector it reads as two
+  const broken = [];
+  for (const card of s.querySelectorAll('.aw-head-card')) {
+    if (!card.offsetParent) continue;
+    const texts = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+    for (let t; (t = texts.nextNode());) {
+      let at = 0;
+      for (const part of t.data.split(' · ')) {
+        const r = document.createRange();
+        r.setStart(t, at); r.setEnd(t, at + part.length); at += part.length + 3;
+        const lines = new Set([...r.getClientRects()].filter((q) => q.width > 0).map((q) => Math.round(q.top)));
+        if (part.trim() && lines.size > 1) broken.push(part);
+      }
+    }
+  }
+  return { box: [box.top, box.bottom, box.left, box.right], content: [top, bottom, left, right], height: s.scrollHeight, cut, spill, broken,
            views: [...s.querySelectorAll('.attnwidget')].map((r) => r.querySelector('.aw-tab[aria-selected=true]').dataset.view),
            minLabel: labels.length ? Math.min(...labels) : null, fragments: s.querySelectorAll('.fragment').length, scale: k };
 }"""
@@ -102,6 +117,7 @@ def test_every_slide_fits_a_projector(deck):
         assert inside(m), f"slide {n} {ix}: content {m['content']} outside the slide {m['box']}"
         assert m["cut"] == [], f"slide {n} {ix}: lines cut off at the slide's edge: {m['cut']}"
         assert m["spill"] == [], f"slide {n} {ix}: past the widget's side: {m['spill']}"
+        assert m["broken"] == [], f"slide {n} {ix}: heads cards' texts broken over two lines: {m['broken']}"
         if not m["views"]:
             continue
         widget_slides += 1

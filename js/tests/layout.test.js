@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { graphLayout, rowCenter, rowAt, visibleRows, displayToken, truncate, truncateToWidth, labelColumnWidth, canvasSize, matrixLayout, cellAt, gridLayout, ROW_MAX, ROW_MIN } from "../layout.js";
+import { graphLayout, rowCenter, rowAt, visibleRows, displayToken, truncate, truncateToWidth, labelColumnWidth, canvasSize, matrixLayout, cellAt, gridLayout, slideCards, ROW_MAX, ROW_MIN } from "../layout.js";
 
 test("graph layout: small self-attention uses the largest rows", () => {
   const g = graphLayout(11, 11);
@@ -81,4 +81,18 @@ test("heads grid", () => {
   assert.deepEqual(gridLayout(12, 800), { cols: 6, size: Math.floor((800 - 50) / 6) });
   assert.equal(gridLayout(2, 800).cols, 2);
   assert.equal(gridLayout(12, 100).cols, 1);
+});
+
+test("heads grid on a slide: eight narrow cards become four of two rows with the text beside each thumbnail", () => {
+  // the demo's slide of 8 heads at 175 %: 1096 × 340 px left for the cards, text 114 px at its narrowest
+  const text = { narrow: 114, wide: 220, h1: 50, h2: 76 }, o = { text, pad: 25, gap: 17, inner: 9, min: 40 };
+  const g = slideCards(8, 1096, 340, o);
+  assert.deepEqual([g.cols, g.side], [4, true]);
+  assert.ok(g.size - o.pad - o.inner - g.thumb >= text.narrow, "the text keeps its narrowest width beside the thumbnail");
+  assert.ok(2 * (g.thumb + o.pad) + o.gap <= 340 && g.thumb > 104, "two rows fit the room, thumbnails larger than the 104 px of before");
+  // a square room: the text goes under thumbnails as wide as the cards' inside (beside, two columns tie at 137)
+  const square = slideCards(8, 700, 700, o);
+  assert.deepEqual([square.cols, square.side, square.thumb], [4, false, Math.floor((700 - 3 * 17) / 4) - 25]);
+  // no card wide enough for the text under or beside any thumbnail of the least size
+  assert.equal(slideCards(8, 200, 100, o), null);
 });
