@@ -2,9 +2,10 @@
 (issue #16): every slide's content inside the slide with all its fragments shown, in each widget's own view and
 in the matrix view; token labels of 20 px or more on screen; arrows step the slides unless the widget was reached
 with Tab, and a clicker's PageDown / PageUp step them even then; the closing difference opens as a matrix of the
-cross attention; no line of code or output runs past its box, and no control past its widget's side; on a 1920 × 1080
-screen the canvases are drawn at the size shown; a heads card's name and figures each stay on one line. Screenshots
-of every slide and the measurements go to test-artifacts/slides/."""
+cross attention; the "it" slide shows its whole sentence; no line of code or output runs past its box, and no
+control past its widget's side; on a 1920 × 1080 screen the canvases are drawn at the size shown; a heads card's
+name and figures each stay on one line. Screenshots of every slide and the measurements go to
+test-artifacts/slides/."""
 
 from __future__ import annotations
 
@@ -150,6 +151,17 @@ def it_slide(page):
     root.locator('button[data-view="graph"]').click()  # (the first test left it in the matrix view)
     root.locator('[data-side="query"]').first.wait_for(timeout=10_000)
     return root
+
+
+def test_the_it_slide_shows_the_whole_sentence(deck):
+    """The lecture's Figure 2 ("it" pinned over 8 heads): every token of the sentence in view on its slide, none
+    scrolled out of the graph (the "because it was too tired" that the figure is about at its end)."""
+    page, _ = deck
+    root = it_slide(page)
+    rows = root.evaluate("""(r) => { const s = r.querySelector('.aw-graph-scroll');
+        return { content: s.scrollHeight, shown: s.clientHeight, Q: r.attnwidget.app.data.Q }; }""")
+    assert rows["Q"] == 11
+    assert rows["content"] <= rows["shown"] + 1, f"the graph scrolls: {rows['content']} px of rows in {rows['shown']} px"
 
 
 def test_arrows_go_to_the_slides_unless_the_widget_was_tabbed_into(deck):
