@@ -1,10 +1,10 @@
 """The executed demo as `--to attnwidget_slides`, stepped through at a projector's 1280×720 with the network cut
 (issue #16): every slide's content inside the slide with all its fragments shown, in each widget's own view and
-in the matrix view; token labels of 20 px or more on screen; arrows step the slides unless the widget was reached
-with Tab, and a clicker's PageDown / PageUp step them even then; the closing difference opens as a matrix of the
-cross attention; the "it" slide shows its whole sentence; no line of code or output runs past its box, and no
-control past its widget's side; on a 1920 × 1080 screen the canvases are drawn at the size shown; a heads card's
-name and figures each stay on one line. Screenshots of every slide and the measurements go to
+in the matrix and heads views; token labels of 20 px or more on screen; arrows step the slides unless the widget
+was reached with Tab, and a clicker's PageDown / PageUp step them even then; the closing difference opens as a
+matrix of the cross attention; the "it" slide shows its whole sentence; no line of code or output runs past its
+box, and no control past its widget's side; on a 1920 × 1080 screen the canvases are drawn at the size shown; a
+heads card's name and figures each stay on one line. Screenshots of every slide and the measurements go to
 test-artifacts/slides/."""
 
 from __future__ import annotations
@@ -134,6 +134,16 @@ def test_every_slide_fits_a_projector(deck):
         assert inside(mm), f"slide {n} in the matrix view: content {mm['content']} outside the slide {mm['box']}"
         assert mm["spill"] == [], f"slide {n} in the matrix view: past the widget's side: {mm['spill']}"
         assert mm["minLabel"] >= MIN_LABEL_PX, f"slide {n}, matrix: token labels of {mm['minLabel']:.1f} px"
+        # and in the heads view, whose cards take the slide's height (text under or beside each thumbnail)
+        for i in range(roots.count()):
+            roots.nth(i).locator('button[data-view="heads"]').click()
+        page.wait_for_timeout(400)
+        mh = page.evaluate(MEASURE)
+        page.screenshot(path=str(SHOTS / f"slide-{n:02d}-heads.png"))
+        assert inside(mh), f"slide {n} in the heads view: content {mh['content']} outside the slide {mh['box']}"
+        assert mh["spill"] == [] and mh["broken"] == [], f"slide {n} in the heads view: {mh['spill']} {mh['broken']}"
+        for i, view in enumerate(m["views"]):  # each widget back in its own view, as the later tests find it
+            roots.nth(i).locator(f'button[data-view="{view}"]').click()
     (SHOTS / "measure.json").write_text(json.dumps(report, indent=1))
     assert widget_slides >= 11
     assert browser.blocked == [], browser.blocked
