@@ -12,10 +12,21 @@ import logging
 import os
 import sys
 import time
+import warnings
 
 from .config import ConfigError
 
 _keras = None
+
+
+@contextlib.contextmanager
+def one_key_softmax():
+    """Around our own calls of a layer or model: Keras warns at every softmax over an axis of size 1 ("Did you
+    mean to use a sigmoid instead?"). In attention that is a query with a single key (a one-token sentence, one
+    context token, a decoder's first step), whose weight is 1 as it should be. Only that warning is silenced."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are using a softmax over axis", category=UserWarning)
+        yield
 
 
 @contextlib.contextmanager

@@ -217,7 +217,7 @@ def record(model, inputs, *, tokens=None, context_tokens=None, device: str | Non
     with keras.device(dev) if dev else contextlib.nullcontext():
         qk_device = dev and dev.split(":")[0]  # a layer recorded as q and k: its tile pass there too (cpu: NumPy)
         with recording_all(mhas, exact_outputs=exact_outputs, dense_limit=dense_limit, qk_device=qk_device) as rec, \
-                recording_ops(op_layers, softmaxes, keras) as ops_rec:
+                recording_ops(op_layers, softmaxes, keras) as ops_rec, backend.one_key_softmax():
             output = model(inputs, training=False, **(call_kwargs or {}))
         calls = sorted(rec.calls + ops_rec.calls, key=lambda c: c.order)
         first = output[0] if isinstance(output, (list, tuple)) else output

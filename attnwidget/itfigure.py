@@ -14,12 +14,12 @@ module trains it and reads where "it" attends.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .backend import one_key_softmax
 from .itcorpus import FIGURE, french_text, corpus, Vocab, vocabularies, by_frame, arrays
 from .itmodel import build_model, fit
 
@@ -28,8 +28,7 @@ def greedy(model, src: np.ndarray, steps: int, stop: bool = False) -> np.ndarray
     """Greedy decoding of ``src`` ``(N, T)``: target ids ``(N, ≤ steps)``, the start token left out;
     with ``stop``, until every row has produced the end token."""
     out = np.full((len(src), 1), 2, "int32")
-    with warnings.catch_warnings():     # Keras warns of the causal softmax over a single token
-        warnings.simplefilter("ignore", UserWarning)
+    with one_key_softmax():     # the decoder's first step: a single token to attend to
         for _ in range(steps):
             logits = np.asarray(model((src, out), training=False))
             out = np.concatenate([out, logits[:, -1].argmax(-1).astype("int32")[:, None]], 1)

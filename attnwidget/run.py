@@ -96,7 +96,7 @@ def run(cfg: RunConfig, announce=print) -> AttentionResult:
     cache_key = (keras.backend.backend(), kind, cfg["num_heads"], cfg["key_dim"], cfg["value_dim"],
                  cfg["d_model"], cfg["seed"], tuple(vocab), tuple((k, s and s[-1]) for k, s in dims), device)
     t0 = time.perf_counter()
-    with private_random(), keras.device(device):  # Keras's default seeds draw from `random`
+    with private_random(), keras.device(device), backend.one_key_softmax():  # Keras's default seeds draw from `random`
         layer, embed, built, fresh = _layer_and_embed(keras, cfg, vocab, cache_key)
 
         def tensors():
@@ -242,7 +242,7 @@ def run_model(cfg: RunConfig, keras, device: str) -> AttentionResult:
         cache_key = ("stack", keras.backend.backend(), kind, cfg["num_layers"], cfg["d_model"], cfg["num_heads"],
                      cfg["key_dim"], cfg["dff"], cfg["seed"], tuple(vocab), device,
                      None if c is None or c.is_text else c.shape[-1])
-        with private_random(), keras.device(device):
+        with private_random(), keras.device(device), backend.one_key_softmax():
             (model, embed), built = _cached(cache_key, lambda: build_stack(keras, cfg, vocab))
             q_ids = _ids("query", q, vocab, kind)
             call_kwargs = {}

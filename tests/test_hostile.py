@@ -6,6 +6,8 @@ widget API), text (tokenizer and caps), state (re-runs, closed widgets, names, i
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import traitlets
@@ -161,6 +163,23 @@ def test_text_becomes_these_tokens(name, text, tokens):
     assert res.query_tokens == tokens
     assert res.scores.shape == (1, 2, len(tokens), len(tokens))
     np.testing.assert_allclose(res.scores.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("cfg", [
+    dict(kind="global", query="hello"),                       # a one-token sentence: one key
+    dict(kind="cross", query="a b", context="x"),             # one context token
+    dict(kind="transformer", num_layers=1, num_heads=2, d_model=16, query="a", context="x"),
+], ids=["self", "cross", "transformer"])
+def test_one_key_to_attend_to_warns_nothing(cfg):
+    """A query with a single key gets weight 1, as it should; Keras's warning at a softmax over an axis of size 1
+    ("Did you mean to use a sigmoid instead?") would only puzzle a student, and is not shown."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = attnwidget.attention(**cfg)
+    assert [str(w.message)[:60] for w in caught if "softmax" in str(w.message)] == []
+    for r in res.records:
+        if r.scores.shape[-1] == 1:
+            np.testing.assert_array_equal(r.scores, 1.0)
 
 
 @pytest.mark.parametrize("text, message", [
