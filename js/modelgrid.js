@@ -28,22 +28,36 @@ export function thumbBlock(r, c, th, tw, Q, K) {
   return { q0: start(r, Q, th), q1: start(r + 1, Q, th) - 1, k0: start(c, K, tw), k1: start(c + 1, K, tw) - 1 };
 }
 
-/** The grid's geometry for the layers `ov` (protocol.decodeOverview) at the widget's width and scale. */
-export function gridLayout(app, ov) {
+/** The grid's geometry for the layers `ov` (protocol.decodeOverview) at the widget's width and scale. `room`
+ * (CSS px, 0: none): the height a slide leaves the grid, which its rows fit by smaller thumbnails, down to the
+ * least size (past that the view scrolls). */
+export function gridLayout(app, ov, room = 0) {
   const ui = app.ui, u = ui.scale;
   const rows = layersInMode(app.schema, ov.layers.map((l) => l.kind), app.get("mode"));
   const maxH = Math.max(1, ...rows.map((i) => ov.layers[i].H));
   const width = ui.width - 8 * u;
-  const labelW = Math.round(clamp(width * 0.22, 110 * u, 230 * u));
-  const cell = Math.floor(clamp((width - labelW - PAD * u) / (maxH + 1) - GAP * u, 34 * u, 96 * u));
+  let labelW = Math.round(clamp(width * 0.22, 110 * u, 230 * u));
+  const top = (LEGEND_H + HEAD_H) * u, gap = GAP * u, cols = maxH + 1;
+  let cell = Math.floor(clamp((width - labelW - PAD * u) / cols - gap, 34 * u, 96 * u)), pitch = cell + gap;
+  if (room) ({ cell, pitch, labelW } = slideColumns(ui, { room, top, rows: rows.length, cols, cell, labelW, width }));
   const labels = rows.map((i) => wrapName(shortName(ov.layers[i].name), labelW - 10 * u, ui.measureSmall));
-  const rowH = Math.max(cell, (labels.reduce((a, l) => Math.max(a, l.length), 1) + 1) * 13 * u) + STATS_H * u + GAP * u;
-  const top = (LEGEND_H + HEAD_H) * u;
-  return { rows, maxH, labels, labelW, cell, rowH, top, u, totalW: Math.max(width, labelW + (maxH + 1) * (cell + GAP * u) + PAD * u), totalH: top + rows.length * rowH + PAD * u };
+  const rowH = Math.max(cell, (labels.reduce((a, l) => Math.max(a, l.length), 1) + 1) * 13 * u) + STATS_H * u + gap;
+  return { rows, maxH, labels, labelW, cell, pitch, rowH, top, u, totalW: Math.max(width, labelW + cols * pitch + PAD * u), totalH: top + rows.length * rowH + PAD * u };
 }
 
-/** Rectangle of (row r, column c) in CSS pixels; column maxH is the mean of the heads. */
-export const box = (m, r, c) => ({ x: m.labelW + c * (m.cell + GAP * m.u), y: m.top + r * m.rowH, w: m.cell, h: m.cell });
+/** On a slide: thumbnails (`cell`) as large as lets every row fit the height `room` (down to 30 px a scale), in
+ * columns (`pitch`) as wide as their figures' short form needs; the width left over goes to the layer names
+ * (up to half the width), which then take fewer lines. */
+function slideColumns(ui, { room, top, rows, cols, cell, labelW, width }) {
+  const u = ui.scale, gap = GAP * u, widest = cell + gap;
+  const fit = Math.floor(clamp((room - top - PAD * u) / rows - STATS_H * u - gap, Math.min(30 * u, cell), cell));
+  const figures = ui.measureSmall("0.00 · 0.00") * (9.5 / 11) + gap; // what paintRow writes under a narrow one
+  const names = Math.round(clamp(width - PAD * u - cols * Math.max(fit + gap, figures), labelW, width / 2));
+  return { cell: fit, labelW: names, pitch: Math.min(widest, Math.max(fit + gap, (width - PAD * u - names) / cols)) };
+}
+
+/** Rectangle of (row r, column c) in CSS pixels, centred in its column; column maxH is the mean of the heads. */
+export const box = (m, r, c) => ({ x: m.labelW + c * m.pitch + (m.pitch - GAP * m.u - m.cell) / 2, y: m.top + r * m.rowH, w: m.cell, h: m.cell });
 
 /** Where a layer's thumbnail is drawn inside its box (kept to the layer's aspect). */
 export function imageRect(b, l) {

@@ -5,7 +5,7 @@ import { setHidden } from "./dom.js";
 import { clamp, displayToken } from "./layout.js";
 import { formatStat, formatValue } from "./format.js";
 import { dequantize } from "./values.js";
-import { GAP, box, imageRect, thumbBlock } from "./modelgrid.js";
+import { box, imageRect, thumbBlock } from "./modelgrid.js";
 
 /** The keyboard's focus ring: a box over the focused thumbnail (st.focus), or hidden. */
 export function placeRing(v) {
@@ -26,10 +26,10 @@ function hit(v, e) {
   if (r < 0 || r >= m.rows.length) return null;
   const li = m.rows[r], l = st.ov.layers[li];
   if (x < m.labelW) return { li, label: true };
-  const c = Math.floor((x - m.labelW) / (m.cell + GAP * m.u));
+  const c = Math.floor((x - m.labelW) / m.pitch);
   if (c < 0 || c > m.maxH) return null;
   const b = box(m, r, c);
-  if (x > b.x + b.w || y > b.y + b.h) return null;
+  if (x < b.x || x > b.x + b.w || y > b.y + b.h) return null; // a column's margins, the figures under
   if (c < m.maxH && c >= l.H) return null;
   const ir = imageRect(b, l);
   const inside = x >= ir.x && x < ir.x + ir.w && y >= ir.y && y < ir.y + ir.h;

@@ -22,7 +22,7 @@ export function createModelView(app) {
   // the keyboard's focus ring: a box over the canvas, moved without repainting the grid
   const ring = h("div", { class: "aw-model-focus", "aria-hidden": "true", hidden: true, style: { position: "absolute", pointerEvents: "none", boxSizing: "border-box" } });
   const el = h("div", { class: "aw-model" }, [hint, h("div", { class: "aw-model-scroll" }, [h("div", { style: { position: "relative" } }, [canvas, ring])])]);
-  const v = { app, canvas, ring, st: { ov: null, atlas: null, atlasKey: "", m: null, focus: null, error: null, dirty: true, painted: "" } };
+  const v = { app, canvas, ring, hint, st: { ov: null, atlas: null, atlasKey: "", m: null, focus: null, error: null, dirty: true, painted: "" } };
   listen(v);
   return {
     el, draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale), exportSVG: () => exportSVG(v), destroy() {},
@@ -91,7 +91,11 @@ function paint(v, ctx, m, forExport) {
 
 /** One colour bar for every thumbnail, with its range. */
 function paintLegend(v, ctx, m) {
-  const { app, st } = v, th = app.ui.theme, u = m.u, rg = st.range, x = m.labelW, y = 6 * u, w = Math.min(200 * u, m.totalW - x - 8 * u), bh = 9 * u;
+  const { app, st } = v, th = app.ui.theme, u = m.u, rg = st.range, y = 6 * u, bh = 9 * u;
+  const text = `${formatTick(rg.hi)} · one scale for every thumbnail${rg.stretched ? ", stretched to the largest" : ""}`;
+  // over the thumbnails, moved left where wide layer names (a slide's) would push its words off the canvas
+  const room = m.totalW - 8 * u - 6 * u - app.ui.measureSmall(text), lead = app.ui.measureSmall(formatTick(rg.lo)) + 12 * u;
+  const w = Math.max(40 * u, Math.min(200 * u, room - lead)), x = Math.max(lead, Math.min(m.labelW, room - w));
   const grad = ctx.createLinearGradient(x, 0, x + w, 0);
   for (const s of scaleStops(rg.lo, rg.hi, 9, th.dark)) grad.addColorStop(s.offset, s.color);
   ctx.fillStyle = grad; ctx.fillRect(x, y, w, bh);
@@ -99,7 +103,7 @@ function paintLegend(v, ctx, m) {
   ctx.font = `${11 * u}px ${th.font}`; ctx.textBaseline = "middle"; ctx.fillStyle = th.fg1;
   ctx.textAlign = "right"; ctx.fillText(formatTick(rg.lo), x - 6 * u, y + bh / 2);
   ctx.textAlign = "left";
-  ctx.fillText(`${formatTick(rg.hi)} · one scale for every thumbnail${rg.stretched ? ", stretched to the largest" : ""}`, x + w + 6 * u, y + bh / 2);
+  ctx.fillText(text, x + w + 6 * u, y + bh / 2);
 }
 
 /** Row r: layer li's name (wrapped) and kind, its heads' thumbnails and statistics, the mean, the marks. */
@@ -127,7 +131,7 @@ function paintRow(v, ctx, m, r, li, forExport) {
     if (!mean) {
       ctx.fillStyle = th.fg2; ctx.font = `${9.5 * u}px ${th.font}`;
       const long = `H ${formatStat(l.entropy[c], 2)} · max ${formatStat(l.max[c], 2)}`;
-      const text = app.ui.measureSmall(long) * 0.9 <= m.cell + GAP * u - 2 ? long : `${formatStat(l.entropy[c], 1)} · ${formatStat(l.max[c], 2)}`;
+      const text = app.ui.measureSmall(long) * 0.9 <= m.pitch - 2 ? long : `${formatStat(l.entropy[c], 1)} · ${formatStat(l.max[c], 2)}`;
       ctx.fillText(text, b.x + b.w / 2, b.y + b.h + (STATS_H * u) / 2 + 1);
     }
   }
@@ -135,12 +139,14 @@ function paintRow(v, ctx, m, r, li, forExport) {
 
 /** Repaint only when a synced trait, the width or the scale changed; the focus ring is a box. */
 function draw(v) {
-  const { st } = v, ui = v.app.ui, dpr = pixelRatio(ui), key = `${ui.width}|${ui.scale}|${dpr}`;
+  const { st } = v, ui = v.app.ui, dpr = pixelRatio(ui), key = `${ui.width}|${ui.scale}|${dpr}|${ui.bodyMax}`;
   if (!st.ov) decode(v);
   if (!st.ov) return;
   if (st.dirty || key !== st.painted) {
     atlas(v);
-    const m = (st.m = gridLayout(v.app, st.ov));
+    // on a slide the rows fit what is left under the hint (read only there, as the heads view does)
+    const room = ui.bodyMax ? ui.bodyMax - v.hint.offsetHeight - 8 * ui.scale : 0;
+    const m = (st.m = gridLayout(v.app, st.ov, room));
     Object.assign(st, { dirty: false, painted: key });
     paintCanvas(v.canvas, canvasSize(m.totalW, m.totalH, dpr), (ctx) => paint(v, ctx, m, false));
     v.canvas.setAttribute("aria-label", `model overview: ${m.rows.length} attention layers × up to ${m.maxH} heads, each ${AXES}`);

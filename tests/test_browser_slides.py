@@ -2,10 +2,10 @@
 (issue #16): every slide's content inside the slide with all its fragments shown, in each widget's own view and
 in the matrix and heads views; token labels of 20 px or more on screen; arrows step the slides unless the widget
 was reached with Tab, and a clicker's PageDown / PageUp step them even then; the closing difference opens as a
-matrix of the cross attention; the "it" slide shows its whole sentence; no line of code or output runs past its
-box, and no control past its widget's side; on a 1920 × 1080 screen the canvases are drawn at the size shown; a
-heads card's name and figures each stay on one line. Screenshots of every slide and the measurements go to
-test-artifacts/slides/."""
+matrix of the cross attention; the "it" slide shows its whole sentence, and the model slide the encoder's rows;
+no line of code or output runs past its box, and no control past its widget's side; on a 1920 × 1080 screen the
+canvases are drawn at the size shown; a heads card's name and figures each stay on one line. Screenshots of
+every slide and the measurements go to test-artifacts/slides/."""
 
 from __future__ import annotations
 
@@ -172,6 +172,28 @@ def test_the_it_slide_shows_the_whole_sentence(deck):
         return { content: s.scrollHeight, shown: s.clientHeight, Q: r.attnwidget.app.data.Q }; }""")
     assert rows["Q"] == 11
     assert rows["content"] <= rows["shown"] + 1, f"the graph scrolls: {rows['content']} px of rows in {rows['shown']} px"
+
+
+def test_the_model_slide_fits_its_rows_to_the_slide(deck):
+    """"A whole Transformer": the model view sizes its thumbnails to the height its slide leaves. Its six layers
+    do not fit at a readable size and scroll; the encoder's two (its "layers" select) fit whole."""
+    page, _ = deck
+    ix = page.evaluate("""() => Reveal.getIndices([...document.querySelectorAll('.attnwidget')]
+        .find((r) => r.querySelector('.aw-tab[aria-selected=true]')?.dataset.view === 'model').closest('section'))""")
+    show(page, ix)
+    root = page.locator("section.present:not(.stack) .attnwidget").first
+    fits = "(r) => { const b = r.querySelector('.aw-body'); return { scroll: b.scrollHeight, shown: b.clientHeight }; }"
+    modes = root.locator('select[aria-label^="which layers"]')
+    try:
+        modes.select_option("encoder")
+        page.wait_for_timeout(400)
+        enc = root.evaluate(fits)
+        assert enc["scroll"] <= enc["shown"] + 1, f"the encoder's two layers scroll: {enc}"
+    finally:
+        modes.select_option("all")
+    page.wait_for_timeout(400)
+    every = root.evaluate(fits)
+    assert every["scroll"] > every["shown"], every  # six rows: the view scrolls, at the least thumbnail size
 
 
 def test_arrows_go_to_the_slides_unless_the_widget_was_tabbed_into(deck):
