@@ -51,6 +51,9 @@ function figures(app, hd) {
   return [`max ${Number.isFinite(mx) ? formatCompact(mx, 3) : "–"}`, `entropy ${formatStat(en, 2)}`];
 }
 
+/** The dot between a card's two figures is this many em wide (styles.css .aw-head-sep). */
+const SEP_EM = 1;
+
 const stats = (app, hd) => figures(app, hd).join(" · ");
 
 function build(v) {
@@ -64,9 +67,12 @@ function build(v) {
     // the divider between two segments (segment_start): lines over the one-pixel-a-cell canvas, not in it
     const seg = { y: h("span", { class: "aw-thumb-seg aw-thumb-seg-y", hidden: true }), x: h("span", { class: "aw-thumb-seg aw-thumb-seg-x", hidden: true }) };
     const name = h("span", { class: "aw-head-name" }, [h("span", { class: "aw-swatch-dot" }), h("span", { text: app.headName(hd) })]);
-    const [mx, en] = figures(app, hd); // a narrow card breaks the line after the dot, not inside a figure
-    const text = h("span", { class: "aw-head-text" }, [name, h("span", { class: "aw-head-stats" },
-      [h("span", { class: "aw-head-stat", text: mx }), h("span", { class: "aw-head-sep", text: " · " }), h("span", { class: "aw-head-stat", text: en })])]);
+    // a narrow card breaks the line between the figures, never inside one; the dot leads the second figure,
+    // so a line that starts with it puts the dot in the clipped margin (styles.css .aw-head-stats-row)
+    const [mx, en] = figures(app, hd);
+    const row = h("span", { class: "aw-head-stats-row" },
+      [h("span", { class: "aw-head-stat", text: mx }), h("span", { class: "aw-head-stat" }, [h("span", { class: "aw-head-sep", text: " · " }), en])]);
+    const text = h("span", { class: "aw-head-text" }, [name, h("span", { class: "aw-head-stats" }, [row])]);
     const card = h("button", { type: "button", class: "aw-head-card", "data-head": hd, role: "listitem", title: `${app.headName(hd)}: open in the matrix view` },
       [h("span", { class: "aw-thumb-wrap" }, [canvas, seg.y, seg.x]), text]);
     paintThumb(app, canvas, hd, r);
@@ -144,8 +150,8 @@ function cardText(v) {
   let narrow = 0, wide = 0;
   for (let hd = 0; hd < H; hd++) {
     const name = Math.min(dot + bold(app.headName(hd)), 160 * u), [mx, en] = figures(app, hd); // a longer name may wrap
-    narrow = Math.max(narrow, name, small(`${mx} ·`), small(en));
-    wide = Math.max(wide, name, small(`${mx} · ${en}`));
+    narrow = Math.max(narrow, name, small(mx), small(en));
+    wide = Math.max(wide, name, small(mx) + SEP_EM * 11 * u + small(en));
   }
   // line boxes of the widget's line height (1.35); 2 px for the canvas's rounding
   const nameH = 1.35 * 12 * u, line = 1.35 * 11 * u, size = { narrow: narrow + 2, wide: wide + 2, h1: nameH + 3 * u + line, h2: nameH + 3 * u + 2 * line };

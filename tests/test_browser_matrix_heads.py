@@ -242,3 +242,33 @@ def test_a_card_click_on_sparse_data_reads_no_layout_in_its_frame(browser, tmp_p
     pg.close()
     assert "each cell: max of a" in notice  # the notice is shown
     assert "frame that shows it" not in reads, reads
+
+
+DOTS = """() => [...document.querySelectorAll(".attnwidget .aw-head-stats")].map((box) => {
+  const [a, b] = box.querySelectorAll(".aw-head-stat"), dot = box.querySelector(".aw-head-sep");
+  const r = (e) => e.getBoundingClientRect(), clip = r(box);
+  const range = document.createRange();
+  range.selectNodeContents(a);
+  const first = [...range.getClientRects()].pop(); // the first figure's text (its pad left out)
+  return { wrapped: r(b).top > r(a).top + 1, dotShown: r(dot).right > clip.left + 0.5 && r(dot).left < clip.right - 0.5,
+           dotAfterFirst: r(dot).left >= first.right - 0.5, firstShown: first.left >= clip.left - 0.5 };
+})"""
+
+
+@pytest.mark.parametrize("width,wrapped", [(900, True), (700, False)])
+def test_a_card_never_ends_a_line_with_the_dot(browser, tmp_path, width, wrapped):
+    """A card's two figures ("max 0.309 · entropy 2.18") wrap onto two lines in a narrow card: the dot between
+    them is then out of sight, not left at the end of the first line; on one line it shows between them. 12 heads
+    at 900 px make six narrow cards a row; at 700 px four wider ones."""
+    rng = np.random.default_rng(0)
+    x = np.exp(rng.standard_normal((1, 12, 12, 12)))
+    path = tmp_path / "dots.html"
+    AttentionWidget((x / x.sum(-1, keepdims=True)).astype("float32"), [f"t{i}" for i in range(12)], view="heads").to_html(path)
+    pg = browser.new_page(width=width, height=700)
+    pg.goto(path.as_uri())
+    pg.locator(".attnwidget button.aw-head-card").first.wait_for(timeout=10_000)
+    cards = pg.evaluate(DOTS)
+    pg.close()
+    assert len(cards) == 12 and all(c["firstShown"] for c in cards), cards
+    assert all(c["wrapped"] == wrapped for c in cards), cards
+    assert all(c["dotShown"] != wrapped and (wrapped or c["dotAfterFirst"]) for c in cards), cards
