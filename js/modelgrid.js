@@ -3,8 +3,26 @@
 
 import { clamp, truncateToWidth } from "./layout.js";
 import { layersInMode } from "./protocol.js";
+import { formatStat } from "./format.js";
 
 export const GAP = 6, HEAD_H = 18, STATS_H = 13, PAD = 4, LEGEND_H = 30;
+/** The figures under a thumbnail are written this size (CSS px at scale 1); ui.measureSmall measures at 11. */
+export const STATS_PX = 9.5;
+
+/** Width (CSS px) of `text` in the figures' font. */
+const statsWidth = (ui, text) => ui.measureSmall(text) * (STATS_PX / 11);
+
+/** Head c's figures under its thumbnail in layer `l`: "H 2.18 · max 0.31" where its column (`pitch`) has
+ * room, else "2.2 · 0.31". */
+export function statsText(ui, l, c, pitch) {
+  const long = `H ${formatStat(l.entropy[c], 2)} · max ${formatStat(l.max[c], 2)}`;
+  return statsWidth(ui, long) <= pitch - 2 ? long : `${formatStat(l.entropy[c], 1)} · ${formatStat(l.max[c], 2)}`;
+}
+
+/** The narrowest column (CSS px) whose figures' short form and head name do not run into the next. */
+function leastPitch(ui, maxH) {
+  return Math.ceil(Math.max(statsWidth(ui, "0.00 · 0.00"), ui.measureSmall(`head ${maxH - 1}`)) + GAP * ui.scale);
+}
 
 /** Short label of a layer path: without a trailing "/mha". */
 export const shortName = (name) => String(name).replace(/\/mha$/, "");
@@ -39,7 +57,12 @@ export function gridLayout(app, ov, room = 0) {
   let labelW = Math.round(clamp(width * 0.22, 110 * u, 230 * u));
   const top = (LEGEND_H + HEAD_H) * u, gap = GAP * u, cols = maxH + 1;
   let cell = Math.floor(clamp((width - labelW - PAD * u) / cols - gap, 34 * u, 96 * u)), pitch = cell + gap;
-  if (room) ({ cell, pitch, labelW } = slideColumns(ui, { room, top, rows: rows.length, cols, cell, labelW, width }));
+  const least = leastPitch(ui, maxH);
+  if (room) ({ cell, pitch, labelW } = slideColumns({ room, top, rows: rows.length, cols, cell, labelW, width, least, u }));
+  else if (pitch < least) { // many heads: columns as wide as their figures, the layer names narrower first, then a scroll
+    pitch = least;
+    labelW = Math.round(clamp(width - PAD * u - cols * pitch, 110 * u, labelW));
+  }
   const labels = rows.map((i) => wrapName(shortName(ov.layers[i].name), labelW - 10 * u, ui.measureSmall));
   const rowH = Math.max(cell, (labels.reduce((a, l) => Math.max(a, l.length), 1) + 1) * 13 * u) + STATS_H * u + gap;
   return { rows, maxH, labels, labelW, cell, pitch, rowH, top, u, totalW: Math.max(width, labelW + cols * pitch + PAD * u), totalH: top + rows.length * rowH + PAD * u };
@@ -48,11 +71,10 @@ export function gridLayout(app, ov, room = 0) {
 /** On a slide: thumbnails (`cell`) as large as lets every row fit the height `room` (down to 30 px a scale), in
  * columns (`pitch`) as wide as their figures' short form needs; the width left over goes to the layer names
  * (up to half the width), which then take fewer lines. */
-function slideColumns(ui, { room, top, rows, cols, cell, labelW, width }) {
-  const u = ui.scale, gap = GAP * u, widest = cell + gap;
+function slideColumns({ room, top, rows, cols, cell, labelW, width, least, u }) {
+  const gap = GAP * u, widest = Math.max(cell + gap, least);
   const fit = Math.floor(clamp((room - top - PAD * u) / rows - STATS_H * u - gap, Math.min(30 * u, cell), cell));
-  const figures = ui.measureSmall("0.00 · 0.00") * (9.5 / 11) + gap; // what paintRow writes under a narrow one
-  const names = Math.round(clamp(width - PAD * u - cols * Math.max(fit + gap, figures), labelW, width / 2));
+  const names = Math.round(clamp(width - PAD * u - cols * Math.max(fit + gap, least), labelW, width / 2));
   return { cell: fit, labelW: names, pitch: Math.min(widest, Math.max(fit + gap, (width - PAD * u - names) / cols)) };
 }
 

@@ -8,11 +8,11 @@ import { paintedCanvas } from "./export.js";
 import { canvasSize, truncateToWidth } from "./layout.js";
 import { decodeOverview, segmentFractions } from "./protocol.js";
 import { rangeTable, scaleStops } from "./colors.js";
-import { formatStat, formatTick } from "./format.js";
+import { formatTick } from "./format.js";
 import { heatImage, colorRange, strokeSegments } from "./heatmap.js";
 import { matrixShows } from "./headsel.js";
 import { AXES } from "./matrix.js";
-import { GAP, HEAD_H, STATS_H, box, imageRect, gridLayout } from "./modelgrid.js";
+import { GAP, HEAD_H, STATS_H, STATS_PX, box, imageRect, gridLayout, statsText } from "./modelgrid.js";
 import { listen, placeRing } from "./modelinput.js";
 import { pixelRatio } from "./uistate.js";
 
@@ -129,10 +129,8 @@ function paintRow(v, ctx, m, r, li, forExport) {
       ctx.strokeStyle = th.accent; ctx.lineWidth = 2.5 * u; ctx.strokeRect(b.x - 2 * u, b.y - 2 * u, b.w + 4 * u, b.h + 4 * u);
     }
     if (!mean) {
-      ctx.fillStyle = th.fg2; ctx.font = `${9.5 * u}px ${th.font}`;
-      const long = `H ${formatStat(l.entropy[c], 2)} · max ${formatStat(l.max[c], 2)}`;
-      const text = app.ui.measureSmall(long) * 0.9 <= m.pitch - 2 ? long : `${formatStat(l.entropy[c], 1)} · ${formatStat(l.max[c], 2)}`;
-      ctx.fillText(text, b.x + b.w / 2, b.y + b.h + (STATS_H * u) / 2 + 1);
+      ctx.fillStyle = th.fg2; ctx.font = `${STATS_PX * u}px ${th.font}`;
+      ctx.fillText(statsText(app.ui, l, c, m.pitch), b.x + b.w / 2, b.y + b.h + (STATS_H * u) / 2 + 1);
     }
   }
 }
