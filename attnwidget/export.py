@@ -191,3 +191,23 @@ class UiRecord:
 
         self._last = time.monotonic()
         update_display(ui_bundle(self.widget), raw=True, display_id=self.display_id)
+
+
+def display_widget(widget) -> None:
+    """Show ``widget`` in a notebook as three outputs: the live view's last state (a small output kept
+    current, :class:`UiRecord`), a static HTML copy (what nbconvert, slides and a reopened notebook show)
+    and the live view (which hides the copy beside it when it renders)."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    shell = get_ipython()
+    if shell is not None and type(shell).__name__ != "TerminalInteractiveShell":
+        # First a small output the static copy reads when it boots: the live view's last state.
+        if widget._ui_record is None:
+            widget._ui_record = UiRecord(widget)
+        widget._ui_record.show()
+        display({"text/html": fragment(widget)}, raw=True)
+    bundle = widget._repr_mimebundle_()
+    data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
+    # An empty text/plain: where the live view cannot show (exports), the static copy stands for it.
+    display({**data, "text/plain": ""}, metadata=metadata, raw=True)

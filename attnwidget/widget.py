@@ -197,26 +197,9 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
             self._ui_record.changed()
 
     def _ipython_display_(self) -> None:
-        # Three outputs: the live view's last state (a small output kept current), a static HTML copy
-        # (what nbconvert, slides and a reopened notebook show) and the live view (which hides the copy
-        # beside it when it renders).
-        from IPython import get_ipython
-        from IPython.display import display
-
         from . import export
 
-        shell = get_ipython()
-        if shell is not None and type(shell).__name__ != "TerminalInteractiveShell":
-            # First a small output the static copy reads when it boots: the live view's last state.
-            if self._ui_record is None:
-                self._ui_record = export.UiRecord(self)
-            self._ui_record.show()
-            display({"text/html": export.fragment(self)}, raw=True)
-        bundle = self._repr_mimebundle_()
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
-        # An empty text/plain: where the live view cannot show (exports), the static copy stands for it.
-        data = {**data, "text/plain": ""}
-        display(data, metadata=metadata, raw=True)
+        export.display_widget(self)
 
     # --- what the browser gets ----------------------------------------------------------------
     def slice_data(self, layer: int, batch: int) -> dict[str, Any]:
