@@ -56,6 +56,7 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("dff", None, "encoder | decoder | transformer: feed-forward width (default: 4 × d_model)"),
     Key("batch", 0, "which batch element the widget shows first"),
     Key("select", None, "query token pinned at first: its index, or its text (first occurrence)"),
+    Key("hide_keys", None, "key positions the views leave out, each query's weights renormalised over the rest (a sink such as <s>): an index or a list"),
     Key("max_tokens", DEFAULT_MAX_TOKENS, "longest text accepted, in tokens (raise it for longer texts)"),
     Key("max_memory", None, "memory a run may need: bytes or a size like 8GB (default: half of what is available)"),
     Key("scale", 1.0, "size of the widget's text, controls and cells (1.75 for a projector; slides use 1.75 by default)"),
@@ -234,6 +235,12 @@ def validate(cfg: Mapping[str, Any]) -> "RunConfig":
     if sel is not None and (isinstance(sel, bool) or not isinstance(sel, (int, str))
                             or (isinstance(sel, int) and sel < 0)):
         raise ConfigError(f"select: expected a token's index (0, 1, ...) or its text, got {sel!r}")
+    hk = out["hide_keys"]
+    hk = [hk] if isinstance(hk, int) and not isinstance(hk, bool) else hk
+    if hk is not None and (not isinstance(hk, (list, tuple))
+                           or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in hk)):
+        raise ConfigError(f"hide_keys: expected a key index (0, 1, ...) or a list of them, got {out['hide_keys']!r}")
+    out["hide_keys"] = None if hk is None else sorted(set(hk))
     for key in ("tokens", "context_tokens"):
         v = out[key]
         if v is not None and (not isinstance(v, (list, tuple)) or not all(isinstance(s, (str, int, float)) for s in v)):

@@ -126,6 +126,8 @@ class AttentionMagics(Magics):
     @argument("--batch", metavar="N", help="batch element shown first")
     @argument("--max-tokens", "--max_tokens", dest="max_tokens", metavar="N", help="longest text accepted")
     @argument("--select", metavar="TOKEN|N", help="query token pinned at first (the#2: its second occurrence)")
+    @argument("--hide-keys", "--hide_keys", dest="hide_keys", metavar="N|[N,..]",
+              help="key positions the views leave out, each row renormalised over the rest (a sink such as <s>)")
     @argument("--tokens", metavar="[LABELS]", help="labels of the query positions when query is an array")
     @argument("--context-tokens", "--context_tokens", dest="context_tokens", metavar="[LABELS]",
               help="labels of the context positions when context is an array")

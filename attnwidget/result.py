@@ -14,7 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .config import LAYER_KINDS
+from . import hide
+from .config import LAYER_KINDS, ConfigError
 from .scores import is_blockwise
 
 
@@ -96,6 +97,10 @@ class AttentionResult:
         object.__setattr__(self, "records", tuple(self.records))
         if not 0 <= self.shown < len(self.records):
             raise ValueError(f"shown: expected an index in 0..{len(self.records) - 1}, got {self.shown}")
+        hidden = (self.config or {}).get("hide_keys")
+        why = hidden and hide.problem(hidden, [(r.path, r.scores) for r in self.records])
+        if why:  # the run's config: a ConfigError, which the magic shows as one line
+            raise ConfigError(why.replace("hidden_keys:", "hide_keys:", 1))
 
     # --- the shown layer ------------------------------------------------------------------------
     @property
@@ -185,7 +190,7 @@ class AttentionResult:
             w = AttentionWidget(
                 [r.scores for r in recs], [list(r.query_tokens) for r in recs], [list(r.key_tokens) for r in recs],
                 layer_names=[r.path for r in recs], layer_kinds=[r.kind for r in recs], mask=[r.mask for r in recs],
-                info=self.info(), layer=self.shown, selected_query=self.selected,
+                info=self.info(), layer=self.shown, selected_query=self.selected, hidden_keys=cfg.get("hide_keys") or [],
                 view=cfg.get("view", "graph"), batch=cfg.get("batch", 0), scale=cfg.get("scale", 1.0) or 1.0,
                 explainer=self._explainer if any(explainable) else None)
             self._widget[0] = w

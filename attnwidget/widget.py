@@ -16,7 +16,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from . import protocol
+from . import hide, protocol
 from .config import ConfigError
 from .scores import clean_labels, widget_layers
 from .qkscores import QKScores, qk_layers
@@ -203,23 +203,43 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
     # --- what the browser gets ----------------------------------------------------------------
     def slice_data(self, layer: int, batch: int) -> dict[str, Any]:
-        """``_data`` of one layer and batch element (see :func:`attnwidget.protocol.slice_payload`)."""
+        """``_data`` of one layer and batch element (see :func:`attnwidget.protocol.slice_payload`), without
+        the ``hidden_keys`` (:mod:`attnwidget.hide`)."""
         w = self._layers[layer]
-        return protocol.slice_payload(w.scores[batch], w.mask)
+        return protocol.slice_payload(*hide.shown_slice(w.scores[batch], w.mask, self.hidden_keys))
 
     def _send_data(self) -> None:
         self._data = self.slice_data(self.layer, self.batch)
 
     def _send_exact(self) -> None:
-        self._exact = protocol.exact_payload(self.scores[self.batch], self.selected_query, self.selected_key)
+        s = self.scores[self.batch]
+        if self.hidden_keys:  # one renormalised row and column, their totals read once per layer and batch
+            key = (self.layer, self.batch, tuple(self.hidden_keys))
+            if self._shown is None or self._shown[0] != key:
+                self._shown = (key, hide.ShownSlice(s, self.hidden_keys))
+            s = self._shown[1]
+        self._exact = protocol.exact_payload(s, self.selected_query, self.selected_key)
+
+    _shown = None  # (layer, batch, hidden_keys) and its hide.ShownSlice
 
     def _send_overview(self) -> None:
         from .overview import overview
 
         # Only a model (several layers) has the model view: a single layer sends nothing for it.
-        layers = self._layers
-        self._overview = (overview([w.scores for w in layers], self.batch, self.layer_names, self.layer_kinds)
-                          if len(layers) > 1 else {})
+        layers, b, hidden = self._layers, self.batch, self.hidden_keys
+        # with keys hidden, each layer's shown slice is made as the overview reaches it (one at a time)
+        shown = (w.scores if not hidden else hide.renormalise(w.scores[b], hidden)[None] for w in layers)
+        self._overview = overview(shown, b, self.layer_names, self.layer_kinds) if len(layers) > 1 else {}
+
+    @t.validate("hidden_keys")
+    def _v_hidden(self, proposal):
+        return hide.check(proposal.value, [(w.name, w.scores) for w in self._layers])
+
+    @t.observe("hidden_keys")
+    def _on_hidden(self, change):
+        self._send_data()
+        self._send_exact()
+        self._send_overview()
 
     @t.observe("layer", "batch")
     def _on_slice(self, change):
