@@ -207,9 +207,18 @@ function updateHeader(app, c) {
   if (app.error) ns.push(["warn", app.error]);
   if (d && d.nonfinite > 0) ns.push(["warn", `${d.nonfinite} non-finite value${d.nonfinite === 1 ? "" : "s"} (NaN/inf) drawn as ${formatValue(d.lo)}`]);
   if (d && !d.probability) ns.push(["info", `values are ${rawScale(d)}`]);
+  const hidden = d ? (app.get("hidden_keys") || []).filter((j) => j < d.K) : [];
+  if (hidden.length) ns.push(["info", hiddenNotice(app, hidden)]);
   if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
   if (d && d.sparse) ns.push(["info", `${d.H} × ${formatCount(d.Q)} × ${formatCount(d.K)} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
   c.notices.replaceChildren(...ns.map(([k, t]) => h("div", { class: `aw-notice aw-notice-${k}`, text: t })));
+}
+
+/** What the views leave out (the hidden_keys trait, attnwidget/hide.py): "key 0 ‘<s>’ hidden: …". */
+function hiddenNotice(app, hidden) {
+  const named = hidden.map((j) => `${j} ‘${app.label("key", j)}’`).join(", ");
+  return `key${hidden.length === 1 ? "" : "s"} ${named} hidden: each query's weights renormalised over the other keys `
+    + "(the explain view shows the layer's own)";
 }
 
 /** The matrix's head picker: mean / max of the visible heads, or one head (which solos it). */

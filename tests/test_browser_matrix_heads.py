@@ -272,3 +272,21 @@ def test_a_card_never_ends_a_line_with_the_dot(browser, tmp_path, width, wrapped
     assert len(cards) == 12 and all(c["firstShown"] for c in cards), cards
     assert all(c["wrapped"] == wrapped for c in cards), cards
     assert all(c["dotShown"] != wrapped and (wrapped or c["dotAfterFirst"]) for c in cards), cards
+
+
+def test_hidden_keys_are_named_in_the_notices(browser, tmp_path):
+    """A widget with a key hidden (hidden_keys, attnwidget/hide.py) says which, and what the weights shown are."""
+    toks = ["<s>"] + [f"t{i}" for i in range(1, T)]
+    path = tmp_path / "hidden.html"
+    x = np.exp(np.random.default_rng(1).standard_normal((1, H, T, T)))
+    AttentionWidget((x / x.sum(-1, keepdims=True)).astype("float32"), toks, hidden_keys=[0], view="matrix").to_html(path)
+    pg = browser.new_page()
+    pg.goto(path.as_uri())
+    pg.locator(".attnwidget .aw-notice").first.wait_for(timeout=10_000)
+    notices = pg.evaluate("() => [...document.querySelectorAll('.attnwidget .aw-notice')].map((e) => e.textContent)")
+    column = pg.evaluate("() => { const d = document.querySelector('.attnwidget').attnwidget.app.data; "
+                         "return Array.from({ length: d.Q }, (_, i) => d.mask[i * d.K]); }")
+    pg.close()
+    assert notices[0] == ("key 0 ‘<s>’ hidden: each query's weights renormalised over the other keys "
+                          "(the explain view shows the layer's own)"), notices
+    assert column == [0] * T
