@@ -206,8 +206,21 @@ def display_widget(widget) -> None:
         if widget._ui_record is None:
             widget._ui_record = UiRecord(widget)
         widget._ui_record.show()
-        display({"text/html": fragment(widget)}, raw=True)
+        display({"text/html": fragment(widget)}, raw=True, display_id=copy_id(widget))
     bundle = widget._repr_mimebundle_()
     data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
     # An empty text/plain: where the live view cannot show (exports), the static copy stands for it.
     display({**data, "text/plain": ""}, metadata=metadata, raw=True)
+
+
+def copy_id(widget) -> str:
+    """The display id of ``widget``'s static copy in a notebook (:func:`display_widget`)."""
+    return f"aw-copy-{widget._uid}"
+
+
+def rewrite_copy(widget) -> None:
+    """Write ``widget``'s static copy again where it was shown: its data changed (``hidden_keys``), which the
+    small output of UI traits does not carry, so a saved notebook reopens and exports as the live view was."""
+    from IPython.display import update_display
+
+    update_display({"text/html": fragment(widget)}, raw=True, display_id=copy_id(widget))

@@ -240,6 +240,10 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         self._send_data()
         self._send_exact()
         self._send_overview()
+        if self._ui_record is not None:  # shown in a notebook: its static copy shows the new weights too
+            from . import export
+
+            export.rewrite_copy(self)
 
     @t.observe("layer", "batch")
     def _on_slice(self, change):

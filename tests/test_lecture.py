@@ -89,7 +89,26 @@ def _ui(output) -> dict:
     return json.loads(re.search(r">(\{.*\})</script>", output.data["text/html"]).group(1))
 
 
-def test_display_writes_the_live_views_state_first_and_keeps_it_current(monkeypatch):
+def test_hiding_keys_rewrites_the_static_copy_where_it_was_shown(ip, monkeypatch):
+    """hidden_keys changes the weights, which the small output of UI traits does not carry: the static copy
+    (what a saved notebook reopens and exports) is written again, with the renormalised weights."""
+    from IPython.utils.capture import capture_output
+
+    x = np.exp(np.random.default_rng(0).standard_normal((1, 2, 4, 4)))
+    w = AttentionWidget((x / x.sum(-1, keepdims=True)).astype("float32"), ["<s>", "a", "b", "c"])
+    copy = _shown(monkeypatch, w)[1]
+    assert copy.transient == {"display_id": f"aw-copy-{w._uid}"}
+    with capture_output() as cap:
+        w.hidden_keys = [0]
+    updates = [o for o in cap.outputs if o.update and o.transient == {"display_id": f"aw-copy-{w._uid}"}]
+    assert len(updates) == 1
+    state = json.loads(re.search(r'class="aw-state">(.*?)</script>', updates[0].data["text/html"]).group(1))
+    assert state["hidden_keys"] == [0]
+    assert state["_data"]["head_max"] == w._data["head_max"] != json.loads(
+        re.search(r'class="aw-state">(.*?)</script>', copy.data["text/html"]).group(1))["_data"]["head_max"]
+
+
+def test_display_writes_the_live_views_state_first_and_keeps_it_current(ip, monkeypatch):
     w = AttentionWidget(np.full((1, 2, 3, 3), 1 / 3, "float32"), ["a", "b", "c"])
     outputs = _shown(monkeypatch, w)
     assert len(outputs) == 3
