@@ -66,6 +66,15 @@ def problem(value: Sequence[int], layers: Sequence[tuple[str, Any]]) -> str | No
     return None
 
 
+def offered(layers: Sequence[Any], data: dict, overview: dict) -> bool:
+    """Whether the views may offer to hide keys (``_can_hide``), from what was read already: every layer's
+    scores an array, and softmax weights in the shown slice (``data``: ``_data``) or, for a model, in every
+    layer's (``overview``: ``_overview``). :func:`check` reads every batch element when keys are hidden."""
+    if not all(isinstance(w.scores, np.ndarray) for w in layers):
+        return False
+    return all(layer["probability"] for layer in overview["layers"]) if overview else bool(data.get("probability"))
+
+
 def check(value: Sequence[int], layers: Sequence[tuple[str, Any]]) -> list[int]:
     """``value`` sorted and without repeats, or a :class:`traitlets.TraitError` saying :func:`problem`."""
     out = sorted(set(int(i) for i in value))

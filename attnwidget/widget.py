@@ -104,6 +104,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         self._send_data()
         self._send_exact()
         self._send_overview()
+        self._can_hide = hide.offered(layers, self._data, self._overview)
         self._can_explain = explainer is not None
         self._send_explain()
 

@@ -7,6 +7,7 @@ import { modeKind, layersInMode } from "./protocol.js";
 import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } from "./headsel.js";
 import { SCALES } from "./uistate.js";
 import { PALETTE_LABELS } from "./colors.js";
+import { createHideKey, hiddenNotice } from "./hidekeys.js";
 
 const DBLCLICK_MS = 250;
 
@@ -55,10 +56,11 @@ function build(app) {
   c.stretchWrap = h("label", { class: "aw-ctl", title: "colours from 0 to the largest weight shown instead of 0 to 1" },
     [c.stretch, h("span", { class: "aw-ctl-label", text: "stretch colours to max" })]);
   c.scaleWrap = lab("size", c.scaleSel);
+  c.hideKey = createHideKey(app);
   c.dl = h("span", { class: "aw-dl" }, [h("span", { class: "aw-ctl-label", text: "save" }), c.png, c.svg]);
   // The head swatches flow with the controls (a line of their own only when they need it).
   const toolbar = h("div", { class: "aw-toolbar" }, [c.tabs, c.modeWrap, c.layerWrap, c.batchWrap, c.aggWrap, c.pickWrap, c.stretchWrap,
-    c.thrWrap, c.topkWrap, c.swatches, c.paletteWrap, h("span", { class: "aw-spacer" }), c.dl]);
+    c.hideKey.el, c.thrWrap, c.topkWrap, c.swatches, c.paletteWrap, h("span", { class: "aw-spacer" }), c.dl]);
   const header = h("div", { class: "aw-header" }, [c.title, c.staticNote, c.meta, h("span", { class: "aw-spacer" }), c.scaleWrap]);
   c.el = h("div", { class: "aw-controls" }, [header, c.notices, toolbar]);
   return c;
@@ -173,6 +175,7 @@ function update(app, c, changed) {
   setHidden(c.pickWrap, view !== "matrix" || !d);
   setHidden(c.stretchWrap, view !== "matrix" && view !== "heads" && view !== "model"); // the views drawn in colours
   if (c.stretch.checked !== Boolean(app.get("color_max"))) c.stretch.checked = Boolean(app.get("color_max"));
+  c.hideKey.update();
   if (d && view === "matrix") updatePick(app, c, d);
   updateScale(app, c);
   setHidden(c.dl, view === "explain" || app.ui.slides); // the explain view is a table; a slide is for showing
@@ -212,13 +215,6 @@ function updateHeader(app, c) {
   if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
   if (d && d.sparse) ns.push(["info", `${d.H} × ${formatCount(d.Q)} × ${formatCount(d.K)} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
   c.notices.replaceChildren(...ns.map(([k, t]) => h("div", { class: `aw-notice aw-notice-${k}`, text: t })));
-}
-
-/** What the views leave out (the hidden_keys trait, attnwidget/hide.py): "key 0 ‘<s>’ hidden: …". */
-function hiddenNotice(app, hidden) {
-  const named = hidden.map((j) => `${j} ‘${app.label("key", j)}’`).join(", ");
-  return `key${hidden.length === 1 ? "" : "s"} ${named} hidden: each query's weights renormalised over the other keys `
-    + "(the explain view shows the layer's own)";
 }
 
 /** The matrix's head picker: mean / max of the visible heads, or one head (which solos it). */

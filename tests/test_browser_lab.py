@@ -22,6 +22,9 @@ CELLS = [
     "res.widget.view = 'graph'",
     "res.widget.view = 'heads'",
     "res.widget.selected_query = 2",
+    "import numpy as np; from attnwidget import hide\n"
+    "print('HIDE', res.widget.hidden_keys, np.allclose(res.widget._data['head_max'], "
+    "hide.renormalise(res.scores[0], [0]).max(axis=(1, 2)), atol=1e-6))",
 ]
 
 # Counts painted pixels of the visible canvases of a widget root (not only background).
@@ -158,3 +161,21 @@ def test_python_moves_the_view_and_screenshots(session):
     nb.theme("JupyterLab Light")
     nb.run(5)
     assert "graph" in state(nb)
+
+
+def test_the_first_key_is_hidden_with_a_click_and_shown_again(session):
+    """The live view offers "hide ‘The’" (the first key, where a sink sits): a click sets hidden_keys in
+    Python, which sends each row renormalised without it, and the notice names it; a second click undoes it."""
+    nb, _ = session
+    root = nb.page.locator(LIVE).nth(0)
+    box = root.locator("input.aw-hide-first")
+    assert root.locator("label:has(input.aw-hide-first)").inner_text().strip() == "hide ‘The’"
+    assert nb.run(8).split("HIDE", 1)[1].split() == ["[]", "False"]
+    box.click()
+    nb.page.wait_for_function("(r) => [...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.startsWith('key 0 ‘The’ hidden'))",
+                              arg=root.element_handle(), timeout=10_000)
+    assert nb.run(8).split("HIDE", 1)[1].split() == ["[0]", "True"]
+    box.click()
+    nb.page.wait_for_function("(r) => ![...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.includes('hidden'))",
+                              arg=root.element_handle(), timeout=10_000)
+    assert nb.run(8).split("HIDE", 1)[1].split() == ["[]", "False"]

@@ -122,3 +122,12 @@ def test_the_magic_hides_keys_and_says_what_is_wrong(ip):
     with pytest.raises(UsageError) as err:
         ip.run_cell_magic("attention", "--hide-keys first", body)
     assert str(err.value) == "hide_keys: expected a key index (0, 1, ...) or a list of them, got 'first'"
+
+
+def test_the_views_offer_to_hide_keys_only_where_it_can_be_done():
+    q = np.random.default_rng(0).standard_normal((2, 12, 8)).astype(np.float32)
+    assert AttentionWidget(sink_weights(), TOKENS)._can_hide
+    assert AttentionWidget([sink_weights(), sink_weights(seed=3)], [TOKENS, TOKENS])._can_hide
+    assert not AttentionWidget(np.log(sink_weights()), TOKENS)._can_hide
+    assert not AttentionWidget([sink_weights(), np.log(sink_weights())], [TOKENS, TOKENS])._can_hide
+    assert not AttentionWidget.from_qk(q, q, TOKENS)._can_hide
