@@ -3,7 +3,7 @@
 // live view offers it, where Python says it can (`_can_hide`: softmax weights in arrays); a static copy
 // shows the weights it was made with, and the notice says what is hidden.
 
-import { h, setHidden } from "./dom.js";
+import { h, setHidden, setText } from "./dom.js";
 
 /** The views drawn from the weights, where the checkbox shows (explain keeps the layer's own numbers). */
 const VIEWS = new Set(["graph", "matrix", "heads", "model"]);
@@ -25,7 +25,7 @@ export function createHideKey(app) {
       const offered = Boolean(d && d.K > 1 && app.get("_can_hide") && !app.ui.static && VIEWS.has(app.get("view")));
       setHidden(el, !offered);
       if (!offered) return;
-      label.textContent = `hide ‘${app.label("key", 0)}’`;
+      setText(label, `hide ‘${app.label("key", 0)}’`); // written only when it changes: a write restyles
       if (box.checked !== on) box.checked = on;
     },
   };
