@@ -206,7 +206,7 @@ def display_widget(widget) -> None:
         if widget._ui_record is None:
             widget._ui_record = UiRecord(widget)
         widget._ui_record.show()
-        display({"text/html": fragment(widget)}, raw=True, display_id=copy_id(widget))
+        show_copy([widget], copy_id(widget), lambda: fragment(widget))
     bundle = widget._repr_mimebundle_()
     data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
     # An empty text/plain: where the live view cannot show (exports), the static copy stands for it.
@@ -218,9 +218,20 @@ def copy_id(widget) -> str:
     return f"aw-copy-{widget._uid}"
 
 
-def rewrite_copy(widget) -> None:
-    """Write ``widget``'s static copy again where it was shown: its data changed (``hidden_keys``), which the
+def show_copy(widgets, display_id: str, render) -> None:
+    """Display ``render()`` (static HTML of ``widgets``: one copy, or :mod:`~attnwidget.sidebyside`'s row) as
+    ``display_id``, and remember it on each widget, so :func:`rewrite_copies` can write it again."""
+    from IPython.display import display
+
+    display({"text/html": render()}, raw=True, display_id=display_id)
+    for w in widgets:
+        w._copies = {**(w._copies or {}), display_id: render}
+
+
+def rewrite_copies(widget) -> None:
+    """Write again every static copy ``widget`` was shown in: its data changed (``hidden_keys``), which the
     small output of UI traits does not carry, so a saved notebook reopens and exports as the live view was."""
     from IPython.display import update_display
 
-    update_display({"text/html": fragment(widget)}, raw=True, display_id=copy_id(widget))
+    for display_id, render in (widget._copies or {}).items():
+        update_display({"text/html": render()}, raw=True, display_id=display_id)

@@ -9,6 +9,7 @@ views hide it when they render, as a single view hides its own copy).
 from __future__ import annotations
 
 import html
+import uuid
 from typing import Any, Sequence
 
 #: Inline styles of the static row: the copy has no stylesheet of its own outside the widget.
@@ -65,7 +66,8 @@ class SideBySide:
                 if w._ui_record is None:
                     w._ui_record = export.UiRecord(w)
                 w._ui_record.show()
-            display({"text/html": self.static_html()}, raw=True)
+            # an id of its own: the same views in another row (other captions) are another output
+            export.show_copy(self.widgets, f"aw-row-{uuid.uuid4().hex[:12]}", self.static_html)
         bundle = self.box()._repr_mimebundle_()
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
         display({**data, "text/plain": ""}, metadata=metadata, raw=True)

@@ -191,6 +191,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         return export.to_html(self, path, title=title, max_weights=max_weights)
 
     _ui_record = None  # export.UiRecord, once shown in a notebook
+    _copies = None  # {display id: render} of the static copies it was shown in (export.show_copy)
 
     @t.observe(*protocol.UI_TRAITS)
     def _on_ui(self, change):
@@ -241,10 +242,10 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         self._send_data()
         self._send_exact()
         self._send_overview()
-        if self._ui_record is not None:  # shown in a notebook: its static copy shows the new weights too
+        if self._copies:  # shown in a notebook: its static copies show the new weights too
             from . import export
 
-            export.rewrite_copy(self)
+            export.rewrite_copies(self)
 
     @t.observe("layer", "batch")
     def _on_slice(self, change):

@@ -76,3 +76,24 @@ def test_a_copy_too_big_to_carry_passes_the_front_end_on(monkeypatch):
     first, second = side_by_side(big, small).static_html().split("<figure")[1:]
     assert "more than a static copy carries" in first and 'class="aw-bundle"' not in first
     assert second.count('class="aw-bundle"') == 1 and second.count('class="aw-css"') == 1
+
+
+def test_hiding_keys_in_a_view_rewrites_the_row_it_was_shown_in(ip, monkeypatch):
+    """The row is the static copy (what a saved notebook reopens and exports): a view's ``hidden_keys`` write
+    it again, with that view's renormalised weights and the other view as it was."""
+    import json
+
+    from IPython.utils.capture import capture_output
+
+    a, b = _view(0), _view(1)
+    row = _shown(monkeypatch, side_by_side(a, b, captions=["a", "b"]))[2]
+    assert row.transient["display_id"].startswith("aw-row-")
+    with capture_output() as cap:
+        b.hidden_keys = [0]
+    updates = [o for o in cap.outputs if o.update]
+    assert [o.transient for o in updates] == [row.transient]
+    states = [json.loads(s) for s in re.findall(r'class="aw-state">(.*?)</script>', updates[0].data["text/html"])]
+    assert [s["hidden_keys"] for s in states] == [[], [0]]
+    assert states[1]["_data"]["head_max"] == b._data["head_max"]
+    assert "aw-bundle" in updates[0].data["text/html"] and re.findall(r"<figcaption[^>]*>(.*?)</figcaption>",
+                                                                       updates[0].data["text/html"]) == ["a", "b"]
