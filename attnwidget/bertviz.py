@@ -108,7 +108,7 @@ def _sentences(sentence_b_start, tokens: list[str]) -> str | None:
 
 def _widget(view: str, title: str, attention, tokens, sentence_b_start, prettify_tokens, layer, heads,
             encoder_attention, decoder_attention, cross_attention, encoder_tokens, decoder_tokens,
-            include_layers, include_heads, html_action, display_mode):
+            include_layers, include_heads, html_action, display_mode, hidden_keys):
     from .widget import AttentionWidget
 
     theme = _display_mode(display_mode)
@@ -126,7 +126,7 @@ def _widget(view: str, title: str, attention, tokens, sentence_b_start, prettify
         shown = next((i for i, n in enumerate(names) if n in wanted), -1)
         if shown < 0:
             raise ConfigError(f"layer: {layer!r} is not one of the included layers ({', '.join(names)})")
-    opts: dict[str, Any] = {"layer": shown, "theme": theme}
+    opts: dict[str, Any] = {"layer": shown, "theme": theme, "hidden_keys": list(hidden_keys or [])}
     if sentence_b_start is not None:
         opts["segment_start"] = int(sentence_b_start)  # checked by _sentences
     if heads is not None:
@@ -149,7 +149,7 @@ def _widget(view: str, title: str, attention, tokens, sentence_b_start, prettify
 
 def head_view(attention=None, tokens=None, sentence_b_start=None, prettify_tokens=True, layer=None, heads=None,
               encoder_attention=None, decoder_attention=None, cross_attention=None, encoder_tokens=None,
-              decoder_tokens=None, include_layers=None, html_action="view", display_mode=None):
+              decoder_tokens=None, include_layers=None, html_action="view", display_mode=None, hidden_keys=None):
     """BertViz's head view: lines from each token to the tokens it attends to, one colour per head.
 
     Args:
@@ -166,27 +166,29 @@ def head_view(attention=None, tokens=None, sentence_b_start=None, prettify_token
         html_action: ``"view"`` returns the widget; ``"return"`` an ``IPython.display.HTML`` offline page.
         display_mode: ``"dark"`` | ``"light"``: those colours whatever the notebook's theme (also in static
             copies); None (the default): follow the notebook. An addition: BertViz's head view has no such argument.
+        hidden_keys: key indices left out, each row renormalised over the rest (``[0]``: BERT's [CLS]); also
+            in the page ``html_action="return"`` gives. An addition, as the widget's ``hidden_keys`` trait.
 
     Returns:
         The :class:`~attnwidget.widget.AttentionWidget` (graph view), or the HTML page.
     """
     return _widget("graph", "head view", attention, tokens, sentence_b_start, prettify_tokens, layer, heads,
                    encoder_attention, decoder_attention, cross_attention, encoder_tokens, decoder_tokens,
-                   include_layers, None, html_action, display_mode)
+                   include_layers, None, html_action, display_mode, hidden_keys)
 
 
 def model_view(attention=None, tokens=None, sentence_b_start=None, prettify_tokens=True, display_mode=None,
                encoder_attention=None, decoder_attention=None, cross_attention=None, encoder_tokens=None,
-               decoder_tokens=None, include_layers=None, include_heads=None, html_action="view"):
+               decoder_tokens=None, include_layers=None, include_heads=None, html_action="view", hidden_keys=None):
     """BertViz's model view: a grid of every layer × head; click a cell to open that layer and head.
 
-    Arguments as :func:`head_view`, plus ``include_heads`` (the heads shown, numbers in the model) and
-    ``display_mode`` (``"dark"`` | ``"light"``: those colours whatever the notebook's theme; None, the
-    default, follows the notebook where BertViz's default is ``"dark"``).
+    Arguments as :func:`head_view` (``hidden_keys`` included), plus ``include_heads`` (the heads shown,
+    numbers in the model) and ``display_mode`` (``"dark"`` | ``"light"``: those colours whatever the
+    notebook's theme; None, the default, follows the notebook where BertViz's default is ``"dark"``).
 
     Returns:
         The :class:`~attnwidget.widget.AttentionWidget` (model view), or the HTML page.
     """
     return _widget("model", "model view", attention, tokens, sentence_b_start, prettify_tokens, None, None,
                    encoder_attention, decoder_attention, cross_attention, encoder_tokens, decoder_tokens,
-                   include_layers, include_heads, html_action, display_mode)
+                   include_layers, include_heads, html_action, display_mode, hidden_keys)

@@ -138,3 +138,24 @@ def test_html_action_return_is_an_offline_page():
 
 def test_exports():
     assert attnwidget.head_view is head_view and "model_view" in attnwidget.__all__
+
+
+def test_hidden_keys_leave_cls_out_of_every_layer_and_the_returned_page():
+    """``hidden_keys=[0]``: each row of every layer renormalised over the keys after [CLS] (NumPy), in the
+    widget and in the page ``html_action="return"`` gives, where no trait can be set afterwards."""
+    import json
+    import re
+
+    a = _attn()
+    for view in (head_view, model_view):
+        w = view(a, TOKENS, hidden_keys=[0])
+        assert w.hidden_keys == [0]
+        for layer in range(3):
+            w.layer = layer
+            rest = a[layer][0, :, :, 1:]
+            np.testing.assert_allclose(w.slice_data(layer, 0)["head_max"], (rest / rest.sum(-1, keepdims=True)).max((1, 2)),
+                                       rtol=1e-5)
+    page = head_view(a, TOKENS, hidden_keys=[0], html_action="return").data
+    assert json.loads(re.search(r'class="aw-state">(.*?)</script>', page).group(1))["hidden_keys"] == [0]
+    with pytest.raises(Exception, match=r"hidden_keys: .*5"):
+        model_view(a, TOKENS, hidden_keys=[5])
