@@ -9,7 +9,7 @@ import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
 import { whatIfFor, resetWhatIf } from "./uistate.js";
-import { createTable, fillTable, fillWindow, fillAround, remeasure, measureRows } from "./explaintable.js";
+import { createTable, fillTable, fillBlank, fillWindow, fillAround, remeasure, measureRows } from "./explaintable.js";
 import { createStrip, drawStrip, turnPage } from "./explainstrip.js";
 import { createWait } from "./explainwait.js";
 
@@ -159,12 +159,23 @@ function drawWhatIf(v, ex, w) {
   setHidden(wi.unmaskWrap, !(ex.mask && ex.mask.some((m) => m === 0)));
   if (wi.unmask.checked !== w.unmasked) wi.unmask.checked = w.unmasked;
   setAttrs(wi.reset, { disabled: isLayerOwn(w) });
+  setAttrs(wi.slider, { disabled: false });
+  setAttrs(wi.temp, { disabled: false });
   const parts = [];
   if (t !== 1) parts.push(`logits ÷ ${t}`);
   if (w.dropped.length) parts.push(`${w.dropped.length} key${w.dropped.length === 1 ? "" : "s"} dropped`);
   if (w.unmasked && !wi.unmaskWrap.hidden) parts.push("mask lifted");
   setText(wi.note, parts.length ? `${parts.join(" · ")}: not the layer's own weights` : "click a key to drop it from the softmax");
   v.el.classList.toggle("aw-whatif", parts.length > 0);
+}
+
+/** The what-if before a pin: nothing to change yet (a pin starts from the layer's own numbers). */
+function blankWhatIf(v) {
+  const { wi } = v;
+  for (const e of [wi.slider, wi.temp, wi.reset]) setAttrs(e, { disabled: true });
+  setHidden(wi.unmaskWrap, true);
+  setText(wi.note, "pin a query, then change its softmax here");
+  v.el.classList.toggle("aw-whatif", false); // (remove() writes the attribute even when the class is not there)
 }
 
 // ----- model -> view ------------------------------------------------------------------------------
@@ -268,29 +279,59 @@ function draw(v) {
   try { ex = decodeExplain(app.get("_explain")); } catch (err) { console.error(err); ex = { error: String(err.message || err) }; }
   const ready = ex && !ex.error && ex.query === sq && ex.head === hd;
   const hide = (off) => { for (const e of [v.scroll, v.formula, v.wi.el]) setHidden(e, off); };
-  const shown = v.scroll.hidden && ex && !ex.error; // the table comes back (a pin after a release)
-  hide(!(ex && !ex.error));
+  const shown = v.scroll.hidden; // the table comes back (after an error, or another layer's message)
+  const off = app.get("_can_explain") === false;
+  // no pin, or a live pin's first numbers on their way: the keys' rows without numbers (drawBlank)
+  const blank = !off && (sq == null || (!ex && !app.ui.static));
+  hide(off || !(blank || (ex && !ex.error)));
   // another query's numbers while the kernel computes this one's: left as they are, dimmed only if it is slow (explainwait.js)
   const late = v.wait.late(ex && !ex.error && !ready && sq != null && app.get("_can_explain") !== false ? pin : null);
   v.el.classList.toggle("aw-stale", late);
   setHidden(v.waitNote, !late);
-  if (app.get("_can_explain") === false) { hide(true); say(v, app.get("_explain_left_out") || NO_LAYER_MESSAGE); return; }
-  if (sq == null) { hide(true); say(v, PIN_MESSAGE); return; }
+  if (off) { say(v, app.get("_explain_left_out") || NO_LAYER_MESSAGE); return; }
+  if (sq == null) { say(v, PIN_MESSAGE); drawBlank(v, geom, shown); return; }
   if (ex && ex.error) { say(v, `explain: ${ex.error}`); return; }
-  if (!ex) { say(v, app.ui.static ? elsewhere(app) : WAIT_MESSAGE); return; }
+  if (!ex) {
+    say(v, app.ui.static ? elsewhere(app) : WAIT_MESSAGE);
+    if (blank) drawBlank(v, geom, shown);
+    return;
+  }
   say(v, "");
   const q = formatVector(ex.q), t = w.temperature;
-  if (v.formula.childElementCount !== 4) v.formula.replaceChildren(...Array.from({ length: 4 }, () => h("span")));
-  const [fq, fl, fw, fo] = v.formula.children;
-  setText(fq, `q = ${q.short}`);
-  setAttrs(fq, { title: `q (${ex.keyDim}): ${q.full}` });
-  setText(fl, `logitⱼ = q·kⱼ × 1/√${ex.keyDim} (scale ${formatNumber(ex.scale, 4)})${t === 1 ? "" : ` ÷ t (t = ${t})`}`);
-  setText(fw, w.dropped.length ? "wⱼ = softmax(logits)ⱼ over the keys kept" : "wⱼ = softmax(logits)ⱼ");
-  setText(fo, "output = Σⱼ wⱼ vⱼ");
+  writeFormula(v, [`q = ${q.short}`, `logitⱼ = q·kⱼ × 1/√${ex.keyDim} (scale ${formatNumber(ex.scale, 4)})${t === 1 ? "" : ` ÷ t (t = ${t})`}`,
+    w.dropped.length ? "wⱼ = softmax(logits)ⱼ over the keys kept" : "wⱼ = softmax(logits)ⱼ"], `q (${ex.keyDim}): ${q.full}`);
   drawWhatIf(v, ex, w);
   renderTable(v, ex, w, geom);
+  afterFill(v, shown);
+}
+
+/** The formula line: q, the logits and the weights as `texts` says, then the output; `qTitle`: q in full. */
+function writeFormula(v, texts, qTitle) {
+  if (v.formula.childElementCount !== 4) v.formula.replaceChildren(...Array.from({ length: 4 }, () => h("span")));
+  const [fq, fl, fw, fo] = v.formula.children;
+  [fq, fl, fw].forEach((e, k) => setText(e, texts[k]));
+  setAttrs(fq, { title: qTitle });
+  setText(fo, "output = Σⱼ wⱼ vⱼ");
+}
+
+/** No query pinned (or a live pin's first numbers on their way): the formula, the what-if (off) and the keys'
+ * rows without numbers (explaintable.js fillBlank), laid out and painted before the pin, which then writes numbers. */
+function drawBlank(v, geom, shown) {
+  const S = v.app.data?.K ?? (v.app.get("key_tokens") || []).length;
+  if (!S) return;
+  writeFormula(v, ["q = the pinned query's vector", "logitⱼ = q·kⱼ × 1/√key_dim", "wⱼ = softmax(logits)ⱼ"], null);
+  blankWhatIf(v);
+  remeasure(v.tb, `${v.app.ui.scale}|${JSON.stringify(v.app.ui.theme)}`);
+  fillBlank(v.tb, v.app, S, geom);
+  v.st.filled = true;
+  afterFill(v, shown);
+}
+
+/** After the rows are filled: measured the frame after; the table or the view shown again gets its offset
+ * checked the frame after, the rows refilled if it moved. */
+function afterFill(v, shown) {
+  const { app, st } = v;
   measureLater(v);
-  // the table or the view shown again: its offset checked the frame after, the rows refilled if it moved
   if (shown || st.recheck) recheckScroll(v.scroll, () => st.scrollTop, (top) => { st.scrollTop = top; fillWindow(app, v.tb, tableWindow(v)); });
   st.recheck = false;
 }

@@ -49,8 +49,10 @@ def open_pinned(browser, path, scale: float = 1.0):
         page.evaluate(f"() => {{ document.body.style.transformOrigin = '0 0'; document.body.style.transform = 'scale({scale})'; }}")
     root = page.locator(".attnwidget").first
     root.locator(f'button[data-explain-query="{QUERY}"]').click()
-    page.wait_for_function("(el) => el.querySelectorAll('tr[data-explain-key]').length > 0 && !el.querySelector('.aw-explain-scroll').hidden",
-                           arg=root.element_handle(), timeout=10_000)
+    # the rows are there before the pin (its keys, no numbers): wait for the pin's numbers
+    page.wait_for_function("([el, q]) => el.querySelector('.aw-explain-table').dataset.shows === `${q},0`"
+                           " && el.querySelectorAll('tr[data-explain-key][data-weight]').length > 0",
+                           arg=[root.element_handle(), QUERY], timeout=10_000)
     return page, root
 
 
@@ -192,13 +194,43 @@ def test_the_columns_hold_their_widths_from_query_to_query(browser, tmp_path):
     page.close()
 
 
+def test_before_a_pin_the_keys_rows_are_there_and_the_first_pin_only_writes_numbers(browser, layer):
+    """Nothing pinned: the table shows each key's index and token, no numbers, its keys not droppable. The
+    first pin adds no row (building and painting them then took that click 32–47 ms): it writes Keras's
+    weights into the rows already there."""
+    page = browser.new_page()
+    page.goto(layer[0].as_uri())
+    root = page.locator(".attnwidget").first
+    page.wait_for_function("(el) => el.querySelectorAll('tr[data-explain-key]').length > 0", arg=root.element_handle(), timeout=10_000)
+    assert root.locator(".aw-explain-table").get_attribute("data-shows") == ""
+    assert root.locator(".aw-explain-message").text_content().startswith("pin a query token")
+    keys = root.evaluate("""(el) => Array.from(el.querySelectorAll('tr[data-explain-key]'), (r) => ({ j: Number(r.dataset.explainKey),
+      token: r.querySelector('.aw-explain-drop').textContent, off: r.querySelector('.aw-explain-drop').disabled,
+      numbers: Array.from(r.querySelectorAll('.aw-explain-num'), (c) => c.textContent).join(''), w: r.dataset.weight ?? null }))""")
+    assert [k["token"] for k in keys] == [f"w{k['j']}" for k in keys] and keys[0]["j"] == 0
+    assert all(k["off"] and k["numbers"] == "" and k["w"] is None for k in keys), keys[:2]
+    root.evaluate("""(el) => { window.__added = [];
+      new MutationObserver((l) => { for (const m of l) for (const n of m.addedNodes) if (n.nodeName === 'TR') window.__added.push(n); })
+        .observe(el.querySelector('.aw-explain-table'), { subtree: true, childList: true }); }""")
+    root.locator(f'button[data-explain-query="{QUERY}"]').click()
+    page.wait_for_function(f"(el) => el.querySelector('.aw-explain-table').dataset.shows === '{QUERY},0'", arg=root.element_handle(), timeout=10_000)
+    page.wait_for_timeout(150)  # the frame after the pin measures the rows and places them again
+    assert page.evaluate("() => window.__added.length") == 0
+    check_rows(root.evaluate(ROWS), layer[1][0, QUERY], root.locator(".aw-explain-scroll").evaluate(BOX))
+    page.close()
+
+
 def test_a_release_and_a_new_pin_fill_the_rows_where_the_table_is(browser, layer):
-    """Released, the table is hidden (its scroll may be lost); the next pin's rows still cover its view."""
+    """Released, the table keeps its place and its keys' rows, without numbers; the next pin's rows still
+    cover its view."""
     page, root = open_pinned(browser, layer[0])
     box = root.locator(".aw-explain-scroll").evaluate(BOX)
     scroll_to(page, root, 30_000)
     page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.release()")
-    page.wait_for_function("(el) => el.querySelector('.aw-explain-scroll').hidden", arg=root.element_handle(), timeout=10_000)
+    page.wait_for_function("(el) => el.querySelector('.aw-explain-table').dataset.shows === ''", arg=root.element_handle(), timeout=10_000)
+    blank = root.evaluate(ROWS)
+    assert not root.locator(".aw-explain-scroll").is_hidden() and all(r["w"] is None or r["w"] != r["w"] for r in blank)
+    assert blank[0]["top"] <= box["top"] + 40 <= blank[-1]["bottom"], "the released table's rows left its view"
     root.locator('button[data-explain-query="4"]').click()
     page.wait_for_function("(el) => el.querySelector('.aw-explain-title').textContent.startsWith('query 4 ')",
                            arg=root.element_handle(), timeout=10_000)
