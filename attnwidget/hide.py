@@ -4,7 +4,9 @@ A first token (``<s>``, ``[CLS]``, BOS) often takes most of every row's weight, 
 and leaves the rest too faint to read. AttentionViz hides it and renormalises; so does the widget's
 ``hidden_keys`` trait: the graph, matrix, heads and model views (and their statistics) show each row
 ``w / Σ w`` over the keys kept, the hidden keys drawn as masked. The layer's own scores stay as they
-are (``widget.scores``, the explain view).
+are (``widget.scores``, the explain view). Weights from queries and keys
+(:class:`attnwidget.qkscores.QKScores`) hide keys by masking them: a softmax over the other keys is the
+same renormalised row, made by another tile pass.
 """
 
 from __future__ import annotations
@@ -43,13 +45,29 @@ def shown_slice(s: Any, mask: np.ndarray | None, hidden: Sequence[int]) -> tuple
     """``(scores, mask)`` of one slice ``(heads, q, k)`` as the views show it with the keys ``hidden`` left out."""
     if not hidden:
         return s, mask
+    if hasattr(s, "hiding"):  # queries and keys: those keys masked (its summary carries the mask)
+        return s.hiding(hidden), mask
     return renormalise(s, hidden), hidden_mask(mask, hidden, s.shape[1], s.shape[2])
+
+
+def shown_rows(s: Any, hidden: Sequence[int]) -> Any:
+    """One slice ``(heads, q, k)`` with the keys ``hidden`` left out, read a row or a column at a time
+    (:class:`ShownSlice`; a :class:`~attnwidget.qkscores.QKSlice` masks them)."""
+    return s.hiding(hidden) if hasattr(s, "hiding") else ShownSlice(s, hidden)
+
+
+def shown_layer(scores: Any, b: int, hidden: Sequence[int]) -> Any:
+    """A layer's ``scores`` ``(batch, heads, q, k)`` as the model view shows batch element ``b``: itself, or
+    with the keys ``hidden`` left out (an array of that element alone, or the masked queries and keys)."""
+    if not hidden:
+        return scores
+    return scores.hiding(hidden) if hasattr(scores, "hiding") else renormalise(scores[b], hidden)[None]
 
 
 def problem(value: Sequence[int], layers: Sequence[tuple[str, Any]]) -> str | None:
     """What is wrong with hiding the keys ``value`` in ``layers`` (``(name, scores)`` pairs), in one line that
     names the key and what is expected, or None: indices below the longest layer's key_len, every layer
-    softmax weights in an array."""
+    softmax weights (an array, or queries and keys)."""
     if not value:
         return None
     longest = max(s.shape[3] for _, s in layers)
@@ -57,9 +75,8 @@ def problem(value: Sequence[int], layers: Sequence[tuple[str, Any]]) -> str | No
     if bad:
         return f"hidden_keys: expected key indices in 0..{longest - 1}, got {bad[0]}"
     for name, s in layers:
-        if not isinstance(s, np.ndarray):
-            return (f"hidden_keys: layer {name!r} holds queries and keys (from_qk, or recorded past "
-                    "dense_limit), not its weights; hiding keys needs the weights as an array")
+        if hasattr(s, "hiding"):  # a softmax of queries and keys: always weights
+            continue
         if not codec.value_range(s)[2]:
             return (f"hidden_keys: layer {name!r} holds no softmax weights (values outside 0..1 or rows "
                     "not summing to 1): there is nothing to renormalise")
@@ -68,9 +85,10 @@ def problem(value: Sequence[int], layers: Sequence[tuple[str, Any]]) -> str | No
 
 def offered(layers: Sequence[Any], data: dict, overview: dict) -> bool:
     """Whether the views may offer to hide keys (``_can_hide``), from what was read already: every layer's
-    scores an array, and softmax weights in the shown slice (``data``: ``_data``) or, for a model, in every
-    layer's (``overview``: ``_overview``). :func:`check` reads every batch element when keys are hidden."""
-    if not all(isinstance(w.scores, np.ndarray) for w in layers):
+    scores an array or queries and keys, and softmax weights in the shown slice (``data``: ``_data``) or, for
+    a model, in every layer's (``overview``: ``_overview``). :func:`check` reads every batch element when keys
+    are hidden."""
+    if not all(isinstance(w.scores, np.ndarray) or hasattr(w.scores, "hiding") for w in layers):
         return False
     return all(layer["probability"] for layer in overview["layers"]) if overview else bool(data.get("probability"))
 

@@ -68,7 +68,7 @@ class WireState(t.HasTraits):
     scale = _sync(t.Float(1.0, min=0.5, max=4.0), "size of every text, control and cell (1: notebook size; slides use 1.75)")
     hidden_keys = _sync(t.List(t.Int()), "keys left out of the graph, matrix, heads and model views, each query's weights "
                         "renormalised over the rest (an attention sink: hide.py); the explain view keeps the layer's own")
-    _can_hide = _sync(t.Bool(False), "hidden_keys can be set: every layer holds softmax weights in an array")
+    _can_hide = _sync(t.Bool(False), "hidden_keys can be set: every layer holds softmax weights (an array, or queries and keys)")
     color_max = _sync(t.Bool(False), "True: colours stretch from 0 to the shown data's largest weight, not to 1")
     palette = _sync(t.Enum(("default", "okabe-ito", "tol-bright"), default_value="default"), "head colours: default | okabe-ito | tol-bright (colour-blind safe)")
     segment_start = _sync(t.Int(-1, min=-1), "first token of a second segment (BertViz's sentence_b_start): the "

@@ -8,7 +8,8 @@ recomputed from ``q`` and ``k`` when asked for. The ``(Q, K)`` matrix is never m
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -35,6 +36,13 @@ def _normalize(mask: Any, causal: bool, nq: int, nk: int) -> tuple[np.ndarray | 
     if m is not None and m.ndim == 2 and is_causal(m):
         m, causal = None, True
     return m, causal
+
+
+def _without_keys(mask: np.ndarray | None, keep: np.ndarray) -> np.ndarray:
+    """``mask`` (None, ``(K,)`` or ``(Q, K)``) with the keys ``keep`` (bool ``(K,)``) leaves False left out."""
+    if mask is None:
+        return keep
+    return mask & keep if mask.ndim == 1 else mask & keep[None]
 
 
 def _as_bhtd(x: Any, name: str) -> np.ndarray:
@@ -85,6 +93,7 @@ class QKScores:
         self.scale = float(1.0 / np.sqrt(d) if scale is None else scale)
         self._summaries: dict[int, QKSummary] = {}
         self._tensors: dict[int, blockwise_ops.KerasQK] = {}  # the Keras path's q and k, per batch element
+        self._hiding: tuple[tuple[int, ...], QKScores] | None = None  # the last hiding(), made once
 
     shape = property(lambda self: (self.q.shape[0], self.q.shape[1], self.q.shape[2], self.k.shape[2]))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -107,6 +116,22 @@ class QKScores:
                              "such layers as queries and keys past its dense_limit")
         out = np.stack([np.stack([self.row(b, i) for i in range(self.shape[2])], 1) for b in range(self.shape[0])])
         return out if dtype is None else out.astype(dtype)
+
+    def hiding(self, hidden: Sequence[int]) -> "QKScores":
+        """The same queries and keys with the keys ``hidden`` masked: each row's softmax over the other keys,
+        which is its weights renormalised over them (:mod:`attnwidget.hide`). Its summaries are another tile
+        pass each (as long as the first); the last set of keys asked for is kept, so a toggle back is free."""
+        cols = tuple(sorted({int(j) for j in hidden if 0 <= int(j) < self.shape[3]}))
+        if not cols:
+            return self
+        if self._hiding is None or self._hiding[0] != cols:
+            keep = np.ones(self.shape[3], dtype=bool)
+            keep[list(cols)] = False
+            out = copy.copy(self)  # q, k and their device tensors shared
+            out._parts = [(_without_keys(m, keep), c) for m, c in self._parts]
+            out._summaries, out._hiding = {}, None
+            self._hiding = (cols, out)
+        return self._hiding[1]
 
     def summary(self, b: int) -> QKSummary:
         """:func:`summarize_qk` of batch element ``b`` (computed once)."""
@@ -170,6 +195,10 @@ class QKSlice:
 
     def summary(self) -> QKSummary:
         return self.source.summary(self.b)
+
+    def hiding(self, hidden: Sequence[int]) -> "QKSlice":
+        """This batch element of :meth:`QKScores.hiding`."""
+        return QKSlice(self.source.hiding(hidden), self.b)
 
     def sparse_summary(self) -> codec.SparseSummary:
         return self.summary().sparse

@@ -218,11 +218,11 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         if self.hidden_keys:  # one renormalised row and column, their totals read once per layer and batch
             key = (self.layer, self.batch, tuple(self.hidden_keys))
             if self._shown is None or self._shown[0] != key:
-                self._shown = (key, hide.ShownSlice(s, self.hidden_keys))
+                self._shown = (key, hide.shown_rows(s, self.hidden_keys))
             s = self._shown[1]
         self._exact = protocol.exact_payload(s, self.selected_query, self.selected_key)
 
-    _shown = None  # (layer, batch, hidden_keys) and its hide.ShownSlice
+    _shown = None  # (layer, batch, hidden_keys) and its rows shown (hide.shown_rows)
 
     def _send_overview(self) -> None:
         from .overview import overview
@@ -230,7 +230,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         # Only a model (several layers) has the model view: a single layer sends nothing for it.
         layers, b, hidden = self._layers, self.batch, self.hidden_keys
         # with keys hidden, each layer's shown slice is made as the overview reaches it (one at a time)
-        shown = (w.scores if not hidden else hide.renormalise(w.scores[b], hidden)[None] for w in layers)
+        shown = (hide.shown_layer(w.scores, b, hidden) for w in layers)
         self._overview = overview(shown, b, self.layer_names, self.layer_kinds) if len(layers) > 1 else {}
 
     @t.validate("hidden_keys")

@@ -168,6 +168,30 @@ def test_the_widget_pins_a_query_with_keras_row(floats, padded):
     assert not np.frombuffer(w._exact["row"], "<f4").any() and not want["pad_causal"][2, :, 10].any()
 
 
+def test_keys_hidden_in_a_model_of_recorded_and_dense_layers_equal_keras_renormalised(floats):
+    """Self and causal recorded as queries and keys, cross dense: ``hidden_keys=[0]`` renormalises every
+    layer's rows over the other keys (Keras's own scores, key 0 dropped, in NumPy), the pinned row and the
+    model view's per-head maxima alike."""
+    model, inputs, want = floats
+    res = attnwidget.capture(model, inputs, dense_limit=2 * H * T * T - 1, select=6)
+    assert [isinstance(r.scores, QKScores) for r in res.records] == [True, True, False]
+    w = res.widget
+    assert w._can_hide
+    w.hidden_keys = [0]
+    for layer, name in enumerate(want):
+        a = np.array(want[name], dtype=np.float64)
+        a[..., 0] = 0
+        total = a.sum(-1, keepdims=True)
+        ref = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
+        w.layer = layer
+        _, h, _, k = w.shape
+        for b in (0, 1):
+            w.batch = b
+            np.testing.assert_allclose(np.frombuffer(w._exact["row"], "<f4").reshape(h, k), ref[b, :, 6], atol=1e-6,
+                                       err_msg=f"{name} {b}")
+            np.testing.assert_allclose(w._overview["layers"][layer]["max"], ref[b].max(axis=(1, 2)), atol=1e-4)
+
+
 def test_what_needs_dense_scores_says_dense_limit(floats):
     model, inputs, _ = floats
     res = attnwidget.capture(model, inputs, dense_limit=0)

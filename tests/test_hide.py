@@ -102,11 +102,47 @@ def test_a_bad_value_is_one_line_and_changes_nothing(make, keys, message):
     assert widget.hidden_keys == [] and widget._data == before
 
 
-def test_weights_from_queries_and_keys_cannot_hide_keys():
-    q = np.random.default_rng(0).standard_normal((2, 12, 8)).astype(np.float32)
-    widget = AttentionWidget.from_qk(q, q, TOKENS)
-    with pytest.raises(traitlets.TraitError, match=r"^hidden_keys: layer .* holds queries and keys \(from_qk"):
-        widget.hidden_keys = [0]
+def qk_dense(q, k, causal, mask):
+    """Float64 softmax of ``q·kᵀ/√d`` ``(H, Q, K)`` and the cells attended ``(Q, K)`` (0 in rows with none)."""
+    s = np.einsum("hqd,hkd->hqk", q.astype(np.float64), k.astype(np.float64)) / np.sqrt(q.shape[-1])
+    keep = np.tri(*s.shape[1:], dtype=bool) if causal else np.ones(s.shape[1:], bool)
+    if mask is not None:
+        keep &= mask[None, :]
+    e = np.where(keep, np.exp(s - np.where(keep, s, -np.inf).max(-1, keepdims=True)), 0.0)
+    return e / e.sum(-1, keepdims=True), keep
+
+
+@pytest.mark.parametrize("causal, pad", [(False, 0), (True, 0), (False, 3)])
+def test_weights_from_queries_and_keys_hide_keys_as_the_dense_ones_do(causal, pad):
+    """from_qk masks the hidden keys (a softmax over the others is the renormalised row): its top keys and
+    weights, head maxima, exact row and column equal the dense weights renormalised in NumPy; shown again,
+    the keys give back the first summary, not a new tile pass."""
+    rng = np.random.default_rng(2)
+    q, k = rng.standard_normal((2, 2, 12, 8)).astype(np.float32) * 2
+    k[:, 0] = 3 * q.mean(1)  # key 0 a sink
+    mask = np.arange(12) < 12 - pad if pad else None
+    widget = AttentionWidget.from_qk(q, k, TOKENS, causal=causal, mask=mask)
+    assert widget._can_hide
+    before = dict(widget._data)
+    widget.selected_query, widget.selected_key = 8, 4
+    widget.hidden_keys = [0]
+    p, keep = qk_dense(q, k, causal, mask)
+    ref = np.nan_to_num(without(p, [0]))  # causal row 0 has nothing left: 0
+    keep[:, 0] = False
+    want = codec.summarize(ref.astype(np.float32), keep)
+    got = widget.scores.hiding([0]).summary(0).sparse
+    attended = np.isfinite(want.top)
+    np.testing.assert_array_equal(np.isfinite(got.top), attended)
+    np.testing.assert_array_equal(np.where(attended, got.idx, -1), np.where(attended, want.idx, -1))
+    np.testing.assert_allclose(np.where(attended, got.top, 0), np.where(attended, want.top, 0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(widget._data["head_max"], ref.max(axis=(1, 2)), rtol=1e-5)
+    assert widget._data["mask_kind"] == want.mask_kind != "none"
+    np.testing.assert_allclose(np.frombuffer(widget._exact["row"], "<f4").reshape(2, 12), ref[:, 8], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.frombuffer(widget._exact["col"], "<f4").reshape(2, 12), ref[:, :, 4], rtol=1e-5, atol=1e-7)
+    first = widget.scores.summary(0)
+    widget.hidden_keys = []
+    assert widget._data == before and widget.scores.summary(0) is first
+    assert widget.scores.hiding([0]) is widget.scores.hiding([0])  # kept: hidden again without a new pass
 
 
 def test_the_magic_hides_keys_and_says_what_is_wrong(ip):
@@ -130,4 +166,4 @@ def test_the_views_offer_to_hide_keys_only_where_it_can_be_done():
     assert AttentionWidget([sink_weights(), sink_weights(seed=3)], [TOKENS, TOKENS])._can_hide
     assert not AttentionWidget(np.log(sink_weights()), TOKENS)._can_hide
     assert not AttentionWidget([sink_weights(), np.log(sink_weights())], [TOKENS, TOKENS])._can_hide
-    assert not AttentionWidget.from_qk(q, q, TOKENS)._can_hide
+    assert AttentionWidget.from_qk(q, q, TOKENS)._can_hide  # a softmax of queries and keys
