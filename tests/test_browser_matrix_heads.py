@@ -290,3 +290,29 @@ def test_hidden_keys_are_named_in_the_notices(browser, tmp_path):
     assert notices[0] == ("key 0 ‘<s>’ hidden: each query's weights renormalised over the other keys "
                           "(the explain view shows the layer's own)"), notices
     assert column == [0] * T
+
+
+def test_a_key_hidden_in_weights_from_queries_and_keys_is_named_and_left_out(browser, tmp_path):
+    """from_qk with hidden_keys (the keys masked, attnwidget/qkscores.py): the page's notice names the key, and
+    no query's strongest keys include it, though it is the strongest key of every row unhidden."""
+    n = 40
+    rng = np.random.default_rng(4)
+    q, k = rng.standard_normal((2, H, n, 8)).astype("float32")
+    q += 1.0
+    k[:, 0] = 3.0  # key 0 a sink: every query leans towards it
+    toks = ["<s>"] + [f"t{i}" for i in range(1, n)]
+    top = "() => { const d = document.querySelector('.attnwidget').attnwidget.app.data; return [d.k, Array.from(d.idx)]; }"
+    seen = {}
+    for hidden in ([], [0]):
+        path = tmp_path / f"qk-hidden-{len(hidden)}.html"
+        AttentionWidget.from_qk(q, k, toks, hidden_keys=hidden, view="graph").to_html(path)
+        pg = browser.new_page()
+        pg.goto(path.as_uri())
+        pg.locator(".attnwidget .aw-lines").first.wait_for(timeout=10_000)
+        kk, idx = pg.evaluate(top)
+        notices = pg.evaluate("() => [...document.querySelectorAll('.attnwidget .aw-notice')].map((e) => e.textContent)")
+        pg.close()
+        seen[len(hidden)] = (np.array(idx).reshape(H, n, kk), notices)
+    assert (seen[0][0] == 0).any(-1).all(), "key 0 is not among every query's strongest keys unhidden"
+    assert not (seen[1][0] == 0).any(), "a hidden key among a query's strongest keys"
+    assert any(t.startswith("key 0 ‘<s>’ hidden: each query's weights renormalised") for t in seen[1][1]), seen[1][1]
