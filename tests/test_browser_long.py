@@ -2,7 +2,9 @@
 d = 64, random q and k) builds without the T × T matrix; the graph renders with only the rows in view as
 buttons; a trusted click on a token far down the column pins it in the kernel, and the exact row the kernel
 sends equals a float64 NumPy softmax of that query against every key, computed here from the same q and k.
-No websocket message reaches the Jupyter server's 10 MiB limit."""
+Then the first key is hidden with the view's checkbox: a tile pass of seconds, which the label says it is
+computing, after which the pinned row is that softmax without key 0, renormalised. No websocket message
+reaches the Jupyter server's 10 MiB limit."""
 
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ def expected_rows(i: int) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
-def test_32768_tokens_from_qk_render_and_a_click_pins_a_token_with_its_exact_row(tmp_path):
+def test_32768_tokens_from_qk_render_a_click_pins_a_token_with_its_exact_row_and_key_0_hides(tmp_path):
     with lab_notebook(tmp_path, "long.ipynb", CELLS) as (browser, page, nb, sizes):
         nb.run(0, timeout=400_000)
         root = page.locator(LIVE).first
@@ -68,6 +70,21 @@ def test_32768_tokens_from_qk_render_and_a_click_pins_a_token_with_its_exact_row
         want = expected_rows(target)
         assert np.abs(row - want).max() < 1e-6, np.abs(row - want).max()
         assert (row.argmax(-1) == want.argmax(-1)).all()
+
+        label = root.locator("label:has(input.aw-hide-first)")
+        assert label.inner_text().strip() == "hide ‘t0’"
+        root.locator("input.aw-hide-first").click()
+        page.wait_for_function("(l) => l.textContent.includes('(computing…)') && l.getAttribute('aria-busy') === 'true'",
+                               arg=label.element_handle(), timeout=10_000)
+        page.wait_for_function("(r) => [...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.startsWith('key 0 ‘t0’ hidden'))",
+                               arg=root.element_handle(), timeout=300_000)
+        page.wait_for_function(f"(r) => r.attnwidget.app.exact?.query === {target} && r.attnwidget.app.exact.row?.[0] === 0",
+                               arg=root.element_handle(), timeout=60_000)
+        assert label.inner_text().strip() == "hide ‘t0’" and label.get_attribute("aria-busy") is None
+        row = np.asarray(root.evaluate(EXACT)["row"], np.float64).reshape(H, T)
+        want[:, 0] = 0
+        want /= want.sum(-1, keepdims=True)
+        assert np.abs(row - want).max() < 1e-6, np.abs(row - want).max()
 
         out = nb.run(1)
         assert f"STATE {target} sparse {target} numpy" in out, out
