@@ -141,11 +141,15 @@ function listenSwatches(app, swatches) {
 }
 
 // ----- model -> controls --------------------------------------------------------------------------
-// A pin, its exact row and its explanation change no control: a click or arrow key writes nothing here.
+// A pin, its exact row and its explanation change no control but the pinned key's hide box (hidekeys.js,
+// which writes only what changed): a click or arrow key writes nothing else here.
 const PIN_ONLY = new Set(["selected_query", "selected_key", "_exact", "_explain"]);
 
 function update(app, c, changed) {
-  if (changed.size && [...changed].every((k) => PIN_ONLY.has(k))) return;
+  if (changed.size && [...changed].every((k) => PIN_ONLY.has(k))) {
+    if (changed.has("selected_key")) c.hideKey.update();
+    return;
+  }
   const d = app.data;
   if (changed.has("info") || changed.has("_data")) updateHeader(app, c);
   if (changed.has("_data") || changed.has("head_names") || c.swatches.childElementCount !== (d?.H ?? 0) + 1) buildSwatches(app, c.swatches);

@@ -1,43 +1,59 @@
-// Hiding the first key (an attention sink such as <s>): a checkbox over the synced `hidden_keys`, which
-// Python turns into each query's weights renormalised over the other keys (attnwidget/hide.py). Only a
-// live view offers it, where Python says it can (`_can_hide`: softmax weights); a static copy shows the
-// weights it was made with, and the notice says what is hidden. Weights from queries and keys take a tile
-// pass to hide a key (seconds at tens of thousands of tokens): past STALE_AFTER ms the label says so.
+// Hiding keys (an attention sink such as <s>, a separator such as [SEP]): checkboxes over the synced
+// `hidden_keys`, which Python turns into each query's weights renormalised over the other keys
+// (attnwidget/hide.py). One box for the first key, where a sink sits, and one for the pinned key, whatever
+// it is (click a key token, or a matrix cell, to offer it). Only a live view offers them, where Python says
+// it can (`_can_hide`: softmax weights); a static copy shows the weights it was made with, and the notice
+// says what is hidden. Weights from queries and keys take a tile pass to hide a key (seconds at tens of
+// thousands of tokens): past STALE_AFTER ms the labels say so.
 
 import { h, setAttrs, setHidden, setText } from "./dom.js";
 import { createWait } from "./explainwait.js";
 
-/** The views drawn from the weights, where the checkbox shows (explain keeps the layer's own numbers). */
+/** The views drawn from the weights, where the checkboxes show (explain keeps the layer's own numbers). */
 const VIEWS = new Set(["graph", "matrix", "heads", "model"]);
+const RENORMALISE = "out of the views and renormalise each query's weights over the other keys";
+const TITLES = [`leave the first key ${RENORMALISE} (an attention sink such as <s> or [CLS] takes most of each row)`,
+  `leave the pinned key ${RENORMALISE} (a separator such as [SEP], or a full stop, can take much of each row)`];
+
+/** One key's checkbox (`cls`: its class); `j`, the key it hides now, is set at each update (null: not offered). */
+function keyBox(cls, title) {
+  const box = h("input", { type: "checkbox", class: cls });
+  const label = h("span", { class: "aw-ctl-label" });
+  return { box, label, el: h("label", { class: "aw-ctl", hidden: true, title }, [box, label]), j: null };
+}
 
 export function createHideKey(app) {
-  const box = h("input", { type: "checkbox", class: "aw-hide-first" });
-  const label = h("span", { class: "aw-ctl-label" });
-  const el = h("label", { class: "aw-ctl", hidden: true,
-    title: "leave the first key out of the views and renormalise each query's weights over the other keys "
-      + "(an attention sink such as <s> or [CLS] takes most of each row)" }, [box, label]);
+  const boxes = [keyBox("aw-hide-first", TITLES[0]), keyBox("aw-hide-pinned", TITLES[1])];
   // a click waits for the weights it asked for (`_data` from the kernel): `asked` is the data it saw, `n` counts clicks
   const st = { asked: null, n: 0 }, wait = createWait(() => app.invalidate());
   app.dis.add(wait.stop);
-  app.dis.listen(box, "change", () => {
-    const rest = (app.get("hidden_keys") || []).filter((j) => j !== 0);
-    st.asked = app.data;
-    st.n += 1;
-    app.set({ hidden_keys: box.checked ? [0, ...rest] : rest });
-  });
+  for (const b of boxes) {
+    app.dis.listen(b.box, "change", () => {
+      if (b.j == null) return;
+      const rest = (app.get("hidden_keys") || []).filter((j) => j !== b.j);
+      st.asked = app.data;
+      st.n += 1;
+      app.set({ hidden_keys: b.box.checked ? [...rest, b.j].sort((x, y) => x - y) : rest });
+    });
+  }
   return {
-    el,
+    el: h("span", { class: "aw-hide-keys" }, boxes.map((b) => b.el)),
     update() {
-      const d = app.data, on = (app.get("hidden_keys") || []).includes(0);
+      const d = app.data, hidden = app.get("hidden_keys") || [], pin = app.get("selected_key");
       const offered = Boolean(d && d.K > 1 && app.get("_can_hide") && !app.ui.static && VIEWS.has(app.get("view")));
       if (st.asked && d !== st.asked) st.asked = null; // the new weights came
       const late = wait.late(st.asked ? st.n : null);
-      setHidden(el, !offered);
-      if (!offered) return;
-      // written only when it changes: a write restyles
-      setText(label, `hide ‘${app.label("key", 0)}’${late ? " (computing…)" : ""}`);
-      setAttrs(el, { "aria-busy": late ? "true" : null });
-      if (box.checked !== on && !st.asked) box.checked = on;
+      const keys = offered ? [0, pin != null && pin > 0 && pin < d.K ? pin : null] : [null, null];
+      boxes.forEach((b, k) => {
+        b.j = keys[k];
+        setHidden(b.el, b.j == null);
+        if (b.j == null) return;
+        // written only when it changes: a write restyles
+        setText(b.label, `hide ‘${app.label("key", b.j)}’${late ? " (computing…)" : ""}`);
+        setAttrs(b.el, { "aria-busy": late ? "true" : null });
+        const on = hidden.includes(b.j);
+        if (b.box.checked !== on && !st.asked) b.box.checked = on;
+      });
     },
   };
 }
@@ -46,5 +62,5 @@ export function createHideKey(app) {
 export function hiddenNotice(app, hidden) {
   const named = hidden.map((j) => `${j} ‘${app.label("key", j)}’`).join(", ");
   return `key${hidden.length === 1 ? "" : "s"} ${named} hidden: each query's weights renormalised over the other keys `
-    + "(the explain view shows the layer's own)";
+    + `(the explain view shows the layer's own${app.ui.static ? "" : "; pin a hidden key to show it again"})`;
 }

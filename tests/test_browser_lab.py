@@ -25,6 +25,9 @@ CELLS = [
     "import numpy as np; from attnwidget import hide\n"
     "print('HIDE', res.widget.hidden_keys, np.allclose(res.widget._data['head_max'], "
     "hide.renormalise(res.scores[0], [0]).max(axis=(1, 2)), atol=1e-6))",
+    "import numpy as np; from attnwidget import hide\n"
+    "print('PINNED', res.widget.selected_key, res.widget.hidden_keys, np.allclose(res.widget._data['head_max'], "
+    "hide.renormalise(res.scores[0], [10]).max(axis=(1, 2)), atol=1e-6))",
 ]
 
 # Counts painted pixels of the visible canvases of a widget root (not only background).
@@ -179,3 +182,26 @@ def test_the_first_key_is_hidden_with_a_click_and_shown_again(session):
     nb.page.wait_for_function("(r) => ![...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.includes('hidden'))",
                               arg=root.element_handle(), timeout=10_000)
     assert nb.run(8).split("HIDE", 1)[1].split() == ["[]", "False"]
+
+
+def test_a_pinned_key_is_hidden_with_its_own_checkbox_and_shown_again(session):
+    """Any key can be hidden: a key token clicked (pinned) is offered as "hide ‘tired’" beside the first
+    key's box; a click hides it in Python (the rows renormalised without it), a second shows it again."""
+    nb, _ = session
+    root = nb.page.locator(LIVE).nth(0)
+    pinned_box = root.locator("label:has(input.aw-hide-pinned)")
+    assert pinned_box.is_hidden()  # nothing pinned: only the first key's box
+    root.locator('[data-side="key"][data-index="10"]').click()
+    pinned_box.wait_for(state="visible", timeout=10_000)
+    assert pinned_box.inner_text().strip() == "hide ‘tired’"
+    assert root.locator("label:has(input.aw-hide-first)").inner_text().strip() == "hide ‘The’"
+    root.locator("input.aw-hide-pinned").click()
+    nb.page.wait_for_function("(r) => [...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.startsWith('key 10 ‘tired’ hidden'))",
+                              arg=root.element_handle(), timeout=10_000)
+    root.screenshot(path=str(ARTIFACTS / "lab-graph-key-hidden.png"))
+    assert nb.run(9).split("PINNED", 1)[1].split() == ["10", "[10]", "True"]
+    assert not root.locator("input.aw-hide-first").is_checked()
+    root.locator("input.aw-hide-pinned").click()
+    nb.page.wait_for_function("(r) => ![...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.includes('hidden'))",
+                              arg=root.element_handle(), timeout=10_000)
+    assert nb.run(9).split("PINNED", 1)[1].split() == ["10", "[]", "False"]
