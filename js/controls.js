@@ -7,7 +7,7 @@ import { modeKind, layersInMode } from "./protocol.js";
 import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } from "./headsel.js";
 import { SCALES } from "./uistate.js";
 import { PALETTE_LABELS } from "./colors.js";
-import { createHideKey, hiddenNotice } from "./hidekeys.js";
+import { createHideKey, hiddenNotice, listenShowAll } from "./hidekeys.js";
 
 const DBLCLICK_MS = 250;
 
@@ -69,6 +69,7 @@ function build(app) {
 // ----- controls -> model --------------------------------------------------------------------------
 function listenToolbar(app, c, onExport) {
   const { dis } = app;
+  listenShowAll(app, c.notices);
   dis.listen(c.tabs, "click", (e) => {
     const b = e.target.closest("button[data-view]");
     if (b) app.set({ view: b.dataset.view });
@@ -215,10 +216,10 @@ function updateHeader(app, c) {
   if (d && d.nonfinite > 0) ns.push(["warn", `${d.nonfinite} non-finite value${d.nonfinite === 1 ? "" : "s"} (NaN/inf) drawn as ${formatValue(d.lo)}`]);
   if (d && !d.probability) ns.push(["info", `values are ${rawScale(d)}`]);
   const hidden = d ? (app.get("hidden_keys") || []).filter((j) => j < d.K) : [];
-  if (hidden.length) ns.push(["info", hiddenNotice(app, hidden)]);
+  if (hidden.length) ns.push(["info", ...hiddenNotice(app, hidden)]);
   if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
   if (d && d.sparse) ns.push(["info", `${d.H} × ${formatCount(d.Q)} × ${formatCount(d.K)} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
-  c.notices.replaceChildren(...ns.map(([k, t]) => h("div", { class: `aw-notice aw-notice-${k}`, text: t })));
+  c.notices.replaceChildren(...ns.map(([k, ...parts]) => h("div", { class: `aw-notice aw-notice-${k}` }, parts)));
 }
 
 /** The matrix's head picker: mean / max of the visible heads, or one head (which solos it). */

@@ -58,9 +58,19 @@ export function createHideKey(app) {
   };
 }
 
-/** The notice of what the views leave out: "key 0 ‘<s>’ hidden: …" (`hidden`: the key indices of this layer). */
+/** The notice of what the views leave out: "key 0 ‘<s>’ hidden: …" (`hidden`: the key indices of this layer),
+ * and in a live view that can change it a button that shows them all again (SHOW_ALL, listenShowAll). */
 export function hiddenNotice(app, hidden) {
   const named = hidden.map((j) => `${j} ‘${app.label("key", j)}’`).join(", ");
-  return `key${hidden.length === 1 ? "" : "s"} ${named} hidden: each query's weights renormalised over the other keys `
-    + `(the explain view shows the layer's own${app.ui.static ? "" : "; pin a hidden key to show it again"})`;
+  const text = `key${hidden.length === 1 ? "" : "s"} ${named} hidden: each query's weights renormalised over the other keys `
+    + "(the explain view shows the layer's own)";
+  if (app.ui.static || !app.get("_can_hide")) return [text];
+  return [text, h("button", { type: "button", class: "aw-btn aw-show-keys", [SHOW_ALL]: "", text: `show ${hidden.length === 1 ? "it" : "them"} again` })];
+}
+
+const SHOW_ALL = "data-show-keys";
+
+/** A click on the notice's button (hiddenNotice) shows every key again; `notices`: the element that holds it. */
+export function listenShowAll(app, notices) {
+  app.dis.listen(notices, "click", (e) => { if (e.target.closest?.(`button[${SHOW_ALL}]`)) app.set({ hidden_keys: [] }); });
 }

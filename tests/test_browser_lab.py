@@ -186,7 +186,8 @@ def test_the_first_key_is_hidden_with_a_click_and_shown_again(session):
 
 def test_a_pinned_key_is_hidden_with_its_own_checkbox_and_shown_again(session):
     """Any key can be hidden: a key token clicked (pinned) is offered as "hide ‘tired’" beside the first
-    key's box; a click hides it in Python (the rows renormalised without it), a second shows it again."""
+    key's box; a click hides it in Python (the rows renormalised without it), a second shows it again, and
+    the notice's "show them again" shows every hidden key."""
     nb, _ = session
     root = nb.page.locator(LIVE).nth(0)
     pinned_box = root.locator("label:has(input.aw-hide-pinned)")
@@ -205,3 +206,14 @@ def test_a_pinned_key_is_hidden_with_its_own_checkbox_and_shown_again(session):
     nb.page.wait_for_function("(r) => ![...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.includes('hidden'))",
                               arg=root.element_handle(), timeout=10_000)
     assert nb.run(9).split("PINNED", 1)[1].split() == ["10", "[]", "False"]
+    # both hidden, then the notice's button shows them all again
+    root.locator("input.aw-hide-first").click()
+    root.locator("input.aw-hide-pinned").click()
+    nb.page.wait_for_function("(r) => [...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.startsWith('keys 0 ‘The’, 10 ‘tired’ hidden'))",
+                              arg=root.element_handle(), timeout=10_000)
+    assert nb.run(9).split("PINNED", 1)[1].split()[1:3] == ["[0,", "10]"]
+    root.locator("button.aw-show-keys").click()
+    nb.page.wait_for_function("(r) => ![...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.includes('hidden'))",
+                              arg=root.element_handle(), timeout=10_000)
+    assert nb.run(9).split("PINNED", 1)[1].split() == ["10", "[]", "False"]
+    assert not root.locator("input.aw-hide-first").is_checked() and not root.locator("input.aw-hide-pinned").is_checked()
