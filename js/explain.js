@@ -7,8 +7,9 @@
 import { h, setText, setAttrs, setHidden, setValue, recheckScroll, afterLayout, onIdle } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
-import { whatIf, isLayerOwn, toggleDrop } from "./whatif.js";
-import { whatIfFor, resetWhatIf } from "./uistate.js";
+import { whatIf, isLayerOwn } from "./whatif.js";
+import { whatIfFor } from "./uistate.js";
+import { buildWhatIf, listenWhatIf, drawWhatIf, blankWhatIf } from "./explainwhatif.js";
 import { createTable, fillTable, fillBlank, fillWindow, fillAround, remeasure, measureRows } from "./explaintable.js";
 import { createStrip, drawStrip, turnPage } from "./explainstrip.js";
 import { createWait } from "./explainwait.js";
@@ -23,11 +24,6 @@ const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "he
   "layer", "batch", "palette"];
 /** What makes the hidden view prepare again (prepare): DEPS but the pin, its head and its numbers. */
 const PREPARE_ON = DEPS.filter((d) => !["_explain", "selected_query", "head", "view"].includes(d));
-/** The temperature slider moves log₂ t over this range: t from 1/8 to 8, the layer's own 1 in the middle. */
-const LOG2_T = 3;
-const SLIDER_STEP = 0.05;
-/** The temperatures the number box takes: from one that makes the softmax an argmax to one that makes it flat. */
-const T_RANGE = [0.01, 1000];
 /** The table's scroller is at most this tall (CSS px at scale 1), or what a slide leaves it. */
 const SCROLL_MAX = 560;
 /** What makes the scroller's offset read at the next draw: it may have moved without a scroll event. (The
@@ -100,82 +96,6 @@ function listen(v) {
     e.preventDefault();
     e.stopPropagation();
   });
-}
-
-// ----- what-if: temperature, dropped keys, the mask lifted, reset ----------------------------------
-function buildWhatIf() {
-  const slider = h("input", { type: "range", min: String(-LOG2_T), max: String(LOG2_T), step: String(SLIDER_STEP), value: "0", class: "aw-range aw-explain-tslider",
-    "aria-label": "temperature (log scale, 1 in the middle)" });
-  const temp = h("input", { type: "number", min: String(T_RANGE[0]), max: String(T_RANGE[1]), step: "0.05", value: "1", class: "aw-explain-temp",
-    "aria-label": "temperature: divides the logits (1 = the layer's own scaling)" });
-  const unmask = h("input", { type: "checkbox", class: "aw-explain-unmask" });
-  const unmaskWrap = h("label", { class: "aw-ctl", title: "let the query attend to the keys the causal or padding mask hides" },
-    [unmask, h("span", { class: "aw-ctl-label", text: "lift the mask" })]);
-  const reset = h("button", { type: "button", class: "aw-btn aw-explain-reset", text: "reset", title: "back to the layer's own numbers: temperature 1, every key, its mask" });
-  const note = h("span", { class: "aw-explain-whatif-note", "aria-live": "polite" });
-  const el = h("div", { class: "aw-explain-whatif", role: "group", "aria-label": "what-if" }, [
-    h("span", { class: "aw-ctl-label", text: "what if", title: "change the softmax and watch the weights; click a key to drop it" }),
-    h("label", { class: "aw-ctl", title: "temperature t: the softmax sees logits / t (t < 1 sharpens, t > 1 flattens)" },
-      [h("span", { class: "aw-ctl-label", text: "temperature" }), slider, temp]),
-    unmaskWrap, reset, note]);
-  return { el, slider, temp, unmask, unmaskWrap, reset, note };
-}
-
-/** Change the what-if (a patch of {temperature, dropped, unmasked}) and redraw at once. */
-function setWhatIf(v, patch) {
-  Object.assign(v.app.ui.whatIf, patch);
-  v.st.dirty = true;
-  v.app.invalidate();
-}
-
-function listenWhatIf(v) {
-  const { app, wi, table } = v, { dis } = app;
-  // the slider's value is log₂ t; t keeps 3 significant digits, so the number shown is the number used
-  dis.listen(wi.slider, "input", () => setWhatIf(v, { temperature: Number((2 ** Number(wi.slider.value)).toPrecision(3)) }));
-  const typed = () => { // a value outside the box's range (a half-typed "0.0") is ignored
-    const t = Number(wi.temp.value);
-    if (wi.temp.value !== "" && t >= T_RANGE[0] && t <= T_RANGE[1]) setWhatIf(v, { temperature: t });
-  };
-  dis.listen(wi.temp, "input", typed);
-  dis.listen(wi.temp, "keydown", (e) => { if (e.key === "Enter") { typed(); e.preventDefault(); e.stopPropagation(); } });
-  dis.listen(wi.unmask, "change", () => setWhatIf(v, { unmasked: wi.unmask.checked }));
-  dis.listen(wi.reset, "click", () => { resetWhatIf(app.ui); v.st.dirty = true; app.invalidate(); });
-  dis.listen(table, "click", (e) => {
-    const b = e.target.closest?.("button[data-explain-drop]");
-    if (!b) return;
-    const j = Number(b.dataset.explainDrop);
-    v.st.refocus = j;
-    setWhatIf(v, { dropped: toggleDrop(app.ui.whatIf.dropped, j) });
-  });
-}
-
-/** The what-if controls as the state `w` says (a field being typed in keeps what it holds). */
-function drawWhatIf(v, ex, w) {
-  const { wi } = v, t = w.temperature, doc = v.el.ownerDocument;
-  // each written only when it changes: a write, even of the same value, restyles and repaints it
-  const x = Math.max(-LOG2_T, Math.min(LOG2_T, Math.log2(t)));
-  if (doc.activeElement !== wi.slider && Math.abs(Number(wi.slider.value) - x) > SLIDER_STEP / 2) wi.slider.value = String(x);
-  if (wi.temp.value !== String(t) && (doc.activeElement !== wi.temp || Number(wi.temp.value) !== t)) wi.temp.value = String(t);
-  setHidden(wi.unmaskWrap, !(ex.mask && ex.mask.some((m) => m === 0)));
-  if (wi.unmask.checked !== w.unmasked) wi.unmask.checked = w.unmasked;
-  setAttrs(wi.reset, { disabled: isLayerOwn(w) });
-  setAttrs(wi.slider, { disabled: false });
-  setAttrs(wi.temp, { disabled: false });
-  const parts = [];
-  if (t !== 1) parts.push(`logits ÷ ${t}`);
-  if (w.dropped.length) parts.push(`${w.dropped.length} key${w.dropped.length === 1 ? "" : "s"} dropped`);
-  if (w.unmasked && !wi.unmaskWrap.hidden) parts.push("mask lifted");
-  setText(wi.note, parts.length ? `${parts.join(" · ")}: not the layer's own weights` : "click a key to drop it from the softmax");
-  v.el.classList.toggle("aw-whatif", parts.length > 0);
-}
-
-/** The what-if before a pin: nothing to change yet (a pin starts from the layer's own numbers). */
-function blankWhatIf(v) {
-  const { wi } = v;
-  for (const e of [wi.slider, wi.temp, wi.reset]) setAttrs(e, { disabled: true });
-  setHidden(wi.unmaskWrap, true);
-  setText(wi.note, "pin a query, then change its softmax here");
-  v.el.classList.toggle("aw-whatif", false); // (remove() writes the attribute even when the class is not there)
 }
 
 // ----- model -> view ------------------------------------------------------------------------------
