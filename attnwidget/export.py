@@ -25,6 +25,18 @@ from typing import Any
 from . import protocol
 
 _STATIC = pathlib.Path(__file__).parent / "static"
+#: The live widget's module when the front end is not built (a checkout before ``npm run build``).
+MISSING_BUNDLE = """export default { render({ el }) {
+  el.textContent = "attnwidget: the front end is not built (attnwidget/static/widget.js); run: npm install && npm run build";
+} };"""
+
+
+def front_end(name: str, missing: str) -> str:
+    """A built front-end file's text (the live widget's ``_esm`` / ``_css``), or ``missing`` when not built.
+    Text, not a Path: anywidget watches a Path for edits with a callback that would keep every widget alive
+    after close()."""
+    path = _STATIC / name
+    return path.read_text(encoding="utf-8") if path.exists() else missing
 
 #: Largest number of weights (all layers and batch elements) a notebook's static copy carries.
 STATIC_MAX_WEIGHTS = 1 << 22

@@ -8,7 +8,6 @@ needs (hover, the canvas size, the theme) stays in the front end.
 from __future__ import annotations
 
 import math
-import pathlib
 import uuid
 from typing import Any, Sequence
 
@@ -16,23 +15,10 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from . import hide, protocol
+from . import export, hide, protocol
 from .config import ConfigError
 from .scores import clean_labels, widget_layers
 from .qkscores import QKScores, qk_layers
-
-_STATIC = pathlib.Path(__file__).parent / "static"
-_MISSING_BUNDLE = """export default { render({ el }) {
-  el.textContent = "attnwidget: the front end is not built (attnwidget/static/widget.js); run: npm install && npm run build";
-} };"""
-
-
-def _read(name: str, missing: str) -> str:
-    # Text, not a Path: anywidget watches a Path for edits with a callback that would keep every
-    # widget alive after close().
-    path = _STATIC / name
-    return path.read_text(encoding="utf-8") if path.exists() else missing
-
 
 def _one_of(name: str, value: Any, alias: str, alias_value: Any) -> Any:
     if value is not None and alias_value is not None:
@@ -58,8 +44,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
     them whole. Lone surrogates (not encodable as UTF-8) become U+FFFD.
     """
 
-    _esm = _read("widget.js", _MISSING_BUNDLE)
-    _css = _read("widget.css", "")
+    _esm = export.front_end("widget.js", export.MISSING_BUNDLE)
+    _css = export.front_end("widget.css", "")
 
     def __init__(
         self,
@@ -186,8 +172,6 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
         Written to ``path`` when given; returned either way.
         """
-        from . import export
-
         return export.to_html(self, path, title=title, max_weights=max_weights)
 
     _ui_record = None  # export.UiRecord, once shown in a notebook
@@ -199,8 +183,6 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
             self._ui_record.changed()
 
     def _ipython_display_(self) -> None:
-        from . import export
-
         export.display_widget(self)
 
     # --- what the browser gets ----------------------------------------------------------------
@@ -243,8 +225,6 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         self._send_exact()
         self._send_overview()
         if self._copies:  # shown in a notebook: its static copies show the new weights too
-            from . import export
-
             export.rewrite_copies(self)
 
     @t.observe("layer", "batch")
