@@ -162,9 +162,7 @@ function prepare(v, missed) {
 /** The table for what `w` makes of `ex`; a key clicked (or pressed) keeps the focus. */
 function renderTable(v, ex, w, geom) {
   const { app, st } = v;
-  remeasure(v.tb, `${app.ui.scale}|${JSON.stringify(app.ui.theme)}`);
   fillTable(v.tb, app, ex, numbers(ex, w), w, geom);
-  st.filled = true;
   if (st.refocus != null) {
     v.table.querySelector(`button[data-explain-drop="${st.refocus}"]`)?.focus({ preventScroll: true });
     st.refocus = null;
@@ -205,10 +203,11 @@ function draw(v) {
   const blank = !off && (sq == null || (!ex && !app.ui.static));
   hide(off || !(blank || (ex && !ex.error)));
   // another query's numbers while the kernel computes this one's: left as they are, dimmed only if it is slow (explainwait.js)
-  const late = v.wait.late(ex && !ex.error && !ready && sq != null && app.get("_can_explain") !== false ? pin : null);
+  const late = v.wait.late(!off && ex && !ex.error && !ready && sq != null ? pin : null);
   v.el.classList.toggle("aw-stale", late);
   setHidden(v.waitNote, !late);
   if (off) { say(v, app.get("_explain_left_out") || NO_LAYER_MESSAGE); return; }
+  remeasure(v.tb, `${ui.scale}|${JSON.stringify(ui.theme)}`); // rows of another height: measured after the fill
   if (sq == null) { say(v, PIN_MESSAGE); drawBlank(v, geom, shown); return; }
   if (ex && ex.error) { say(v, `explain: ${ex.error}`); return; }
   if (!ex) {
@@ -241,9 +240,7 @@ function drawBlank(v, geom, shown) {
   if (!S) return;
   writeFormula(v, ["q = the pinned query's vector", "logitⱼ = q·kⱼ × 1/√key_dim", "wⱼ = softmax(logits)ⱼ"], null);
   blankWhatIf(v);
-  remeasure(v.tb, `${v.app.ui.scale}|${JSON.stringify(v.app.ui.theme)}`);
   fillBlank(v.tb, v.app, S, geom);
-  v.st.filled = true;
   afterFill(v, shown);
 }
 
@@ -251,6 +248,7 @@ function drawBlank(v, geom, shown) {
  * checked the frame after, the rows refilled if it moved. */
 function afterFill(v, shown) {
   const { app, st } = v;
+  st.filled = true;
   measureLater(v);
   if (shown || st.recheck) recheckScroll(v.scroll, () => st.scrollTop, (top) => { st.scrollTop = top; fillWindow(app, v.tb, tableWindow(v)); });
   st.recheck = false;

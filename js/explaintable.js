@@ -155,17 +155,21 @@ const COLUMN_HEADS = (t) => [["j", "key index"], ["key kⱼ", "key token: click 
   [t === 1 ? "logit" : "logit ÷ t", `q·kⱼ × scale (1/√key_dim)${t === 1 ? "" : ` ÷ t (${t}): what the softmax sees`}`],
   ["weight wⱼ", "softmax of the logits"], ["", ""], ["value vⱼ", "the key's value vector (rounded)"]];
 
+/** The column heads at temperature `t`; the value column's names its size `vd` (null: not known yet). */
+function writeHeads(tb, t, vd) {
+  COLUMN_HEADS(t).forEach(([c, ti], k) => {
+    setText(tb.head.children[k], k === 6 && vd != null ? `${c} (${vd})` : c);
+    setAttrs(tb.head.children[k], { title: ti || null });
+  });
+}
+
 /**
  * Fill the table for `ex` (protocol.decodeExplain: S keys, dots (S,), V (S × valueDim)) with the numbers `n`
  * ({logits, weights, allowed, output}) the what-if `w` gives, in the window `geom`: {scrollTop, height},
  * the scroller's scroll offset and the most it shows (CSS px).
  */
 export function fillTable(tb, app, ex, n, w, geom) {
-  const t = w.temperature;
-  COLUMN_HEADS(t).forEach(([c, ti], k) => {
-    setText(tb.head.children[k], k === 6 ? `${c} (${ex.valueDim})` : c);
-    setAttrs(tb.head.children[k], { title: ti || null });
-  });
+  writeHeads(tb, w.temperature, ex.valueDim);
   tb.last = { ex, n, w, color: app.headColor(ex.head) };
   // whose numbers these are: the title names the pin at once, the numbers may come from the kernel later
   setAttrs(tb.table, { "aria-rowcount": ex.S + 3, "data-shows": `${ex.query},${ex.head}` });
@@ -186,16 +190,14 @@ export function fillTable(tb, app, ex, n, w, geom) {
  * as every later pin does (building and painting the rows then took that pin 32–47 ms instead of one frame).
  */
 export function fillBlank(tb, app, S, geom) {
-  COLUMN_HEADS(1).forEach(([c, ti], k) => {
-    setText(tb.head.children[k], c);
-    setAttrs(tb.head.children[k], { title: ti || null });
-  });
+  writeHeads(tb, 1, null);
   tb.last = { blank: true, ex: { S } };
   setAttrs(tb.table, { "aria-rowcount": S + 3, "data-shows": "" });
-  const held = tb.sizerKeys === S ? tb.sizer.children : null; // the widths a pin of these keys left
-  const texts = [String(S - 1), longestKey(app, tb, S), NUMBER_FLOOR, NUMBER_FLOOR, "0.000", "", ""];
-  texts.forEach((t, k) => { if (!held) setText(tb.sizer.children[k], t); });
-  tb.sizerKeys = S;
+  if (tb.sizerKeys !== S) { // else the widths a pin of these keys left stay
+    const texts = [String(S - 1), longestKey(app, tb, S), NUMBER_FLOOR, NUMBER_FLOOR, "0.000", "", ""];
+    texts.forEach((t, k) => setText(tb.sizer.children[k], t));
+    tb.sizerKeys = S;
+  }
   fillWindow(app, tb, geom);
   setAttrs(tb.sum, { "data-explain-sum": null });
   setText(tb.sumCell, "");
