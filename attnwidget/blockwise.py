@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import codec, stats
+from . import codec, progress, stats
 from .overview import MAX_SIDE, _bins
 
 #: Stands for a masked score inside a tile: finite, so ``0 · (s − m)`` stays 0 where ``-inf`` gives NaN.
@@ -70,12 +70,16 @@ def summarize_qk(q: np.ndarray, k: np.ndarray, *, causal: bool = False, mask: np
     lse = np.empty((h, nq), np.float32)
     thumbs = np.zeros((h, len(plan.qstarts), len(plan.kstarts)))
 
+    done = [0] * h  # key tiles scanned, per head (progress.follow reads their sum)
+
     def one(hd):
         _one_blas_thread()
-        return _scan_head(q[hd] * scale, k[hd], plan, (idx[hd], top[hd], pool[hd], lse[hd], thumbs[hd]))
+        return _scan_head(q[hd] * scale, k[hd], plan, (idx[hd], top[hd], pool[hd], lse[hd], thumbs[hd]), done, hd)
 
     with ThreadPoolExecutor(max_workers=min(h, codec.cores())) as ex:
-        per_head = list(ex.map(one, range(h)))
+        futures = [ex.submit(one, hd) for hd in range(h)]
+        progress.follow(futures, lambda: sum(done), lambda: h * plan.tile_count())
+        per_head = [f.result() for f in futures]
     idx, top = stats.sort_top(idx, top)
     stats.fill_masked(idx.reshape(-1, top_k), top.reshape(-1, top_k), nk)
     sparse = codec.SparseSummary(
@@ -146,6 +150,10 @@ class _Plan:
                 continue
             yield c0
 
+    def tile_count(self) -> int:
+        """How many tiles a head's scan reads (:meth:`key_tiles` of every block of rows)."""
+        return sum(sum(1 for _ in self.key_tiles(r0, min(r0 + self.rows, self.nq))) for r0 in range(0, self.nq, self.rows))
+
     def apply(self, s: np.ndarray, r0: int, c0: int) -> None:
         """Set the masked scores of tile ``s`` (rows from ``r0``, keys from ``c0``) to :data:`MASKED`."""
         n, m = s.shape
@@ -171,9 +179,10 @@ class _Plan:
         return first[None, :] <= last_row[:, None]
 
 
-def _scan_head(qh: np.ndarray, kh: np.ndarray, plan: _Plan, out: tuple) -> tuple[float, float]:
+def _scan_head(qh: np.ndarray, kh: np.ndarray, plan: _Plan, out: tuple, done: list, hd: int) -> tuple[float, float]:
     """One head: scaled queries ``qh`` ``(Q, d)``, keys ``kh`` ``(K, d)``; fills ``out`` (``idx``, ``top``,
-    ``pool``, ``lse``, thumbnail sums) and returns (largest weight, summed row entropy)."""
+    ``pool``, ``lse``, thumbnail sums), counts its tiles in ``done[hd]`` and returns (largest weight, summed
+    row entropy)."""
     idx, top, pool, lse, thumbs = out
     head_max, ent_sum = 0.0, 0.0
     buf = np.empty((2, plan.rows, plan.cols), np.float32)  # a tile's scores and their exponentials
@@ -186,6 +195,7 @@ def _scan_head(qh: np.ndarray, kh: np.ndarray, plan: _Plan, out: tuple) -> tuple
             np.matmul(qh[r0:r1], kt.T, out=s)
             plan.apply(s, r0, c0)
             rs.add(s, c0, plan, e)
+            done[hd] += 1
         idx[r0:r1], top[r0:r1] = rs.top_keys(qh[r0:r1], kh, plan)
         weights, ent = rs.finish(plan, lse[r0:r1], top[r0:r1], thumbs)
         pool[r0 // plan.bq:-(-r1 // plan.bq)] = stats.row_pool(weights, plan.bq)

@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from . import backend, codec, stats
+from . import backend, codec, progress, stats
 from .blockwise import _IS_MASKED, MASKED, QKSummary, _Plan
 from .overview import MAX_SIDE
 
@@ -140,12 +140,15 @@ class KerasQK:
         with self._there():
             onehot = self._onehot(plan)
             cut = (nk, self.kt, onehot)
-            for r0 in range(0, nq, rows):
+            starts = range(0, nq, rows)
+            ends = [min(nk, -(-min(r0 + rows, nq) // chunk) * chunk) if causal else nk for r0 in starts]
+            work = np.cumsum([(min(r0 + rows, nq) - r0) * kend for r0, kend in zip(starts, ends)])  # cells read
+            for n, (r0, kend) in enumerate(zip(starts, ends)):
                 r1 = min(r0 + rows, nq)
-                kend = min(nk, -(-r1 // chunk) * chunk) if causal else nk
                 if kend != cut[0]:  # kend only grows: one slice of the keys at a time
                     cut = (kend, self.kt[:, :, :kend], onehot[:kend])
                 acc.add(r0, r1, self._tile(r0, r1, cut[1], cut[2], plan))
+                progress.report(int(work[n]), int(work[-1]))
         return acc.finish(plan)
 
     def _onehot(self, plan: _Plan):
