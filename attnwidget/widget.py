@@ -15,7 +15,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from . import export, hide, protocol
+from . import export, hide, progress, protocol
 from .config import ConfigError
 from .scores import clean_labels, widget_layers
 from .qkscores import QKScores, qk_layers
@@ -87,9 +87,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
                 [w.name for w in layers], [w.kind for w in layers], [w.scores.shape for w in layers],
                 [(w.query_tokens, w.key_tokens) for w in layers], [w.head_names for w in layers]),
             info=protocol.header_info(info, first.scores.shape[0]), **kwargs)
-        self._send_data()
-        self._send_exact()
-        self._send_overview()
+        self._send_payloads("_data", "_exact", "_overview")
         self._can_hide = hide.offered(layers, self._data, self._overview)
         self._can_explain = explainer is not None
         self._send_explain()
@@ -192,38 +190,55 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         w = self._layers[layer]
         return protocol.slice_payload(*hide.shown_slice(w.scores[batch], w.mask, self.hidden_keys))
 
-    def _send_data(self) -> None:
-        self._data = self.slice_data(self.layer, self.batch)
-
-    def _send_exact(self) -> None:
-        s = self.scores[self.batch]
-        if self.hidden_keys:  # one renormalised row and column, their totals read once per layer and batch
-            key = (self.layer, self.batch, tuple(self.hidden_keys))
-            if self._shown is None or self._shown[0] != key:
-                self._shown = (key, hide.shown_rows(s, self.hidden_keys))
-            s = self._shown[1]
-        self._exact = protocol.exact_payload(s, self.selected_query, self.selected_key)
-
-    _shown = None  # (layer, batch, hidden_keys) and its rows shown (hide.shown_rows)
-
-    def _send_overview(self) -> None:
+    def _payload(self, name: str) -> dict[str, Any]:
+        """``_data``, ``_exact`` or ``_overview`` of the shown layer, batch, pin and hidden keys."""
+        if name == "_data":
+            return self.slice_data(self.layer, self.batch)
+        layers, b, hidden = self._layers, self.batch, self.hidden_keys
+        if name == "_exact":
+            s = self.scores[b]
+            if hidden:  # one renormalised row and column, their totals read once per layer and batch
+                key = (self.layer, b, tuple(hidden))
+                if self._shown is None or self._shown[0] != key:
+                    self._shown = (key, hide.shown_rows(s, hidden))
+                s = self._shown[1]
+            return protocol.exact_payload(s, self.selected_query, self.selected_key)
         from .overview import overview
 
         # Only a model (several layers) has the model view: a single layer sends nothing for it.
-        layers, b, hidden = self._layers, self.batch, self.hidden_keys
-        # with keys hidden, each layer's shown slice is made as the overview reaches it (one at a time)
+        # With keys hidden, each layer's shown slice is made as the overview reaches it (one at a time).
         shown = (hide.shown_layer(w.scores, b, hidden) for w in layers)
-        self._overview = overview(shown, b, self.layer_names, self.layer_kinds) if len(layers) > 1 else {}
+        return overview(shown, b, self.layer_names, self.layer_kinds) if len(layers) > 1 else {}
+
+    _shown = None  # (layer, batch, hidden_keys) and its rows shown (hide.shown_rows)
+
+    def _send_payloads(self, *names: str) -> None:
+        """Make the payloads ``names`` (:meth:`_payload`), then send them, one message each (a message has a
+        size limit): all are made before any is sent, so a failure half way sends nothing."""
+        made = {name: self._payload(name) for name in names}
+        for name, value in made.items():
+            setattr(self, name, value)
 
     @t.validate("hidden_keys")
     def _v_hidden(self, proposal):
         return hide.check(proposal.value, [(w.name, w.scores) for w in self._layers])
 
+    _putting_back = False  # hidden_keys set back after a failed change: the browser still has the old keys' data
+
     @t.observe("hidden_keys")
     def _on_hidden(self, change):
-        self._send_data()
-        self._send_exact()
-        self._send_overview()
+        if self._putting_back:
+            return
+        try:
+            with progress.shown_in(self):  # layers from queries and keys: a tile pass each, seconds when long
+                self._send_payloads("_data", "_exact", "_overview")
+        except Exception:
+            self._putting_back = True
+            try:
+                self.hidden_keys = change["old"]
+            finally:
+                self._putting_back = False
+            raise
         if self._copies:  # shown in a notebook: its static copies show the new weights too
             export.rewrite_copies(self)
 
@@ -232,13 +247,12 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         if change["name"] == "layer":
             self._apply_layer(change["old"])
         else:
-            self._send_overview()
-        self._send_data()
-        self._send_exact()
+            self._send_payloads("_overview")
+        self._send_payloads("_data", "_exact")
 
     @t.observe("selected_query", "selected_key")
     def _on_select(self, change):
-        self._send_exact()
+        self._send_payloads("_exact")
 
     def _apply_layer(self, old: int) -> None:
         """Tokens and head names follow the new layer; the selection follows :func:`protocol.switch_layer`."""

@@ -143,12 +143,13 @@ function listenSwatches(app, swatches) {
 
 // ----- model -> controls --------------------------------------------------------------------------
 // A pin, its exact row and its explanation change no control but the pinned key's hide box (hidekeys.js,
-// which writes only what changed): a click or arrow key writes nothing else here.
-const PIN_ONLY = new Set(["selected_query", "selected_key", "_exact", "_explain"]);
+// which writes only what changed): a click or arrow key writes nothing else here; nor does the kernel's
+// progress while it hides a key.
+const PIN_ONLY = new Set(["selected_query", "selected_key", "_exact", "_explain", "_progress"]);
 
 function update(app, c, changed) {
   if (changed.size && [...changed].every((k) => PIN_ONLY.has(k))) {
-    if (changed.has("selected_key")) c.hideKey.update();
+    if (changed.has("selected_key") || changed.has("_progress")) c.hideKey.update();
     return;
   }
   const d = app.data;

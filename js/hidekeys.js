@@ -4,7 +4,7 @@
 // it is (click a key token, or a matrix cell, to offer it). Only a live view offers them, where Python says
 // it can (`_can_hide`: softmax weights); a static copy shows the weights it was made with, and the notice
 // says what is hidden. Weights from queries and keys take a tile pass to hide a key (seconds at tens of
-// thousands of tokens): past STALE_AFTER ms the labels say so.
+// thousands of tokens): past STALE_AFTER ms the labels say so, with how far the kernel is (`_progress`).
 
 import { h, setAttrs, setHidden, setText } from "./dom.js";
 import { createWait } from "./explainwait.js";
@@ -49,13 +49,18 @@ export function createHideKey(app) {
         setHidden(b.el, b.j == null);
         if (b.j == null) return;
         // written only when it changes: a write restyles
-        setText(b.label, `hide ‘${app.label("key", b.j)}’${late ? " (computing…)" : ""}`);
+        setText(b.label, `hide ‘${app.label("key", b.j)}’${late ? ` (${computing(app.get("_progress"))})` : ""}`);
         setAttrs(b.el, { "aria-busy": late ? "true" : null });
         const on = hidden.includes(b.j);
         if (b.box.checked !== on && !st.asked) b.box.checked = on;
       });
     },
   };
+}
+
+/** "computing…", with the share done when the kernel says it (`_progress`: 0…1, or null). */
+export function computing(progress) {
+  return typeof progress === "number" && Number.isFinite(progress) ? `computing… ${Math.floor(100 * Math.min(1, Math.max(0, progress)))}%` : "computing…";
 }
 
 /** The notice of what the views leave out: "key 0 ‘<s>’ hidden: …" (`hidden`: the key indices of this layer),

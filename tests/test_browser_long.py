@@ -3,15 +3,17 @@ d = 64, random q and k) builds without the T × T matrix; the graph renders with
 buttons; a trusted click on a token far down the column pins it in the kernel, and the exact row the kernel
 sends equals a float64 NumPy softmax of that query against every key, computed here from the same q and k.
 Then the first key is hidden with the view's checkbox: a tile pass of seconds, which the label says it is
-computing, after which the pinned row is that softmax without key 0, renormalised. No websocket message
-reaches the Jupyter server's 10 MiB limit."""
+computing and how far it is (a share that grows), after which the pinned row is that softmax without key 0,
+renormalised. No websocket message reaches the Jupyter server's 10 MiB limit."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 
-from browser_support import LIVE, MESSAGE_LIMIT, lab_notebook, pinned
+from browser_support import ARTIFACTS, LIVE, MESSAGE_LIMIT, lab_notebook, pinned
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +26,10 @@ k = rng.standard_normal(({H}, {T}, {D}), dtype=np.float32)
 w = AttentionWidget.from_qk(q, k, [f"t{{i}}" for i in range({T})])
 w"""
 CELLS = [MAKE, "print('STATE', w.selected_query, w._data['mode'], w._exact.get('query'), w.scores.engine)"]
+
+# Every text the hide box's label shows, kept in the page (window.__labels).
+WATCH_LABEL = """(l) => { window.__labels = [];
+  new MutationObserver(() => window.__labels.push(l.textContent)).observe(l, { subtree: true, childList: true, characterData: true }); }"""
 
 # The graph's query buttons: which are in the page and which of those the scroller shows.
 IN_VIEW = """(root) => {
@@ -73,14 +79,21 @@ def test_32768_tokens_from_qk_render_a_click_pins_a_token_with_its_exact_row_and
 
         label = root.locator("label:has(input.aw-hide-first)")
         assert label.inner_text().strip() == "hide ‘t0’"
+        label.evaluate(WATCH_LABEL)
         root.locator("input.aw-hide-first").click()
-        page.wait_for_function("(l) => l.textContent.includes('(computing…)') && l.getAttribute('aria-busy') === 'true'",
+        page.wait_for_function("(l) => l.textContent.includes('(computing…') && l.getAttribute('aria-busy') === 'true'",
                                arg=label.element_handle(), timeout=10_000)
+        page.wait_for_function("(l) => /computing… [1-9][0-9]%/.test(l.textContent)", arg=label.element_handle(), timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        root.screenshot(path=str(ARTIFACTS / "lab-long-hide-progress.png"))
         page.wait_for_function("(r) => [...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.startsWith('key 0 ‘t0’ hidden'))",
                                arg=root.element_handle(), timeout=300_000)
         page.wait_for_function(f"(r) => r.attnwidget.app.exact?.query === {target} && r.attnwidget.app.exact.row?.[0] === 0",
                                arg=root.element_handle(), timeout=60_000)
         assert label.inner_text().strip() == "hide ‘t0’" and label.get_attribute("aria-busy") is None
+        # while it computed, the label said how far the kernel was: more and more of the one pass
+        shares = [int(m) for m in re.findall(r"computing… (\d+)%", " ".join(page.evaluate("window.__labels")))]
+        assert len(set(shares)) >= 2 and shares == sorted(shares) and 0 <= shares[0] and shares[-1] <= 100, shares
         row = np.asarray(root.evaluate(EXACT)["row"], np.float64).reshape(H, T)
         want[:, 0] = 0
         want /= want.sum(-1, keepdims=True)

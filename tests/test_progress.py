@@ -1,10 +1,12 @@
-"""A tile pass over queries and keys says how far it is (progress.py)."""
+"""A tile pass over queries and keys says how far it is (progress.py), and a widget hiding a key sends that
+to the browser (``_progress``), then None: the hide box's label shows the share (js/hidekeys.js)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from attnwidget import blockwise, blockwise_ops, progress
+from attnwidget import AttentionWidget, blockwise, blockwise_ops, progress
 from test_blockwise import padded, qk
 
 CASES = {  # (Q, K, causal, mask): tile counts differ with each
@@ -53,3 +55,58 @@ def test_with_nobody_listening_the_pass_counts_nothing(monkeypatch):
     monkeypatch.setattr(blockwise._Plan, "tile_count", boom)
     q, k = qk(2, 40, 40)
     blockwise.summarize_qk(q, k)
+
+
+def test_hiding_a_key_sends_the_share_done_then_none(monkeypatch):
+    """``_progress`` follows the hiding pass in order, then goes back to None; a layer of weights (no pass)
+    and a pass shorter than SEND_S send nothing."""
+    monkeypatch.setattr(blockwise, "TILE", 1 << 10)
+    monkeypatch.setattr(progress, "POLL_S", 0.001)
+    q, k = qk(2, 300, 300)
+    widget = AttentionWidget.from_qk(q, k, [f"t{i}" for i in range(300)])
+    sent: list = []
+    widget.observe(lambda c: sent.append(c["new"]), "_progress")
+
+    monkeypatch.setattr(progress, "SEND_S", 0.0)
+    widget.hidden_keys = [0]
+    assert len(sent) >= 2 and sent[-1] is None and widget._progress is None, sent
+    shares = sent[:-1]
+    assert shares == sorted(shares) and shares[-1] == 1.0 and all(0 <= s <= 1 for s in shares), sent
+
+    sent.clear()
+    monkeypatch.setattr(progress, "SEND_S", 60.0)
+    widget.hidden_keys = [1]
+    assert sent == [] and widget._progress is None
+
+    dense = AttentionWidget(np.full((1, 1, 4, 4), 0.25, np.float32), list("abcd"))
+    dense.observe(lambda c: sent.append(c["new"]), "_progress")
+    monkeypatch.setattr(progress, "SEND_S", 0.0)
+    dense.hidden_keys = [0]
+    assert sent == [] and dense._progress is None
+
+
+def test_a_failed_pass_changes_nothing_and_leaves_no_share_behind(monkeypatch):
+    """A pass that fails half way sends nothing: ``hidden_keys`` is put back (the browser's box unticks),
+    the data stays the old keys', and ``_progress`` is None (the label stops saying it computes)."""
+    monkeypatch.setattr(blockwise, "TILE", 1 << 10)
+    monkeypatch.setattr(progress, "POLL_S", 0.001)
+    monkeypatch.setattr(progress, "SEND_S", 0.0)
+    q, k = qk(2, 300, 300)
+    widget = AttentionWidget.from_qk(q, k, [f"t{i}" for i in range(300)])
+    real, calls = blockwise._RowState.finish, []
+
+    def fail_late(self, *a):
+        calls.append(1)
+        if len(calls) > 3:
+            raise MemoryError("out of memory")
+        return real(self, *a)
+
+    monkeypatch.setattr(blockwise._RowState, "finish", fail_late)
+    before, sent = dict(widget._data), []
+    widget.observe(lambda c: sent.append(c["name"]), ["_data", "_exact", "_overview"])
+    with pytest.raises(MemoryError):
+        widget.hidden_keys = [0]
+    assert widget._progress is None and widget.hidden_keys == [] and widget._data == before and sent == []
+    monkeypatch.setattr(blockwise._RowState, "finish", real)
+    widget.hidden_keys = [0]  # the same keys again: a whole pass this time
+    assert widget.hidden_keys == [0] and widget._data != before and "_data" in sent
