@@ -20,7 +20,7 @@ Listener = Callable[[float], None]
 _listener: contextvars.ContextVar[Listener | None] = contextvars.ContextVar("attnwidget_progress", default=None)
 
 #: Seconds between two looks at a thread pool's count (:func:`follow`).
-POLL_S = 0.2
+POLL_S = 0.1
 #: Seconds between two fractions sent to the browser (:func:`shown_in`), and before the first.
 SEND_S = 0.25
 
