@@ -70,16 +70,20 @@ def summarize_qk(q: np.ndarray, k: np.ndarray, *, causal: bool = False, mask: np
     lse = np.empty((h, nq), np.float32)
     thumbs = np.zeros((h, len(plan.qstarts), len(plan.kstarts)))
 
-    done = [0] * h  # key tiles scanned, per head (progress.follow reads their sum)
+    tally = _Tally(h)
 
     def one(hd):
         _one_blas_thread()
-        return _scan_head(q[hd] * scale, k[hd], plan, (idx[hd], top[hd], pool[hd], lse[hd], thumbs[hd]), done, hd)
+        return _scan_head(q[hd] * scale, k[hd], plan, (idx[hd], top[hd], pool[hd], lse[hd], thumbs[hd]), tally, hd)
 
     with ThreadPoolExecutor(max_workers=min(h, codec.cores())) as ex:
         futures = [ex.submit(one, hd) for hd in range(h)]
-        progress.follow(futures, lambda: sum(done), lambda: h * plan.tile_count())
-        per_head = [f.result() for f in futures]
+        try:
+            progress.follow(futures, lambda: sum(tally.done), lambda: h * plan.tile_count())
+            per_head = [f.result() for f in futures]
+        except BaseException:  # an interrupt (the notebook's stop button): the heads end at their next tile
+            tally.stop = True
+            raise
     idx, top = stats.sort_top(idx, top)
     stats.fill_masked(idx.reshape(-1, top_k), top.reshape(-1, top_k), nk)
     sparse = codec.SparseSummary(
@@ -179,10 +183,18 @@ class _Plan:
         return first[None, :] <= last_row[:, None]
 
 
-def _scan_head(qh: np.ndarray, kh: np.ndarray, plan: _Plan, out: tuple, done: list, hd: int) -> tuple[float, float]:
+class _Tally:
+    """The heads' scans as they go: key tiles read per head (``done``, which progress.follow sums) and
+    ``stop``, set when the caller stops waiting for them."""
+
+    def __init__(self, h: int):
+        self.done, self.stop = [0] * h, False
+
+
+def _scan_head(qh: np.ndarray, kh: np.ndarray, plan: _Plan, out: tuple, tally: _Tally, hd: int) -> tuple[float, float]:
     """One head: scaled queries ``qh`` ``(Q, d)``, keys ``kh`` ``(K, d)``; fills ``out`` (``idx``, ``top``,
-    ``pool``, ``lse``, thumbnail sums), counts its tiles in ``done[hd]`` and returns (largest weight, summed
-    row entropy)."""
+    ``pool``, ``lse``, thumbnail sums), counts its tiles in ``tally.done[hd]`` and returns (largest weight,
+    summed row entropy); stops, half done, at the first tile after ``tally.stop``."""
     idx, top, pool, lse, thumbs = out
     head_max, ent_sum = 0.0, 0.0
     buf = np.empty((2, plan.rows, plan.cols), np.float32)  # a tile's scores and their exponentials
@@ -190,12 +202,14 @@ def _scan_head(qh: np.ndarray, kh: np.ndarray, plan: _Plan, out: tuple, done: li
         r1 = min(r0 + plan.rows, plan.nq)
         rs = _RowState(r0, r1, plan)
         for c0 in plan.key_tiles(r0, r1):
+            if tally.stop:
+                return head_max, ent_sum
             kt = kh[c0:c0 + plan.cols]
             s, e = buf[0][:r1 - r0, :len(kt)], buf[1][:r1 - r0, :len(kt)]
             np.matmul(qh[r0:r1], kt.T, out=s)
             plan.apply(s, r0, c0)
             rs.add(s, c0, plan, e)
-            done[hd] += 1
+            tally.done[hd] += 1
         idx[r0:r1], top[r0:r1] = rs.top_keys(qh[r0:r1], kh, plan)
         weights, ent = rs.finish(plan, lse[r0:r1], top[r0:r1], thumbs)
         pool[r0 // plan.bq:-(-r1 // plan.bq)] = stats.row_pool(weights, plan.bq)

@@ -232,7 +232,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         try:
             with progress.shown_in(self):  # layers from queries and keys: a tile pass each, seconds when long
                 self._send_payloads("_data", "_exact", "_overview")
-        except Exception:
+        except BaseException:  # an error, or an interrupt (the notebook's stop button) to stop a long pass
             self._putting_back = True
             try:
                 self.hidden_keys = change["old"]

@@ -110,3 +110,90 @@ def test_a_failed_pass_changes_nothing_and_leaves_no_share_behind(monkeypatch):
     monkeypatch.setattr(blockwise._RowState, "finish", real)
     widget.hidden_keys = [0]  # the same keys again: a whole pass this time
     assert widget.hidden_keys == [0] and widget._data != before and "_data" in sent
+
+
+def test_an_interrupt_stops_the_pass_puts_the_keys_back_and_sends_nothing(monkeypatch):
+    """KeyboardInterrupt (the notebook's stop button) raised in the kernel's thread while the heads are
+    scanned: the heads stop at their next tile instead of finishing, ``hidden_keys`` goes back (the browser's
+    box unticks), no payload is sent and ``_progress`` is None. Raised here from a ``_progress`` observer,
+    in the thread and at the place where a SIGINT lands (progress.follow's wait)."""
+    monkeypatch.setattr(blockwise, "TILE", 1 << 10)
+    monkeypatch.setattr(progress, "POLL_S", 0.001)
+    monkeypatch.setattr(progress, "SEND_S", 0.0)
+    q, k = qk(4, 600, 600)
+    widget = AttentionWidget.from_qk(q, k, [f"t{i}" for i in range(600)])
+    tallies = []
+    real_init = blockwise._Tally.__init__
+
+    def keep(self, h):
+        real_init(self, h)
+        tallies.append(self)
+
+    monkeypatch.setattr(blockwise._Tally, "__init__", keep)
+    before, sent = dict(widget._data), []
+
+    def interrupt(change):
+        if change["new"] is not None and change["new"] > 0.05:
+            raise KeyboardInterrupt
+
+    widget.observe(interrupt, "_progress")
+    widget.observe(lambda c: sent.append(c["name"]), ["_data", "_exact", "_overview"])
+    with pytest.raises(KeyboardInterrupt):
+        widget.hidden_keys = [3]
+    assert widget.hidden_keys == [] and widget._data == before and sent == [] and widget._progress is None
+    blockwise.summarize_qk(q, k)  # the same pass, whole (one key masked skips no tile)
+    stopped, whole = (sum(t.done) for t in tallies)
+    assert 0 < stopped < whole / 2, (stopped, whole)
+
+
+STOP_CELLS = (
+    "import pathlib, numpy as np\n"
+    "from attnwidget import AttentionWidget\n"
+    "rng = np.random.default_rng(0)\n"
+    "q, k = (rng.standard_normal((8, {t}, 64), dtype=np.float32) for _ in range(2))\n"
+    "w = AttentionWidget.from_qk(q, k, [f't{{i}}' for i in range({t})])\n"
+    "mark = pathlib.Path({mark!r})\n"
+    "w.observe(lambda c: c['new'] is not None and mark.write_text(str(c['new'])), '_progress')",
+    "w.hidden_keys = [5]",
+    "print('AFTER', w.hidden_keys, w._progress, w._data['head_max'] == before)",
+)
+
+
+def test_the_notebooks_stop_button_stops_a_hiding_pass_in_a_real_kernel(tmp_path):
+    """A kernel of its own (ipykernel, through jupyter_client, as a notebook runs it): a cell hides a key of
+    a 16,384-token layer from queries and keys; once the pass has said how far it is, the kernel is
+    interrupted (what the stop button sends). The cell ends with KeyboardInterrupt well before the pass
+    would have, and the kernel, alive, holds the keys and data it had and no progress."""
+    jupyter_client = pytest.importorskip("jupyter_client.manager", reason="jupyter_client: pip install -e '.[test]'")
+    import time
+
+    mark = tmp_path / "progress"
+    km, kc = jupyter_client.start_new_kernel(kernel_name="python3")
+    try:
+        def run(code, timeout=300):
+            return kc.execute_interactive(code, timeout=timeout, output_hook=lambda m: out.append(m))
+
+        out: list = []
+        assert run(STOP_CELLS[0].format(t=16_384, mark=str(mark)))["content"]["status"] == "ok", out
+        assert run("before = w._data['head_max']")["content"]["status"] == "ok"
+        started = time.monotonic()
+        msg_id = kc.execute(STOP_CELLS[1])
+        while not mark.exists():
+            assert time.monotonic() - started < 120, "the pass never said how far it was"
+            time.sleep(0.05)
+        shown = float(mark.read_text())
+        asked = time.monotonic()
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=60)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = kc.get_shell_msg(timeout=60)
+        stopped = time.monotonic() - asked
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt", reply["content"]
+        assert shown < 0.9 and stopped < 3, (shown, stopped)  # the heads stop at their next tile
+        out.clear()
+        assert run(STOP_CELLS[2])["content"]["status"] == "ok"
+        text = "".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream")
+        assert "AFTER [] None True" in text, text
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
