@@ -4,7 +4,8 @@
 // it is (click a key token, or a matrix cell, to offer it). Only a live view offers them, where Python says
 // it can (`_can_hide`: softmax weights); a static copy shows the weights it was made with, and the notice
 // says what is hidden. Weights from queries and keys take a tile pass to hide a key (seconds at tens of
-// thousands of tokens): past STALE_AFTER ms the labels say so, with how far the kernel is (`_progress`).
+// thousands of tokens): past STALE_AFTER ms the labels say so, with how far the kernel is (`_progress`); an
+// interrupt of the kernel stops it, and Python puts the keys back (widget.py), which unticks the box.
 
 import { h, setAttrs, setHidden, setText } from "./dom.js";
 import { createWait } from "./explainwait.js";
@@ -24,16 +25,18 @@ function keyBox(cls, title) {
 
 export function createHideKey(app) {
   const boxes = [keyBox("aw-hide-first", TITLES[0]), keyBox("aw-hide-pinned", TITLES[1])];
-  // a click waits for the weights it asked for (`_data` from the kernel): `asked` is the data it saw, `n` counts clicks
-  const st = { asked: null, n: 0 }, wait = createWait(() => app.invalidate());
+  // a click waits for the weights it asked for (`_data` from the kernel): `asked` is the data it saw, `keys`
+  // the keys it asked to hide, `n` counts clicks
+  const st = { asked: null, keys: null, n: 0 }, wait = createWait(() => app.invalidate());
   app.dis.add(wait.stop);
   for (const b of boxes) {
     app.dis.listen(b.box, "change", () => {
       if (b.j == null) return;
       const rest = (app.get("hidden_keys") || []).filter((j) => j !== b.j);
       st.asked = app.data;
+      st.keys = b.box.checked ? [...rest, b.j].sort((x, y) => x - y) : rest;
       st.n += 1;
-      app.set({ hidden_keys: b.box.checked ? [...rest, b.j].sort((x, y) => x - y) : rest });
+      app.set({ hidden_keys: st.keys });
     });
   }
   return {
@@ -41,7 +44,8 @@ export function createHideKey(app) {
     update() {
       const d = app.data, hidden = app.get("hidden_keys") || [], pin = app.get("selected_key");
       const offered = Boolean(d && d.K > 1 && app.get("_can_hide") && !app.ui.static && VIEWS.has(app.get("view")));
-      if (st.asked && d !== st.asked) st.asked = null; // the new weights came
+      // the new weights came; or Python put the keys back (the pass failed, or the kernel was interrupted)
+      if (st.asked && (d !== st.asked || !sameKeys(hidden, st.keys))) st.asked = null;
       const late = wait.late(st.asked ? st.n : null);
       const keys = offered ? [0, pin != null && pin > 0 && pin < d.K ? pin : null] : [null, null];
       boxes.forEach((b, k) => {
@@ -57,6 +61,8 @@ export function createHideKey(app) {
     },
   };
 }
+
+const sameKeys = (a, b) => a.length === b.length && a.every((j, i) => j === b[i]);
 
 /** "computing…", with the share done when the kernel says it (`_progress`: 0…1, or null). */
 export function computing(progress) {

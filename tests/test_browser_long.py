@@ -4,7 +4,8 @@ buttons; a trusted click on a token far down the column pins it in the kernel, a
 sends equals a float64 NumPy softmax of that query against every key, computed here from the same q and k.
 Then the first key is hidden with the view's checkbox: a tile pass of seconds, which the label says it is
 computing and how far it is (a share that grows), after which the pinned row is that softmax without key 0,
-renormalised. No websocket message reaches the Jupyter server's 10 MiB limit."""
+renormalised. Another key's pass, made to fail half way (out of memory), puts the keys back: the box unticks
+and the kernel hides nothing. No websocket message reaches the Jupyter server's 10 MiB limit."""
 
 from __future__ import annotations
 
@@ -25,7 +26,17 @@ q = rng.standard_normal(({H}, {T}, {D}), dtype=np.float32)
 k = rng.standard_normal(({H}, {T}, {D}), dtype=np.float32)
 w = AttentionWidget.from_qk(q, k, [f"t{{i}}" for i in range({T})])
 w"""
-CELLS = [MAKE, "print('STATE', w.selected_query, w._data['mode'], w._exact.get('query'), w.scores.engine)"]
+# a pass that runs out of memory after a few blocks of rows (the next cell's hide fails half way)
+FAIL = """from attnwidget import blockwise
+real, calls = blockwise._RowState.finish, []
+def fail_late(self, *a):
+    calls.append(1)
+    if len(calls) > 3:
+        raise MemoryError("out of memory (made so by the test)")
+    return real(self, *a)
+blockwise._RowState.finish = fail_late"""
+CELLS = [MAKE, "print('STATE', w.selected_query, w._data['mode'], w._exact.get('query'), w.scores.engine)", FAIL,
+         "print('HIDDEN', w.hidden_keys, w.selected_key, w._progress, len(calls) > 3)"]
 
 # Every text the hide box's label shows, kept in the page (window.__labels).
 WATCH_LABEL = """(l) => { window.__labels = [];
@@ -101,5 +112,20 @@ def test_32768_tokens_from_qk_render_a_click_pins_a_token_with_its_exact_row_and
 
         out = nb.run(1)
         assert f"STATE {target} sparse {target} numpy" in out, out
+
+        # another key's pass, failing half way (out of memory, made so by a cell): the keys go back, the box unticks
+        root.locator("input.aw-hide-first").click()  # shown again: the first summary, no pass
+        page.wait_for_function("(r) => ![...r.querySelectorAll('.aw-notice')].some((e) => e.textContent.includes('hidden'))",
+                               arg=root.element_handle(), timeout=60_000)
+        nb.run(2)
+        key = shown[1]
+        root.locator(f'[data-side="key"][data-index="{key}"]').click()
+        box, label = root.locator("input.aw-hide-pinned"), root.locator("label:has(input.aw-hide-pinned)")
+        box.click()
+        page.wait_for_function("([b, l]) => !b.checked && !l.textContent.includes('computing') && !l.hasAttribute('aria-busy')",
+                               arg=[box.element_handle(), label.element_handle()], timeout=60_000)
+        assert not root.locator(".aw-notice", has_text="hidden").count()
+        out = nb.run(3)  # the kernel holds what the view shows
+        assert f"HIDDEN [] {key} None True" in out, out  # the pass ran, and failed
         assert sizes and max(sizes) < MESSAGE_LIMIT, max(sizes)
         assert browser.console_errors == [], browser.console_errors
