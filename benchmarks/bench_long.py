@@ -5,7 +5,8 @@
 
 For each T, random ``q`` and ``k`` ``(heads, T, d)`` float32 (scores ~ N(0, 1) after the 1/√d scale);
 the widget is built, then the middle token pinned. Reported: build time (wall and this process's CPU),
-the pin's time, peak memory above what was held before the build (NumPy's allocations by tracemalloc,
+the pin's time, the time to hide key 0 (``hidden_keys = [0]``, another tile pass, done after the checks)
+with how many progress figures (``_progress``) it sent, peak memory above what was held before the build (NumPy's allocations by tracemalloc,
 and the resident set's high-water mark), the ``_data`` bytes, and a check against a dense NumPy softmax
 (float64): each row's top-k keys (a swap between keys whose weights differ by < 1e-6 counts as equal),
 their weights and the exact row of the widget. Every row is checked where heads × T² ≤ 2²⁸, else 256
@@ -122,6 +123,13 @@ def run_qk(t: int, heads: int, d: int, causal: bool, seed: int = 0, device: str 
            "build_s": build_wall, "cpu_s": build_cpu, "pin_ms": pin_ms, "traced_mb": traced,
            "rss_mb": rss, "data_mb": nbytes / 2**20, "k": data["k"]}
     res.update(check(w, q, k, causal, rng))
+    # hiding key 0: another tile pass with it masked, and the progress figures a browser would get meanwhile
+    figures = []
+    w.observe(lambda c: figures.append(c["new"]), "_progress")
+    h0 = time.perf_counter()
+    w.hidden_keys = [0]
+    res["hide_s"], res["figures"] = time.perf_counter() - h0, sum(f is not None for f in figures)
+    assert np.frombuffer(w._exact["row"], "<f4").reshape(heads, t)[:, 0].max() == 0 and w._progress is None
     return res
 
 
@@ -169,9 +177,9 @@ def main() -> None:
         run_qk(256, args.heads, args.d, args.causal, device="keras")  # first ops, outside the timings
         print(f"keras {keras.__version__}, {keras.backend.backend()} backend")
     print(f"from_qk: {args.heads} heads, d = {args.d}, {'causal' if args.causal else 'not causal'}")
-    print("| T | device | build s (CPU s) | pin ms | peak MiB: NumPy / RSS | _data MiB (k) | rows checked | top-k keys equal "
-          "| max err: top weights / exact row / entropy, max |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| T | device | build s (CPU s) | pin ms | hide key 0: s (progress figures) | peak MiB: NumPy / RSS | _data MiB (k) "
+          "| rows checked | top-k keys equal | max err: top weights / exact row / entropy, max |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for t in args.T:
         for device in args.device:
             report(run_qk(t, args.heads, args.d, args.causal, device=device))
@@ -179,7 +187,8 @@ def main() -> None:
 
 def report(r: dict) -> None:
     stats = "—" if r["stats_err"] is None else f"{r['stats_err']:.1e}"
-    print(f"| {r['T']:,} | {r['device']} | {r['build_s']:.1f} ({r['cpu_s']:.1f}) | {r['pin_ms']:.0f} | {r['traced_mb']:.0f} / "
+    print(f"| {r['T']:,} | {r['device']} | {r['build_s']:.1f} ({r['cpu_s']:.1f}) | {r['pin_ms']:.0f} | {r['hide_s']:.1f} "
+          f"({r['figures']}) | {r['traced_mb']:.0f} / "
          f"{r['rss_mb']:.0f} | {r['data_mb']:.1f} ({r['k']}) | {r['rows']:,}{' (all)' if r['every'] else ''} | "
          f"{r['keys_equal']:,} | {r['top_err']:.1e} / {r['row_err']:.1e} / {stats} |", flush=True)
 
