@@ -54,14 +54,22 @@ def follow(futures: Sequence[cf.Future], count: Callable[[], int], total: Callab
         report(count(), n)
 
 
+class Stopped(Exception):
+    """Raised in a pass, where it reports, once ``stop()`` of :func:`shown_in` says so."""
+
+
 @contextlib.contextmanager
-def shown_in(widget: Any, trait: str = "_progress") -> Iterator[None]:
+def shown_in(widget: Any, trait: str = "_progress", stop: Callable[[], bool] | None = None) -> Iterator[None]:
     """Within the block, ``widget``'s synced ``trait`` follows the passes (a fraction, at most every
-    :data:`SEND_S` seconds; a pass shorter than that sends nothing); None again after it, however it ends."""
+    :data:`SEND_S` seconds; a pass shorter than that sends nothing); None again after it, however it ends.
+    ``stop``: asked at each report; True ends the pass there with :class:`Stopped` (its threads stop at
+    their next tile, :mod:`attnwidget.blockwise`)."""
     last = time.monotonic()
 
     def send(fraction: float) -> None:
         nonlocal last
+        if stop is not None and stop():
+            raise Stopped
         now = time.monotonic()
         if now - last >= SEND_S:
             last = now

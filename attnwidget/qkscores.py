@@ -21,6 +21,8 @@ from .masks import causal_mask, is_causal
 
 #: Largest ``np.asarray`` of a :class:`QKScores` (weights): past it, read rows and columns instead.
 DENSE_MAX = 1 << 27
+#: How many sets of hidden keys :meth:`QKScores.hiding` keeps made (each its own summaries).
+HIDINGS_KEPT = 2
 
 
 def _normalize(mask: Any, causal: bool, nq: int, nk: int) -> tuple[np.ndarray | None, bool]:
@@ -93,7 +95,7 @@ class QKScores:
         self.scale = float(1.0 / np.sqrt(d) if scale is None else scale)
         self._summaries: dict[int, QKSummary] = {}
         self._tensors: dict[int, blockwise_ops.KerasQK] = {}  # the Keras path's q and k, per batch element
-        self._hiding: tuple[tuple[int, ...], QKScores] | None = None  # the last hiding(), made once
+        self._hidings: dict[tuple[int, ...], QKScores] = {}  # the last hiding()s, made once (HIDINGS_KEPT)
 
     shape = property(lambda self: (self.q.shape[0], self.q.shape[1], self.q.shape[2], self.k.shape[2]))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -120,18 +122,23 @@ class QKScores:
     def hiding(self, hidden: Sequence[int]) -> "QKScores":
         """The same queries and keys with the keys ``hidden`` masked: each row's softmax over the other keys,
         which is its weights renormalised over them (:mod:`attnwidget.hide`). Its summaries are another tile
-        pass each (as long as the first); the last set of keys asked for is kept, so a toggle back is free."""
+        pass each (as long as the first); the :data:`HIDINGS_KEPT` sets of keys asked for last are kept (the
+        one shown and the one being made, :mod:`attnwidget.hidejob`), so a toggle back is free."""
         cols = tuple(sorted({int(j) for j in hidden if 0 <= int(j) < self.shape[3]}))
         if not cols:
             return self
-        if self._hiding is None or self._hiding[0] != cols:
+        if cols in self._hidings:
+            self._hidings[cols] = self._hidings.pop(cols)  # the most recent now: the last to go
+        else:
             keep = np.ones(self.shape[3], dtype=bool)
             keep[list(cols)] = False
             out = copy.copy(self)  # q, k and their device tensors shared
             out._parts = [(_without_keys(m, keep), c) for m, c in self._parts]
-            out._summaries, out._hiding = {}, None
-            self._hiding = (cols, out)
-        return self._hiding[1]
+            out._summaries, out._hidings = {}, {}
+            while len(self._hidings) >= HIDINGS_KEPT:
+                self._hidings.pop(next(iter(self._hidings)))  # the least recently asked for
+            self._hidings[cols] = out
+        return self._hidings[cols]
 
     def summary(self, b: int) -> QKSummary:
         """:func:`summarize_qk` of batch element ``b`` (computed once)."""
