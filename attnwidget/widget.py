@@ -8,6 +8,7 @@ needs (hover, the canvas size, the theme) stays in the front end.
 from __future__ import annotations
 
 import math
+import threading
 import uuid
 from typing import Any, Sequence
 
@@ -15,7 +16,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from . import export, hide, progress, protocol
+from . import export, hide, hidejob, progress, protocol
 from .config import ConfigError
 from .scores import clean_labels, widget_layers
 from .qkscores import QKScores, qk_layers
@@ -72,6 +73,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
                   for w in read(scores, query_tokens, key_tokens, head_names, layer_names, mask, layer_kinds)]
         self._layers = layers
         self._explainer = explainer
+        self._lock = threading.RLock()  # payloads made and sent one change at a time (hidejob.py's thread too)
         n = len(layers)
         start = kwargs.get("layer", 0) or 0
         if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < n:
@@ -88,6 +90,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
                 [(w.query_tokens, w.key_tokens) for w in layers], [w.head_names for w in layers]),
             info=protocol.header_info(info, first.scores.shape[0]), **kwargs)
         self._send_payloads("_data", "_exact", "_overview")
+        self._requests = hidejob.HideRequests(self)  # the browser's hide boxes
         self._can_hide = hide.offered(layers, self._data, self._overview)
         self._can_explain = explainer is not None
         self._send_explain()
@@ -215,9 +218,10 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
     def _send_payloads(self, *names: str) -> None:
         """Make the payloads ``names`` (:meth:`_payload`), then send them, one message each (a message has a
         size limit): all are made before any is sent, so a failure half way sends nothing."""
-        made = {name: self._payload(name) for name in names}
-        for name, value in made.items():
-            setattr(self, name, value)
+        with self._lock:
+            made = {name: self._payload(name) for name in names}
+            for name, value in made.items():
+                setattr(self, name, value)
 
     @t.validate("hidden_keys")
     def _v_hidden(self, proposal):
@@ -229,8 +233,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
     def _on_hidden(self, change):
         if self._putting_back:
             return
-        try:
-            with progress.shown_in(self):  # layers from queries and keys: a tile pass each, seconds when long
+        try:  # a tile pass per layer from queries and keys (unless hidejob.py made it), seconds when long
+            with self._lock, progress.shown_in(self):
                 self._send_payloads("_data", "_exact", "_overview")
         except BaseException:  # an error, or an interrupt (the notebook's stop button) to stop a long pass
             self._putting_back = True

@@ -4,8 +4,8 @@
 // it is (click a key token, or a matrix cell, to offer it). Only a live view offers them, where Python says
 // it can (`_can_hide`: softmax weights); a static copy shows the weights it was made with, and the notice
 // says what is hidden. Weights from queries and keys take a tile pass to hide a key (seconds at tens of
-// thousands of tokens): past STALE_AFTER ms the labels say so, with how far the kernel is (`_progress`); an
-// interrupt of the kernel stops it, and Python puts the keys back (widget.py), which unticks the box.
+// thousands of tokens): past STALE_AFTER ms the labels say so, with how far the kernel is (`_progress`). A box
+// asks Python (askHide), which runs the pass in a thread of its own: unticking it meanwhile stops the pass.
 
 import { h, setAttrs, setHidden, setText } from "./dom.js";
 import { createWait } from "./explainwait.js";
@@ -25,28 +25,29 @@ function keyBox(cls, title) {
 
 export function createHideKey(app) {
   const boxes = [keyBox("aw-hide-first", TITLES[0]), keyBox("aw-hide-pinned", TITLES[1])];
-  // a click waits for the weights it asked for (`_data` from the kernel): `asked` is the data it saw, `keys`
-  // the keys it asked to hide, `n` counts clicks
-  const st = { asked: null, keys: null, n: 0 }, wait = createWait(() => app.invalidate());
+  // a click waits until Python settles a request (`_hide_done` changes from `done`, what it was at the
+  // click): `keys` are the keys asked for, which the boxes show meanwhile; `n` counts clicks
+  const st = { done: null, keys: null, n: 0 }, wait = createWait(() => app.invalidate());
+  const waiting = () => st.keys != null && app.get("_hide_done") === st.done;
   app.dis.add(wait.stop);
   for (const b of boxes) {
     app.dis.listen(b.box, "change", () => {
       if (b.j == null) return;
-      const rest = (app.get("hidden_keys") || []).filter((j) => j !== b.j);
-      st.asked = app.data;
+      const rest = (waiting() ? st.keys : app.get("hidden_keys") || []).filter((j) => j !== b.j);
       st.keys = b.box.checked ? [...rest, b.j].sort((x, y) => x - y) : rest;
+      st.done = app.get("_hide_done");
       st.n += 1;
-      app.set({ hidden_keys: st.keys });
+      askHide(app, st.keys);
     });
   }
   return {
     el: h("span", { class: "aw-hide-keys" }, boxes.map((b) => b.el)),
     update() {
-      const d = app.data, hidden = app.get("hidden_keys") || [], pin = app.get("selected_key");
+      const d = app.data, pin = app.get("selected_key");
       const offered = Boolean(d && d.K > 1 && app.get("_can_hide") && !app.ui.static && VIEWS.has(app.get("view")));
-      // the new weights came; or Python put the keys back (the pass failed, or the kernel was interrupted)
-      if (st.asked && (d !== st.asked || !sameKeys(hidden, st.keys))) st.asked = null;
-      const late = wait.late(st.asked ? st.n : null);
+      if (st.keys != null && !waiting()) st.keys = null; // settled: applied, refused, failed or stopped
+      const late = wait.late(st.keys != null ? st.n : null);
+      const hidden = st.keys ?? app.get("hidden_keys") ?? [];
       const keys = offered ? [0, pin != null && pin > 0 && pin < d.K ? pin : null] : [null, null];
       boxes.forEach((b, k) => {
         b.j = keys[k];
@@ -56,13 +57,17 @@ export function createHideKey(app) {
         setText(b.label, `hide ‘${app.label("key", b.j)}’${late ? ` (${computing(app.get("_progress"))})` : ""}`);
         setAttrs(b.el, { "aria-busy": late ? "true" : null });
         const on = hidden.includes(b.j);
-        if (b.box.checked !== on && !st.asked) b.box.checked = on;
+        if (b.box.checked !== on) b.box.checked = on;
       });
     },
   };
 }
 
-const sameKeys = (a, b) => a.length === b.length && a.every((j, i) => j === b[i]);
+/** Ask Python to hide `keys` (attnwidget/hidejob.py: a pass in a thread of its own, which a newer request
+ * stops); it answers by setting `_hide_done` to the request's id. */
+function askHide(app, keys) {
+  app.model.send({ hide_keys: keys, id: Math.floor(Math.random() * 2 ** 31) });
+}
 
 /** "computing…", with the share done when the kernel says it (`_progress`: 0…1, or null). */
 export function computing(progress) {
@@ -83,5 +88,5 @@ const SHOW_ALL = "data-show-keys";
 
 /** A click on the notice's button (hiddenNotice) shows every key again; `notices`: the element that holds it. */
 export function listenShowAll(app, notices) {
-  app.dis.listen(notices, "click", (e) => { if (e.target.closest?.(`button[${SHOW_ALL}]`)) app.set({ hidden_keys: [] }); });
+  app.dis.listen(notices, "click", (e) => { if (e.target.closest?.(`button[${SHOW_ALL}]`)) askHide(app, []); });
 }

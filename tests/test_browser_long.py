@@ -4,8 +4,9 @@ buttons; a trusted click on a token far down the column pins it in the kernel, a
 sends equals a float64 NumPy softmax of that query against every key, computed here from the same q and k.
 Then the first key is hidden with the view's checkbox: a tile pass of seconds, which the label says it is
 computing and how far it is (a share that grows), after which the pinned row is that softmax without key 0,
-renormalised. Another key's pass, made to fail half way (out of memory), puts the keys back: the box unticks
-and the kernel hides nothing. No websocket message reaches the Jupyter server's 10 MiB limit."""
+renormalised. Another key's pass, made to fail half way (out of memory), leaves the keys as they were: the box
+unticks and the kernel hides nothing; the same pass runs beside a cell, and unticked half way it stops (within
+5 s, not the ~15 s pass). No websocket message reaches the Jupyter server's 10 MiB limit."""
 
 from __future__ import annotations
 
@@ -35,8 +36,19 @@ def fail_late(self, *a):
         raise MemoryError("out of memory (made so by the test)")
     return real(self, *a)
 blockwise._RowState.finish = fail_late"""
+# the pass as it was, and a record of each pass's heads (blockwise._Tally: tiles read, and whether it was stopped)
+MEMORY_BACK = """blockwise._RowState.finish = real
+tallies, real_init = [], blockwise._Tally.__init__
+def keep(self, h):
+    real_init(self, h)
+    tallies.append(self)
+blockwise._Tally.__init__ = keep"""
 CELLS = [MAKE, "print('STATE', w.selected_query, w._data['mode'], w._exact.get('query'), w.scores.engine)", FAIL,
-         "print('HIDDEN', w.hidden_keys, w.selected_key, w._progress, len(calls) > 3)"]
+         "print('HIDDEN', w.hidden_keys, w.selected_key, w._progress, len(calls) > 3)", MEMORY_BACK,
+         "print('DURING', w._progress is not None, w.hidden_keys)",
+         # the pass's thread ends at its next report (0.1 s) and one tile per head: waited for here
+         "import threading\n[t.join(10) for t in threading.enumerate() if t.name == 'attnwidget-hide']\n"
+         "print('HIDDEN', w.hidden_keys, w.selected_key, w._progress, 'STOPPED', tallies[-1].stop, sum(tallies[-1].done) > 0)"]
 
 # Every text the hide box's label shows, kept in the page (window.__labels).
 WATCH_LABEL = """(l) => { window.__labels = [];
@@ -127,5 +139,18 @@ def test_32768_tokens_from_qk_render_a_click_pins_a_token_with_its_exact_row_and
         assert not root.locator(".aw-notice", has_text="hidden").count()
         out = nb.run(3)  # the kernel holds what the view shows
         assert f"HIDDEN [] {key} None True" in out, out  # the pass ran, and failed
+
+        # the same key's pass again (the memory back), unticked half way: the pass stops, nothing is hidden
+        nb.run(4)
+        box.click()
+        page.wait_for_function("(l) => /computing… ([3-9]|[1-9][0-9])%/.test(l.textContent)", arg=label.element_handle(), timeout=60_000)
+        out = nb.run(5, timeout=5_000)  # a cell runs meanwhile: the pass is in a thread of its own
+        assert "DURING True []" in out, out
+        box.click()
+        page.wait_for_function("([b, l]) => !b.checked && !l.textContent.includes('computing') && !l.hasAttribute('aria-busy')",
+                               arg=[box.element_handle(), label.element_handle()], timeout=5_000)  # not the ~15 s pass
+        out = nb.run(6)
+        assert f"HIDDEN [] {key} None STOPPED True True" in out, out
+        assert not root.locator(".aw-notice", has_text="hidden").count()
         assert sizes and max(sizes) < MESSAGE_LIMIT, max(sizes)
         assert browser.console_errors == [], browser.console_errors
