@@ -1,5 +1,5 @@
-"""Shared fixtures: one real IPython shell with the extension loaded, a Chromium for the browser tests, and a
-NumPy reference of attention."""
+"""Shared fixtures: one real IPython shell with the extension loaded, a Chromium for the browser tests, a
+NumPy reference of attention, and the tile passes a test makes (``tallies``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,22 @@ import numpy as np
 import pytest
 
 IT_SENTENCE = "The animal didn't cross the street because it was too tired"
+
+
+@pytest.fixture
+def tallies(monkeypatch):
+    """Every tile pass over queries and keys made during the test, in order: its heads' tally
+    (``attnwidget.blockwise._Tally``: tiles read per head in ``done``, ``stop`` when it was stopped)."""
+    from attnwidget import blockwise
+
+    made, real = [], blockwise._Tally.__init__
+
+    def keep(self, h):
+        real(self, h)
+        made.append(self)
+
+    monkeypatch.setattr(blockwise._Tally, "__init__", keep)
+    return made
 
 
 @pytest.fixture(scope="session")
