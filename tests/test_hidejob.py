@@ -113,3 +113,23 @@ def test_a_refused_or_failed_request_is_settled_and_changes_nothing(widget, monk
         widget._requests.ask([0], 4).join(60)
     assert widget._hide_done == 4 and widget.hidden_keys == [] and widget._data == before and widget._progress is None
     assert "hiding keys [0] failed" in caplog.text
+
+
+def test_the_static_copy_is_written_again_from_the_passs_thread(ip, monkeypatch):
+    """Shown in a notebook, the view's static copy (what a saved notebook reopens) follows the keys the
+    request hid, written from the pass's thread as the synchronous setter writes it."""
+    import json
+    import re
+
+    from IPython.utils.capture import capture_output
+
+    from conftest import shown_in_notebook
+
+    widget = AttentionWidget.from_qk(*qk(2, 64, 64), [f"t{i}" for i in range(64)])  # small: its copy carries it
+    copy = shown_in_notebook(monkeypatch, widget)[1]
+    with capture_output() as cap:
+        widget._requests.ask([0], 1).join(60)
+    updates = [o for o in cap.outputs if o.update and o.transient == copy.transient]
+    assert len(updates) == 1
+    state = json.loads(re.search(r'class="aw-state">(.*?)</script>', updates[0].data["text/html"]).group(1))
+    assert state["hidden_keys"] == [0] and state["_data"]["head_max"] == widget._data["head_max"]
