@@ -26,6 +26,15 @@ class WidgetLayer:
     kind: str
 
 
+def one_of(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """``value`` or, given instead, ``alias_value`` (BertViz's name ``alias`` for the argument ``name``)."""
+    if value is not None and alias_value is not None:
+        raise ConfigError(f"{name} and {alias}: give one of them ({alias} is BertViz's name for {name})")
+    if value is None and alias_value is None:
+        raise ConfigError(f"{name}: required (or {alias}=, BertViz's name for it)")
+    return alias_value if value is None else value
+
+
 def is_blockwise(x: Any) -> bool:
     """True for weights held as queries and keys (:class:`attnwidget.qkscores.QKScores`), never made dense."""
     return getattr(x, "ndim", None) == 4 and callable(getattr(x, "row", None)) and callable(getattr(x, "summary", None))

@@ -18,15 +18,8 @@ import traitlets as t
 
 from . import export, hide, hidejob, progress, protocol
 from .config import ConfigError
-from .scores import clean_labels, widget_layers
+from .scores import clean_labels, one_of, widget_layers
 from .qkscores import QKScores, qk_layers
-
-def _one_of(name: str, value: Any, alias: str, alias_value: Any) -> Any:
-    if value is not None and alias_value is not None:
-        raise ConfigError(f"{name} and {alias}: give one of them ({alias} is BertViz's name for {name})")
-    if value is None and alias_value is None:
-        raise ConfigError(f"{name}: required (or {alias}=, BertViz's name for it)")
-    return alias_value if value is None else value
 
 
 class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
@@ -66,8 +59,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         **kwargs: Any,
     ) -> None:
         # BertViz's names: attention= for the scores, tokens= for the query tokens.
-        scores = _one_of("scores", scores, "attention", attention)
-        query_tokens = _one_of("query_tokens", query_tokens, "tokens", tokens)
+        scores = one_of("scores", scores, "attention", attention)
+        query_tokens = one_of("query_tokens", query_tokens, "tokens", tokens)
         read = qk_layers if isinstance(scores, QKScores) else widget_layers
         layers = [clean_labels(w, max_token_chars)
                   for w in read(scores, query_tokens, key_tokens, head_names, layer_names, mask, layer_kinds)]
