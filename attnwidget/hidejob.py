@@ -46,7 +46,7 @@ class HideRequests:
                 keys = hide.check(keys, [(x.name, x.scores) for x in w._layers])
             except (t.TraitError, TypeError, ValueError) as exc:
                 log.warning("attnwidget: %s", exc)
-                return self._settle(rid)
+                return self._settle(rid, error=str(exc))
             if not keys or not any(hasattr(x.scores, "hiding") for x in w._layers):
                 return self._settle(rid, keys)  # weights in hand: renormalised at once
             job = self.current = {"keys": keys, "rid": rid, "stop": False}
@@ -54,14 +54,17 @@ class HideRequests:
         thread.start()
         return thread
 
-    def _settle(self, rid: Any, keys: list[int] | None = None) -> None:
-        """Set ``keys`` (if given) and say request ``rid`` is done; an error is logged, the keys put back."""
+    def _settle(self, rid: Any, keys: list[int] | None = None, error: str = "") -> None:
+        """Set ``keys`` (if given) and say request ``rid`` is done, with ``error`` (why nothing changed) for
+        the views' notice; an error here is logged and said too, the keys put back (widget.py)."""
         try:
             if keys is not None:
                 self.widget.hidden_keys = keys
-        except Exception:  # widget.py has put the keys back
+        except Exception as exc:
             log.exception("attnwidget: hiding keys %s failed", keys)
+            error = failed(keys, exc)
         finally:
+            self.widget._hide_error = error
             if isinstance(rid, int) and not isinstance(rid, bool):
                 self.widget._hide_done = rid
 
@@ -78,10 +81,20 @@ class HideRequests:
                         layer.scores.hiding(keys).summary(w.batch)
         except progress.Stopped:
             pass
-        except Exception:
+        except Exception as exc:
             log.exception("attnwidget: hiding keys %s failed", keys)
-            job["stop"] = True
+            job["error"] = failed(keys, exc)
         with self.lock:
             if self.current is job:
                 self.current = None
-                self._settle(job["rid"], None if job["stop"] else keys)
+                if job.get("error"):
+                    self._settle(job["rid"], error=job["error"])
+                else:
+                    self._settle(job["rid"], None if job["stop"] else keys)
+
+
+def failed(keys: Sequence[int], exc: BaseException) -> str:
+    """The notice's line for a pass that failed: which keys, and the error's first line."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"hiding key{'s' if len(keys) != 1 else ''} {', '.join(map(str, keys))} failed: {type(exc).__name__}" + (
+        f": {first}" if first else "")

@@ -153,7 +153,7 @@ function update(app, c, changed) {
     return;
   }
   const d = app.data;
-  if (changed.has("info") || changed.has("_data")) updateHeader(app, c);
+  if (changed.has("info") || changed.has("_data") || changed.has("_hide_error")) updateHeader(app, c);
   if (changed.has("_data") || changed.has("head_names") || c.swatches.childElementCount !== (d?.H ?? 0) + 1) buildSwatches(app, c.swatches);
   const vis = new Set(app.get("heads"));
   for (const b of c.swatches.querySelectorAll("button[data-head]")) {
@@ -218,6 +218,7 @@ function updateHeader(app, c) {
   if (d && !d.probability) ns.push(["info", `values are ${rawScale(d)}`]);
   const hidden = d ? (app.get("hidden_keys") || []).filter((j) => j < d.K) : [];
   if (hidden.length) ns.push(["info", ...hiddenNotice(app, hidden)]);
+  if (app.get("_hide_error")) ns.push(["warn", String(app.get("_hide_error"))]); // a hide box's pass that failed
   if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
   if (d && d.sparse) ns.push(["info", `${d.H} × ${formatCount(d.Q)} × ${formatCount(d.K)} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
   c.notices.replaceChildren(...ns.map(([k, ...parts]) => h("div", { class: `aw-notice aw-notice-${k}` }, parts)));

@@ -104,6 +104,7 @@ def test_a_refused_or_failed_request_is_settled_and_changes_nothing(widget, monk
     with caplog.at_level(logging.WARNING, logger="attnwidget"):
         assert widget._requests.ask([T + 5], 3) is None
     assert widget._hide_done == 3 and widget.hidden_keys == [] and f"expected key indices in 0..{T - 1}" in caplog.text
+    assert widget._hide_error == f"hidden_keys: expected key indices in 0..{T - 1}, got {T + 5}"  # the views' notice
 
     def fail(self, *a):
         raise MemoryError("out of memory")
@@ -112,7 +113,10 @@ def test_a_refused_or_failed_request_is_settled_and_changes_nothing(widget, monk
     with caplog.at_level(logging.ERROR, logger="attnwidget"):
         widget._requests.ask([0], 4).join(60)
     assert widget._hide_done == 4 and widget.hidden_keys == [] and widget._data == before and widget._progress is None
-    assert "hiding keys [0] failed" in caplog.text
+    assert "hiding keys [0] failed" in caplog.text and widget._hide_error == "hiding key 0 failed: MemoryError: out of memory"
+    monkeypatch.undo()
+    widget._requests.ask([0, 7], 5).join(60)  # the next that works clears the notice
+    assert widget.hidden_keys == [0, 7] and widget._hide_error == "" and widget._hide_done == 5
 
 
 def test_the_static_copy_is_written_again_from_the_passs_thread(ip, monkeypatch):
