@@ -294,8 +294,4 @@ def first_line(exc: BaseException) -> str:
 
 
 def _is_empty(value: Any) -> bool:
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, (list, tuple)):
-        return len(value) == 0
-    return False
+    return (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, tuple)) and not value)
