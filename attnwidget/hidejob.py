@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import traitlets as t
 
 from . import hide, progress
+from .config import first_line
 
 log = logging.getLogger("attnwidget")
 
@@ -85,16 +86,12 @@ class HideRequests:
             log.exception("attnwidget: hiding keys %s failed", keys)
             job["error"] = failed(keys, exc)
         with self.lock:
-            if self.current is job:
+            if self.current is job:  # not stopped by a newer request, which settles instead
                 self.current = None
-                if job.get("error"):
-                    self._settle(job["rid"], error=job["error"])
-                else:
-                    self._settle(job["rid"], None if job["stop"] else keys)
+                error = job.get("error", "")
+                self._settle(job["rid"], None if error else keys, error)
 
 
 def failed(keys: Sequence[int], exc: BaseException) -> str:
-    """The notice's line for a pass that failed: which keys, and the error's first line."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"hiding key{'s' if len(keys) != 1 else ''} {', '.join(map(str, keys))} failed: {type(exc).__name__}" + (
-        f": {first}" if first else "")
+    """The notice's line for a pass that failed: which keys, and what went wrong (:func:`first_line`)."""
+    return f"hiding key{'s' if len(keys) != 1 else ''} {', '.join(map(str, keys))} failed: {first_line(exc)}"

@@ -1,8 +1,8 @@
 """How far a long computation has come, told to whoever waits for it.
 
 A tile pass over queries and keys (:mod:`attnwidget.blockwise`, :mod:`attnwidget.blockwise_ops`) takes
-seconds at tens of thousands of tokens; a widget that runs one because the browser asked (hiding a key)
-listens with :func:`listening` and shows the fraction done. The passes say how far they are with
+seconds at tens of thousands of tokens; a widget that runs one (hiding a key) shows the fraction done in
+its ``_progress`` trait with :func:`shown_in`, which may also stop it. The passes say how far they are with
 :func:`report` (from the thread that listens) or :func:`follow` (work in a thread pool). With nobody
 listening both cost nothing.
 """
@@ -59,8 +59,8 @@ class Stopped(Exception):
 
 
 @contextlib.contextmanager
-def shown_in(widget: Any, trait: str = "_progress", stop: Callable[[], bool] | None = None) -> Iterator[None]:
-    """Within the block, ``widget``'s synced ``trait`` follows the passes (a fraction, at most every
+def shown_in(widget: Any, stop: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Within the block, ``widget``'s synced ``_progress`` follows the passes (a fraction, at most every
     :data:`SEND_S` seconds; a pass shorter than that sends nothing); None again after it, however it ends.
     ``stop``: asked at each report; True ends the pass there with :class:`Stopped` (its threads stop at
     their next tile, :mod:`attnwidget.blockwise`)."""
@@ -73,11 +73,11 @@ def shown_in(widget: Any, trait: str = "_progress", stop: Callable[[], bool] | N
         now = time.monotonic()
         if now - last >= SEND_S:
             last = now
-            setattr(widget, trait, round(fraction, 3))
+            widget._progress = round(fraction, 3)
 
     try:
         with listening(send):
             yield
     finally:
-        if getattr(widget, trait) is not None:
-            setattr(widget, trait, None)
+        if widget._progress is not None:
+            widget._progress = None

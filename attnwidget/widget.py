@@ -227,7 +227,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         if self._putting_back:
             return
         try:  # a tile pass per layer from queries and keys (unless hidejob.py made it), seconds when long
-            with self._lock, progress.shown_in(self):
+            with progress.shown_in(self):
                 self._send_payloads("_data", "_exact", "_overview")
         except BaseException:  # an error, or an interrupt (the notebook's stop button) to stop a long pass
             self._putting_back = True

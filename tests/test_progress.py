@@ -156,7 +156,7 @@ def test_the_notebooks_stop_button_stops_a_hiding_pass_in_a_real_kernel(tmp_path
     a 16,384-token layer from queries and keys; once the pass has said how far it is, the kernel is
     interrupted (what the stop button sends). The cell ends with KeyboardInterrupt well before the pass
     would have, and the kernel, alive, holds the keys and data it had and no progress."""
-    jupyter_client = pytest.importorskip("jupyter_client.manager", reason="jupyter_client: pip install -e '.[test]'")
+    jupyter_client = pytest.importorskip("jupyter_client.manager", reason="jupyter_client is not installed (the test extra installs it: pip install -e '.[test]')")
     import time
 
     mark = tmp_path / "progress"
