@@ -33,6 +33,7 @@ function render({ model, el }) {
   const exportView = (kind) => exportCurrent(app, views, kind);
   const controls = createControls(app, { onExport: exportView });
   const body = h("div", { class: "aw-body" }, Object.values(views).map((v) => v.el));
+  for (const v of Object.values(views)) v.el.classList.add("aw-view"); // hidden, a view keeps its layout (styles.css)
   root.prepend(controls.el, body);
   const schedule = frameLoop(app, controls, views, body);
   app.invalidate = () => schedule();

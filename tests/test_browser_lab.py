@@ -34,7 +34,7 @@ CELLS = [
 PAINTED = """(root) => {
   let n = 0;
   for (const c of root.querySelectorAll('canvas')) {
-    if (!c.offsetParent || !c.width || !c.height) continue;
+    if (!c.checkVisibility() || !c.width || !c.height) continue;
     const d = PIXELS(c);
     for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
   }

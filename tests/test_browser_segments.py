@@ -150,7 +150,7 @@ HEADS = """() => new Promise((done) => {
     const ys = card.querySelector(".aw-thumb-seg-y"), xs = card.querySelector(".aw-thumb-seg-x");
     if (!ys || !xs) return { shown: [Boolean(ys), Boolean(xs)] };
     const y = ys.getBoundingClientRect(), x = xs.getBoundingClientRect();
-    return { shown: [ys.offsetParent !== null, xs.offsetParent !== null], y: (y.top + y.height / 2 - c.top) / c.height,
+    return { shown: [ys.checkVisibility(), xs.checkVisibility()], y: (y.top + y.height / 2 - c.top) / c.height,
              x: (x.left + x.width / 2 - c.left) / c.width, spans: [y.width / c.width, x.height / c.height],
              colour: getComputedStyle(ys).backgroundColor };
   }))));

@@ -41,7 +41,7 @@ MEASURE = """() => {
   for (const root of s.querySelectorAll('.attnwidget')) {
     const view = root.querySelector('.aw-tab[aria-selected=true]').dataset.view;
     for (const e of root.querySelectorAll('.aw-tok-text, .aw-explain-key, .aw-explain-tok')) {
-      if (e.offsetParent) labels.push(parseFloat(getComputedStyle(e).fontSize) * k);
+      if (e.checkVisibility()) labels.push(parseFloat(getComputedStyle(e).fontSize) * k);
     }
     if (view === 'matrix') labels.push(root.attnwidget.views.matrix.shown().labelPx * k);
   }
@@ -51,16 +51,16 @@ MEASURE = """() => {
     const R = root.getBoundingClientRect();
     for (const e of root.querySelectorAll('select, button, input, .aw-ctl, .aw-title, .aw-static-mark')) {
       const r = e.getBoundingClientRect();
-      if (e.offsetParent && (r.right > R.right + 1 || r.left < R.left - 1)) spill.push(`${e.className || e.tagName} '${e.textContent.slice(0, 30)}'`);
+      if (e.checkVisibility() && (r.right > R.right + 1 || r.left < R.left - 1)) spill.push(`${e.className || e.tagName} '${e.textContent.slice(0, 30)}'`);
     }
   }
   // code and text outputs whose lines run past their box: on a projector what is cut off cannot be scrolled to
-  const cut = [...s.querySelectorAll('.jp-Cell pre')].filter((p) => p.offsetParent && p.scrollWidth > p.clientWidth + 1)
+  const cut = [...s.querySelectorAll('.jp-Cell pre')].filter((p) => p.checkVisibility() && p.scrollWidth > p.clientWidth + 1)
     .map((p) => p.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 60));
   // a heads card's name or figure ("max 0.766", "entropy 1.75") broken over two lines: on a projector it reads as two
   const broken = [];
   for (const card of s.querySelectorAll('.aw-head-card')) {
-    if (!card.offsetParent) continue;
+    if (!card.checkVisibility()) continue;
     const texts = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
     for (let t; (t = texts.nextNode());) {
       let at = 0;
@@ -235,7 +235,7 @@ def test_a_clickers_page_keys_step_the_slides_even_from_inside_a_widget(deck):
 # Each shown canvas but the heat maps (one pixel a cell, drawn pixelated on purpose): its pixels against the device
 # pixels it covers on screen.
 SHARPNESS = """() => [...Reveal.getCurrentSlide().querySelectorAll('.attnwidget canvas')]
-  .filter((c) => c.offsetParent && getComputedStyle(c).imageRendering !== 'pixelated')
+  .filter((c) => c.checkVisibility() && getComputedStyle(c).imageRendering !== 'pixelated')
   .map((c) => [c.className, c.width / (c.getBoundingClientRect().width * devicePixelRatio)])"""
 
 

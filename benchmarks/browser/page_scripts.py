@@ -31,9 +31,9 @@ OURS_HOOK = """(() => {
   B.transferFromImageBitmap = function (...a) { this.canvas.__benchDrawn = true; return t.apply(this, a); };
 })();"""
 OURS_DRAWN = """() => [...document.querySelectorAll('.attnwidget canvas')]
-  .some((c) => c.__benchDrawn && c.offsetParent !== null && c.width * c.height >= 10000)"""
+  .some((c) => c.__benchDrawn && c.checkVisibility() && c.width * c.height >= 10000)"""
 PAINTED = """() => {
-  const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null && c.width * c.height >= 10000);
+  const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.checkVisibility() && c.width * c.height >= 10000);
   let n = 0, total = 0;
   for (const c of cs) {
     const u = new Uint32Array(PIXELS(c).buffer);
@@ -53,7 +53,7 @@ CLICK = """(a) => {
     if (a.selector) el = document.querySelector(a.selector);
     else if (a.textIndex != null) el = document.querySelectorAll(a.textSelector)[a.textIndex];
     else {
-      const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null);
+      const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.checkVisibility());
       el = cs.sort((p, q) => q.width * q.height - p.width * p.height)[0];
       const r = el.getBoundingClientRect();
       init = { ...init, clientX: r.left + a.fx * r.width, clientY: r.top + a.fy * r.height };
@@ -103,7 +103,7 @@ BERTVIZ_REVEAL = """async (i) => {
 
 # Changes whenever what the views show changes: the visible canvases' pixels and the matrix's pin boxes.
 SHOWN_SUM = """() => {
-  const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.offsetParent !== null);
+  const cs = [...document.querySelectorAll('.attnwidget canvas')].filter((c) => c.checkVisibility());
   let s = 0;
   for (const c of cs) {
     const u = new Uint32Array(PIXELS(c).buffer);
