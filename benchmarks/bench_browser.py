@@ -62,7 +62,7 @@ import traceback
 
 import numpy as np
 
-from browser import ROOT, bertviz_env, event_timing
+from browser import ROOT, bertviz_env, event_report, event_timing
 from browser.child import failure
 from browser.cpu_profile import unminified_static
 from browser.page_measure import measure, measure_in_child
@@ -208,7 +208,7 @@ def main() -> None:
         print(f"\nTrusted input (Event Timing API), {event_timing.CLICKS} clicks, {event_timing.HOVERS} hovers and {event_timing.KEYS} "
               "key presses per view: median / worst of each input's longest event entry, ms (\"< 16\": no entry, the API's floor), "
               "and (how many of them had an entry ≥ 16 ms)\n")
-        print(f"{event_timing.table(events)}\n\n{event_timing.details(events)}")
+        print(f"{event_report.table(events)}\n\n{event_report.details(events)}")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     if a.profile:
         print()

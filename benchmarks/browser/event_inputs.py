@@ -11,10 +11,10 @@ work a move inside does. The pointer goes back to (2, 2), untimed, before each.
 A key press is ``page.keyboard.press`` (trusted keydown ... keyup) on an element focused beforehand,
 untimed: the graph's query token (ArrowDown: focus, and the pin, to the next token), the matrix's
 canvas (ArrowUp / ArrowRight: the pinned cell moves), a head card (Enter: opens the matrix view), the
-model's canvas (ArrowRight moves the focus ring, Enter opens that thumbnail), the explain view (ArrowUp /
-ArrowDown: the next query), the one button (Enter: its click), a card of the plain switch (Enter: its panel),
-the plain table's box (ArrowDown / ArrowUp: the next query), a token of Lab's canvas floor (ArrowDown: the
-pin and the focus to the next).
+model's canvas (ArrowRight moves the focus ring, Enter opens that thumbnail), the selected view tab
+(ArrowRight: the next view), the explain view (ArrowUp / ArrowDown: the next query), the one button (Enter:
+its click), a card of the plain switch (Enter: its panel), the plain table's box (ArrowDown / ArrowUp: the
+next query), a token of Lab's canvas floor (ArrowDown: the pin and the focus to the next).
 """
 
 from __future__ import annotations
@@ -46,6 +46,32 @@ def trusted_key(page, key: str) -> list[dict]:
     page.keyboard.press(key)
     page.evaluate(SETTLE)
     return page.evaluate(ENTRIES_SINCE, t0)
+
+
+class NextTab:
+    """The view tab after the selected one (in turn, the last followed by the first): a click on it, a hover
+    onto it, or ArrowRight on the selected tab shows that view (js/controls.js)."""
+
+    SHOWN = "(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v"
+
+    def __init__(self, page, ms: float):
+        self.page, self.ms = page, ms
+        tabs = page.evaluate("() => [...document.querySelectorAll('.attnwidget button[data-view]')].filter((b) => b.offsetParent)"
+                             ".map((b) => [b.dataset.view, b.getAttribute('aria-selected') === 'true'])")
+        now = next(i for i, (_, on) in enumerate(tabs) if on)
+        self.now, self.next = tabs[now][0], tabs[(now + 1) % len(tabs)][0]
+
+    def click(self):
+        """(selector of the next tab, check that its view is shown)."""
+        return f'.attnwidget button[data-view="{self.next}"]', self.shown()
+
+    def key(self):
+        """The selected tab focused; (ArrowRight, check that the next view is shown)."""
+        self.page.focus(f'.attnwidget button[data-view="{self.now}"]')
+        return "ArrowRight", self.shown()
+
+    def shown(self):
+        return lambda: self.page.wait_for_function(self.SHOWN, arg=self.next, timeout=self.ms)
 
 
 def check_neutral(page) -> None:
@@ -101,6 +127,8 @@ class Inputs:
             page.focus("#only")
             n = page.evaluate("() => only.textContent")
             return "Enter", self.wait("(n) => only.textContent !== n", n)
+        if view == "tabs":
+            return NextTab(page, self.ms).key()
         if view == "heads":
             page.focus(f'.attnwidget button.aw-head-card[data-head="{k % aim.HEADS}"]')
             return "Enter", self.wait(aim.MATRIX_SHOWN)

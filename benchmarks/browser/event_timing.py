@@ -6,7 +6,8 @@ query tokens spread over T with trusted input (``page.mouse.click`` at the eleme
 through ``harness.trusted_click``): the graph's and the explain view's query token buttons, the
 matrix's query labels (its left column). The heads and model views have no query tokens: their
 own click is measured (a head card, a layer × head cell; it opens the matrix view), and the view is
-put back, untimed, before each. A click's figure is its longest event entry (pointerdown ...
+put back, untimed, before each. "tabs" is the toolbar's view tabs: each click (or ArrowRight on the
+selected tab) shows the next view, in turn (event_inputs.py NextTab; workload.tabs_page). A click's figure is its longest event entry (pointerdown ...
 click): from the input to the next frame painted after the handlers. The API reports nothing below
 16 ms: such a click counts as "< 16". A page with one button is measured the same way at each
 size, just before the views: the floor on this machine at that moment; and so is a plain view switch
@@ -36,23 +37,19 @@ from browser_support import Lab, Notebook
 from harness import SETTLE, centre, observe_event_timing, trusted_click
 
 from .child import Progress, Session, failure, run_child
-from .event_inputs import Inputs, check_neutral, trusted_key, trusted_move
+from .event_inputs import Inputs, NextTab, check_neutral, trusted_key, trusted_move
+from .event_report import KINDS, TITLES, cell
 from .page_scripts import EXPLAINED, SHOWN_SUM, REVEAL_TOKEN, STRIP_QUERIES
-from .workload import HEADS, baseline_page, explain_page, live_notebook, switch_page, table_page, view_page
+from .workload import HEADS, baseline_page, explain_page, live_notebook, switch_page, table_page, tabs_page, view_page
 
 CLICKS = HOVERS = KEYS = 11
-KINDS = ("click", "hover", "key")
-VIEWS = ("graph", "matrix", "heads", "model", "explain", "button-live", "canvas-live", "graph-live", "explain-live")
-TITLES = {"baseline": "one button (baseline)", "switch": "plain switch (floor)", "table": "plain table (explain's floor)", "graph": "graph", "matrix": "matrix", "heads": "heads",
-          "model": "model (2 layers)", "explain": "explain", "button-live": "a toggle button (ipywidgets), JupyterLab",
-          "canvas-live": "a canvas redrawn (anywidget; the graph's floor), JupyterLab", "graph-live": "graph, live kernel (JupyterLab)",
-          "explain-live": "explain, live kernel (JupyterLab)"}
+VIEWS = ("graph", "matrix", "heads", "model", "explain", "tabs", "button-live", "canvas-live", "graph-live", "explain-live")
 # Measured as another view is: the view with a kernel behind it, in JupyterLab
 AS = {"button-live": "button", "canvas-live": "canvas", "graph-live": "graph", "explain-live": "explain"}
 READY = {  # shown once this is visible
     "baseline": "#only", "switch": "#cards button", "table": "#strip button", "graph": '.attnwidget [data-side="query"]', "matrix": ".attnwidget canvas.aw-matrix-canvas",
     "heads": ".attnwidget button.aw-head-card", "model": ".attnwidget canvas.aw-model-canvas",
-    "explain": ".attnwidget button.aw-explain-tok", "explain-live": ".attnwidget button.aw-explain-tok",
+    "explain": ".attnwidget button.aw-explain-tok", "tabs": ".attnwidget button[data-view]", "explain-live": ".attnwidget button.aw-explain-tok",
     "graph-live": '.attnwidget [data-side="query"]', "button-live": ".widget-toggle-button",
     "canvas-live": ".aw-floor-tok",
 }
@@ -138,6 +135,8 @@ class Aim:
     def element(self, k: int):
         """(selector, check) of the button click k goes to: a query token, a head card, the one button."""
         page, ms = self.page, self.ms
+        if self.view == "tabs":
+            return NextTab(page, ms).click()
         if self.view == "heads":
             return f'.attnwidget button.aw-head-card[data-head="{k % HEADS}"]', lambda: page.wait_for_function(MATRIX_SHOWN, timeout=ms)
         if self.view == "switch":
@@ -239,6 +238,8 @@ def page_for(view: str, t: int, work: pathlib.Path) -> pathlib.Path | str:
     """The page (a notebook for a live kernel's view) that view ``view`` is measured on at T, or why there is none."""
     if view == "explain":
         return explain_page(t, work)
+    if view == "tabs":
+        return tabs_page(t, work)
     if view in AS:
         return live_notebook(AS[view], t, work)
     return view_page(view, t, work)
@@ -271,42 +272,3 @@ def run(sizes, timeout_s: float, views=VIEWS) -> dict:
                 print(f"; {view} " + " ".join(f"{k}s {cell(row[view], k)}" for k in KINDS), end="", flush=True)
             print(flush=True)
     return results
-
-
-def fmt_ms(v) -> str:
-    return "< 16" if v is None else f"{v:.0f}"
-
-
-def cell(res: dict, kind: str) -> str:
-    """"median / worst (k)" of a page's inputs of one kind, k of them with an entry ≥ 16 ms; a failure
-    says so after what was measured."""
-    got = res.get(kind, [])
-    if not got:
-        return res.get("failed", "—")
-    order = sorted(got, key=lambda c: c["ms"] or 0)  # "< 16" first
-    n, slow = len(order), sum(1 for c in got if c["ms"])
-    out = f"{fmt_ms(order[(n - 1) // 2]['ms'])} / {fmt_ms(order[-1]['ms'])} ({slow})"
-    return f"{out}, then {res['failed']}" if res.get("failed") else out
-
-
-def table(results: dict) -> str:
-    cols = ["baseline", *dict.fromkeys(c for row in results.values() for c in row if c != "baseline")]
-    rows = ["| T | input | " + " | ".join(TITLES[c] for c in cols) + " |", "|---|---|" + "---|" * len(cols)]
-    for t, row in results.items():
-        for i, kind in enumerate(KINDS):
-            rows.append(f"| {t if i == 0 else ''} | {kind} | " + " | ".join(cell(row.get(c, {}), kind) for c in cols) + " |")
-    return "\n".join(rows)
-
-
-def details(results: dict) -> str:
-    """Each input's figure, and which event was the longest, per size, view and kind of input."""
-    out = []
-    for t, row in results.items():
-        for view, res in row.items():
-            for kind in KINDS:
-                got = res.get(kind, [])
-                if got:
-                    names = sorted({c["event"] for c in got if c["event"]})
-                    out.append(f"T={t} {view} {kind}s: " + " ".join(fmt_ms(c["ms"]) for c in got)
-                               + (f" (longest entries: {', '.join(names)})" if names else ""))
-    return "\n".join(out)

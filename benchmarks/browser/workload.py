@@ -97,6 +97,22 @@ def explain_page(t: int, work: pathlib.Path) -> pathlib.Path | str:
     return path
 
 
+def tabs_page(t: int, work: pathlib.Path) -> pathlib.Path:
+    """The page whose view tabs are clicked: up to 64 tokens (explain data in the page) a Keras encoder of two
+    layers of 8 heads (graph, matrix, heads, model and explain tabs), beyond that the model page (no explain)."""
+    from attnwidget import protocol
+
+    if t > protocol.EXPLAIN_MAX_QUERIES:
+        return view_page("model", t, work)
+    import attnwidget
+
+    res = attnwidget.attention(**{**explain_layer(t), "kind": "encoder", "num_layers": 2})
+    path = work / f"view-tabs-{t}.html"
+    res.to_html(path, max_weights=None)
+    res.widget.close()
+    return path
+
+
 def live_notebook(view: str, t: int, work: pathlib.Path) -> pathlib.Path:
     """A notebook of one cell that shows ``view`` from a live kernel (a JupyterLab opens it: event_timing.py),
     in a folder of its own, the Lab's. "explain": :func:`explain_layer`'s explain view, which the kernel
