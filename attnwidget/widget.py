@@ -7,6 +7,7 @@ needs (hover, the canvas size, the theme) stays in the front end.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import uuid
@@ -162,10 +163,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
     # --- outside a live kernel ------------------------------------------------------------------
     def to_html(self, path=None, *, title: str = "attention", max_weights: int | None = None) -> str:
-        """A self-contained page of this view (front end and data inline; offline, no kernel needed).
-
-        Written to ``path`` when given; returned either way.
-        """
+        """A self-contained page of this view (front end and data inline; offline, no kernel needed), written
+        to ``path`` when given, returned either way."""
         return export.to_html(self, path, title=title, max_weights=max_weights)
 
     _ui_record = None  # export.UiRecord, once shown in a notebook
@@ -220,38 +219,47 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
     def _v_hidden(self, proposal):
         return hide.check(proposal.value, [(w.name, w.scores) for w in self._layers])
 
-    _putting_back = False  # hidden_keys set back after a failed change: the browser still has the old keys' data
+    _putting_back = False  # a failed change undone: hidden_keys' observer has nothing to send (the browser has the old)
+
+    @contextlib.contextmanager
+    def _or_put_back(self, change):
+        """The work of ``change`` (its passes' progress shown); if it fails or is interrupted (the notebook's stop
+        button, to stop a long pass), the trait goes back to its old value whole, then the error goes on."""
+        try:
+            with progress.shown_in(self):
+                yield
+        except BaseException:
+            if not self._putting_back:
+                self._putting_back = True
+                try:
+                    setattr(self, change["name"], change["old"])
+                finally:
+                    self._putting_back = False
+            raise
 
     @t.observe("hidden_keys")
     def _on_hidden(self, change):
         if self._putting_back:
             return
-        try:  # a tile pass per layer from queries and keys (unless hidejob.py made it), seconds when long
-            with progress.shown_in(self):
-                self._send_payloads("_data", "_exact", "_overview")
-        except BaseException:  # an error, or an interrupt (the notebook's stop button) to stop a long pass
-            self._putting_back = True
-            try:
-                self.hidden_keys = change["old"]
-            finally:
-                self._putting_back = False
-            raise
+        with self._or_put_back(change):  # a tile pass per layer from queries and keys (unless hidejob.py made it)
+            self._send_payloads("_data", "_exact", "_overview")
         if self._copies:  # shown in a notebook: its static copies show the new weights too
             export.rewrite_copies(self)
 
     @t.observe("layer", "batch")
     def _on_slice(self, change):
-        if change["name"] == "layer":
-            self._apply_layer(change["old"])
-        else:
-            self._send_payloads("_overview")
-        self._send_payloads("_data", "_exact")
+        with self._or_put_back(change):  # another batch item of a layer from queries and keys: a tile pass per layer
+            if change["name"] == "layer":
+                self._apply_layer()
+                self._send_payloads("_data", "_exact")
+            else:
+                self._send_payloads("_overview", "_data", "_exact")
 
     @t.observe("selected_query", "selected_key")
     def _on_select(self, change):
         self._send_payloads("_exact")
 
-    def _apply_layer(self, old: int) -> None:
+    def _apply_layer(self) -> None:
         """Tokens and head names follow the new layer; the selection follows :func:`protocol.switch_layer`."""
         w = self._layers[self.layer]
         _, h, q, k = w.scores.shape
@@ -278,16 +286,13 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
         except ValueError as exc:  # e.g. a layer without inputs, or a user's layer that changes its input
             return {"query": query, "head": head, "batch": batch, "error": str(exc)}
 
-    def _send_explain(self) -> None:
+    @t.observe("selected_query", "head", "batch", "layer", "view")
+    def _send_explain(self, change=None) -> None:
         """Fill ``_explain`` for the pinned query and ``head``, only while the explain view shows."""
         if self._explainer is None or self.view != "explain" or self.selected_query is None:
             self._explain = {}
         else:
             self._explain = self._explain_dict(self.selected_query, self.head, self.batch)
-
-    @t.observe("selected_query", "head", "batch", "layer", "view")
-    def _on_explain_inputs(self, change):
-        self._send_explain()
 
     def explain_table(self, max_queries: int = 64) -> dict[str, dict]:
         """Every query × head of the current layer and batch in ``_explain``'s form, keyed ``"q,h"``

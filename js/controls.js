@@ -8,6 +8,7 @@ import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } 
 import { SCALES } from "./uistate.js";
 import { PALETTE_LABELS } from "./colors.js";
 import { createHideKey, hiddenNotice, listenShowAll } from "./hidekeys.js";
+import { batchLabel } from "./busy.js";
 
 const DBLCLICK_MS = 250;
 
@@ -107,7 +108,7 @@ function listenToolbar(app, c, onExport) {
     if (want != null && kinds[app.get("layer") | 0] !== want && kinds.includes(want)) app.setLayer(kinds.indexOf(want), { mode });
     else app.set({ mode });
   });
-  dis.listen(c.batchSel, "change", () => app.set({ batch: Number(c.batchSel.value) }));
+  dis.listen(c.batchSel, "change", () => { c.batchAsked = Number(c.batchSel.value); app.set({ batch: c.batchAsked }); });
   dis.listen(c.png, "click", () => onExport("png"));
   dis.listen(c.svg, "click", () => onExport("svg"));
 }
@@ -143,13 +144,14 @@ function listenSwatches(app, swatches) {
 
 // ----- model -> controls --------------------------------------------------------------------------
 // A pin, its exact row and its explanation change no control but the pinned key's hide box (hidekeys.js,
-// which writes only what changed): a click or arrow key writes nothing else here; nor does the kernel's
-// progress while it hides a key.
+// which writes only what changed): a click or arrow key writes nothing else here; the kernel's progress
+// writes only that box's label and the batch picker's.
 const PIN_ONLY = new Set(["selected_query", "selected_key", "_exact", "_explain", "_progress"]);
 
 function update(app, c, changed) {
   if (changed.size && [...changed].every((k) => PIN_ONLY.has(k))) {
     if (changed.has("selected_key") || changed.has("_progress")) c.hideKey.update();
+    if (changed.has("_progress")) updateBatchLabel(app, c, changed);
     return;
   }
   const d = app.data;
@@ -192,6 +194,14 @@ function update(app, c, changed) {
     c.batchSel.replaceChildren(...Array.from({ length: Math.max(0, nb) }, (_, i) => h("option", { value: i, text: `item ${i}` })));
   }
   if (nb > 1) setValue(c.batchSel, String(app.get("batch") ?? 0));
+  updateBatchLabel(app, c, changed);
+}
+
+/** The batch picker's label says how far the kernel is with the item it asked for (busy.js batchLabel). */
+function updateBatchLabel(app, c, changed) {
+  const [text, asked] = batchLabel(c.batchAsked ?? null, app.get("batch") ?? 0, app.get("_progress"), changed);
+  c.batchAsked = asked;
+  setText(c.batchWrap.firstChild, text);
 }
 
 

@@ -9,6 +9,7 @@
 
 import { h, setAttrs, setHidden, setText } from "./dom.js";
 import { createWait } from "./explainwait.js";
+import { computing } from "./busy.js";
 
 /** The views drawn from the weights, where the checkboxes show (explain keeps the layer's own numbers). */
 const VIEWS = new Set(["graph", "matrix", "heads", "model"]);
@@ -67,11 +68,6 @@ export function createHideKey(app) {
  * stops); it answers by setting `_hide_done` to the request's id. */
 function askHide(app, keys) {
   app.model.send({ hide_keys: keys, id: Math.floor(Math.random() * 2 ** 31) });
-}
-
-/** "computing…", with the share done when the kernel says it (`_progress`: 0…1, or null). */
-export function computing(progress) {
-  return typeof progress === "number" && Number.isFinite(progress) ? `computing… ${Math.floor(100 * Math.min(1, Math.max(0, progress)))}%` : "computing…";
 }
 
 /** The notice of what the views leave out: "key 0 ‘<s>’ hidden: …" (`hidden`: the key indices of this layer),

@@ -138,6 +138,43 @@ def test_an_interrupt_stops_the_pass_puts_the_keys_back_and_sends_nothing(monkey
     assert 0 < stopped < whole / 2, (stopped, whole)
 
 
+def test_another_batch_item_shows_its_pass_and_a_failed_one_puts_the_item_back(monkeypatch):
+    """A batch item of a layer from queries and keys is a tile pass of its own: ``_progress`` follows it (the
+    batch picker's label, js/busy.js), then None; a pass that fails half way puts ``batch`` back, sends no
+    payload and leaves the data the old item's, and the same item asked again is made whole."""
+    monkeypatch.setattr(blockwise, "TILE", 1 << 10)
+    monkeypatch.setattr(progress, "POLL_S", 0.001)
+    monkeypatch.setattr(progress, "SEND_S", 0.0)
+    q, k = qk(2, 300, 300)
+    widget = AttentionWidget.from_qk(np.stack([q, -q]), np.stack([k, k]), [f"t{i}" for i in range(300)])
+    shares, sent = [], []
+    widget.observe(lambda c: shares.append(c["new"]), "_progress")
+    widget.batch = 1
+    assert len(shares) >= 2 and shares[-1] is None and shares[:-1] == sorted(shares[:-1]) and shares[-2] == 1.0, shares
+    one = dict(widget._data)
+    widget.batch = 0  # made once: no pass, nothing to say
+    assert shares[-1] is None and widget._data != one
+
+    widget._layers[0].scores._summaries.pop(1)  # item 1 to make again, failing half way this time
+    real, calls = blockwise._RowState.finish, []
+
+    def fail_late(self, *a):
+        calls.append(1)
+        if len(calls) > 3:
+            raise MemoryError("out of memory")
+        return real(self, *a)
+
+    monkeypatch.setattr(blockwise._RowState, "finish", fail_late)
+    before = dict(widget._data)
+    widget.observe(lambda c: sent.append(c["name"]), ["_data", "_exact", "_overview"])
+    with pytest.raises(MemoryError):
+        widget.batch = 1
+    assert widget.batch == 0 and widget._data == before and sent == [] and widget._progress is None
+    monkeypatch.setattr(blockwise._RowState, "finish", real)
+    widget.batch = 1
+    assert widget.batch == 1 and widget._data == one and "_data" in sent
+
+
 STOP_CELLS = (
     "import pathlib, numpy as np\n"
     "from attnwidget import AttentionWidget\n"
