@@ -4,7 +4,9 @@ The views are not dropped with ``display: none`` when another is shown (which ma
 view out anew: 13-16 ms from the click to the screen on the graph and explain tabs): a hidden one is
 ``content-visibility: hidden`` (not rendered, its layout kept), ``visibility: hidden`` and out of the flow.
 So it must be none of painted, hit by the pointer, reached by Tab, or given room; and a tab's click that
-shows a view again lays out a few objects, not the view (read from Chrome's trace of a trusted click).
+shows a view again lays out a few objects, not the view (read from Chrome's trace of a trusted click). A
+hidden graph builds its tokens and paints its lines once the page is idle (js/graph.js prepare), so that its
+tab's first click does not (at T = 512, 144 ms in that click's frame).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pytest
 
 from attnwidget import AttentionWidget
-from harness import SETTLE, centre
+from harness import PIXELS, SETTLE, centre
 
 pytestmark = pytest.mark.browser
 
@@ -88,3 +90,26 @@ def test_a_tab_click_shows_a_view_without_laying_it_out_again(browser, page):
         # the view's own objects are not laid out again, only the tabs and the body around it: a fraction of
         # the page's (with display: none, 187 of 252 on the graph's click)
         assert got["dirty"] < got["total"] / 4, f"{view}'s tab laid out {got['dirty']} of the page's {got['total']} objects"
+
+
+HIDDEN_GRAPH = """() => {
+  const g = document.querySelector('.attnwidget .aw-graph'), c = g.querySelector('canvas.aw-lines');
+  const px = PIXELS(c);
+  let painted = 0;
+  for (let i = 3; i < px.length; i += 4) if (px[i]) painted++;
+  return { hidden: g.hidden, tokens: g.querySelectorAll('.aw-tok-query').length, painted };
+}""".replace("PIXELS", PIXELS)
+
+
+def test_a_hidden_graph_builds_and_paints_itself_when_the_page_is_idle(browser, tmp_path):
+    rng = np.random.default_rng(6)
+    w = rng.random((1, 2, T, T)).astype(np.float32)
+    path = tmp_path / "matrix-first.html"
+    AttentionWidget(w / w.sum(-1, keepdims=True), [f"w{i}" for i in range(T)], view="matrix").to_html(path)
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    page.locator(".attnwidget canvas.aw-matrix-canvas").wait_for(timeout=10_000)
+    page.wait_for_function(f"() => ({HIDDEN_GRAPH})().tokens > 0", timeout=5_000)  # idle time, at the latest 1 s
+    got = page.evaluate(HIDDEN_GRAPH)
+    assert got["hidden"] and got["tokens"] == T and got["painted"] > 1000, got  # every token, lines drawn, unseen
+    page.close()
