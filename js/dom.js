@@ -22,6 +22,19 @@ export function onIdle(job, dis, fn) {
   job.off ??= dis.add(() => { if (job.idle) cancelIdle(job.idle); });
 }
 
+/** A hidden view (`v`: {app, el, st}) drawn by `draw(v)` once the page is idle, so that its tab's first click
+ * finds it built: the first time it is hidden, then again when what it missed (`missed.changes`) holds one of
+ * the traits `on`; not if it was shown since (its own frame drew it). */
+export function prepareWhenIdle(v, missed, on, draw) {
+  if (v.st.prepared && !on.some((d) => missed.changes.has(d))) return;
+  v.st.prepared = true;
+  onIdle(v.st.job, v.app.dis, () => {
+    if (!v.el.hidden) return;
+    missed.catchUp();
+    draw(v);
+  });
+}
+
 /** `f` when the page is idle, at the latest after a second; returns the id cancelIdle takes. */
 export function idleLater(f) {
   return globalThis.requestIdleCallback ? requestIdleCallback(f, { timeout: 1000 }) : setTimeout(f, 30);

@@ -4,7 +4,7 @@
 // weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
-import { h, setText, setAttrs, setHidden, setValue, recheckScroll, afterLayout, onIdle } from "./dom.js";
+import { h, setText, setAttrs, setHidden, setValue, recheckScroll, afterLayout, prepareWhenIdle } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn } from "./whatif.js";
@@ -22,7 +22,9 @@ export const NO_LAYER_MESSAGE = "explain needs the layer's queries, keys and val
 const WAIT_MESSAGE = "waiting for the kernel to compute this query's explanation…";
 const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "head_names", "query_tokens", "key_tokens", "theme", "view",
   "layer", "batch", "palette"];
-/** What makes the hidden view prepare again (prepare): DEPS but the pin, its head and its numbers. */
+/** While hidden, the strip and, where the numbers are in hand (a static copy's), the table are drawn once the
+ * page is idle, so that the tab's first click finds them built (it cost that click 40–60 ms at T = 64); again
+ * when these change (DEPS but the pin, its head and its numbers: the view shown draws that pin). */
 const PREPARE_ON = DEPS.filter((d) => !["_explain", "selected_query", "head", "view"].includes(d));
 /** The table's scroller is at most this tall (CSS px at scale 1), or what a slide leaves it. */
 const SCROLL_MAX = 560;
@@ -53,7 +55,7 @@ export function createExplain(app) {
   listenWhatIf(v);
   return {
     el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy: () => v.wait.stop(),
-    idle: (shown, missed) => prepare(v, missed),
+    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw),
     update(changed) {
       if (DEPS.some((d) => changed.has(d))) v.st.dirty = true;
       if (REREAD.some((d) => changed.has(d))) v.st.scrollTop = v.st.filled ? null : 0; // a table never shown is at 0
@@ -144,19 +146,6 @@ function tableWindow(v) {
 function measureLater(v) {
   // a second draw before that frame asks again; measureRows measures once
   if (!v.tb.measured) afterLayout(v.scroll, () => { if (measureRows(v.tb)) fillWindow(v.app, v.tb, tableWindow(v)); });
-}
-
-/** While hidden: the strip and, where the numbers are in hand (a static copy's), the table drawn once the
- * page is idle, so that the tab's first click finds them built (it cost that click 40–60 ms at T = 64);
- * again when the tokens or the data change, not at a pin (the view shown draws that pin). */
-function prepare(v, missed) {
-  if (v.st.prepared && !PREPARE_ON.some((d) => missed.changes.has(d))) return;
-  v.st.prepared = true;
-  onIdle(v.st.job, v.app.dis, () => {
-    if (!v.el.hidden) return; // shown since: its own frame drew it
-    missed.catchUp();
-    draw(v);
-  });
 }
 
 /** The table for what `w` makes of `ex`; a key clicked (or pressed) keeps the focus. */

@@ -1,7 +1,7 @@
 // Graph view: query tokens left, key tokens right, one canvas of lines between them. The parts:
 // graphtokens.js (the token columns), graphpaint.js (painting), graphexport.js (PNG and SVG).
 
-import { h, setText, setHidden, recheckScroll, onIdle } from "./dom.js";
+import { h, setText, setHidden, recheckScroll, prepareWhenIdle } from "./dom.js";
 import { rowCenter, canvasSize, clamp } from "./layout.js";
 import { selectLines, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
@@ -15,7 +15,9 @@ import { pixelRatio } from "./uistate.js";
 
 const LINE_KEYS = ["_data", "heads", "threshold", "top_k", "aggregate"];
 const EXTRA_KEYS = [...LINE_KEYS, "_exact", "selected_query", "selected_key"];
-/** What makes the hidden graph prepare again (prepare): its tokens and its lines, not a pin. */
+/** While hidden, the token columns are built and the lines chosen and painted once the page is idle, so that
+ * the Graph tab's first click shows them (at T = 512, 144 ms of that click's frame built them); again when
+ * these change, not at a pin (the view shown draws that). */
 const PREPARE_ON = [...LINE_KEYS, "query_tokens", "key_tokens", "theme", "palette"];
 
 export function createGraph(app) {
@@ -45,8 +47,8 @@ export function createGraph(app) {
   };
   listen(v);
   return {
-    el, update: (changed) => update(v, changed), draw: () => draw(v), idle: (shown, missed) => prepare(v, missed),
-    exportCanvas: (scale) => exportCanvas(v, scale),
+    el, update: (changed) => update(v, changed), draw: () => draw(v),
+    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw), exportCanvas: (scale) => exportCanvas(v, scale),
     exportSVG: () => exportSVG(v), focusToken: (side, index) => focusToken(v, side, index), destroy: () => dropLayers(v.st.layers),
   };
 }
@@ -90,19 +92,6 @@ function draw(v) {
   placePin(v, g);
   st.geom = g;
   if (st.recheck) { st.recheck = false; recheckScroll(v.scroller, () => st.top, (top) => { st.top = top; app.invalidate(); }); }
-}
-
-/** While hidden: the token columns built, the lines chosen and painted once the page is idle, so that the
- * Graph tab's first click shows them (at T = 512, 144 ms of that click's frame built them); again when the
- * tokens or the lines change, not at a pin (the view shown draws that). */
-function prepare(v, missed) {
-  if (v.st.prepared && !PREPARE_ON.some((d) => missed.changes.has(d))) return;
-  v.st.prepared = true;
-  onIdle(v.st.job, v.app.dis, () => {
-    if (!v.el.hidden) return; // shown since: its own frame drew it
-    missed.catchUp();
-    draw(v);
-  });
 }
 
 /** The pin's marker (as graphpaint's paintPin draws it) at the pinned token's end of its lines, in content coordinates. */

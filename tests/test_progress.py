@@ -23,6 +23,20 @@ def shares_of(run) -> list[float]:
     return got
 
 
+def fail_late(monkeypatch):
+    """Tile passes from now on run out of memory after a few blocks of rows; returns the real step to put back."""
+    real, calls = blockwise._RowState.finish, []
+
+    def finish(self, *a):
+        calls.append(1)
+        if len(calls) > 3:
+            raise MemoryError("out of memory")
+        return real(self, *a)
+
+    monkeypatch.setattr(blockwise._RowState, "finish", finish)
+    return real
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_numpy_pass_reports_a_growing_share_that_ends_at_exactly_one(case, monkeypatch):
     """The share is the key tiles scanned over those there are (_Plan.tile_count): ending at 1.0 exactly,
@@ -93,15 +107,7 @@ def test_a_failed_pass_changes_nothing_and_leaves_no_share_behind(monkeypatch):
     monkeypatch.setattr(progress, "SEND_S", 0.0)
     q, k = qk(2, 300, 300)
     widget = AttentionWidget.from_qk(q, k, [f"t{i}" for i in range(300)])
-    real, calls = blockwise._RowState.finish, []
-
-    def fail_late(self, *a):
-        calls.append(1)
-        if len(calls) > 3:
-            raise MemoryError("out of memory")
-        return real(self, *a)
-
-    monkeypatch.setattr(blockwise._RowState, "finish", fail_late)
+    real = fail_late(monkeypatch)
     before, sent = dict(widget._data), []
     widget.observe(lambda c: sent.append(c["name"]), ["_data", "_exact", "_overview"])
     with pytest.raises(MemoryError):
@@ -156,15 +162,7 @@ def test_another_batch_item_shows_its_pass_and_a_failed_one_puts_the_item_back(m
     assert shares[-1] is None and widget._data != one
 
     widget._layers[0].scores._summaries.pop(1)  # item 1 to make again, failing half way this time
-    real, calls = blockwise._RowState.finish, []
-
-    def fail_late(self, *a):
-        calls.append(1)
-        if len(calls) > 3:
-            raise MemoryError("out of memory")
-        return real(self, *a)
-
-    monkeypatch.setattr(blockwise._RowState, "finish", fail_late)
+    real = fail_late(monkeypatch)
     before = dict(widget._data)
     widget.observe(lambda c: sent.append(c["name"]), ["_data", "_exact", "_overview"])
     with pytest.raises(MemoryError):
