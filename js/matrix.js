@@ -5,7 +5,7 @@ import { h, paintCanvas } from "./dom.js";
 import { matrixLayout, cellAt, canvasSize, labelColumnWidth, clamp } from "./layout.js";
 import { dequantize } from "./values.js";
 import { formatValue, formatCount } from "./format.js";
-import { createHeatCache, heatKey, shownPlane, heatCanvas, isKept } from "./matrixheat.js";
+import { createHeatCache, heatKey, shownPlane, heatCanvas, planeOf, isKept } from "./matrixheat.js";
 import { dropReplaced, prepareHidden } from "./matrixprep.js";
 import { svgRecorder, paintedCanvas } from "./export.js";
 import { matrixShows } from "./headsel.js";
@@ -72,10 +72,12 @@ function plane(v, s) {
   const hk = heatKey(s, dark, stretch), key = `${hk}|${st.dataVersion}`;
   if (key === st.imgKey) return;
   st.imgKey = key;
-  const g = grid(app), p = shownPlane(d, g, s, dark, stretch);
-  Object.assign(st, { plane: p.plane, range: p.range, table: p.table });
+  const g = grid(app);
   dropReplaced(v);
-  const img = heatCanvas(v.heats, d, hk, g, p, dark); // on screen as it is, and drawn scaled into exports
+  // on screen as it is, and drawn scaled into exports; made while hidden where it could be (matrixprep.js)
+  const img = heatCanvas(v.heats, d, hk, g, () => shownPlane(d, g, s, dark, stretch), dark);
+  const p = planeOf(v.heats, img);
+  Object.assign(st, { plane: p.plane, range: p.range, table: p.table });
   if (img !== v.heat) { // the kept canvases stay in the stack, hidden: showing one is cheaper than inserting it
     img.style.cssText = v.heat.style.cssText;
     if (!img.isConnected) v.heat.before(img);

@@ -14,7 +14,7 @@ import { h, paintCanvas, idleLater } from "./dom.js";
 export const HEAT_BUDGET = 8 << 20;
 
 export function createHeatCache() {
-  return { ids: new WeakMap(), next: 0, map: new Map(), pixels: 0, job: 0 };
+  return { ids: new WeakMap(), next: 0, map: new Map(), planes: new WeakMap(), pixels: 0, job: 0 };
 }
 
 /** The kept heat map's key: which data (by identity: synced.js decodes each `_data` object once) and `key`. */
@@ -36,12 +36,14 @@ export function shownPlane(d, g, s, dark, stretch) {
   return { plane, range, table: rangeTable(d.lo, d.hi, range.lo, range.hi, dark) };
 }
 
-/** The heat map canvas of `key` for data `d` (kept one, or painted now from `p`, shownPlane's). Heat maps of
- * other data stay kept (a static copy's other layers) until the budget lets the oldest go. */
-export function heatCanvas(cache, d, key, g, p, dark) {
+/** The heat map canvas of `key` for data `d` (kept one, or painted now from `makePlane()`, shownPlane's; a mean
+ * or max of heads is made, not sliced: kept with its canvas, planeOf). Heat maps of other data stay kept (a
+ * static copy's other layers) until the budget lets the oldest go. */
+export function heatCanvas(cache, d, key, g, makePlane, dark) {
   const kept = cache.map.get(keyOf(cache, d, key));
   if (kept) return kept;
-  const c = h("canvas", { class: "aw-matrix-heat", "aria-hidden": "true" });
+  const p = makePlane(), c = h("canvas", { class: "aw-matrix-heat", "aria-hidden": "true" });
+  cache.planes.set(c, p);
   paintCanvas(c, { width: g.C, height: g.R }, (ctx) =>
     ctx.putImageData(heatImage(ctx, g.C, g.R, p.plane, p.table, { mask: g.mask, maskColor: maskColors(dark)[0] }), 0, 0));
   c.hidden = true;
@@ -71,6 +73,11 @@ export function keepOnly(cache, d) {
     cache.pixels -= c.width * c.height;
     if (c.hidden) c.remove();
   }
+}
+
+/** The plane heat map `c` was painted from (shownPlane's {plane, range, table}). */
+export function planeOf(cache, c) {
+  return cache.planes.get(c);
 }
 
 /** Whether canvas `c` is one of the kept heat maps. */

@@ -5,6 +5,7 @@
 import { heatKey, shownPlane, heatCanvas, keepOnly, prepareHeads } from "./matrixheat.js";
 import { gridOf } from "./matrixpaint.js";
 import { layersInMode } from "./protocol.js";
+import { matrixShows } from "./headsel.js";
 import { onIdle } from "./dom.js";
 
 /** What changes the frame, its labels or its legend (a pin does not: its boxes are placed at any draw). */
@@ -16,7 +17,7 @@ const FRAME_TRAITS = ["_data", "theme", "query_tokens", "key_tokens", "segment_s
  * matrix as its tab opens it (the heads they show, their mean or max). */
 export function prepareHidden(v, shown, missed, draw) {
   const opensOne = shown === "heads" || shown === "model";
-  if (opensOne) prepareHeats(v, shown);
+  if (opensOne) { prepareHeats(v, shown); prepareTabHeat(v); }
   const traits = opensOne ? FRAME_TRAITS : [...FRAME_TRAITS, "heads", "aggregate"];
   if (!v.st.m || traits.some((k) => missed.changes.has(k))) prepareFrame(v, missed.catchUp, draw, opensOne);
 }
@@ -43,11 +44,28 @@ function prepareHeats(v, shown) {
   const jobs = [d, ...others.map((li) => app.layerData(li))].filter(Boolean).map((dd) => {
     const g = gridOf(dd);
     return { d: dd, g, key, paint: (hd) => {
-      const c = heatCanvas(v.heats, dd, key(hd), g, shownPlane(dd, g, shows(hd), dark, stretch), dark);
+      const c = heatCanvas(v.heats, dd, key(hd), g, () => shownPlane(dd, g, shows(hd), dark, stretch), dark);
       if (!c.isConnected) v.heat.before(c); // hidden, in the stack
     } };
   });
   prepareHeads(v.heats, jobs, `${dark}|${stretch}`);
+}
+
+/** Behind the heads and model views, the matrix's own tab still opens what it shows (the mean or max of the
+ * heads shown, not one head): that heat map made and painted in idle time too (15 ms of script in that tab's
+ * first click at T = 512). */
+function prepareTabHeat(v) {
+  const { app, st } = v, d = app.data;
+  if (!d) return;
+  const s = matrixShows(app.get("heads"), d.H, app.get("aggregate"));
+  if (s.kind === "head") return; // one of the heads prepareHeats paints
+  const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max"));
+  onIdle(st.tabJob ??= { idle: 0 }, app.dis, () => {
+    if (!v.el.hidden || app.data !== d) return;
+    const g = gridOf(d);
+    const c = heatCanvas(v.heats, d, heatKey(s, dark, stretch), g, () => shownPlane(d, g, s, dark, stretch), dark);
+    if (!c.isConnected) v.heat.before(c); // hidden, in the stack
+  });
 }
 
 /** The matrix drawn once the page is idle, as the click that opens it will show it: `one` head (the heads

@@ -170,8 +170,9 @@ def test_a_thumbnail_of_another_layer_opens_heat_maps_painted_beforehand(browser
         assert got["darkest"] == list(np.unravel_index(int(want.argmax()), want.shape))
         paints = pg.evaluate("() => window.__paints")  # 2D drawing and bitmaps handed over, by canvas class
         assert not [c for c in paints if c in ("aw-matrix-heat", "aw-matrix-canvas")], (k, paints)
-    # one heat map per layer and head: the layer shown first is the same data when it comes back
-    assert pg.evaluate("() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length") == 2 * H
+    # one heat map per layer and head (the layer shown first is the same data when it comes back), and the
+    # mean of the first layer's heads, which the Matrix tab opens (matrixprep.js prepareTabHeat)
+    assert pg.evaluate("() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length") == 2 * H + 1
 
 
 def test_the_first_card_click_paints_no_canvas(browser, tmp_path):
@@ -196,21 +197,28 @@ def test_the_first_card_click_paints_no_canvas(browser, tmp_path):
     assert got["darkest"] == [5, 5] and got["words"].startswith("head 2")
 
 
-def test_the_first_tab_clicks_to_heads_and_matrix_paint_no_canvas(browser, tmp_path):
+@pytest.mark.parametrize("first, tabs, ready", [
+    ("graph", ("heads", "matrix"), "document.querySelectorAll('.attnwidget canvas.aw-thumb').length === 4"),
+    ("model", ("matrix",), f"document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length === {2 * H + 1}")])
+def test_the_first_tab_clicks_to_heads_and_matrix_paint_no_canvas(browser, tmp_path, first, tabs, ready):
     """Behind the graph, the heads view builds its thumbnails and the matrix draws itself as its tab opens it
-    (the mean of the visible heads) in idle time: the first click on either tab paints no canvas."""
+    (the mean of the visible heads) in idle time: the first click on either tab paints no canvas. Behind the
+    model view, whose clicks open one head, the matrix paints the mean its own tab opens too (prepareTabHeat:
+    15 ms of that click's script at T = 512 before)."""
     path = tmp_path / "tabs.html"
-    AttentionWidget(weights(48), [f"t{i}" for i in range(48)], view="graph").to_html(path)
+    w = weights(48)
+    AttentionWidget(w if first == "graph" else [w, np.ascontiguousarray(w.transpose(0, 1, 3, 2))],
+                    [f"t{i}" for i in range(48)], view=first).to_html(path)
     pg = browser.new_page()
     pg.goto(path.as_uri())
     pg.wait_for_function("() => { const a = document.querySelector('.attnwidget')?.attnwidget; return a && a.views.matrix.shown() !== null"
-                         " && document.querySelectorAll('.attnwidget canvas.aw-thumb').length === 4; }", timeout=10_000)
+                         f" && {ready}; }}", timeout=10_000)
     pg.evaluate(PAINTS)
     # only what a frame paints counts here: the matrix paints each head's heat map in idle time behind heads
     pg.evaluate("""() => { const raf = window.requestAnimationFrame;
       window.requestAnimationFrame = (f) => raf((t) => { const n = window.__paints.length;
         try { f(t); } finally { window.__framePaints = (window.__framePaints || []).concat(window.__paints.slice(n)); } }); }""")
-    for view in ("heads", "matrix"):
+    for view in tabs:
         pg.locator(f'.attnwidget button[data-view="{view}"]').click()
         pg.wait_for_function("(v) => document.querySelector('.attnwidget').attnwidget.app.get('view') === v", arg=view)
         pg.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
