@@ -16,9 +16,10 @@ import { pixelRatio } from "./uistate.js";
 const LINE_KEYS = ["_data", "heads", "threshold", "top_k", "aggregate"];
 const EXTRA_KEYS = [...LINE_KEYS, "_exact", "selected_query", "selected_key"];
 /** While hidden, the token columns are built and the lines chosen and painted once the page is idle, so that
- * the Graph tab's first click shows them (at T = 512, 144 ms of that click's frame built them); again when
- * these change, not at a pin (the view shown draws that). */
-const PREPARE_ON = [...LINE_KEYS, "query_tokens", "key_tokens", "theme", "palette"];
+ * the Graph tab's first click shows them (at T = 512, 144 ms of that click's frame built them); again when the
+ * data or tokens change, not when the heads or the threshold do: a head card's click solos its head, and the
+ * graph redrawn in idle time after each (tens of ms at T = 512) delayed the next input (heads keys 40-64 ms). */
+const PREPARE_ON = ["_data", "query_tokens", "key_tokens", "theme"];
 
 export function createGraph(app) {
   const cols = {
