@@ -95,7 +95,8 @@ def test_a_tab_click_shows_a_view_without_laying_it_out_again(browser, page):
 
 
 HIDDEN_GRAPH = """() => {
-  const g = document.querySelector('.attnwidget .aw-graph'), c = g.querySelector('canvas.aw-lines');
+  const g = document.querySelector('.attnwidget .aw-graph'), c = g?.querySelector('canvas.aw-lines');
+  if (!c) return { hidden: null, tokens: 0, painted: 0 }; // not rendered yet
   const px = PIXELS(c);
   let painted = 0;
   for (let i = 3; i < px.length; i += 4) if (px[i]) painted++;
@@ -135,6 +136,7 @@ def test_a_hidden_graph_is_not_redrawn_when_a_head_card_solos_a_head(browser, tm
     AttentionWidget(w / w.sum(-1, keepdims=True), [f"w{i}" for i in range(T)], view="heads").to_html(path)
     page = browser.new_page()
     page.goto(path.as_uri())
+    page.locator(".attnwidget button.aw-head-card").first.wait_for(timeout=10_000)
     page.wait_for_function(f"() => ({HIDDEN_GRAPH})().painted > 1000", timeout=10_000)  # prepared once
     page.evaluate(GRAPH_PAINTS)
     for card in (1, 2):
