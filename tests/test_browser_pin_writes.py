@@ -37,6 +37,12 @@ RECORD = """async ([view, first, then]) => {
   return seen; }"""
 
 
+# The page's first frames, then two idle periods: what the hidden views prepare in idle time (the graph's
+# lines, the matrix's heat maps: js/dom.js prepareWhenIdle, js/matrixprep.js) is done before a write is recorded.
+SETTLED = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() =>
+  requestIdleCallback(() => requestIdleCallback(done, { timeout: 3000 }), { timeout: 3000 }))))"""
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     """{view: the page of a 64-token Keras layer shown in that view}."""
@@ -57,6 +63,7 @@ def test_a_pin_writes_only_inside_its_view_and_only_what_changed(browser, pages,
     page = browser.new_page()
     page.goto(pages[view].as_uri())
     page.locator(f".attnwidget .aw-{view}").first.wait_for(timeout=10_000)
+    page.evaluate(SETTLED)
     seen = page.evaluate(RECORD, [view, {"selected_query": 3, "selected_key": None}, {"selected_query": 10, "selected_key": None}])
     page.close()
     outside = [s for s in seen if not s["inside"]]
@@ -75,6 +82,7 @@ def test_a_view_switch_writes_only_what_changed(browser, pages):
     page = browser.new_page()
     page.goto(pages["heads"].as_uri())
     page.locator(".attnwidget .aw-heads").first.wait_for(timeout=10_000)
+    page.evaluate(SETTLED)
     for view in ("graph", "matrix", "explain"):
         seen = page.evaluate(RECORD, [view, {"view": "heads"}, {"view": view}])
         unchanged = [s for s in seen if s["same"]]
