@@ -35,14 +35,20 @@ STATE = """() => {
 }"""
 
 
-@pytest.fixture
-def page(browser, tmp_path):
-    rng = np.random.default_rng(5)
-    w = rng.random((2, 1, 4, T, T)).astype(np.float32)
-    path = tmp_path / "views.html"
-    AttentionWidget(list(w / w.sum(-1, keepdims=True)), [f"w{i}" for i in range(T)]).to_html(path)
+def open_copy(browser, tmp_path, layers: int, heads: int, view: str):
+    """A ``to_html`` copy of ``layers`` layers of random weights ``(1, heads, T, T)``, first shown in ``view``, open in a page."""
+    w = np.random.default_rng(layers * 10 + heads).random((layers, 1, heads, T, T)).astype(np.float32)
+    w /= w.sum(-1, keepdims=True)
+    path = tmp_path / f"{view}-{layers}x{heads}.html"
+    AttentionWidget(list(w) if layers > 1 else w[0], [f"w{i}" for i in range(T)], view=view).to_html(path)
     page = browser.new_page()
     page.goto(path.as_uri())
+    return page
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    page = open_copy(browser, tmp_path, layers=2, heads=4, view="graph")
     page.locator(".attnwidget .aw-tok-query").first.wait_for(timeout=10_000)
     yield page
     page.close()
@@ -105,12 +111,7 @@ HIDDEN_GRAPH = """() => {
 
 
 def test_a_hidden_graph_builds_and_paints_itself_when_the_page_is_idle(browser, tmp_path):
-    rng = np.random.default_rng(6)
-    w = rng.random((1, 2, T, T)).astype(np.float32)
-    path = tmp_path / "matrix-first.html"
-    AttentionWidget(w / w.sum(-1, keepdims=True), [f"w{i}" for i in range(T)], view="matrix").to_html(path)
-    page = browser.new_page()
-    page.goto(path.as_uri())
+    page = open_copy(browser, tmp_path, layers=1, heads=2, view="matrix")
     page.locator(".attnwidget canvas.aw-matrix-canvas").wait_for(timeout=10_000)
     page.wait_for_function(f"() => ({HIDDEN_GRAPH})().tokens > 0", timeout=5_000)  # idle time, at the latest 1 s
     got = page.evaluate(HIDDEN_GRAPH)
@@ -130,12 +131,7 @@ GRAPH_PAINTS = """() => {
 
 
 def test_a_hidden_graph_is_not_redrawn_when_a_head_card_solos_a_head(browser, tmp_path):
-    rng = np.random.default_rng(8)
-    w = rng.random((1, 4, T, T)).astype(np.float32)
-    path = tmp_path / "heads-first.html"
-    AttentionWidget(w / w.sum(-1, keepdims=True), [f"w{i}" for i in range(T)], view="heads").to_html(path)
-    page = browser.new_page()
-    page.goto(path.as_uri())
+    page = open_copy(browser, tmp_path, layers=1, heads=4, view="heads")
     page.locator(".attnwidget button.aw-head-card").first.wait_for(timeout=10_000)
     page.wait_for_function(f"() => ({HIDDEN_GRAPH})().painted > 1000", timeout=10_000)  # prepared once
     page.evaluate(GRAPH_PAINTS)
