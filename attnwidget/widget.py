@@ -105,10 +105,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
                 or None: Keras ops only when Keras is already imported and sees a GPU, else NumPy.
             **kwargs: as :class:`AttentionWidget` (``head_names``, ``layer_names``, ``view``, ...).
 
-        The scores are read in tiles (:mod:`attnwidget.blockwise`, :mod:`attnwidget.blockwise_ops`): each
-        query's top keys, the pooled overview and per-head statistics travel (always the sparse form); a
-        pinned token's exact row and column are recomputed from ``q`` and ``k``.
-        """
+        Read in tiles (:mod:`attnwidget.blockwise`, :mod:`attnwidget.blockwise_ops`): each query's top keys, the
+        pooled overview and per-head statistics travel (sparse); pinned rows and columns are recomputed exactly."""
         return cls(QKScores(q, k, causal=causal, mask=mask, scale=scale, device=device), tokens, key_tokens, **kwargs)
 
     # --- shapes -------------------------------------------------------------------------------
@@ -163,8 +161,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
     # --- outside a live kernel ------------------------------------------------------------------
     def to_html(self, path=None, *, title: str = "attention", max_weights: int | None = None) -> str:
-        """A self-contained page of this view (front end and data inline; offline, no kernel needed), written
-        to ``path`` when given, returned either way."""
+        """A self-contained page of this view (offline, no kernel): written to ``path`` if given; returned."""
         return export.to_html(self, path, title=title, max_weights=max_weights)
 
     _ui_record = None  # export.UiRecord, once shown in a notebook
