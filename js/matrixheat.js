@@ -94,12 +94,13 @@ export function isPainted(cache, d, key) {
 /**
  * In idle time, paint the heat map of every head of each job's data not kept yet, a head per idle slice,
  * the jobs in order (the data on screen first), until they are all kept or the budget is full. A job is
- * {d, g: its grid, key(hd): the head's heat key, paint(hd)}. A newer call replaces an older one; a call for
+ * {d, g: its grid, n: how many to paint (d.H heads, or one more: their mean), key(hd): heat key of number
+ * hd, paint(hd)}. A newer call replaces an older one; a call for
  * what the last one was asked (the same data, colours `sig`, as many kept) returns at once: the views that
  * call it do so every frame they draw.
  */
 export function prepareHeads(cache, jobs, sig = "") {
-  const want = `${sig}|${jobs.map((j) => `${keyOf(cache, j.d, "")}:${j.g.R}x${j.g.C}`).join(",")}|${cache.map.size}`;
+  const want = `${sig}|${jobs.map((j) => `${keyOf(cache, j.d, "")}:${j.g.R}x${j.g.C}:${j.n}`).join(",")}|${cache.map.size}`;
   if (cache.asked === want) return;
   cache.asked = want;
   const job = ++cache.job;
@@ -110,7 +111,7 @@ export function prepareHeads(cache, jobs, sig = "") {
       const { d, g, key, paint } = jobs[n];
       if (cache.pixels + g.R * g.C > HEAT_BUDGET) return;
       if (!isPainted(cache, d, key(hd))) paint(hd);
-      if (++hd >= d.H) { n++; hd = 0; }
+      if (++hd >= jobs[n].n) { n++; hd = 0; }
     }
     if (n < jobs.length) idleLater(step);
   };

@@ -32,18 +32,21 @@ export function dropReplaced(v) {
 }
 
 /** While hidden behind a view that opens it: the heat maps of the data's heads, painted in idle time; behind
- * the model view, those of the other layers it shows too, where the page holds their data (a static copy). */
+ * the model view, whose mean column opens a layer's mean, each layer's mean too, and those of the other layers
+ * it shows, where the page holds their data (a static copy). */
 function prepareHeats(v, shown) {
   const { app } = v, d = app.data;
   if (!d) return; // how many are kept is the cache's budget (matrixheat.js)
   dropReplaced(v);
   const dark = app.ui.theme.dark, stretch = Boolean(app.get("color_max"));
-  const meta = app.get("_layers_meta") || [], layer = app.get("layer");
-  const others = shown === "model" ? layersInMode(app.schema, meta.map((l) => l.kind), app.get("mode")).filter((li) => li !== layer) : [];
-  const shows = (hd) => ({ kind: "head", head: hd, heads: [hd] }), key = (hd) => heatKey(shows(hd), dark, stretch);
+  const meta = app.get("_layers_meta") || [], layer = app.get("layer"), model = shown === "model";
+  const others = model ? layersInMode(app.schema, meta.map((l) => l.kind), app.get("mode")).filter((li) => li !== layer) : [];
   const jobs = [d, ...others.map((li) => app.layerData(li))].filter(Boolean).map((dd) => {
-    const g = gridOf(dd);
-    return { d: dd, g, key, paint: (hd) => {
+    const g = gridOf(dd), all = [...Array(dd.H).keys()];
+    // number hd: head hd alone, or (hd = H) the mean of all, as a thumbnail's click opens them (modelinput.js)
+    const shows = (hd) => (hd < dd.H ? { kind: "head", head: hd, heads: [hd] } : { kind: "mean", heads: all });
+    const key = (hd) => heatKey(shows(hd), dark, stretch);
+    return { d: dd, g, key, n: dd.H + (model ? 1 : 0), paint: (hd) => {
       const c = heatCanvas(v.heats, dd, key(hd), g, () => shownPlane(dd, g, shows(hd), dark, stretch), dark);
       if (!c.isConnected) v.heat.before(c); // hidden, in the stack
     } };

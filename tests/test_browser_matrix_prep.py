@@ -1,5 +1,5 @@
 """What the matrix paints ahead, while hidden (js/matrixprep.js, issue 14): behind the model view every
-layer's heat maps and its frame, behind the heads view each head's, behind any view the matrix as its own tab
+layer's heat maps (each head's and the mean of its heads) and its frame, behind the heads view each head's, behind any view the matrix as its own tab
 opens it (the mean or max of the heads shown, prepareTabHeat); so the click that opens it, the first included,
 paints no heat map or frame in its frame. Checked in Chromium on ``to_html`` copies by recording every 2D
 drawing and bitmap handed to a canvas, with the heat map shown checked against the NumPy weights."""
@@ -26,10 +26,11 @@ PAINTS = """() => {
 
 
 def test_a_thumbnail_of_another_layer_opens_heat_maps_painted_beforehand(browser, tmp_path):
-    """A static copy of two layers in the model view: the matrix keeps every layer's heat maps, painted in
-    idle time, and its frame drawn there too (js/matrixprep.js), so no click on a thumbnail, the first
-    included, paints a heat map or the frame (the same tokens on both layers: the labels stay; cells too
-    small for numbers), and the heat map shown is that layer's head's."""
+    """A static copy of two layers in the model view: the matrix keeps every layer's heat maps (a head's, the
+    mean of its heads), painted in idle time, and its frame drawn there too (js/matrixprep.js), so no click on
+    a thumbnail, the first included, paints a heat map or the frame (the same tokens on both layers: the
+    labels stay; cells too small for numbers), and the heat map shown is that layer's head's or mean's (the
+    other layer's mean was made in the click's frame before: 24-32 ms at T = 512)."""
     t = 48
     w0 = weights(t)
     w1 = np.ascontiguousarray(w0.transpose(0, 1, 3, 2))  # head k's strongest cell at (2k + 1, k + 3)
@@ -38,26 +39,29 @@ def test_a_thumbnail_of_another_layer_opens_heat_maps_painted_beforehand(browser
     pg = browser.new_page()
     pg.goto(path.as_uri())
     pg.locator(".attnwidget canvas.aw-model-canvas").wait_for(timeout=10_000)
-    pg.wait_for_function(f"() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length >= {2 * H + 1}", timeout=10_000)
+    pg.wait_for_function(f"() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length >= {2 * H + 2}", timeout=10_000)
     pg.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.views.matrix.shown() !== null", timeout=10_000)
     pg.evaluate(PAINTS)
     root, canvas = pg.locator(".attnwidget").first, pg.locator(".attnwidget canvas.aw-model-canvas")
-    for k, (layer, head) in enumerate([(0, 0), (1, 2), (0, 1), (1, 3)]):  # the first: the matrix's first draw
+    for k, (layer, head) in enumerate([(0, 0), (1, 2), (0, 1), (1, "mean"), (1, 3)]):  # the first: the matrix's first draw
         pg.locator('.attnwidget button[data-view="model"]').click()
         canvas.wait_for(state="visible")
         pg.evaluate("() => { window.__paints = []; }")
-        canvas.click(position=root.evaluate(f"(r) => r.attnwidget.views.model.locate({layer}, {head})"))
+        canvas.click(position=root.evaluate("(r, [l, c]) => r.attnwidget.views.model.locate(l, c)", [layer, head]))
         pg.wait_for_function("() => document.querySelector('.attnwidget').attnwidget.app.get('view') === 'matrix'")
         pg.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
         got = pg.evaluate(SHOWN)
-        assert root.evaluate("(r) => r.attnwidget.app.get('layer')") == layer and got["head"] == head
-        want = (w0, w1)[layer][0, head]
-        assert got["darkest"] == list(np.unravel_index(int(want.argmax()), want.shape))
+        assert root.evaluate("(r) => r.attnwidget.app.get('layer')") == layer
+        strongest = [list(np.unravel_index(int(m.argmax()), m.shape)) for m in (w0, w1)[layer][0]]
+        if head == "mean":  # one of the heads' strong cells (0.9 / H each, on cells of their own)
+            assert got["words"].startswith(f"mean of all {H} heads") and got["darkest"] in strongest
+        else:
+            assert got["head"] == head and got["darkest"] == strongest[head]
         paints = pg.evaluate("() => window.__paints")  # 2D drawing and bitmaps handed over, by canvas class
         assert not [c for c in paints if c in ("aw-matrix-heat", "aw-matrix-canvas")], (k, paints)
     # one heat map per layer and head (the layer shown first is the same data when it comes back), and the
-    # mean of the first layer's heads, which the Matrix tab opens (matrixprep.js prepareTabHeat)
-    assert pg.evaluate("() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length") == 2 * H + 1
+    # mean of each layer's heads (the first layer's is also what its Matrix tab opens: prepareTabHeat)
+    assert pg.evaluate("() => document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length") == 2 * H + 2
 
 
 def test_the_first_card_click_paints_no_canvas(browser, tmp_path):
@@ -84,7 +88,7 @@ def test_the_first_card_click_paints_no_canvas(browser, tmp_path):
 
 @pytest.mark.parametrize("first, tabs, ready", [
     ("graph", ("heads", "matrix"), "document.querySelectorAll('.attnwidget canvas.aw-thumb').length === 4"),
-    ("model", ("matrix",), f"document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length >= {2 * H + 1}")])
+    ("model", ("matrix",), f"document.querySelectorAll('.attnwidget canvas.aw-matrix-heat').length >= {2 * H + 2}")])
 def test_the_first_tab_clicks_to_heads_and_matrix_paint_no_canvas(browser, tmp_path, first, tabs, ready):
     """Behind the graph, the heads view builds its thumbnails and the matrix draws itself as its tab opens it
     (the mean of the visible heads) in idle time: the first click on either tab paints no canvas. Behind the

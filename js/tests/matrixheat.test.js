@@ -5,10 +5,11 @@ import { createHeatCache, prepareHeads, keep, keepOnly, isPainted, HEAT_BUDGET }
 const settle = () => new Promise((r) => setTimeout(r, 150)); // node has no requestIdleCallback: 30 ms steps
 const canvas = (w, h = w) => ({ width: w, height: h, hidden: true, removed: false, remove() { this.removed = true; } });
 
-/** A job of prepareHeads over data `d` whose paint keeps a 4 × 4 canvas and records (name, head). */
-function job(cache, d, name, painted, prefix = "h") {
+/** A job of prepareHeads over data `d` (`n` heat maps: its heads, + 1 for their mean) whose paint keeps a 4 × 4
+ * canvas and records (name, number). */
+function job(cache, d, name, painted, prefix = "h", n = d.H) {
   const key = (hd) => `${prefix}${hd}`;
-  return { d, g: { R: 4, C: 4 }, key, paint: (hd) => { painted.push(`${name}${hd}`); keep(cache, d, key(hd), canvas(4)); } };
+  return { d, g: { R: 4, C: 4 }, key, n, paint: (hd) => { painted.push(`${name}${hd}`); keep(cache, d, key(hd), canvas(4)); } };
 }
 
 test("prepareHeads paints each head not kept, once, and a repeated call starts no new job", async () => {
@@ -40,6 +41,17 @@ test("heat maps of other data stay kept: the data on screen first, then the othe
   prepareHeads(cache, [job(cache, d0, "zero", painted), job(cache, d1, "one", painted)]);
   await settle();
   assert.equal(painted.length, 4);
+});
+
+test("a job of H + 1 paints the mean (number H) after the heads; asked again with H only, a new job", async () => {
+  const cache = createHeatCache(), d = { H: 2 }, painted = [];
+  prepareHeads(cache, [job(cache, d, "a", painted, "h", 3), job(cache, { H: 1 }, "b", painted, "h", 2)]);
+  await settle();
+  assert.deepEqual(painted, ["a0", "a1", "a2", "b0", "b1"]);
+  assert.ok(isPainted(cache, d, "h2"));
+  const jobs = cache.job;
+  prepareHeads(cache, [job(cache, d, "a", painted, "h", 2)]);
+  assert.equal(cache.job, jobs + 1);
 });
 
 test("past the budget the oldest heat maps go, whatever their data", () => {
