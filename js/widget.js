@@ -15,6 +15,7 @@ import { downloadBlob } from "./export.js";
 import { hideStaticTwin } from "./twin.js";
 import { effectiveScale, setScale } from "./uistate.js";
 import { watchSlide } from "./fit.js";
+import { warmWhenIdle } from "./warm.js";
 
 // The views this front end draws; which of them show, in which order, is the schema's `views`.
 const VIEWS = { graph: createGraph, matrix: createMatrix, heads: createHeads, explain: createExplain, model: createModelView };
@@ -63,6 +64,7 @@ function frameLoop(app, controls, views, body) {
   const pending = new Set(traits);
   // A hidden view only remembers what changed; it catches up when it is shown.
   const stale = Object.fromEntries(Object.keys(views).map((name) => [name, new Set(traits)]));
+  const warm = Object.fromEntries(Object.keys(views).map((name) => [name, { idle: 0 }])); // warm.js
   let frame = 0;
   function schedule(name) {
     if (name) pending.add(name);
@@ -96,9 +98,15 @@ function frameLoop(app, controls, views, body) {
         if (name === view) catchUp(name);
       }
       views[view].draw();
+      warm[view].done = true; // shown: its layers are made
       if (handOver) handFocus(doc, views[view].focusTarget?.() ?? app.root, views[view].el);
       // a hidden view may prepare: told what it missed, and how to catch up if it draws (matrixprep.js)
-      for (const [name, v] of Object.entries(views)) if (name !== view) v.idle?.(view, { changes: stale[name], catchUp: () => catchUp(name) });
+      // and, prepared, is shown once out of sight, so that its first showing finds its layers made (warm.js)
+      for (const [name, v] of Object.entries(views)) {
+        if (name === view || !v.idle) continue;
+        v.idle(view, { changes: stale[name], catchUp: () => catchUp(name) });
+        warmWhenIdle(app, v.el, warm[name]);
+      }
     } catch (err) {
       console.error("attnwidget:", err);
     }

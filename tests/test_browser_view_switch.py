@@ -1,4 +1,5 @@
-"""A hidden view keeps its layout, out of sight, reach and flow (js/styles.css, `.aw-view[hidden]`).
+"""A hidden view keeps its layout, out of sight, reach and flow (js/styles.css, `.aw-view[hidden]`), and is
+shown once, for one frame and unseen, ahead of its first showing (js/warm.js).
 
 The views are not dropped with ``display: none`` when another is shown (which made a tab's click lay the
 view out anew: 13-16 ms from the click to the screen on the graph and explain tabs): a hidden one is
@@ -144,4 +145,55 @@ def test_a_hidden_graph_is_not_redrawn_when_a_head_card_solos_a_head(browser, tm
     assert heads == [2] and page.evaluate("() => window.__graphPaints") == 0, heads
     show(page, "graph")  # shown, it draws what it missed: head 2's lines only
     assert page.evaluate("() => window.__graphPaints") > 0
+    page.close()
+
+
+# Every class change of a view, with the frame it came in and, while it is warmed, what the page shows there
+WARM_RECORD = """() => {
+  window.__frame = 0;
+  const tick = () => { window.__frame++; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  window.__warm = [];
+  const scrollH = () => document.scrollingElement.scrollHeight;
+  window.__scrollH = [];
+  new MutationObserver((records) => {
+    for (const m of records) {
+      const v = m.target;
+      if (!v.classList?.contains('aw-view') || v.classList.contains('aw-warm') === m.oldValue?.includes('aw-warm')) continue;
+      const r = v.getBoundingClientRect(), body = v.parentElement.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + Math.min(r.height, 100) / 2);
+      window.__warm.push({ view: v.className.replace(/ ?aw-(view|warm)/g, ''), on: v.classList.contains('aw-warm'), frame: window.__frame,
+        hidden: v.hidden, inert: v.inert, hit: Boolean(hit && v.contains(hit)), seen: v.checkVisibility({ visibilityProperty: true }),
+        opacity: +getComputedStyle(v).opacity, within: r.bottom <= body.bottom + 1, scrollH: scrollH() });
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['class'], attributeOldValue: true });
+}"""
+
+
+def test_a_hidden_view_is_shown_once_for_a_frame_out_of_sight_and_reach_after_its_preparation(browser, tmp_path):
+    """A view that prepares itself while hidden is then shown for one frame (js/warm.js), so that its first
+    showing finds the compositor's layers made: seen (visibility) but nearly transparent, inert, not hit, clipped
+    to the body (the page's height unchanged); once only, and never for the view on screen."""
+    page = browser.new_page()
+    page.add_init_script(script=f"document.addEventListener('DOMContentLoaded', {WARM_RECORD})")
+    w = np.random.default_rng(3).random((2, 1, 4, T, T)).astype(np.float32)
+    path = tmp_path / "warm.html"
+    AttentionWidget(list(w / w.sum(-1, keepdims=True)), [f"w{i}" for i in range(T)], view="graph").to_html(path)
+    page.goto(path.as_uri())
+    page.wait_for_function("() => new Set(window.__warm.filter((r) => !r.on).map((r) => r.view)).size >= 3", timeout=10_000)
+    page.wait_for_timeout(1200)  # another would come in idle time
+    rec = page.evaluate("() => window.__warm")
+    on = {r["view"]: r for r in rec if r["on"]}
+    off = {r["view"]: r for r in rec if not r["on"]}
+    # the views that prepare while hidden (not the graph on screen, nor the model view, which does not)
+    assert sorted(on) == sorted(off) == ["aw-explain", "aw-heads", "aw-matrix"], rec
+    assert len(rec) == 6, rec  # once each
+    for view, r in on.items():
+        assert r["hidden"] and r["inert"] and r["seen"] and not r["hit"] and r["within"] and r["opacity"] < 0.01, r
+        assert 1 <= off[view]["frame"] - r["frame"] <= 3 and not off[view]["inert"], (r, off[view])
+        assert r["scrollH"] == off[view]["scrollH"], (r, off[view])
+    show(page, "matrix")
+    show(page, "graph")
+    page.wait_for_timeout(1200)
+    assert len(page.evaluate("() => window.__warm")) == 6  # shown or warmed once: never again
     page.close()

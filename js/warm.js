@@ -1,0 +1,20 @@
+// A hidden view's first showing, made ahead. Chromium (without a GPU) makes the compositor's layers and canvas
+// resources of a view in the frame it is first shown: 5-6 ms more than its later showings, enough to take a
+// tab's or a card's first click past one frame (T = 512, 2 cores). Shown once for one frame, in idle time after
+// its preparation, nearly transparent (at opacity 0 the compositor skips it and makes nothing), out of reach and
+// clipped to the body, it keeps them once hidden again (content-visibility: hidden drops no layer it made).
+
+import { onIdle } from "./dom.js";
+
+/** Once per view: `el` shown for one frame as `.aw-warm` (styles.css) when the page is idle, if it is hidden
+ * then. `job` ({idle: 0}) is the view's; `job.done` once it was warmed or shown. */
+export function warmWhenIdle(app, el, job) {
+  if (job.done) return;
+  onIdle(job, app.dis, () => {
+    if (!el.hidden || job.done) return;
+    job.done = true;
+    el.classList.add("aw-warm");
+    el.inert = true; // out of the keyboard's and assistive technology's reach for that frame
+    requestAnimationFrame(() => requestAnimationFrame(() => { el.classList.remove("aw-warm"); el.inert = false; }));
+  });
+}
