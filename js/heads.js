@@ -85,14 +85,16 @@ function build(v) {
 
 /** While hidden: the cards and their thumbnails built once the page is idle, so that the tab's first click
  * does not paint every head (T = 512: 8 × 512² cells); built again when the data or their colours change.
- * Only built: their sizes are set when shown (on a slide they depend on the height the view is given). */
+ * Drawn too (sizes, colours, labels: 33 writes the first click restyled), but on a slide only built: there the
+ * sizes depend on the height the view is given. */
 function prepareCards(v, missed) {
   const { app, st } = v;
   if (st.cards.length && !["_data", "head_names", "theme", "color_max"].some((k) => missed.changes.has(k))) return;
   onIdle(st.job, app.dis, () => {
     if (!v.el.hidden) return; // shown since: its own frame drew it
     missed.catchUp();
-    if (app.data && (!st.cards.length || st.key !== cardsKey(app))) build(v);
+    if (app.data && !app.ui.bodyMax) draw(v);
+    else if (app.data && (!st.cards.length || st.key !== cardsKey(app))) build(v);
   });
 }
 

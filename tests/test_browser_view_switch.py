@@ -198,3 +198,23 @@ def test_a_hidden_view_is_shown_once_for_a_frame_out_of_sight_and_reach_after_it
     assert len(page.evaluate("() => window.__warm")) == 6  # shown or warmed once: never again
     page.close()
 
+
+def test_the_heads_tab_first_click_writes_nothing_in_its_view(browser, tmp_path):
+    """Behind the graph the heads view builds its cards and sizes, colours and labels them in idle time (js/heads.js
+    prepareCards): its tab's first click shows them as they are (the 33 writes it made restyled that frame), and
+    the thumbnails are sized as the view shown draws them."""
+    page = open_copy(browser, tmp_path, layers=1, heads=4, view="graph")
+    ready = "() => [...document.querySelectorAll('.attnwidget canvas.aw-thumb')].filter((c) => c.style.width).length === 4"
+    page.wait_for_function(ready, timeout=10_000)
+    # what is written inside the view (not its own hidden, class or aria-hidden: shown, or shown once unseen, warm.js)
+    page.evaluate("""() => { const v = document.querySelector('.attnwidget .aw-heads'); window.__writes = [];
+      new MutationObserver((rs) => { for (const m of rs) if (m.target !== v) window.__writes.push(m.type + ' ' + (m.attributeName || '') + ' ' + m.target.className); })
+        .observe(v, { subtree: true, attributes: true, childList: true, characterData: true }); }""")
+    sizes = page.evaluate("() => [...document.querySelectorAll('.attnwidget canvas.aw-thumb')].map((c) => c.style.width)")
+    show(page, "heads")
+    assert page.evaluate("() => document.querySelector('.attnwidget .aw-heads').checkVisibility()")
+    assert page.evaluate("() => window.__writes") == []
+    show(page, "matrix")
+    page.evaluate("() => document.querySelector('.attnwidget').attnwidget.views.heads.draw()")  # drawn shown anew: the same sizes
+    assert page.evaluate("() => [...document.querySelectorAll('.attnwidget canvas.aw-thumb')].map((c) => c.style.width)") == sizes
+    page.close()
