@@ -94,10 +94,9 @@ export function isPainted(cache, d, key) {
 /**
  * In idle time, paint the heat map of every head of each job's data not kept yet, a head per idle slice,
  * the jobs in order (the data on screen first), until they are all kept or the budget is full. A job is
- * {d, g: its grid, n: how many to paint (d.H heads, or one more: their mean), key(hd): heat key of number
- * hd, paint(hd)}. A newer call replaces an older one; a call for
- * what the last one was asked (the same data, colours `sig`, as many kept) returns at once: the views that
- * call it do so every frame they draw.
+ * {d, g: its grid, n: how many to paint (d.H heads, or one more: their mean), key(hd): heat key of number hd,
+ * paint(hd)}. A newer call replaces an older one; a call for what the last one was asked (the same data,
+ * colours `sig`, as many kept) returns at once: the views that call it do so every frame they draw.
  */
 export function prepareHeads(cache, jobs, sig = "") {
   const want = `${sig}|${jobs.map((j) => `${keyOf(cache, j.d, "")}:${j.g.R}x${j.g.C}:${j.n}`).join(",")}|${cache.map.size}`;
@@ -108,10 +107,10 @@ export function prepareHeads(cache, jobs, sig = "") {
   const step = (deadline) => {
     if (job !== cache.job) return;
     while (n < jobs.length && (!deadline || deadline.timeRemaining() > 2)) {
-      const { d, g, key, paint } = jobs[n];
+      const { d, g, key, paint, n: count } = jobs[n];
       if (cache.pixels + g.R * g.C > HEAT_BUDGET) return;
       if (!isPainted(cache, d, key(hd))) paint(hd);
-      if (++hd >= jobs[n].n) { n++; hd = 0; }
+      if (++hd >= count) { n++; hd = 0; }
     }
     if (n < jobs.length) idleLater(step);
   };
