@@ -105,7 +105,7 @@ def test_a_matrix_hover_moves_its_outline_onto_the_cell(browser, pages):
     box = heat.bounding_box()
     cell = lambda i, j: (box["x"] + (j + 0.5) * box["width"] / T, box["y"] + (i + 0.5) * box["height"] / T)  # noqa: E731
     page.mouse.move(*cell(2, 3))
-    page.wait_for_timeout(150)
+    page.evaluate(SETTLED)  # the hidden views' idle preparation and warm-up (js/warm.js) done before recording
     page.evaluate(HOVER_RECORD)
     x, y = cell(40, 20)
     page.mouse.move(x, y)
