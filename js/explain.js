@@ -4,7 +4,7 @@
 // weights and the output here from its dots, scale, mask and V (whatif.js), as explain.py's explain() does.
 // Every number and token reaches the page through textContent.
 
-import { h, setText, setAttrs, setHidden, setValue, recheckScroll, afterLayout, prepareWhenIdle } from "./dom.js";
+import { h, setText, setAttrs, setHidden, setValue, recheckScroll, afterLayout, prepareWhenIdle, preparing } from "./dom.js";
 import { decodeExplain } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn } from "./whatif.js";
@@ -55,7 +55,7 @@ export function createExplain(app) {
   listenWhatIf(v);
   return {
     el, draw: () => draw(v), exportCanvas: () => null, exportSVG: () => null, destroy: () => v.wait.stop(),
-    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw),
+    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw), preparing: () => preparing(v),
     update(changed) {
       if (DEPS.some((d) => changed.has(d))) v.st.dirty = true;
       if (REREAD.some((d) => changed.has(d))) v.st.scrollTop = v.st.filled ? null : 0; // a table never shown is at 0

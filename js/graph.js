@@ -1,7 +1,7 @@
 // Graph view: query tokens left, key tokens right, one canvas of lines between them. The parts:
 // graphtokens.js (the token columns), graphpaint.js (painting), graphexport.js (PNG and SVG).
 
-import { h, setText, setHidden, recheckScroll, prepareWhenIdle } from "./dom.js";
+import { h, setText, setHidden, recheckScroll, prepareWhenIdle, preparing } from "./dom.js";
 import { rowCenter, canvasSize, clamp } from "./layout.js";
 import { selectLines, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
@@ -49,7 +49,8 @@ export function createGraph(app) {
   listen(v);
   return {
     el, update: (changed) => update(v, changed), draw: () => draw(v),
-    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw), exportCanvas: (scale) => exportCanvas(v, scale),
+    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw), preparing: () => preparing(v),
+    exportCanvas: (scale) => exportCanvas(v, scale),
     exportSVG: () => exportSVG(v), focusToken: (side, index) => focusToken(v, side, index), destroy: () => dropLayers(v.st.layers),
   };
 }

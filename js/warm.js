@@ -1,19 +1,21 @@
 // A hidden view's first showing, made ahead. Chromium (without a GPU) makes the compositor's layers and canvas
 // resources of a view in the frame it is first shown: 5-6 ms more than its later showings, enough to take a
 // tab's or a card's first click past one frame (T = 512, 2 cores). Shown once for one frame, in idle time after
-// its preparation, nearly transparent (at opacity 0 the compositor skips it and makes nothing), not hit, hidden from
-// assistive technology and clipped to the body, it keeps them once hidden again (content-visibility: hidden).
+// its preparation, nearly transparent (at opacity 0 the compositor skips it and makes nothing), behind the view
+// shown, hidden from assistive technology and clipped to the body, it keeps them once hidden again.
 
 import { onIdle } from "./dom.js";
 
 /** Once per view: `el` shown for one frame as `.aw-warm` (styles.css) when the page is idle, if it is hidden
- * then. `job` ({idle: 0}) is the view's; `job.done` once it was warmed or shown. */
-export function warmWhenIdle(app, el, job) {
+ * then, and its own preparation done (`busy()` false: a canvas painted after would be handed over again at the
+ * first showing). `job` ({idle: 0}) is the view's; `job.done` once it was warmed or shown. */
+export function warmWhenIdle(app, el, job, busy = () => false) {
   if (job.done) return;
-  onIdle(job, app.dis, () => {
+  onIdle(job, app.dis, function warm() {
     if (!el.hidden || job.done) return;
+    if (busy()) { onIdle(job, app.dis, warm); return; }
     job.done = true;
-    // aria-hidden, not inert: inert restyles every element inside at the first showing (4 ms for the graph at T = 4,096)
+    // aria-hidden, not inert: inert, set and unset, restyles every element inside at the first showing (styles.css)
     el.classList.add("aw-warm");
     el.setAttribute("aria-hidden", "true");
     requestAnimationFrame(() => requestAnimationFrame(() => { el.classList.remove("aw-warm"); el.removeAttribute("aria-hidden"); }));

@@ -105,7 +105,7 @@ function frameLoop(app, controls, views, body) {
       for (const [name, v] of Object.entries(views)) {
         if (name === view || !v.idle) continue;
         v.idle(view, { changes: stale[name], catchUp: () => catchUp(name) });
-        warmWhenIdle(app, v.el, warm[name]);
+        warmWhenIdle(app, v.el, warm[name], () => v.preparing?.());
       }
     } catch (err) {
       console.error("attnwidget:", err);
