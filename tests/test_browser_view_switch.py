@@ -75,31 +75,28 @@ def test_a_hidden_view_is_not_seen_hit_reached_by_tab_or_given_room(page):
             assert where is None, f"{view} shown: Tab reached {where} in a hidden view"
 
 
-def laid_out(browser, page, view) -> dict:
-    """A trusted click on ``view``'s tab, traced: {dirty, total} objects of the largest layout it made."""
+def traced_tab_click(browser, page, view) -> list[dict]:
+    """A trusted click on ``view``'s tab (the pointer there beforehand), traced: the trace's events."""
     x, y = centre(page.locator(f'.attnwidget button[data-view="{view}"]'))
     page.mouse.move(x, y)
     page.evaluate(SETTLE)
     browser.browser.start_tracing(page=page, categories=["devtools.timeline"])
     page.mouse.click(x, y)
     page.evaluate(SETTLE)
-    trace = json.loads(browser.browser.stop_tracing())
-    layouts = [e["args"]["beginData"] for e in trace["traceEvents"] if e.get("name") == "Layout" and e.get("ph") == "X"]
+    return json.loads(browser.browser.stop_tracing())["traceEvents"]
+
+
+def laid_out(browser, page, view) -> dict:
+    """{dirty, total} objects of the largest layout that a click on ``view``'s tab made."""
+    layouts = [e["args"]["beginData"] for e in traced_tab_click(browser, page, view) if e.get("name") == "Layout" and e.get("ph") == "X"]
     assert layouts, "the click laid nothing out"
     top = max(layouts, key=lambda d: d["dirtyObjects"])
     return {"dirty": top["dirtyObjects"], "total": top["totalObjects"]}
 
 
 def restyled(browser, page, view) -> int:
-    """A trusted click on ``view``'s tab, traced: how many elements its frame restyled (the most of one recalc)."""
-    x, y = centre(page.locator(f'.attnwidget button[data-view="{view}"]'))
-    page.mouse.move(x, y)
-    page.evaluate(SETTLE)
-    browser.browser.start_tracing(page=page, categories=["devtools.timeline"])
-    page.mouse.click(x, y)
-    page.evaluate(SETTLE)
-    trace = json.loads(browser.browser.stop_tracing())
-    return max((e["args"].get("elementCount", 0) for e in trace["traceEvents"] if e.get("name") == "UpdateLayoutTree"), default=0)
+    """How many elements a click on ``view``'s tab restyled (the most of one style recalc)."""
+    return max((e["args"].get("elementCount", 0) for e in traced_tab_click(browser, page, view) if e.get("name") == "UpdateLayoutTree"), default=0)
 
 
 def test_a_first_showing_after_the_warm_up_restyles_few_elements(browser, tmp_path):
