@@ -36,12 +36,15 @@ function render({ model, el }) {
   const body = h("div", { class: "aw-body" }, Object.values(views).map((v) => v.el));
   for (const v of Object.values(views)) v.el.classList.add("aw-view"); // hidden, a view keeps its layout (styles.css)
   root.prepend(controls.el, body);
-  const schedule = frameLoop(app, controls, views, body);
+  const warm = Object.fromEntries(Object.keys(views).map((name) => [name, { idle: 0 }])); // warm.js, a job a view
+  const schedule = frameLoop(app, controls, views, body, warm);
   app.invalidate = () => schedule();
   watchPage(app, el, schedule);
 
   // For tests and the static exporter: the export functions of this render.
-  root.attnwidget = { exportView, views, app };
+  // warming(): whether a hidden view that prepares itself is still to be shown once unseen, or is now (warm.js)
+  const warming = () => Object.entries(views).some(([n, v]) => v.idle && (!warm[n].done || v.el.classList.contains("aw-warm")));
+  root.attnwidget = { exportView, views, app, warming };
   dis.add(() => { delete root.attnwidget; });
 
   schedule();
@@ -58,13 +61,12 @@ function currentView(app, views) {
 }
 
 /** One animation frame applies every pending change; returns schedule(traitName?). */
-function frameLoop(app, controls, views, body) {
+function frameLoop(app, controls, views, body, warm) {
   const { model, dis, schema, ui } = app;
   const traits = schema.traits;
   const pending = new Set(traits);
   // A hidden view only remembers what changed; it catches up when it is shown.
   const stale = Object.fromEntries(Object.keys(views).map((name) => [name, new Set(traits)]));
-  const warm = Object.fromEntries(Object.keys(views).map((name) => [name, { idle: 0 }])); // warm.js
   let frame = 0;
   function schedule(name) {
     if (name) pending.add(name);
