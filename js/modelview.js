@@ -3,7 +3,7 @@
 // the tokens under the pointer, a click opens that layer and head in the matrix view (modelinput.js).
 // Its geometry is modelgrid.js.
 
-import { h, paintCanvas } from "./dom.js";
+import { h, paintCanvas, prepareWhenIdle, preparing } from "./dom.js";
 import { paintedCanvas } from "./export.js";
 import { canvasSize, truncateToWidth } from "./layout.js";
 import { decodeOverview, segmentFractions } from "./protocol.js";
@@ -16,20 +16,29 @@ import { GAP, HEAD_H, STATS_H, STATS_PX, box, imageRect, gridLayout, statsText }
 import { listen, placeRing } from "./modelinput.js";
 import { pixelRatio } from "./uistate.js";
 
+/** While hidden (not on a slide, where the rows fit a height read from the layout), the grid is painted once the
+ * page is idle, so that the tab's first click finds it painted (and warm.js can show it once unseen); again when
+ * the thumbnails or their colours change. */
+const PREPARE_ON = ["_overview", "theme", "color_max"];
+/** What the grid shows: its thumbnails and names, colours, the layers of the mode, the current layer and heads. */
+const DEPS = [...PREPARE_ON, "layer", "heads", "aggregate", "segment_start", "mode"];
+
 export function createModelView(app) {
   const canvas = h("canvas", { class: "aw-model-canvas", tabindex: "0", role: "img" });
   const hint = h("div", { class: "aw-hint", text: "every layer × head; hover for the tokens, click one to open it in the matrix view (H = mean entropy, max = largest weight)" });
   // the keyboard's focus ring: a box over the canvas, moved without repainting the grid
   const ring = h("div", { class: "aw-model-focus", "aria-hidden": "true", hidden: true, style: { position: "absolute", pointerEvents: "none", boxSizing: "border-box" } });
   const el = h("div", { class: "aw-model" }, [hint, h("div", { class: "aw-model-scroll" }, [h("div", { style: { position: "relative" } }, [canvas, ring])])]);
-  const v = { app, canvas, ring, hint, st: { ov: null, atlas: null, atlasKey: "", m: null, focus: null, error: null, dirty: true, painted: "" } };
+  const v = { app, el, canvas, ring, hint, st: { ov: null, atlas: null, atlasKey: "", m: null, focus: null, error: null, dirty: true, painted: "", job: { idle: 0 } } };
   listen(v);
   return {
     el, draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale), exportSVG: () => exportSVG(v), destroy() {},
+    idle: (shown, missed) => { if (!app.ui.bodyMax) prepareWhenIdle(v, missed, PREPARE_ON, draw); }, preparing: () => preparing(v),
     update(changed) {
       if (changed.has("_overview")) decode(v);
       if (changed.has("theme") || changed.has("color_max")) v.st.atlasKey = "";
-      if (changed.size) v.st.dirty = true; // the layer, heads, colours or names may show: repaint
+      // only what the grid shows repaints it: not which view is shown (its first showing finds it painted in idle time)
+      if (DEPS.some((k) => changed.has(k))) v.st.dirty = true;
     },
     /** Centre of (layer li, head c; c = "mean" for the mean) in canvas CSS pixels, or null when not shown. */
     locate(li, c) {

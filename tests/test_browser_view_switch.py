@@ -204,14 +204,14 @@ def test_a_hidden_view_is_shown_once_for_a_frame_out_of_sight_and_reach_after_it
     path = tmp_path / "warm.html"
     AttentionWidget(list(w / w.sum(-1, keepdims=True)), [f"w{i}" for i in range(T)], view="graph").to_html(path)
     page.goto(path.as_uri())
-    page.wait_for_function("() => new Set(window.__warm.filter((r) => !r.on).map((r) => r.view)).size >= 3", timeout=10_000)
+    page.wait_for_function("() => new Set(window.__warm.filter((r) => !r.on).map((r) => r.view)).size >= 4", timeout=10_000)
     page.wait_for_timeout(1200)  # another would come in idle time
     rec = page.evaluate("() => window.__warm")
     on = {r["view"]: r for r in rec if r["on"]}
     off = {r["view"]: r for r in rec if not r["on"]}
-    # the views that prepare while hidden (not the graph on screen, nor the model view, which does not)
-    assert sorted(on) == sorted(off) == ["aw-explain", "aw-heads", "aw-matrix"], rec
-    assert len(rec) == 6, rec  # once each
+    # the views that prepare while hidden (not the graph on screen)
+    assert sorted(on) == sorted(off) == ["aw-explain", "aw-heads", "aw-matrix", "aw-model"], rec
+    assert len(rec) == 8, rec  # once each
     for view, r in on.items():
         assert r["hidden"] and r["ariaHidden"] == "true" and r["seen"] and not r["hit"] and r["within"] and r["opacity"] < 0.01, r
         assert 1 <= off[view]["frame"] - r["frame"] <= 3 and off[view]["ariaHidden"] is None, (r, off[view])
@@ -219,7 +219,7 @@ def test_a_hidden_view_is_shown_once_for_a_frame_out_of_sight_and_reach_after_it
     show(page, "matrix")
     show(page, "graph")
     page.wait_for_timeout(1200)
-    assert len(page.evaluate("() => window.__warm")) == 6  # shown or warmed once: never again
+    assert len(page.evaluate("() => window.__warm")) == 8  # shown or warmed once: never again
     page.close()
 
 
@@ -241,4 +241,27 @@ def test_the_heads_tab_first_click_writes_nothing_in_its_view(browser, tmp_path)
     show(page, "matrix")
     page.evaluate("() => document.querySelector('.attnwidget').attnwidget.views.heads.draw()")  # drawn shown anew: the same sizes
     assert page.evaluate("() => [...document.querySelectorAll('.attnwidget canvas.aw-thumb')].map((c) => c.style.width)") == sizes
+    page.close()
+
+
+MODEL_PAINTS = """() => { window.__modelPaints = 0;
+  const f = ImageBitmapRenderingContext.prototype.transferFromImageBitmap;
+  ImageBitmapRenderingContext.prototype.transferFromImageBitmap = function (...a) {
+    if (this.canvas.classList.contains('aw-model-canvas')) window.__modelPaints++; return f.apply(this, a); }; }"""
+
+
+def test_the_model_tab_first_click_paints_nothing(browser, tmp_path):
+    """Behind the graph the model view paints its grid in idle time (js/modelview.js PREPARE_ON): its tab's first
+    click shows the grid as painted, and paints it again only when what it shows changed."""
+    page = open_copy(browser, tmp_path, layers=2, heads=4, view="graph")
+    page.locator(".attnwidget .aw-tok-query").first.wait_for(timeout=10_000)
+    page.wait_for_function("() => !document.querySelector('.attnwidget').attnwidget.warming()", timeout=10_000)
+    size = page.evaluate("() => { const c = document.querySelector('.attnwidget canvas.aw-model-canvas'); return [c.width, c.height]; }")
+    page.evaluate(MODEL_PAINTS)
+    show(page, "model")
+    assert page.evaluate("() => window.__modelPaints") == 0 and size[0] > 200 and size[1] > 100, size
+    page.locator('.attnwidget button[data-view="graph"]').click()
+    page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.set({ layer: 1 })")  # what it shows changed
+    show(page, "model")
+    assert page.evaluate("() => window.__modelPaints") == 1
     page.close()
