@@ -25,7 +25,7 @@ export function onIdle(job, dis, fn) {
 /** A hidden view (`v`: {app, el, st}) drawn by `draw(v)` once the page is idle, so that its tab's first click
  * finds it built: the first time it is hidden, then again when what it missed (`missed.changes`) holds one of
  * the traits `on`; not if it was shown since (its own frame drew it). What it missed is caught up in one idle
- * callback and the draw made in the next (the graph at T = 512: its lines chosen, 70 ms, then painted, 60),
+ * callback and the draw made in the next (the graph at T = 512: its lines chosen, 75 ms, then painted, 81),
  * so that an input waits for one of them at most. */
 export function prepareWhenIdle(v, missed, on, draw) {
   if (v.st.prepared && !on.some((d) => missed.changes.has(d))) return;

@@ -36,13 +36,16 @@ STATE = """() => {
 }"""
 
 
-def open_copy(browser, tmp_path, layers: int, heads: int, view: str):
-    """A ``to_html`` copy of ``layers`` layers of random weights ``(1, heads, T, T)``, first shown in ``view``, open in a page."""
+def open_copy(browser, tmp_path, layers: int, heads: int, view: str, init: str | None = None):
+    """A ``to_html`` copy of ``layers`` layers of random weights ``(1, heads, T, T)``, first shown in ``view``, open in a
+    page (``init``: a script run before the page's own, at DOMContentLoaded)."""
     w = np.random.default_rng(layers * 10 + heads).random((layers, 1, heads, T, T)).astype(np.float32)
     w /= w.sum(-1, keepdims=True)
     path = tmp_path / f"{view}-{layers}x{heads}.html"
     AttentionWidget(list(w) if layers > 1 else w[0], [f"w{i}" for i in range(T)], view=view).to_html(path)
     page = browser.new_page()
+    if init:
+        page.add_init_script(script=f"document.addEventListener('DOMContentLoaded', {init})")
     page.goto(path.as_uri())
     return page
 
@@ -107,7 +110,7 @@ def test_a_first_showing_after_the_warm_up_restyles_few_elements(browser, tmp_pa
     at T = 4,096)."""
     page = open_copy(browser, tmp_path, layers=2, heads=4, view="model")
     page.locator(".attnwidget canvas.aw-model-canvas").wait_for(timeout=10_000)
-    page.wait_for_timeout(2000)  # idle time: the hidden views prepared and warmed
+    page.wait_for_function("() => !document.querySelector('.attnwidget').attnwidget.warming()", timeout=10_000)
     elements = page.evaluate("() => document.querySelectorAll('.attnwidget .aw-graph *').length")
     got = restyled(browser, page, "graph")
     page.close()
@@ -179,7 +182,6 @@ WARM_RECORD = """() => {
   requestAnimationFrame(tick);
   window.__warm = [];
   const scrollH = () => document.scrollingElement.scrollHeight;
-  window.__scrollH = [];
   new MutationObserver((records) => {
     for (const m of records) {
       const v = m.target;
@@ -198,12 +200,7 @@ def test_a_hidden_view_is_shown_once_for_a_frame_out_of_sight_and_reach_after_it
     """A view that prepares itself while hidden is then shown for one frame (js/warm.js), so that its first
     showing finds the compositor's layers made: seen (visibility) but nearly transparent, aria-hidden, not hit,
     clipped to the body (the page's height unchanged); once only, and never for the view on screen."""
-    page = browser.new_page()
-    page.add_init_script(script=f"document.addEventListener('DOMContentLoaded', {WARM_RECORD})")
-    w = np.random.default_rng(3).random((2, 1, 4, T, T)).astype(np.float32)
-    path = tmp_path / "warm.html"
-    AttentionWidget(list(w / w.sum(-1, keepdims=True)), [f"w{i}" for i in range(T)], view="graph").to_html(path)
-    page.goto(path.as_uri())
+    page = open_copy(browser, tmp_path, layers=2, heads=4, view="graph", init=WARM_RECORD)
     page.wait_for_function("() => new Set(window.__warm.filter((r) => !r.on).map((r) => r.view)).size >= 4", timeout=10_000)
     page.wait_for_timeout(1200)  # another would come in idle time
     rec = page.evaluate("() => window.__warm")
