@@ -138,8 +138,9 @@ export function setText(el, text) {
   const s = String(text), w = written(el);
   if (w.text === s) return;
   w.text = s;
-  const t = el.firstChild; // a lone text node: change its data (no new node)
-  if (t && t.nodeType === 3 && !t.nextSibling && s) t.data = s; else el.textContent = s;
+  // a lone text node: change its data, "" too (no node made or dropped: the next text only changes data)
+  const t = el.firstChild;
+  if (t && t.nodeType === 3 && !t.nextSibling) t.data = s; else el.textContent = s;
 }
 
 /** Hide or show an element, writing `hidden` only when it changes (a write restyles it even when equal). */

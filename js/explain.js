@@ -229,8 +229,19 @@ function drawBlank(v, geom, shown) {
   if (!S) return;
   writeFormula(v, ["q = the pinned query's vector", "logitⱼ = q·kⱼ × 1/√key_dim", "wⱼ = softmax(logits)ⱼ"], null);
   blankWhatIf(v);
-  fillBlank(v.tb, v.app, S, geom);
+  const hd = v.app.get("head") ?? 0;
+  fillBlank(v.tb, v.app, S, geom, headValues(v.app, S, hd), v.app.headColor(hd));
   afterFill(v, shown);
+}
+
+/** Head `hd`'s value vectors before any pin, where a static copy carries them for the layer and batch shown
+ * (`_explain_values`, decoded by restore.js): {S, V: S × valueDim floats, valueDim}; else null (a live
+ * kernel sends V with a pin's numbers). */
+function headValues(app, S, hd) {
+  const f = app.get("_explain_for"); // as static.js reads it: without, the table's layer is the one shown
+  if (f && (f[0] !== (app.get("layer") | 0) || f[1] !== (app.get("batch") | 0))) return null;
+  const V = (app.get("_explain_values") || {})[String(hd)];
+  return V instanceof Float32Array && V.length && V.length % S === 0 ? { S, V, valueDim: V.length / S } : null;
 }
 
 /** After the rows are filled: measured the frame after; the table or the view shown again gets its offset

@@ -34,8 +34,10 @@ export function createTable(table) {
 /** Row j's elements, made once and reused for whichever key is in view. */
 function makeRow() {
   const td = (cls) => h("td", { class: cls });
-  const r = { j: td("aw-explain-j"), keyCell: td("aw-explain-key"), dot: td("aw-explain-num"), logit: td("aw-explain-num"),
-    weight: td("aw-explain-num aw-explain-weight"), barCell: td("aw-explain-barcell"), vec: td("aw-explain-vec"),
+  // the numbers' cells hold a text node from the start, blank before a pin: a pin changes its data only
+  const num = (cls) => { const c = td(cls); c.append(""); return c; };
+  const r = { j: td("aw-explain-j"), keyCell: td("aw-explain-key"), dot: num("aw-explain-num"), logit: num("aw-explain-num"),
+    weight: num("aw-explain-num aw-explain-weight"), barCell: td("aw-explain-barcell"), vec: td("aw-explain-vec"),
     key: h("button", { type: "button", class: "aw-explain-drop" }), bar: h("div", { class: "aw-explain-bar" }) };
   r.keyCell.append(r.key);
   r.barCell.append(r.bar);
@@ -67,7 +69,7 @@ function sameNumbers(a, b) {
 }
 
 function fillRow(app, tb, s, j, r) {
-  if (s.blank) { blankRow(app, r, j); return; }
+  if (s.blank) { blankRow(app, tb, s, j, r); return; }
   const { ex, n, w, color } = s;
   const masked = ex.mask ? ex.mask[j] === 0 : false, lifted = masked && w.unmasked, dropped = w.dropped.includes(j);
   const kept = n.allowed[j] === 1, wt = kept ? n.weights[j] : 0;
@@ -87,16 +89,19 @@ function fillRow(app, tb, s, j, r) {
   setAttrs(r.bar, { style: { transform: `scaleX(${Math.max(0, Math.min(1, wt))})`, background: color } });
 }
 
-/** Row r before a pin: key j's index and token, what every query's row shares; no numbers, no drop. */
-function blankRow(app, r, j) {
-  const toks = app.get("key_tokens"), id = `${j}|blank`;
-  if (r.id !== id || r.toks !== toks) {
-    r.id = id; r.vt = null; r.toks = toks;
-    fillKey(app, r, j, false, false, false, NO_VECTOR, true);
+/** Row r before a pin: key j's index, token and, where known (`s.vals`: a static copy's V), value vⱼ: what
+ * every query's row shares; no numbers, no drop. The pin that follows then writes numbers only: the value
+ * column, the widest of the table's, keeps its width. */
+function blankRow(app, tb, s, j, r) {
+  const toks = app.get("key_tokens"), id = `${j}|blank`, vt = s.vals ? valueTexts(tb, s.vals) : null;
+  if (r.id !== id || r.toks !== toks || r.vt !== vt) {
+    r.id = id; r.vt = vt; r.toks = toks;
+    fillKey(app, r, j, false, false, false, vt ? valueText(tb, s.vals, j) : NO_VECTOR, true);
   }
   if (r.wt !== "") { r.wt = ""; r.tr.removeAttribute("data-weight"); }
   for (const c of [r.dot, r.logit, r.weight]) setText(c, "");
-  setAttrs(r.bar, { style: { transform: "scaleX(0)" } });
+  // the head's colour already: the pin then only scales the bar
+  setAttrs(r.bar, { style: { transform: "scaleX(0)", background: s.color } });
 }
 
 const NO_VECTOR = { short: "", full: null };
@@ -124,6 +129,11 @@ function widest(a, n) {
   return neg ? -big : big;
 }
 
+/** The text of the widest value vector (the sizer's value column) of `ex`'s S × valueDim V, kept with V's texts. */
+function widestValue(tb, ex) {
+  return (valueTexts(tb, ex).widest ??= formatVector(new Float32Array(ex.valueDim).fill(widest(ex.V, ex.S * ex.valueDim))).short);
+}
+
 /** The narrowest text the number columns hold: up to ±99.999 fits without moving a column. */
 const NUMBER_FLOOR = "−00.000";
 
@@ -131,11 +141,10 @@ const NUMBER_FLOOR = "−00.000";
  * The q·k and logit columns keep the widest text they held since the keys last changed: another query's
  * numbers would move every column after them, and the browser would repaint the whole table (every pin). */
 function fillSizer(app, tb, ex, n) {
-  const S = ex.S, vt = valueTexts(tb, ex);
-  vt.widest ??= formatVector(new Float32Array(ex.valueDim).fill(widest(ex.V, S * ex.valueDim))).short;
+  const S = ex.S;
   const held = tb.sizerKeys === S ? tb.sizer.children : null;
   const wider = (k, t) => [t, NUMBER_FLOOR, held?.[k].textContent ?? ""].reduce((a, b) => (b.length > a.length ? b : a));
-  const texts = [String(S - 1), longestKey(app, tb, S), wider(2, formatNumber(widest(ex.dots, S))), wider(3, formatNumber(widest(n.logits, S))), "0.000", "", vt.widest];
+  const texts = [String(S - 1), longestKey(app, tb, S), wider(2, formatNumber(widest(ex.dots, S))), wider(3, formatNumber(widest(n.logits, S))), "0.000", "", widestValue(tb, ex)];
   texts.forEach((t, k) => setText(tb.sizer.children[k], t));
   tb.sizerKeys = S;
 }
@@ -185,16 +194,19 @@ export function fillTable(tb, app, ex, n, w, geom) {
 }
 
 /**
- * The table before a pin: its S keys' rows with their index and token, the numbers left blank, in the window
- * `geom` (fillTable's). Laid out and painted while nothing is pinned, so the first pin only writes numbers,
- * as every later pin does (building and painting the rows then took that pin 32–47 ms instead of one frame).
+ * The table before a pin: its S keys' rows with their index, token and, when `vals` ({S, V, valueDim}: the
+ * head's value vectors, S × valueDim, or null) are known, their value vectors; the numbers left blank; in the window
+ * `geom` (fillTable's) and the head's colour `color`. Laid out and painted while nothing is pinned, so the
+ * first pin only writes numbers, as every later pin does (building and painting the rows then took that pin
+ * 32–47 ms instead of one frame).
  */
-export function fillBlank(tb, app, S, geom) {
-  writeHeads(tb, 1, null);
-  tb.last = { blank: true, ex: { S } };
+export function fillBlank(tb, app, S, geom, vals = null, color = null) {
+  writeHeads(tb, 1, vals ? vals.valueDim : null);
+  tb.last = { blank: true, ex: { S }, vals, color };
   setAttrs(tb.table, { "aria-rowcount": S + 3, "data-shows": "" });
-  if (tb.sizerKeys !== S) { // else the widths a pin of these keys left stay
-    const texts = [String(S - 1), longestKey(app, tb, S), NUMBER_FLOOR, NUMBER_FLOOR, "0.000", "", ""];
+  if (tb.sizerKeys !== S || vals) { // else the widths a pin of these keys left stay
+    const held = tb.sizerKeys === S ? tb.sizer.children : null;
+    const texts = [String(S - 1), longestKey(app, tb, S), held?.[2].textContent || NUMBER_FLOOR, held?.[3].textContent || NUMBER_FLOOR, "0.000", "", vals ? widestValue(tb, vals) : ""];
     texts.forEach((t, k) => setText(tb.sizer.children[k], t));
     tb.sizerKeys = S;
   }

@@ -114,10 +114,8 @@ def test_another_head_refills_the_rows_in_view(shown, layer):
     assert rows[0]["j"] > 800, "the scroll stays where it was"
     check_rows(rows, weights[1], root.locator(".aw-explain-scroll").evaluate(BOX))
     # head 1's value vectors, not the texts of head 0's kept from before (js/explaintable.js keeps them)
-    texts = root.evaluate("(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), "
-                          "(r) => [Number(r.dataset.explainKey), r.querySelector('.aw-explain-vec').title])")
-    for j, text in texts:
-        assert text == "[" + ", ".join(f"{v:.2f}".replace("-", "−") for v in layer[2][1][j]) + "]", (j, text)
+    for j, text in root.evaluate(VALUES):
+        assert text == value_text(layer[2][1][j]), (j, text)
 
 
 def test_tab_walks_the_keys_past_the_rows_first_in_the_page(shown):
@@ -194,10 +192,19 @@ def test_the_columns_hold_their_widths_from_query_to_query(browser, tmp_path):
     page.close()
 
 
+VALUES = "(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r) => [Number(r.dataset.explainKey), r.querySelector('.aw-explain-vec').title])"
+
+
+def value_text(v) -> str:
+    """A value vector as the table's title writes it (js/format.js formatVector)."""
+    return "[" + ", ".join(f"{x:.2f}".replace("-", "−") for x in v) + "]"
+
+
 def test_before_a_pin_the_keys_rows_are_there_and_the_first_pin_only_writes_numbers(browser, layer):
-    """Nothing pinned: the table shows each key's index and token, no numbers, its keys not droppable. The
-    first pin adds no row (building and painting them then took that click 32–47 ms): it writes Keras's
-    weights into the rows already there."""
+    """Nothing pinned: the table shows each key's index, token and value vector (a static copy carries V: the
+    same for every query of a head), no numbers, its keys not droppable. The first pin adds no row and no
+    node, and rewrites no value (building and painting them then took that click 32–47 ms, the value column's
+    texts 4 ms more): it writes Keras's weights into the rows and cells already there."""
     page = browser.new_page()
     page.goto(layer[0].as_uri())
     root = page.locator(".attnwidget").first
@@ -209,13 +216,22 @@ def test_before_a_pin_the_keys_rows_are_there_and_the_first_pin_only_writes_numb
       numbers: Array.from(r.querySelectorAll('.aw-explain-num'), (c) => c.textContent).join(''), w: r.dataset.weight ?? null }))""")
     assert [k["token"] for k in keys] == [f"w{k['j']}" for k in keys] and keys[0]["j"] == 0
     assert all(k["off"] and k["numbers"] == "" and k["w"] is None for k in keys), keys[:2]
-    root.evaluate("""(el) => { window.__added = [];
-      new MutationObserver((l) => { for (const m of l) for (const n of m.addedNodes) if (n.nodeName === 'TR') window.__added.push(n); })
-        .observe(el.querySelector('.aw-explain-table'), { subtree: true, childList: true }); }""")
+    # each key's value vector, head by head (the head picker works before a pin)
+    for hd in (1, 0):
+        root.locator("select.aw-explain-head").select_option(str(hd))
+        page.wait_for_function("([el, t]) => el.querySelector('tr[data-explain-key=\"0\"] .aw-explain-vec').title === t",
+                               arg=[root.element_handle(), value_text(layer[2][hd][0])], timeout=10_000)
+        assert all(t == value_text(layer[2][hd][j]) for j, t in root.evaluate(VALUES))
+    assert root.locator(".aw-explain-table thead th").nth(6).text_content() == f"value vⱼ ({layer[2].shape[2]})"
+    root.evaluate("""(el) => { window.__added = []; window.__values = [];
+      new MutationObserver((l) => { for (const m of l) {
+        window.__added.push(...m.addedNodes);
+        if (m.target.closest?.('.aw-explain-vec') || m.target.parentElement?.closest('.aw-explain-vec')) window.__values.push(m.type);
+      } }).observe(el.querySelector('.aw-explain-table tbody'), { subtree: true, childList: true, characterData: true, attributes: true }); }""")
     root.locator(f'button[data-explain-query="{QUERY}"]').click()
     page.wait_for_function(f"(el) => el.querySelector('.aw-explain-table').dataset.shows === '{QUERY},0'", arg=root.element_handle(), timeout=10_000)
     page.wait_for_timeout(150)  # the frame after the pin measures the rows and places them again
-    assert page.evaluate("() => window.__added.length") == 0
+    assert page.evaluate("() => [window.__added.length, window.__values]") == [0, []]
     check_rows(root.evaluate(ROWS), layer[1][0, QUERY], root.locator(".aw-explain-scroll").evaluate(BOX))
     page.close()
 
