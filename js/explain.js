@@ -37,7 +37,9 @@ export function createExplain(app) {
   const down = h("button", { type: "button", class: "aw-btn aw-explain-step", "data-explain-step": "1", title: "next query (ArrowDown)", "aria-label": "next query", text: "▼" });
   const title = h("span", { class: "aw-explain-title" });
   const headSel = h("select", { class: "aw-select aw-explain-head", "aria-label": "head to explain" });
-  const nav = h("div", { class: "aw-explain-nav" }, [up, down, title, h("label", { class: "aw-ctl" }, [h("span", { class: "aw-ctl-label", text: "head" }), headSel])]);
+  // what to do while nothing is pinned: on the nav's line, where it goes without moving the table below
+  const hint = h("span", { class: "aw-explain-hint", text: PIN_MESSAGE });
+  const nav = h("div", { class: "aw-explain-nav" }, [up, down, title, h("label", { class: "aw-ctl" }, [h("span", { class: "aw-ctl-label", text: "head" }), headSel]), hint]);
   const strip = createStrip(app);
   const formula = h("div", { class: "aw-explain-formula" });
   const message = h("div", { class: "aw-explain-message", role: "status" });
@@ -48,7 +50,7 @@ export function createExplain(app) {
   const wi = buildWhatIf();
   const el = h("div", { class: "aw-explain", tabindex: "0", "aria-label": "explain: ArrowUp/ArrowDown walk through the query tokens, Esc releases" },
     [nav, strip.el, formula, wi.el, message, h("div", { class: "aw-explain-tablebox" }, [scroll, waitNote])]);
-  const v = { app, el, up, down, title, headSel, strip, formula, wi, message, waitNote, table, tb: createTable(table), scroll,
+  const v = { app, el, up, down, title, hint, headSel, strip, formula, wi, message, waitNote, table, tb: createTable(table), scroll,
     st: { dirty: true, refocus: null, scrollTop: null, maxH: 0, job: { idle: 0 } } };
   v.wait = createWait(() => { v.st.dirty = true; app.invalidate(); });
   listen(v);
@@ -169,6 +171,7 @@ function drawNav(v, sq, hd) {
   setAttrs(v.up, { disabled: sq == null ? !n : sq <= 0 });
   setAttrs(v.down, { disabled: sq == null ? !n : sq >= n - 1 });
   setText(v.title, sq == null ? "no query pinned" : `query ${sq} ‘${app.label("query", sq)}’ · ${app.headName(hd)}`);
+  setHidden(v.hint, sq != null || off);
 }
 
 function draw(v) {
@@ -197,7 +200,7 @@ function draw(v) {
   setHidden(v.waitNote, !late);
   if (off) { say(v, app.get("_explain_left_out") || NO_LAYER_MESSAGE); return; }
   remeasure(v.tb, `${ui.scale}|${JSON.stringify(ui.theme)}`); // rows of another height: measured after the fill
-  if (sq == null) { say(v, PIN_MESSAGE); drawBlank(v, geom, shown); return; }
+  if (sq == null) { say(v, ""); drawBlank(v, geom, shown); return; }
   if (ex && ex.error) { say(v, `explain: ${ex.error}`); return; }
   if (!ex) {
     say(v, app.ui.static ? elsewhere(app) : WAIT_MESSAGE);

@@ -8,6 +8,7 @@ import { h, setText, setAttrs, setHidden } from "./dom.js";
 import { formatNumber, formatVector, formatStat } from "./format.js";
 
 const COLS = 7;
+const SIZER_CLASS = ["", "", "aw-explain-num", "aw-explain-num", "aw-explain-num aw-explain-weight", "", "aw-explain-vec"];
 /** A row's height (CSS px) until one is measured (measureRows), the frame after the rows are first shown. */
 const ROW_GUESS = 20;
 /** Rows filled beyond each edge of the view: a Tab or a wheel step finds its row there. */
@@ -16,7 +17,8 @@ const PAD = 8;
 /** The table's parts, made once: head, sizer, spacers, the pool of rows, sum and output rows. */
 export function createTable(table) {
   const head = h("tr", {}, Array.from({ length: COLS }, () => h("th")));
-  const sizer = h("tr", { class: "aw-explain-sizer", "aria-hidden": "true" }, Array.from({ length: COLS }, (_, k) => h("td", { class: k === 6 ? "aw-explain-vec" : "" })));
+  // the sizer's cells styled as the rows' (the weights are bold): a column as wide as its widest text
+  const sizer = h("tr", { class: "aw-explain-sizer", "aria-hidden": "true" }, Array.from({ length: COLS }, (_, k) => h("td", { class: SIZER_CLASS[k] })));
   const gap = () => h("tr", { class: "aw-explain-gap", "aria-hidden": "true" }, [h("td", { colspan: String(COLS) })]);
   const above = gap(), below = gap();
   const sumCells = Array.from({ length: COLS }, () => h("td"));
@@ -136,6 +138,8 @@ function widestValue(tb, ex) {
 
 /** The narrowest text the number columns hold: up to ±99.999 fits without moving a column. */
 const NUMBER_FLOOR = "−00.000";
+/** The weight column's: the row Σ's text, which a pin writes into the table's foot. */
+const WEIGHT_FLOOR = "Σ = 0.000";
 
 /** The sizer row: each column's widest text over all S keys, so the columns do not move as rows scroll in.
  * The q·k and logit columns keep the widest text they held since the keys last changed: another query's
@@ -144,7 +148,7 @@ function fillSizer(app, tb, ex, n) {
   const S = ex.S;
   const held = tb.sizerKeys === S ? tb.sizer.children : null;
   const wider = (k, t) => [t, NUMBER_FLOOR, held?.[k].textContent ?? ""].reduce((a, b) => (b.length > a.length ? b : a));
-  const texts = [String(S - 1), longestKey(app, tb, S), wider(2, formatNumber(widest(ex.dots, S))), wider(3, formatNumber(widest(n.logits, S))), "0.000", "", widestValue(tb, ex)];
+  const texts = [String(S - 1), longestKey(app, tb, S), wider(2, formatNumber(widest(ex.dots, S))), wider(3, formatNumber(widest(n.logits, S))), WEIGHT_FLOOR, "", widestValue(tb, ex)];
   texts.forEach((t, k) => setText(tb.sizer.children[k], t));
   tb.sizerKeys = S;
 }
@@ -206,7 +210,7 @@ export function fillBlank(tb, app, S, geom, vals = null, color = null) {
   setAttrs(tb.table, { "aria-rowcount": S + 3, "data-shows": "" });
   if (tb.sizerKeys !== S || vals) { // else the widths a pin of these keys left stay
     const held = tb.sizerKeys === S ? tb.sizer.children : null;
-    const texts = [String(S - 1), longestKey(app, tb, S), held?.[2].textContent || NUMBER_FLOOR, held?.[3].textContent || NUMBER_FLOOR, "0.000", "", vals ? widestValue(tb, vals) : ""];
+    const texts = [String(S - 1), longestKey(app, tb, S), held?.[2].textContent || NUMBER_FLOOR, held?.[3].textContent || NUMBER_FLOOR, WEIGHT_FLOOR, "", vals ? widestValue(tb, vals) : ""];
     texts.forEach((t, k) => setText(tb.sizer.children[k], t));
     tb.sizerKeys = S;
   }

@@ -117,7 +117,7 @@ def test_arrow_keys_walk_the_pin_and_esc_releases(session):
     assert state(nb)["q"] == 6
     view.focus()
     page.keyboard.press("Escape")
-    page.wait_for_function("(el) => el.querySelector('.aw-explain-message').textContent.startsWith('pin a query token')",
+    page.wait_for_function("(el) => !el.querySelector('.aw-explain-hint').hidden && el.querySelector('.aw-explain-message').hidden",
                            arg=root.element_handle(), timeout=10_000)
     py = state(nb)
     assert py["q"] is None and py["explain"] is None

@@ -210,7 +210,8 @@ def test_before_a_pin_the_keys_rows_are_there_and_the_first_pin_only_writes_numb
     root = page.locator(".attnwidget").first
     page.wait_for_function("(el) => el.querySelectorAll('tr[data-explain-key]').length > 0", arg=root.element_handle(), timeout=10_000)
     assert root.locator(".aw-explain-table").get_attribute("data-shows") == ""
-    assert root.locator(".aw-explain-message").text_content().startswith("pin a query token")
+    # what to do, on the nav's line: the message above the table stays hidden, so the pin moves nothing
+    assert root.locator(".aw-explain-hint").text_content().startswith("pin a query token") and root.locator(".aw-explain-message").is_hidden()
     keys = root.evaluate("""(el) => Array.from(el.querySelectorAll('tr[data-explain-key]'), (r) => ({ j: Number(r.dataset.explainKey),
       token: r.querySelector('.aw-explain-drop').textContent, off: r.querySelector('.aw-explain-drop').disabled,
       numbers: Array.from(r.querySelectorAll('.aw-explain-num'), (c) => c.textContent).join(''), w: r.dataset.weight ?? null }))""")
@@ -228,10 +229,13 @@ def test_before_a_pin_the_keys_rows_are_there_and_the_first_pin_only_writes_numb
         window.__added.push(...m.addedNodes);
         if (m.target.closest?.('.aw-explain-vec') || m.target.parentElement?.closest('.aw-explain-vec')) window.__values.push(m.type);
       } }).observe(el.querySelector('.aw-explain-table tbody'), { subtree: true, childList: true, characterData: true, attributes: true }); }""")
+    table, widths = root.locator(".aw-explain-table").evaluate(BOX), root.evaluate(WIDTHS)
     root.locator(f'button[data-explain-query="{QUERY}"]').click()
     page.wait_for_function(f"(el) => el.querySelector('.aw-explain-table').dataset.shows === '{QUERY},0'", arg=root.element_handle(), timeout=10_000)
     page.wait_for_timeout(150)  # the frame after the pin measures the rows and places them again
     assert page.evaluate("() => [window.__added.length, window.__values]") == [0, []]
+    # nor moves the table or a column (the row Σ's text, bold, widened the weights' before the sizer held it)
+    assert root.locator(".aw-explain-table").evaluate(BOX) == table and root.evaluate(WIDTHS) == widths
     check_rows(root.evaluate(ROWS), layer[1][0, QUERY], root.locator(".aw-explain-scroll").evaluate(BOX))
     page.close()
 
