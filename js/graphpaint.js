@@ -4,7 +4,8 @@
 import { paintCanvas } from "./dom.js";
 import { rowCenter, segmentY, clamp } from "./layout.js";
 import { pinned } from "./graphtokens.js";
-import { SIGN_POS, SIGN_NEG, linesOf, mergeLines } from "./lines.js";
+import { SIGN_POS, SIGN_NEG } from "./lines.js";
+import { linesOf, mergeLines } from "./linesof.js";
 import { diverging, rgbToHex, parseColor } from "./colors.js";
 import { layer, blit, sameDeps, whenIdle } from "./layers.js";
 

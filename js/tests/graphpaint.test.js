@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { selectLines, mergeLines } from "../lines.js";
+import { selectLines } from "../lines.js";
+import { mergeLines } from "../linesof.js";
 import { decodeData } from "../protocol.js";
 import { graphLayout } from "../layout.js";
 import { createLayers } from "../layers.js";

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { selectLines, linesOf } from "../lines.js";
+import { selectLines } from "../lines.js";
+import { linesOf } from "../linesof.js";
 
 // 2 heads × 3 queries × 4 keys of bytes, some below the threshold
 function data() {
