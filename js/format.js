@@ -33,9 +33,11 @@ export function formatStat(v, digits) {
   return Number.isFinite(v) ? v.toFixed(digits) : "–";
 }
 
-/** A count with the reader's thousands separators. */
+/** A count with a comma between thousands, as Python's f"{n:,}" writes it (the messages of both sides agree).
+ * Not toLocaleString: its first call loads the locale's data, 17 ms of whichever frame or idle task asks first. */
 export function formatCount(n) {
-  return n.toLocaleString();
+  const s = String(Math.trunc(Math.abs(n))).replace(/\B(?=(\d{3})+$)/g, ",");
+  return n < 0 ? `−${s}` : s;
 }
 
 /** A number for a table cell: fixed decimals, a true minus sign, −∞, an exponent when huge. */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rawScale, formatValue, formatTick, formatCompact, formatStat, formatNumber, formatVector, svgNumber } from "../format.js";
+import { rawScale, formatValue, formatTick, formatCompact, formatStat, formatNumber, formatVector, svgNumber, formatCount } from "../format.js";
 
 test("formatValue", () => {
   assert.equal(formatValue(0.23141), "0.2314");
@@ -43,4 +43,9 @@ test("rawScale: the span of raw scores with true minus signs; nothing for probab
   assert.equal(rawScale({ probability: false, lo: -0.41072, hi: 0.93531 }), "not probabilities (raw scores), scale −0.4107 … 0.9353");
   assert.equal(rawScale({ probability: false, lo: -2e-5, hi: 3 }), "not probabilities (raw scores), scale −2.000e-5 … 3.0000");
   assert.equal(rawScale({ probability: true, lo: 0, hi: 1 }), "");
+});
+
+test("formatCount groups thousands with commas, as Python's f\"{n:,}\"", () => {
+  assert.deepEqual([0, 7, 999, 1000, 98304, 1234567, 1e9].map(formatCount), ["0", "7", "999", "1,000", "98,304", "1,234,567", "1,000,000,000"]);
+  assert.equal(formatCount(-4096), "−4,096");
 });
