@@ -18,27 +18,48 @@ export function h(tag, attrs = {}, children = []) {
  * (`dis`, its Disposer). For work a hidden view does ahead of the click that shows it. */
 export function onIdle(job, dis, fn) {
   if (job.idle) return;
-  job.idle = idleLater(() => { job.idle = 0; fn(); });
+  job.idle = idleLater((deadline) => { job.idle = 0; fn(deadline); });
   job.off ??= dis.add(() => { if (job.idle) cancelIdle(job.idle); });
 }
 
 /** A hidden view (`v`: {app, el, st}) drawn by `draw(v)` once the page is idle, so that its tab's first click
  * finds it built: the first time it is hidden, then again when what it missed (`missed.changes`) holds one of
  * the traits `on`; not if it was shown since (its own frame drew it). What it missed is caught up in one idle
- * callback and the draw made in the next (the graph at T = 512: its lines chosen, 75 ms, then painted, 81),
- * so that an input waits for one of them at most. */
-export function prepareWhenIdle(v, missed, on, draw) {
+ * callback and the draw made in the next, so that an input waits for one of them at most; `ahead()`, if given,
+ * returns the steps (a generator, or null: none) of work the catch-up would otherwise do in one piece, run
+ * before it in slices of idle time (the graph at T = 512 chooses its lines there: 40-70 ms in one piece). */
+export function prepareWhenIdle(v, missed, on, draw, ahead = null) {
   if (v.st.prepared && !on.some((d) => missed.changes.has(d))) return;
   v.st.prepared = true;
+  const hidden = () => v.el.hidden;
   const drawn = () => {
-    if (!v.el.hidden) return;
+    if (!hidden()) return;
     missed.catchUp(); // what came since the first step, if anything
     draw(v);
   };
-  onIdle(v.st.job, v.app.dis, () => {
-    if (!v.el.hidden) return;
+  const caught = () => {
+    if (!hidden()) return;
     missed.catchUp();
     onIdle(v.st.job, v.app.dis, drawn);
+  };
+  const steps = ahead?.(), later = () => onIdle(v.st.job, v.app.dis, caught);
+  if (steps) stepWhenIdle(v.st.job, v.app.dis, steps, later, hidden); else later();
+}
+
+/** The most time (ms) stepWhenIdle takes of an idle callback: its deadline may leave 50 ms, which an input
+ * arriving then would wait for. */
+export const SLICE_MS = 6;
+
+/** The generator `steps` run in idle time, steps for up to SLICE_MS per idle callback (one step at least) while
+ * its deadline leaves time, then `done()`; given up as soon as `go()` is false (a view shown does the work in
+ * its own frame). */
+export function stepWhenIdle(job, dis, steps, done, go) {
+  onIdle(job, dis, function slice(deadline) {
+    if (!go()) return;
+    const end = performance.now() + SLICE_MS;
+    let r;
+    do r = steps.next(); while (!r.done && performance.now() < end && (deadline?.timeRemaining() ?? 0) > 1);
+    if (r.done) done(); else onIdle(job, dis, slice);
   });
 }
 

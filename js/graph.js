@@ -3,7 +3,7 @@
 
 import { h, setText, setHidden, recheckScroll, prepareWhenIdle, preparing } from "./dom.js";
 import { rowCenter, canvasSize, clamp } from "./layout.js";
-import { selectLines, selectExactLines } from "./lines.js";
+import { selectLines, selectLinesSteps, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
 import { pinned, buildTokens, placeTokens, renderWindow, markPinned, reveal, focusToken } from "./graphtokens.js";
 import { geometry, paintScreen } from "./graphpaint.js";
@@ -44,12 +44,12 @@ export function createGraph(app) {
   const v = {
     app, el, notice, legend, scroller, content, mid, canvas, canvases, pinDot, cols,
     st: { sel: null, extra: null, lay: null, buttons: { query: new Map(), key: new Map() }, labels: { query: [], key: [] },
-      widths: { query: 60, key: 60 }, geom: null, built: false, top: 0, layers: createLayers(), shown: {}, job: { idle: 0 } },
+      widths: { query: 60, key: 60 }, geom: null, built: false, top: 0, layers: createLayers(), shown: {}, job: { idle: 0 }, ahead: null },
   };
   listen(v);
   return {
     el, update: (changed) => update(v, changed), draw: () => draw(v),
-    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw), preparing: () => preparing(v),
+    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw, () => linesAhead(v, missed)), preparing: () => preparing(v),
     exportCanvas: (scale) => exportCanvas(v, scale),
     exportSVG: () => exportSVG(v), focusToken: (side, index) => focusToken(v, side, index), destroy: () => dropLayers(v.st.layers),
   };
@@ -107,9 +107,24 @@ function placePin(v, g) {
   for (const [k, val] of Object.entries(style)) if (pinDot.style[k] !== val) pinDot.style[k] = val;
 }
 
+/** What selectLines is asked for the traits as they are now. */
+const lineOptions = (app) => ({ heads: app.get("heads"), threshold: app.get("threshold"), topK: app.get("top_k"), aggregate: app.get("aggregate") });
+
+/** Hidden, with new data or line traits (`missed.changes`): the lines chosen in steps of idle time (dom.js
+ * prepareWhenIdle), ahead of the catch-up, whose recomputeLines then takes them. Else null: nothing to choose. */
+function linesAhead(v, missed) {
+  const { app, st } = v;
+  if (!app.data || (st.sel && !LINE_KEYS.some((k) => missed.changes.has(k)))) return null;
+  return (function* () {
+    const d = app.data, opts = lineOptions(app);
+    st.ahead = { d, key: JSON.stringify(opts), sel: yield* selectLinesSteps(d, opts) };
+  })();
+}
+
 function recomputeLines(v) {
-  const { app, st } = v, d = app.data;
-  st.sel = d ? selectLines(d, { heads: app.get("heads"), threshold: app.get("threshold"), topK: app.get("top_k"), aggregate: app.get("aggregate") }) : null;
+  const { app, st } = v, d = app.data, opts = lineOptions(app), got = st.ahead;
+  st.ahead = null; // chosen ahead for these data and traits, or chosen now
+  st.sel = !d ? null : got && got.d === d && got.key === JSON.stringify(opts) ? got.sel : selectLines(d, opts);
   const msgs = [];
   if (st.sel && !st.sel.heads.length) msgs.push("no heads selected: click a head swatch to show it");
   if (st.sel?.sparse) msgs.push(`${formatCount(d.Q)} × ${formatCount(d.K)} tokens: lines come from each query's ${d.k} strongest keys per head; a pinned token's from its exact weights`);

@@ -8,7 +8,7 @@
 import { rangeTable, maskColors } from "./colors.js";
 import { heatImage, colorRange } from "./heatmap.js";
 import { aggregate } from "./lines.js";
-import { h, paintCanvas, idleLater } from "./dom.js";
+import { h, paintCanvas, idleLater, SLICE_MS } from "./dom.js";
 
 /** Pixels of kept heat maps beyond which the oldest are let go (8 heads × 1024²: 32 MiB). */
 export const HEAT_BUDGET = 8 << 20;
@@ -106,7 +106,8 @@ export function prepareHeads(cache, jobs, sig = "") {
   let n = 0, hd = 0;
   const step = (deadline) => {
     if (job !== cache.job) return;
-    while (n < jobs.length && (!deadline || deadline.timeRemaining() > 2)) {
+    const end = performance.now() + SLICE_MS; // not all of a 50 ms deadline: an input then would wait for it
+    while (n < jobs.length && (!deadline || (deadline.timeRemaining() > 2 && performance.now() < end))) {
       const { d, g, key, paint, n: count } = jobs[n];
       if (cache.pixels + g.R * g.C > HEAT_BUDGET) return;
       if (!isPainted(cache, d, key(hd))) paint(hd);
