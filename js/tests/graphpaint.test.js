@@ -6,7 +6,8 @@ import { decodeData } from "../protocol.js";
 import { graphLayout } from "../layout.js";
 import { createLayers } from "../layers.js";
 import { headColor } from "../colors.js";
-import { geometry, paintScreen, paintLines } from "../graphpaint.js";
+import { geometry, paintScreen } from "../graphpaint.js";
+import { paintLines } from "../graphlines.js";
 
 // A 2D context that records what is stroked: per stroke(), its style, opacity and subpaths.
 function recorder() {
