@@ -25,13 +25,19 @@ export function onIdle(job, dis, fn) {
 /** A hidden view (`v`: {app, el, st}) drawn by `draw(v)` once the page is idle, so that its tab's first click
  * finds it built: the first time it is hidden, then again when what it missed (`missed.changes`) holds one of
  * the traits `on`; not if it was shown since (its own frame drew it). What it missed is caught up in one idle
- * callback and the draw made in the next, so that an input waits for one of them at most; `ahead()`, if given,
- * returns the steps (a generator, or null: none) of work the catch-up would otherwise do in one piece, run
- * before it in slices of idle time (the graph at T = 512 chooses its lines there: 40-70 ms in one piece). */
-export function prepareWhenIdle(v, missed, on, draw, ahead = null) {
+ * callback and the draw made in another, so that an input waits for one of them at most. `ahead.choose()` and
+ * `ahead.paint()`, if given, return the steps (a generator, or null: none) of work the catch-up and the draw
+ * would otherwise do in one piece, run before each in slices of idle time (the graph at T = 512 chooses its
+ * lines, 40-70 ms in one piece, and paints them, 50-55 ms). */
+export function prepareWhenIdle(v, missed, on, draw, ahead = {}) {
   if (v.st.prepared && !on.some((d) => missed.changes.has(d))) return;
   v.st.prepared = true;
-  const hidden = () => v.el.hidden;
+  const { job } = v.st, dis = v.app.dis, hidden = () => v.el.hidden;
+  // steps() in slices, then next() in an idle callback of its own
+  const after = (steps, next) => {
+    const s = steps?.();
+    if (s) stepWhenIdle(job, dis, s, () => onIdle(job, dis, next), hidden); else onIdle(job, dis, next);
+  };
   const drawn = () => {
     if (!hidden()) return;
     missed.catchUp(); // what came since the first step, if anything
@@ -40,10 +46,9 @@ export function prepareWhenIdle(v, missed, on, draw, ahead = null) {
   const caught = () => {
     if (!hidden()) return;
     missed.catchUp();
-    onIdle(v.st.job, v.app.dis, drawn);
+    after(ahead.paint, drawn);
   };
-  const steps = ahead?.(), later = () => onIdle(v.st.job, v.app.dis, caught);
-  if (steps) stepWhenIdle(v.st.job, v.app.dis, steps, later, hidden); else later();
+  after(ahead.choose, caught);
 }
 
 /** The most time (ms) stepWhenIdle takes of an idle callback: its deadline may leave 50 ms, which an input

@@ -6,7 +6,7 @@ import { rowCenter, canvasSize, clamp } from "./layout.js";
 import { selectLines, selectLinesSteps, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
 import { pinned, buildTokens, placeTokens, renderWindow, markPinned, reveal, focusToken } from "./graphtokens.js";
-import { geometry, paintScreen } from "./graphpaint.js";
+import { geometry, paintScreen, paintBaseSteps } from "./graphpaint.js";
 import { createLayers, dropLayers } from "./layers.js";
 import { exportCanvas, exportSVG } from "./graphexport.js";
 import { SIGN_POS, SIGN_NEG } from "./lines.js";
@@ -49,7 +49,8 @@ export function createGraph(app) {
   listen(v);
   return {
     el, update: (changed) => update(v, changed), draw: () => draw(v),
-    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw, () => linesAhead(v, missed)), preparing: () => preparing(v),
+    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw, { choose: () => linesAhead(v, missed), paint: () => paintAhead(v) }),
+    preparing: () => preparing(v),
     exportCanvas: (scale) => exportCanvas(v, scale),
     exportSVG: () => exportSVG(v), focusToken: (side, index) => focusToken(v, side, index), destroy: () => dropLayers(v.st.layers),
   };
@@ -86,14 +87,20 @@ function draw(v) {
   if (st.reveal) { reveal(v, st.reveal.side, st.reveal.index, true); st.reveal = null; }
   renderWindow(v);
   markPinned(v);
-  const g = geometry(v, app.ui.width, st.top);
-  const size = canvasSize(g.midW, st.lay.viewH, pixelRatio(app.ui));
+  const g = screenGeometry(v);
   const midW = `${g.midW}px`;
   if (v.mid.style.width !== midW) v.mid.style.width = midW; // the band between the columns, centred
-  paintScreen(v, { ...g, yMin: 0, yMax: size.cssH, size });
+  paintScreen(v, g);
   placePin(v, g);
   st.geom = g;
   if (st.recheck) { st.recheck = false; recheckScroll(v.scroller, () => st.top, (top) => { st.top = top; app.invalidate(); }); }
+}
+
+/** Where the screen's canvases put the lines (graphpaint.js geometry), their size and the rows they show. */
+function screenGeometry(v) {
+  const { app, st } = v, g = geometry(v, app.ui.width, st.top);
+  const size = canvasSize(g.midW, st.lay.viewH, pixelRatio(app.ui));
+  return { ...g, yMin: 0, yMax: size.cssH, size };
 }
 
 /** The pin's marker (as graphpaint's paintPin draws it) at the pinned token's end of its lines, in content coordinates. */
@@ -119,6 +126,12 @@ function linesAhead(v, missed) {
     const d = app.data, opts = lineOptions(app);
     st.ahead = { d, key: JSON.stringify(opts), sel: yield* selectLinesSteps(d, opts) };
   })();
+}
+
+/** After the catch-up, the lines' layer painted in steps of idle time (graphpaint.js paintBaseSteps): the draw
+ * that follows finds it painted (100,000 lines at T = 512: 50-55 ms in one piece). */
+function paintAhead(v) {
+  return v.app.data && v.st.lay ? paintBaseSteps(v, screenGeometry(v)) : null;
 }
 
 function recomputeLines(v) {

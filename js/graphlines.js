@@ -2,6 +2,7 @@
 // (graphpaint.js says which lines, onto which canvas). DOM-free: any 2D context, or the SVG recorder.
 
 import { linesOf, mergeLines } from "./linesof.js";
+import { drain } from "./steps.js";
 import { rgbToHex, parseColor } from "./colors.js";
 
 const LEVELS = 20;
@@ -33,6 +34,15 @@ function maxWeight(s) {
  * token's lines; default both (or every line, unfaded, with nothing active).
  */
 export function paintLines(ctx, g) {
+  drain(paintLinesSteps(ctx, g));
+}
+
+/** Lines read or stroked between two yields of paintLinesSteps (about 6 ms of a 2-core machine's time). */
+export const STEP_LINES = 8192;
+
+/** paintLines in steps: yields every STEP_LINES lines read, and after a bucket's path once STEP_LINES lines were
+ * stroked since the last yield (a path is never split: lines of one path do not darken where they cross). */
+export function* paintLinesSteps(ctx, g) {
   const { sel, active } = g;
   const anyActive = Boolean(active) || g.layer === "background";
   const passes = g.layer === "background" ? [0] : g.layer === "active" ? [1] : active ? [0, 1] : [0];
@@ -54,10 +64,10 @@ export function paintLines(ctx, g) {
         if (lvl > 0) items.push({ ya, yb, head: s.head[c], lvl });
       };
       if (on) for (const c of linesOf(s, active.side, active.index)) put(c);
-      else for (let c = 0; c < s.n; c++) if (!isOn(s, c, active)) put(c);
+      else for (let c = 0; c < s.n; c++) { if (!isOn(s, c, active)) put(c); if ((c + 1) % STEP_LINES === 0) yield; }
     }
     const buckets = (on && g.merge && g.nh > 1 && merged(items, g.color)) || bucketed(items, g.color);
-    strokeBuckets(ctx, g, buckets, (on ? 2 : sel.n > 5000 ? 1 : 1.4) * (g.unit || 1), on ? g.hairlines : 0);
+    yield* strokeBuckets(ctx, g, buckets, (on ? 2 : sel.n > 5000 ? 1 : 1.4) * (g.unit || 1), on ? g.hairlines : 0);
   }
   ctx.globalAlpha = 1;
 }
@@ -102,16 +112,17 @@ function merged(items, color) {
  * line as strands one device pixel apart, each a hairline (1 device pixel wide), which a software
  * rasterizer draws several times faster than one wide antialiased stroke (500 lines: 8 ms, not 25).
  */
-function strokeBuckets(ctx, g, buckets, width, r) {
+function* strokeBuckets(ctx, g, buckets, width, r) {
   const strands = r ? Math.max(1, Math.round(width * r)) : 1;
   const offsets = Array.from({ length: strands }, (_, k) => (k - (strands - 1) / 2) / (r || 1));
-  ctx.lineWidth = r ? 1 / r : width;
+  let stroked = 0;
   for (const b of [...buckets.values()].sort((p, q) => p.lvl - q.lvl)) {
-    ctx.globalAlpha = b.lvl / LEVELS;
-    ctx.strokeStyle = b.color;
+    // all of the state a path needs, set for each: a step's canvas may be handed over in between (layers.js)
+    Object.assign(ctx, { lineCap: "round", lineWidth: r ? 1 / r : width, globalAlpha: b.lvl / LEVELS, strokeStyle: b.color });
     ctx.beginPath();
     for (let c = 0; c < b.ya.length; c++) for (const o of offsets) { ctx.moveTo(g.x0, b.ya[c] + o); ctx.lineTo(g.x1, b.yb[c] + o); }
     ctx.stroke();
+    if ((stroked += b.ya.length) >= STEP_LINES) { stroked = 0; yield true; } // true: painted (layers.js)
   }
 }
 

@@ -6,8 +6,9 @@ import { rowCenter, segmentY, clamp } from "./layout.js";
 import { pinned } from "./graphtokens.js";
 import { SIGN_POS, SIGN_NEG } from "./lines.js";
 import { diverging, rgbToHex } from "./colors.js";
-import { paintLines } from "./graphlines.js";
-import { layer, blit, sameDeps, whenIdle } from "./layers.js";
+import { paintLines, paintLinesSteps } from "./graphlines.js";
+import { layerSteps, blit, sameDeps, whenIdle } from "./layers.js";
+import { drain } from "./steps.js";
 
 
 /** The colour of a line of head `hd`: its head's, the accent for an aggregate, blue / red by sign. */
@@ -78,10 +79,9 @@ export function paintScreen(v, g) {
     ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
   const lines = linesFor(v, g, act);
   const name = act ? "faded" : "plain";
-  const image = act ? fadedLayer(L, size, lines, base)
-    : layer(L, "plain", base, size, (c) => lines && paintLines(c, { ...lines, active: null }));
+  const image = drain(baseLayer(v, g, name, false));
   if (!act && !sameDeps(L.slots.faded, base)) {
-    whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) fadedLayer(L, size, lines, base); });
+    whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) drain(baseLayer(v, g, "faded", false)); });
   }
   onto(v, "base", [name, L.slots[name].serial], size, (c) => { blit(c, image); paintSegments(c, v, g); });
   onto(v, "active", act ? [...base, act.side, act.index, app.exact] : [], size, (c) => {
@@ -112,8 +112,18 @@ function baseDeps(v, g) {
   return [st.sel, st.extra, st.lay, st.top, g.x0, g.x1, app.ui.theme, app.get("palette"), app.ui.scale, app.data];
 }
 
-function fadedLayer(L, size, lines, deps) {
-  return layer(L, "faded", deps, size, (c) => lines && paintLines(c, { ...lines, active: null, extra: null, layer: "background" }));
+/** Layer `name` of the base canvas for `g`: "plain", every line, or "faded", every line as behind an active
+ * token; painted in steps if `sliced` (layers.js layerSteps: a generator that returns the layer's image), or
+ * not at all if it is painted for `g` already. */
+function baseLayer(v, g, name, sliced) {
+  const lines = linesFor(v, g, null), opts = name === "faded" ? { extra: null, layer: "background" } : {};
+  return layerSteps(v.st.layers, name, baseDeps(v, g), g.size, function* (c) { if (lines) yield* paintLinesSteps(c, { ...lines, ...opts }); }, sliced);
+}
+
+/** The base canvas's layer for `g` (the screen's, paintScreen's), painted in steps ahead of the frame that shows
+ * it: in idle time, while the view is hidden (graph.js). A generator. */
+export function paintBaseSteps(v, g) {
+  return baseLayer(v, g, activeToken(v.app) ? "faded" : "plain", true);
 }
 
 /** The divider between two segments (segment_start) across the gutters, level with the token columns' own

@@ -1,5 +1,7 @@
 // Which lines the graph draws: threshold, top-k per token, automatic cap, aggregation. DOM-free.
 
+import { drain } from "./steps.js";
+
 export const DEFAULT_CAP = 100000;
 /** Head codes of a difference's lines (signed data, lo < 0 < hi): drawn by sign, not by head. */
 export const SIGN_POS = -2, SIGN_NEG = -3;
@@ -68,8 +70,7 @@ function topIndices(vals, off, len, k, minV, keep) {
  *          total: lines that passed the threshold before any top-k}.
  */
 export function selectLines(data, opts = {}) {
-  const steps = selectLinesSteps(data, opts);
-  for (;;) { const r = steps.next(); if (r.done) return r.value; }
+  return drain(selectLinesSteps(data, opts));
 }
 
 /** Values a step of selectLinesSteps reads, about (1.5 ms of a 2-core machine's time). */

@@ -37,10 +37,15 @@ RECORD = """async ([view, first, then]) => {
   return seen; }"""
 
 
-# The page's first frames, then two idle periods: what the hidden views prepare in idle time (the graph's
-# lines, the matrix's heat maps: js/dom.js prepareWhenIdle, js/matrixprep.js) is done before a write is recorded.
-SETTLED = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() =>
-  requestIdleCallback(() => requestIdleCallback(done, { timeout: 3000 }), { timeout: 3000 }))))"""
+# The page's first frames, then what the hidden views prepare in idle time (the graph's lines, in steps, the
+# matrix's heat maps: js/dom.js prepareWhenIdle, js/matrixprep.js) and their warm-ups (js/warm.js, which come
+# after), then two idle periods: all done before a write is recorded.
+SETTLED = """() => new Promise((done) => {
+  const root = document.querySelector('.attnwidget');
+  const idle = () => requestIdleCallback(() => requestIdleCallback(done, { timeout: 3000 }), { timeout: 3000 });
+  const wait = () => (root.attnwidget.warming() ? setTimeout(wait, 50) : idle());
+  requestAnimationFrame(() => requestAnimationFrame(wait));
+})"""
 
 
 @pytest.fixture(scope="module")

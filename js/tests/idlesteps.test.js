@@ -47,13 +47,14 @@ test("prepareWhenIdle: the steps ahead, then the catch-up and the draw, each in 
   const idle = idleQueue(), log = [];
   const v = { app: { dis: new Disposer() }, el: { hidden: true }, st: { job: { idle: 0 } } };
   const missed = { changes: new Set(["_data"]), catchUp: () => log.push("catch-up") };
-  prepareWhenIdle(v, missed, ["_data"], () => log.push("draw"), () => busySteps(3, 0, log));
+  const paint = [];
+  prepareWhenIdle(v, missed, ["_data"], () => log.push("draw"), { choose: () => busySteps(3, 0, log), paint: () => busySteps(2, 0, paint) });
   const perCallback = [];
-  while (idle.size) { const before = log.length; idle.run(0); perCallback.push(log.slice(before)); }
-  assert.deepEqual(perCallback, [["step0"], ["step1"], ["step2"], [], ["catch-up"], ["catch-up", "draw"]]);
+  while (idle.size) { const before = [log.length, paint.length]; idle.run(0); perCallback.push([...log.slice(before[0]), ...paint.slice(before[1]).map((p) => `paint ${p}`)]); }
+  assert.deepEqual(perCallback, [["step0"], ["step1"], ["step2"], [], ["catch-up"], ["paint step0"], ["paint step1"], [], ["catch-up", "draw"]]);
   // shown half-way: the rest is not done in idle time (the view's own frame draws it)
   const w = { ...v, el: { hidden: true }, st: { job: { idle: 0 } } }, log3 = [];
-  prepareWhenIdle(w, { changes: new Set(["_data"]), catchUp: () => log3.push("catch-up") }, ["_data"], () => log3.push("draw"), () => busySteps(3, 0, log3));
+  prepareWhenIdle(w, { changes: new Set(["_data"]), catchUp: () => log3.push("catch-up") }, ["_data"], () => log3.push("draw"), { choose: () => busySteps(3, 0, log3) });
   idle.run(0);
   w.el.hidden = false;
   while (idle.size) idle.run(0);

@@ -1,0 +1,73 @@
+"""A hidden graph chooses and paints its lines in slices of idle time (js/dom.js prepareWhenIdle, js/lines.js
+selectLinesSteps, js/layers.js layerSteps): its tab's click then finds the lines painted, the same pixels as a
+graph painted in one piece in its own frame. A ``to_html`` copy of 8 heads of random weights over 256 tokens
+(the lines capped at 100,000: several steps), opened in Debian's Chromium."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attnwidget import AttentionWidget
+from harness import PIXELS, SETTLE
+
+pytestmark = pytest.mark.browser
+
+T, HEADS = 256, 8
+
+# strokes onto offscreen layers (js/layers.js), and hand-overs of layers of lines, counted from before the page's own scripts
+COUNT = """() => {
+  window.__calls = { stroke: 0, transfer: 0 };
+  const P = OffscreenCanvasRenderingContext2D.prototype, stroke = P.stroke, transfer = OffscreenCanvas.prototype.transferToImageBitmap;
+  P.stroke = function (...a) { window.__calls.stroke++; this.canvas.__lines = true; return stroke.apply(this, a); };
+  OffscreenCanvas.prototype.transferToImageBitmap = function () { if (this.__lines) window.__calls.transfer++; return transfer.call(this); };
+}"""
+LINES = f"() => Array.from({PIXELS}(document.querySelector('.attnwidget canvas.aw-lines')))"
+VIEW = "() => document.querySelector('.attnwidget').attnwidget.app.get('view')"
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """{view first shown: path} of one widget's copies."""
+    w = np.random.default_rng(7).random((1, HEADS, T, T)).astype(np.float32) ** 4
+    w /= w.sum(-1, keepdims=True)
+    out = {}
+    for view in ("graph", "matrix"):
+        out[view] = tmp_path_factory.mktemp("steps") / f"{view}.html"
+        AttentionWidget(w, [f"w{i}" for i in range(T)], view=view).to_html(out[view])
+    return out
+
+
+def open_page(browser, path):
+    page = browser.new_page()
+    page.add_init_script(script=f"({COUNT})()")
+    page.goto(path.as_uri())
+    page.locator(".attnwidget .aw-tok-query").first.wait_for(state="attached", timeout=20_000)
+    page.wait_for_function("() => !document.querySelector('.attnwidget').attnwidget.warming()", timeout=20_000)
+    page.evaluate(SETTLE)
+    return page
+
+
+def test_a_hidden_graph_paints_in_steps_what_a_shown_one_paints_at_once(browser, pages):
+    shown = open_page(browser, pages["graph"])
+    once = shown.evaluate("() => window.__calls")
+    want = shown.evaluate(LINES)
+    shown.close()
+    assert sum(want[3::4]) > 0, "the graph painted no line"
+    # a frame paints a layer in one piece: one hand-over each (every line; every line faded, ahead of a hover)
+    assert once["transfer"] == 2, once
+
+    page = open_page(browser, pages["matrix"])
+    ahead = page.evaluate("() => window.__calls")
+    # painted while hidden, in several steps: each hands its part over (one hand-over for a layer painted at once)
+    assert ahead["transfer"] >= 4 and ahead["stroke"] >= once["stroke"], (ahead, once)
+    page.evaluate("() => { window.__calls = { stroke: 0, transfer: 0 }; }")
+    page.locator('.attnwidget button[data-view="graph"]').click()
+    page.wait_for_function(f"() => ({VIEW})() === 'graph'")
+    page.evaluate(SETTLE)
+    assert page.evaluate("() => window.__calls.stroke") == 0, "the Graph tab's click painted lines: they were not ready"
+    got = page.evaluate(LINES)
+    page.close()
+    assert len(got) == len(want)
+    diff = np.abs(np.array(got, dtype=np.int16) - np.array(want, dtype=np.int16))
+    assert diff.max() == 0, f"{int((diff > 0).sum())} channels differ, by up to {diff.max()}"
