@@ -106,8 +106,10 @@ export function prepareHeads(cache, jobs, sig = "") {
   let n = 0, hd = 0;
   const step = (deadline) => {
     if (job !== cache.job) return;
-    const end = performance.now() + SLICE_MS; // not all of a 50 ms deadline: an input then would wait for it
-    while (n < jobs.length && (!deadline || (deadline.timeRemaining() > 2 && performance.now() < end))) {
+    // not all of a 50 ms deadline (an input then would wait for it), and one at least: a callback that comes
+    // after its timeout has no time left, and would otherwise paint nothing, ever, on a page never idle
+    const end = performance.now() + SLICE_MS, more = () => !deadline || (deadline.timeRemaining() > 2 && performance.now() < end);
+    for (let first = true; n < jobs.length && (first || more()); first = false) {
       const { d, g, key, paint, n: count } = jobs[n];
       if (cache.pixels + g.R * g.C > HEAT_BUDGET) return;
       if (!isPainted(cache, d, key(hd))) paint(hd);

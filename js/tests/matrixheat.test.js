@@ -72,3 +72,21 @@ test("keepOnly lets go of every other data's heat maps (a live view's replaced d
   assert.ok(old.every((c) => c.removed) && !mine.removed);
   assert.equal(cache.pixels, 16);
 });
+
+test("an idle callback with no time left (past its timeout) still paints a head: the heat maps come on a page never idle", () => {
+  const queue = [];
+  globalThis.requestIdleCallback = (f) => queue.push(f);
+  try {
+    const cache = createHeatCache(), d = { H: 3 }, painted = [];
+    prepareHeads(cache, [job(cache, d, "a", painted)], "light");
+    const perCallback = [];
+    while (queue.length) {
+      const before = painted.length;
+      queue.shift()({ timeRemaining: () => 0, didTimeout: true });
+      perCallback.push(painted.length - before);
+    }
+    assert.deepEqual(perCallback, [1, 1, 1]);
+  } finally {
+    delete globalThis.requestIdleCallback;
+  }
+});
