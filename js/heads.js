@@ -1,6 +1,7 @@
 // Heads view: a grid of per-head thumbnails with max weight and mean entropy.
 
-import { h, setText, setAttrs, setHidden, paintCanvas, onIdle, measurer } from "./dom.js";
+import { h, setText, setAttrs, setHidden, paintCanvas, onIdle, stepWhenIdle, preparing, measurer } from "./dom.js";
+import { drain } from "./steps.js";
 import { gridLayout, slideCards } from "./layout.js";
 import { rangeTable, maskColors } from "./colors.js";
 import { formatCompact, formatStat } from "./format.js";
@@ -24,7 +25,7 @@ export function createHeads(app) {
   });
   return {
     el, draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale), exportSVG: () => exportSVG(v), destroy() {},
-    idle: (shown, missed) => prepareCards(v, missed),
+    idle: (shown, missed) => prepareCards(v, missed), preparing: () => preparing(v),
     update(changed) {
       if (changed.has("_data") || changed.has("head_names")) v.st.cards = [];
       if (changed.size) v.st.dirty = true; // heads shown, names, colours: redraw
@@ -57,9 +58,16 @@ const SEP_EM = 1;
 const stats = (app, hd) => figures(app, hd).join(" · ");
 
 function build(v) {
+  drain(buildSteps(v));
+}
+
+/** build() in steps, a thumbnail a step (T = 512: about 3 ms each), for idle time. The cards count as built
+ * (st.key) only after the last: a view shown half-way builds them again in its frame. */
+function* buildSteps(v) {
   const { app, grid, st } = v, d = app.data;
   grid.replaceChildren();
   st.cards = [];
+  st.key = null;
   if (!d) return;
   const r = range(app);
   for (let hd = 0; hd < d.H; hd++) {
@@ -78,23 +86,26 @@ function build(v) {
     paintThumb(app, canvas, hd, r);
     grid.append(card);
     st.cards.push({ card, canvas, name, seg });
+    yield;
   }
   st.key = cardsKey(app);
   st.range = r;
 }
 
-/** While hidden: the cards and their thumbnails built once the page is idle, so that the tab's first click
- * does not paint every head (T = 512: 8 × 512² cells); built again when the data or their colours change.
- * Drawn too (sizes, colours, labels: 33 writes the first click restyled), but on a slide only built: there the
- * sizes depend on the height the view is given. */
+/** While hidden: the cards and their thumbnails built once the page is idle, in slices of it (a thumbnail a
+ * step), so that the tab's first click does not paint every head (T = 512: 8 × 512² cells); built again when
+ * the data or their colours change. Drawn too (sizes, colours, labels: 33 writes the first click restyled), but
+ * on a slide only built: there the sizes depend on the height the view is given. */
 function prepareCards(v, missed) {
-  const { app, st } = v;
+  const { app, st } = v, hidden = () => v.el.hidden; // shown since: its own frame drew it
   if (st.cards.length && !["_data", "head_names", "theme", "color_max"].some((k) => missed.changes.has(k))) return;
   onIdle(st.job, app.dis, () => {
-    if (!v.el.hidden) return; // shown since: its own frame drew it
+    if (!hidden()) return;
     missed.catchUp();
-    if (app.data && !app.ui.bodyMax) draw(v);
-    else if (app.data && (!st.cards.length || st.key !== cardsKey(app))) build(v);
+    if (!app.data) return;
+    const drawn = () => { if (!app.ui.bodyMax) draw(v); };
+    if (st.cards.length && st.key === cardsKey(app)) drawn();
+    else stepWhenIdle(st.job, app.dis, buildSteps(v), drawn, hidden);
   });
 }
 

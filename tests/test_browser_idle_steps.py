@@ -1,7 +1,9 @@
-"""A hidden graph chooses and paints its lines in slices of idle time (js/dom.js prepareWhenIdle, js/lines.js
-selectLinesSteps, js/layers.js layerSteps): its tab's click then finds the lines painted, the same pixels as a
-graph painted in one piece in its own frame. A ``to_html`` copy of 8 heads of random weights over 256 tokens
-(the lines capped at 100,000: several steps), opened in Debian's Chromium."""
+"""Hidden views prepare themselves in slices of idle time (js/dom.js prepareWhenIdle and stepWhenIdle), so that
+an input then waits for one slice, not for the whole preparation. The graph chooses and paints its lines in
+steps (js/lines.js selectLinesSteps, js/layers.js layerSteps): its tab's click then finds the lines painted,
+the same pixels as a graph painted in one piece in its own frame. The heads view builds its cards a thumbnail
+a step. ``to_html`` copies of 8 heads of random weights over 256 tokens (the lines capped at 100,000: several
+steps), opened in Debian's Chromium."""
 
 from __future__ import annotations
 
@@ -71,3 +73,33 @@ def test_a_hidden_graph_paints_in_steps_what_a_shown_one_paints_at_once(browser,
     assert len(got) == len(want)
     diff = np.abs(np.array(got, dtype=np.int16) - np.array(want, dtype=np.int16))
     assert diff.max() == 0, f"{int((diff > 0).sum())} channels differ, by up to {diff.max()}"
+
+
+# Every idle callback given a deadline with no time left (as one that comes after its timeout): each stepper
+# then makes one step per callback. The thumbnails the heads view adds, counted per idle callback.
+ONE_STEP = """() => {
+  const ric = window.requestIdleCallback.bind(window);
+  window.__callback = 0; window.__thumbs = [];
+  window.requestIdleCallback = (f, o) => ric(() => { window.__callback++; f({ timeRemaining: () => 0, didTimeout: true }); }, o);
+  new MutationObserver((records) => {
+    const added = records.reduce((n, m) => n + [...m.addedNodes].filter((e) => e.classList?.contains('aw-head-card')).length, 0);
+    if (added) window.__thumbs.push([window.__callback, added]);
+  }).observe(document, { subtree: true, childList: true });
+}"""
+
+
+def test_a_hidden_heads_view_builds_its_cards_a_thumbnail_an_idle_callback(browser, pages):
+    page = browser.new_page()
+    page.add_init_script(script=f"document.addEventListener('DOMContentLoaded', {ONE_STEP})")
+    page.goto(pages["matrix"].as_uri())
+    page.wait_for_function("() => document.querySelectorAll('.attnwidget .aw-head-card').length === 8", timeout=30_000)
+    per_callback = page.evaluate("() => window.__thumbs")
+    # one card (and its thumbnail, 256 × 256 cells) in each of 8 idle callbacks, not all 8 in one
+    assert [n for _, n in per_callback] == [1] * HEADS and len({c for c, _ in per_callback}) == HEADS, per_callback
+    page.wait_for_function("() => !document.querySelector('.attnwidget').attnwidget.warming()", timeout=30_000)
+    page.locator('.attnwidget button[data-view="heads"]').click()
+    page.wait_for_function(f"() => ({VIEW})() === 'heads'")
+    # built and drawn while hidden: every thumbnail painted, sized
+    sizes = page.evaluate("() => [...document.querySelectorAll('.attnwidget canvas.aw-thumb')].map((c) => [c.width, c.height, c.offsetWidth > 8])")
+    page.close()
+    assert sizes == [[T, T, True]] * HEADS, sizes
