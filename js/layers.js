@@ -49,7 +49,9 @@ export function layer(layers, name, deps, size, paint) {
 export function* layerSteps(layers, name, deps, size, paint, sliced = true) {
   const old = layers.slots[name];
   if (sameDeps(old, deps) && old.width === size.width && old.height === size.height && old.ratio === size.ratio) return old.image;
-  let c = old?.canvas;
+  // painted in steps, on a canvas of its own: a frame may paint this layer in one piece meanwhile (the view
+  // shown between two steps, on the slot's canvas), and that one then stands
+  let c = sliced ? null : old?.canvas;
   if (!c) c = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(size.width, size.height) : document.createElement("canvas");
   if (c.width !== size.width) c.width = size.width;
   if (c.height !== size.height) c.height = size.height;
@@ -66,6 +68,7 @@ export function* layerSteps(layers, name, deps, size, paint, sliced = true) {
       blit(ctx, part);
     }
     yield;
+    if (layers.slots[name] !== old) { part?.close(); return layers.slots[name].image; } // painted meanwhile
   }
   // An OffscreenCanvas hands its pixels over rasterized now: the frames that show them only copy.
   const image = c.transferToImageBitmap ? c.transferToImageBitmap() : c;

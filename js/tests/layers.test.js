@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createLayers, layer, sameDeps, sameItems, whenIdle, dropLayers } from "../layers.js";
+import { createLayers, layer, layerSteps, sameDeps, sameItems, whenIdle, dropLayers } from "../layers.js";
 
 // A stand-in OffscreenCanvas: a context that counts clears, a bitmap per transfer.
 class FakeOffscreen {
   constructor(w, h) { this.width = w; this.height = h; this.transfers = 0; }
-  getContext() { return { setTransform() {}, clearRect() {} }; }
+  getContext() { return { setTransform() {}, clearRect() {}, save() {}, restore() {}, drawImage: (b) => { this.drawn = b; } }; }
   transferToImageBitmap() { this.transfers++; return { from: this, n: this.transfers, closed: false, close() { this.closed = true; } }; }
 }
 globalThis.OffscreenCanvas = FakeOffscreen;
@@ -62,4 +62,29 @@ test("whenIdle runs the last of the calls made before the page was idle, once", 
   dropLayers(L); // destroyed before idle: nothing runs
   await new Promise((r) => setTimeout(r, 80));
   assert.deepEqual(ran, ["second"]);
+});
+
+test("a layer painted in steps hands over each painting step's bitmap, draws it back, and keeps the last", () => {
+  const L = createLayers(), deps = [{}, 0];
+  const steps = layerSteps(L, "plain", deps, size, function* () { yield true; yield; yield true; });
+  let r, n = 0;
+  while (!(r = steps.next()).done) n++;
+  const c = L.slots.plain.canvas;
+  assert.equal(n, 3);
+  assert.equal(c.transfers, 3, "two painting steps and the end");
+  assert.equal(r.value, L.slots.plain.image);
+  assert.equal(c.drawn.n, 2, "the second step's part drawn back under what follows");
+  assert.ok(c.drawn.closed, "a part is let go once the whole is handed over");
+});
+
+test("a layer painted in one piece while its steps wait stands: the steps give it up", () => {
+  const L = createLayers(), deps = [{}, 0];
+  const steps = layerSteps(L, "plain", deps, size, function* () { yield true; yield true; });
+  steps.next(); // a step in idle time
+  const frame = layer(L, "plain", deps, size, () => {}); // the view shown: its frame paints the layer
+  const slot = L.slots.plain, r = steps.next();
+  assert.ok(r.done && r.value === frame, "the steps return the frame's layer");
+  assert.equal(L.slots.plain, slot);
+  assert.equal(L.version, 1, "nothing stored after the frame's");
+  assert.ok(!frame.closed);
 });
