@@ -61,11 +61,11 @@ export function* layerSteps(layers, name, deps, size, paint, sliced = true) {
   const steps = paint(ctx);
   let part = null;
   if (!sliced) drain(steps);
-  for (let r = sliced ? steps.next() : { done: true }; !r.done; r = steps.next()) {
+  else for (let r = steps.next(); !r.done; r = steps.next()) {
     if (r.value && c.transferToImageBitmap) { // a step that painted (`yield true`), not one that only read
+      const done = c.transferToImageBitmap(); // rasterized now, the last part drawn in; the canvas is transparent again
       part?.close();
-      part = c.transferToImageBitmap(); // rasterized now; the canvas is transparent again
-      blit(ctx, part);
+      blit(ctx, (part = done));
     }
     yield;
     if (layers.slots[name] !== old) { part?.close(); return layers.slots[name].image; } // painted meanwhile
