@@ -55,16 +55,22 @@ export function prepareWhenIdle(v, missed, on, draw, ahead = {}) {
  * arriving then would wait for. */
 export const SLICE_MS = 6;
 
-/** The generator `steps` run in idle time, steps for up to SLICE_MS per idle callback (one step at least) while
- * its deadline leaves time, then `done()`; given up as soon as `go()` is false (a view shown does the work in
- * its own frame). */
+/** Steps of the generator `steps` for up to SLICE_MS of an idle callback while its `deadline` (none: a timer's
+ * callback) leaves time, and one at least: a callback that comes after its timeout has no time left, and would
+ * otherwise make no step, ever, on a page never idle. True once `steps` has ended. */
+export function runSlice(steps, deadline) {
+  const end = performance.now() + SLICE_MS;
+  let r;
+  do r = steps.next(); while (!r.done && performance.now() < end && (!deadline || deadline.timeRemaining() > 1));
+  return Boolean(r.done);
+}
+
+/** The generator `steps` run in idle time, a slice per idle callback (runSlice), then `done()`; given up as soon
+ * as `go()` is false (a view shown does the work in its own frame). */
 export function stepWhenIdle(job, dis, steps, done, go) {
   onIdle(job, dis, function slice(deadline) {
     if (!go()) return;
-    const end = performance.now() + SLICE_MS;
-    let r;
-    do r = steps.next(); while (!r.done && performance.now() < end && (deadline?.timeRemaining() ?? 0) > 1);
-    if (r.done) done(); else onIdle(job, dis, slice);
+    if (runSlice(steps, deadline)) done(); else onIdle(job, dis, slice);
   });
 }
 

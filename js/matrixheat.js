@@ -8,7 +8,7 @@
 import { rangeTable, maskColors } from "./colors.js";
 import { heatImage, colorRange } from "./heatmap.js";
 import { aggregate } from "./lines.js";
-import { h, paintCanvas, idleLater, SLICE_MS } from "./dom.js";
+import { h, paintCanvas, idleLater, runSlice } from "./dom.js";
 
 /** Pixels of kept heat maps beyond which the oldest are let go (8 heads × 1024²: 32 MiB). */
 export const HEAT_BUDGET = 8 << 20;
@@ -92,7 +92,7 @@ export function isPainted(cache, d, key) {
 }
 
 /**
- * In idle time, paint the heat map of every head of each job's data not kept yet, a head per idle slice,
+ * In idle time, paint the heat map of every head of each job's data not kept yet, in slices (dom.js runSlice),
  * the jobs in order (the data on screen first), until they are all kept or the budget is full. A job is
  * {d, g: its grid, n: how many to paint (d.H heads, or one more: their mean), key(hd): heat key of number hd,
  * paint(hd)}. A newer call replaces an older one; a call for what the last one was asked (the same data,
@@ -102,20 +102,24 @@ export function prepareHeads(cache, jobs, sig = "") {
   const want = `${sig}|${jobs.map((j) => `${keyOf(cache, j.d, "")}:${j.g.R}x${j.g.C}:${j.n}`).join(",")}|${cache.map.size}`;
   if (cache.asked === want) return;
   cache.asked = want;
-  const job = ++cache.job;
-  let n = 0, hd = 0;
+  const job = ++cache.job, steps = paintSteps(cache, jobs);
   const step = (deadline) => {
-    if (job !== cache.job) return;
-    // not all of a 50 ms deadline (an input then would wait for it), and one at least: a callback that comes
-    // after its timeout has no time left, and would otherwise paint nothing, ever, on a page never idle
-    const end = performance.now() + SLICE_MS, more = () => !deadline || (deadline.timeRemaining() > 2 && performance.now() < end);
-    for (let first = true; n < jobs.length && (first || more()); first = false) {
-      const { d, g, key, paint, n: count } = jobs[n];
-      if (cache.pixels + g.R * g.C > HEAT_BUDGET) return;
-      if (!isPainted(cache, d, key(hd))) paint(hd);
-      if (++hd >= count) { n++; hd = 0; }
-    }
-    if (n < jobs.length) idleLater(step);
+    if (job === cache.job && !runSlice(steps, deadline)) idleLater(step);
   };
   idleLater(step);
+}
+
+/** prepareHeads' painting in steps: a heat map a step (the yield between two), until every job's are kept or
+ * the budget is full. */
+function* paintSteps(cache, jobs) {
+  let painted = false;
+  for (const { d, g, key, paint, n: count } of jobs) {
+    for (let hd = 0; hd < count; hd++) {
+      if (isPainted(cache, d, key(hd))) continue;
+      if (painted) { yield; if (isPainted(cache, d, key(hd))) continue; } // a frame may have painted it meanwhile
+      if (cache.pixels + g.R * g.C > HEAT_BUDGET) return;
+      paint(hd);
+      painted = true;
+    }
+  }
 }
