@@ -1,6 +1,6 @@
 // Heads view: a grid of per-head thumbnails with max weight and mean entropy.
 
-import { h, setText, setAttrs, setHidden, paintCanvas, onIdle, stepWhenIdle, preparing, measurer } from "./dom.js";
+import { h, setText, setAttrs, setHidden, paintCanvas, prepareWhenIdle, preparing, measurer } from "./dom.js";
 import { drain } from "./steps.js";
 import { gridLayout, slideCards } from "./layout.js";
 import { rangeTable, maskColors } from "./colors.js";
@@ -25,7 +25,8 @@ export function createHeads(app) {
   });
   return {
     el, draw: () => draw(v), exportCanvas: (scale) => exportCanvas(v, scale), exportSVG: () => exportSVG(v), destroy() {},
-    idle: (shown, missed) => prepareCards(v, missed), preparing: () => preparing(v),
+    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, drawHidden, { paint: () => buildAhead(v) }),
+    preparing: () => preparing(v),
     update(changed) {
       if (changed.has("_data") || changed.has("head_names")) v.st.cards = [];
       if (changed.size) v.st.dirty = true; // heads shown, names, colours: redraw
@@ -93,20 +94,19 @@ function* buildSteps(v) {
 }
 
 /** While hidden: the cards and their thumbnails built once the page is idle, in slices of it (a thumbnail a
- * step), so that the tab's first click does not paint every head (T = 512: 8 × 512² cells); built again when
- * the data or their colours change. Drawn too (sizes, colours, labels: 33 writes the first click restyled), but
- * on a slide only built: there the sizes depend on the height the view is given. */
-function prepareCards(v, missed) {
-  const { app, st } = v, hidden = () => v.el.hidden; // shown since: its own frame drew it
-  if (st.cards.length && !["_data", "head_names", "theme", "color_max"].some((k) => missed.changes.has(k))) return;
-  onIdle(st.job, app.dis, () => {
-    if (!hidden()) return;
-    missed.catchUp();
-    if (!app.data) return;
-    const drawn = () => { if (!app.ui.bodyMax) draw(v); };
-    if (st.cards.length && st.key === cardsKey(app)) drawn();
-    else stepWhenIdle(st.job, app.dis, buildSteps(v), drawn, hidden);
-  });
+ * step: dom.js prepareWhenIdle), so that the tab's first click does not paint every head (T = 512: 8 × 512²
+ * cells); built again when these change. Drawn too (sizes, colours, labels: 33 writes the first click
+ * restyled), but on a slide only built: there the sizes depend on the height the view is given. */
+const PREPARE_ON = ["_data", "head_names", "theme", "color_max"];
+
+/** The cards' build, in steps, if they are not built for the data and colours (null: they are). */
+function buildAhead(v) {
+  const { app, st } = v;
+  return app.data && (!st.cards.length || st.key !== cardsKey(app)) ? buildSteps(v) : null;
+}
+
+function drawHidden(v) {
+  if (v.app.data && !v.app.ui.bodyMax) draw(v);
 }
 
 const cardsKey = (app) => `${app.ui.theme.dark}|${Boolean(app.get("color_max"))}`;
