@@ -25,6 +25,9 @@ export function createTable(table) {
   sumCells[1].textContent = "all keys";
   sumCells[4].className = "aw-explain-num aw-explain-weight";
   const out = h("td", { class: "aw-explain-vec", "data-explain-output": "" });
+  // as the rows' number cells: a text node from the start, which a pin (or its rehearsal) changes the data of
+  sumCells[4].append("");
+  out.append("");
   const sum = h("tr", { class: "aw-explain-sum" }, sumCells);
   const outRow = h("tr", { class: "aw-explain-out" }, [h("td"), h("td", { text: "output", title: "the head's output before the output projection" }),
     h("td", { colspan: "4", class: "aw-explain-note", text: "Σⱼ wⱼ · vⱼ (before the output projection)" }), out]);

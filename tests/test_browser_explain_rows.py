@@ -203,8 +203,8 @@ def value_text(v) -> str:
 def test_before_a_pin_the_keys_rows_are_there_and_the_first_pin_only_writes_numbers(browser, layer):
     """Nothing pinned: the table shows each key's index, token and value vector (a static copy carries V: the
     same for every query of a head), no numbers, its keys not droppable. The first pin adds no row and no
-    node, and rewrites no value (building and painting them then took that click 32–47 ms, the value column's
-    texts 4 ms more): it writes Keras's weights into the rows and cells already there."""
+    node (the row Σ and the output too), and rewrites no value (building and painting them then took that click
+    32–47 ms, the value column's texts 4 ms more): it writes Keras's weights into the rows and cells already there."""
     page = browser.new_page()
     page.goto(layer[0].as_uri())
     root = page.locator(".attnwidget").first
@@ -227,8 +227,8 @@ def test_before_a_pin_the_keys_rows_are_there_and_the_first_pin_only_writes_numb
     root.evaluate("""(el) => { window.__added = []; window.__values = [];
       new MutationObserver((l) => { for (const m of l) {
         window.__added.push(...m.addedNodes);
-        if (m.target.closest?.('.aw-explain-vec') || m.target.parentElement?.closest('.aw-explain-vec')) window.__values.push(m.type);
-      } }).observe(el.querySelector('.aw-explain-table tbody'), { subtree: true, childList: true, characterData: true, attributes: true }); }""")
+        if (m.target.closest?.('tbody .aw-explain-vec') || m.target.parentElement?.closest('tbody .aw-explain-vec')) window.__values.push(m.type);
+      } }).observe(el.querySelector('.aw-explain-table'), { subtree: true, childList: true, characterData: true, attributes: true }); }""")
     table, widths = root.locator(".aw-explain-table").evaluate(BOX), root.evaluate(WIDTHS)
     root.locator(f'button[data-explain-query="{QUERY}"]').click()
     page.wait_for_function(f"(el) => el.querySelector('.aw-explain-table').dataset.shows === '{QUERY},0'", arg=root.element_handle(), timeout=10_000)
