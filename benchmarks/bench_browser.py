@@ -207,8 +207,8 @@ def main() -> None:
     if events:
         print(f"\nTrusted input (Event Timing API), {event_timing.CLICKS} clicks, {event_timing.HOVERS} hovers and {event_timing.KEYS} "
               "key presses per view: median / worst of each input's longest event entry, ms (\"< 16\": no entry, the API's floor), "
-              "and (how many of them had an entry ≥ 16 ms)\n")
-        print(f"{event_report.table(events)}\n\n{event_report.details(events)}")
+              "and (how many of them had an entry ≥ 16 ms; \"1st\": the page's first input of that kind among them)\n")
+        print(f"{event_report.table(events)}\n\n{event_report.first_inputs(events)}\n\n{event_report.details(events)}")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     if a.profile:
         print()
