@@ -73,6 +73,8 @@ class WireState(t.HasTraits):
                       "the browser asked for, 0…1 (a tile pass over queries and keys: progress.py); None when nothing runs")
     _hide_done = _sync(t.Int(-1), "the id of the browser's last hide request settled (hidejob.py): applied, refused or stopped")
     _hide_error = _sync(t.Unicode(""), "why the browser's last settled hide request changed nothing, in one line; '' when it did not fail")
+    _batch_done = _sync(t.Int(-1), "the id of the batch picker's last request settled (batchjob.py): applied, refused or stopped")
+    _batch_error = _sync(t.Unicode(""), "why the batch picker's last settled request changed nothing, in one line; '' when it did not fail")
     color_max = _sync(t.Bool(False), "True: colours stretch from 0 to the shown data's largest weight, not to 1")
     palette = _sync(t.Enum(("default", "okabe-ito", "tol-bright"), default_value="default"), "head colours: default | okabe-ito | tol-bright (colour-blind safe)")
     segment_start = _sync(t.Int(-1, min=-1), "first token of a second segment (BertViz's sentence_b_start): the "

@@ -140,6 +140,10 @@ class QKScores:
             self._hidings[cols] = out
         return self._hidings[cols]
 
+    def has_summary(self, b: int) -> bool:
+        """Whether :meth:`summary` of batch element ``b`` is made (no pass left)."""
+        return b in self._summaries
+
     def summary(self, b: int) -> QKSummary:
         """:func:`summarize_qk` of batch element ``b`` (computed once)."""
         if b not in self._summaries:

@@ -17,7 +17,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from . import export, hide, hidejob, progress, protocol
+from . import batchjob, export, hide, hidejob, progress, protocol
 from .config import ConfigError
 from .scores import clean_labels, one_of, widget_layers
 from .qkscores import QKScores, qk_layers
@@ -85,6 +85,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
             info=protocol.header_info(info, first.scores.shape[0]), **kwargs)
         self._send_payloads("_data", "_exact", "_overview")
         self._requests = hidejob.HideRequests(self)  # the browser's hide boxes
+        self._batch_requests = batchjob.BatchRequests(self)  # its batch picker
         self._can_hide = hide.offered(layers, self._data, self._overview)
         self._can_explain = explainer is not None
         self._send_explain()

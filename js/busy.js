@@ -7,9 +7,9 @@ export function computing(progress) {
 }
 
 /** The batch picker's label while the kernel makes the item `asked` (the picker's last choice; null: none):
- * `[text, asked]`, `asked` null once its data came (`_data` in `changed`), the pass ended (`_progress` back to
- * null) or the kernel put another item back (`batch`). */
+ * `[text, asked]`, `asked` null once the kernel settled the request (`_batch_done` in `changed`: the item shown,
+ * or refused, or failed) or, in a static copy, the item's data came (`_data` with `batch` the one asked for). */
 export function batchLabel(asked, batch, progress, changed) {
-  if (asked == null || changed.has("_data") || (progress == null && changed.has("_progress")) || batch !== asked) return ["batch", null];
+  if (asked == null || changed.has("_batch_done") || (changed.has("_data") && batch === asked)) return ["batch", null];
   return [progress == null ? "batch" : `batch (${computing(progress)})`, asked];
 }

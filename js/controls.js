@@ -108,7 +108,13 @@ function listenToolbar(app, c, onExport) {
     if (want != null && kinds[app.get("layer") | 0] !== want && kinds.includes(want)) app.setLayer(kinds.indexOf(want), { mode });
     else app.set({ mode });
   });
-  dis.listen(c.batchSel, "change", () => { c.batchAsked = Number(c.batchSel.value); app.set({ batch: c.batchAsked }); });
+  dis.listen(c.batchSel, "change", () => {
+    c.batchAsked = Number(c.batchSel.value);
+    // a kernel makes the item (a tile pass in a layer from queries and keys) in a thread, which the picker's next
+    // choice stops (attnwidget/batchjob.py), and sets `batch`; a static copy carries every item
+    if (app.ui.static) app.set({ batch: c.batchAsked });
+    else app.model.send({ batch: c.batchAsked, id: Math.floor(Math.random() * 2 ** 31) });
+  });
   dis.listen(c.png, "click", () => onExport("png"));
   dis.listen(c.svg, "click", () => onExport("svg"));
 }
@@ -155,7 +161,7 @@ function update(app, c, changed) {
     return;
   }
   const d = app.data;
-  if (changed.has("info") || changed.has("_data") || changed.has("_hide_error")) updateHeader(app, c);
+  if (changed.has("info") || changed.has("_data") || changed.has("_hide_error") || changed.has("_batch_error")) updateHeader(app, c);
   if (changed.has("_data") || changed.has("head_names") || c.swatches.childElementCount !== (d?.H ?? 0) + 1) buildSwatches(app, c.swatches);
   const vis = new Set(app.get("heads"));
   for (const b of c.swatches.querySelectorAll("button[data-head]")) {
@@ -193,8 +199,8 @@ function update(app, c, changed) {
   if (c.batchSel.options.length !== Math.max(0, nb)) {
     c.batchSel.replaceChildren(...Array.from({ length: Math.max(0, nb) }, (_, i) => h("option", { value: i, text: `item ${i}` })));
   }
-  if (nb > 1) setValue(c.batchSel, String(app.get("batch") ?? 0));
   updateBatchLabel(app, c, changed);
+  if (nb > 1) setValue(c.batchSel, String(c.batchAsked ?? app.get("batch") ?? 0)); // the item asked for, while it comes
 }
 
 /** The batch picker's label says how far the kernel is with the item it asked for (busy.js batchLabel). */
@@ -229,6 +235,7 @@ function updateHeader(app, c) {
   const hidden = d ? (app.get("hidden_keys") || []).filter((j) => j < d.K) : [];
   if (hidden.length) ns.push(["info", ...hiddenNotice(app, hidden)]);
   if (app.get("_hide_error")) ns.push(["warn", String(app.get("_hide_error"))]); // a hide box's pass that failed
+  if (app.get("_batch_error")) ns.push(["warn", String(app.get("_batch_error"))]); // the batch picker's
   if (d && (d.mask || d.masked)) ns.push(["info", "masked pairs (mask = 0) are hatched in the matrix and never drawn as lines"]);
   if (d && d.sparse) ns.push(["info", `${d.H} × ${formatCount(d.Q)} × ${formatCount(d.K)} weights: the graph draws each query's ${d.k} strongest keys per head, the matrix and heads views max-pooled ${d.bq}×${d.bk} blocks; the pinned token's values are exact`]);
   c.notices.replaceChildren(...ns.map(([k, ...parts]) => h("div", { class: `aw-notice aw-notice-${k}` }, parts)));

@@ -124,6 +124,9 @@ def test_bare_scores_with_a_batch_axis_get_the_batch_selector(browser, tmp_path)
     select.select_option("2")
     page.wait_for_timeout(200)
     assert page.locator(".aw-notice-warn").count() == 0
+    # no kernel behind a copy: the item is shown at once, and the picker and its label say so
+    assert page.evaluate("() => document.querySelector('.attnwidget').attnwidget.app.get('batch')") == 2
+    assert select.input_value() == "2" and select.locator("xpath=preceding-sibling::span[1]").text_content() == "batch"
 
 
 def test_token_text_cannot_reorder_or_grow_a_tooltip(browser, tmp_path):

@@ -14,12 +14,14 @@ test("the hide box says how far the kernel is, in whole percent, when it says", 
   assert.equal(computing(-0.1), "computing… 0%");
 });
 
-test("the batch label says how far the kernel is with the item asked for, until it is there or put back", () => {
+test("the batch label says how far the kernel is with the item asked for, until the kernel settles the request", () => {
   const changed = (...names) => new Set(names);
   assert.deepEqual(batchLabel(null, 0, 0.5, changed("_progress")), ["batch", null]); // a pass nobody asked for here (a hide)
-  assert.deepEqual(batchLabel(1, 1, null, changed("batch")), ["batch", 1]); // asked; no figure yet
-  assert.deepEqual(batchLabel(1, 1, 0.42, changed("_progress")), ["batch (computing… 42%)", 1]);
-  assert.deepEqual(batchLabel(1, 1, null, changed("_progress")), ["batch", null]); // the pass ended
-  assert.deepEqual(batchLabel(1, 1, 0.9, changed("_data")), ["batch", null]); // its data came
-  assert.deepEqual(batchLabel(1, 0, 0.9, changed("batch")), ["batch", null]); // the kernel put item 0 back (a failed pass)
+  assert.deepEqual(batchLabel(1, 0, null, changed("view")), ["batch", 1]); // asked; the kernel shows item 0 meanwhile, no figure yet
+  assert.deepEqual(batchLabel(1, 0, 0.42, changed("_progress")), ["batch (computing… 42%)", 1]);
+  assert.deepEqual(batchLabel(1, 0, null, changed("_progress")), ["batch", 1]); // the pass ended; the item comes next
+  assert.deepEqual(batchLabel(1, 1, null, changed("batch", "_data", "_batch_done")), ["batch", null]); // it came
+  assert.deepEqual(batchLabel(1, 0, null, changed("_batch_error", "_batch_done")), ["batch", null]); // refused or failed: item 0 stays
+  assert.deepEqual(batchLabel(2, 0, 0.3, changed("_data")), ["batch (computing… 30%)", 2]); // another change's data (a hide's)
+  assert.deepEqual(batchLabel(1, 1, null, changed("batch", "_data")), ["batch", null]); // a static copy: the item's data
 });
