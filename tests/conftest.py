@@ -101,3 +101,20 @@ def shown_in_notebook(monkeypatch, obj):
     with capture_output() as cap:
         obj._ipython_display_()
     return cap.outputs
+
+
+@pytest.fixture
+def small_tiles(monkeypatch):
+    """Tile passes of many small tiles, reported and sent at once: a pass that a test can stop halfway."""
+    from attnwidget import blockwise, progress
+
+    monkeypatch.setattr(blockwise, "TILE", 1 << 12)
+    monkeypatch.setattr(progress, "POLL_S", 0.005)
+    monkeypatch.setattr(progress, "SEND_S", 0.0)
+
+
+def record(widget, *names):
+    """The (name, new value) of each change of the traits ``names``, in order, from now on."""
+    seen = []
+    widget.observe(lambda c: seen.append((c["name"], c["new"])), list(names))
+    return seen

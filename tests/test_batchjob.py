@@ -12,17 +12,15 @@ import time
 import numpy as np
 import pytest
 
-from attnwidget import AttentionWidget, blockwise, progress, protocol
+from attnwidget import AttentionWidget, blockwise, protocol
+from conftest import record
 from test_blockwise import qk
 
 T = 2048
 
 
 @pytest.fixture
-def widget(monkeypatch):
-    monkeypatch.setattr(blockwise, "TILE", 1 << 12)  # small tiles: a pass of many reports
-    monkeypatch.setattr(progress, "POLL_S", 0.005)
-    monkeypatch.setattr(progress, "SEND_S", 0.0)
+def widget(small_tiles):
     (q0, k0), (q1, k1) = qk(4, T, T, d=16, seed=3), qk(4, T, T, d=16, seed=4)
     return AttentionWidget.from_qk(np.stack([q0, q1]), np.stack([k0, k1]), [f"t{i}" for i in range(T)])
 
@@ -33,12 +31,6 @@ def synchronous(widget, b, hidden=()):
     other.hidden_keys = list(hidden)
     other.batch = b
     return other
-
-
-def record(widget, *names):
-    seen = []
-    widget.observe(lambda c: seen.append((c["name"], c["new"])), list(names))
-    return seen
 
 
 def started(widget) -> threading.Event:

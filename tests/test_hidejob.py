@@ -11,17 +11,15 @@ import time
 import numpy as np
 import pytest
 
-from attnwidget import AttentionWidget, blockwise, hide, progress, protocol
+from attnwidget import AttentionWidget, blockwise, hide, protocol
+from conftest import record
 from test_blockwise import qk
 
 T = 2048
 
 
 @pytest.fixture
-def widget(monkeypatch):
-    monkeypatch.setattr(blockwise, "TILE", 1 << 12)  # small tiles: a pass of many reports
-    monkeypatch.setattr(progress, "POLL_S", 0.005)
-    monkeypatch.setattr(progress, "SEND_S", 0.0)
+def widget(small_tiles):
     q, k = qk(4, T, T, d=16, seed=3)
     return AttentionWidget.from_qk(q, k, [f"t{i}" for i in range(T)])
 
@@ -31,12 +29,6 @@ def synchronous(widget, keys):
     other = AttentionWidget(widget.scores, widget.query_tokens)
     other.hidden_keys = keys
     return other
-
-
-def record(widget, *names):
-    seen = []
-    widget.observe(lambda c: seen.append((c["name"], c["new"])), list(names))
-    return seen
 
 
 def test_a_request_returns_at_once_and_its_pass_sets_the_keys_and_the_data_together(widget):
