@@ -42,6 +42,9 @@ class WireState(t.HasTraits):
     _data = _sync(t.Dict(), "the shown layer and batch element: slice_payload()")
     _exact = _sync(t.Dict(), "float32 row/column of the pinned token: exact_payload()")
     _explain = _sync(t.Dict(), "the explain view's pinned query: Explanation.to_dict()")
+    _explain_values = _sync(t.Dict(), "the explain view's values V (S, value_dim) as float32 bytes keyed by head, which its "
+                            "rows show before a pin: the shown head's (explain_values); a static copy's, every head's")
+    _explain_for = _sync(t.List(), "[layer, batch] of _explain_values (and of a static copy's explain table)")
     _can_explain = _sync(t.Bool(False), "False: bare scores, no layer to explain")
     _overview = _sync(t.Dict(), "model view: per-(layer, head) uint8 thumbnails (overview.py); {} for one layer")
     _layers_meta = _sync(t.List(), "per layer: {name, kind, H, Q, K, query_tokens, key_tokens, head_names}")
@@ -189,6 +192,19 @@ def selection(widget) -> dict:
 #: Longest query for which the static copy carries the explain view's data, and its largest size.
 EXPLAIN_MAX_QUERIES = 64
 EXPLAIN_MAX_BYTES = 1 << 20
+
+
+def explain_values(explainer, layer: int, head: int, batch: int) -> dict[str, bytes]:
+    """``{str(head): V}``, head ``head``'s values ``(S, value_dim)`` as float32 bytes (the same for every query),
+    for the explain view's rows before a pin; ``{}`` where the layer has none (a softmax record) or they pass
+    :data:`EXPLAIN_MAX_BYTES`."""
+    try:
+        V = explainer(layer, 0, head, batch).V
+    except ValueError:  # a layer without inputs, or one that changes its input: the pin says why
+        return {}
+    if V is None or V.nbytes > EXPLAIN_MAX_BYTES:
+        return {}
+    return {str(head): codec.float_bytes(V)}
 
 
 def snapshot(widget) -> dict[str, Any]:

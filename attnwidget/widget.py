@@ -286,8 +286,13 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
     @t.observe("selected_query", "head", "batch", "layer", "view")
     def _send_explain(self, change=None) -> None:
-        """Fill ``_explain`` for the pinned query and ``head``, only while the explain view shows."""
-        if self._explainer is None or self.view != "explain" or self.selected_query is None:
+        """Fill ``_explain`` for the pinned query and ``head``, and ``_explain_values`` (``head``'s V, which the
+        rows show before a pin), only while the explain view shows."""
+        shown = self._explainer is not None and self.view == "explain"
+        if shown and (change is None or change["name"] != "selected_query"):  # V: the same for every query
+            self._explain_values = protocol.explain_values(self._explainer, self.layer, self.head, self.batch)
+            self._explain_for = [self.layer, self.batch]
+        if not shown or self.selected_query is None:
             self._explain = {}
         else:
             self._explain = self._explain_dict(self.selected_query, self.head, self.batch)

@@ -5,7 +5,7 @@
 // Every number and token reaches the page through textContent.
 
 import { h, setText, setAttrs, setHidden, setValue, recheckScroll, afterLayout, prepareWhenIdle, preparing } from "./dom.js";
-import { decodeExplain } from "./protocol.js";
+import { decodeExplain, toFloat32 } from "./protocol.js";
 import { formatNumber, formatVector } from "./format.js";
 import { whatIf, isLayerOwn } from "./whatif.js";
 import { whatIfFor } from "./uistate.js";
@@ -20,8 +20,8 @@ export const NO_LAYER_MESSAGE = "explain needs the layer's queries, keys and val
   + "run a layer with %%attention or attnwidget.attention(), or capture a model on a backend where it calls "
   + "MultiHeadAttention or dot_product_attention (Python's result.explain also reads a recorded softmax's logits)";
 const WAIT_MESSAGE = "waiting for the kernel to compute this query's explanation…";
-const DEPS = ["_explain", "_can_explain", "_data", "selected_query", "head", "head_names", "query_tokens", "key_tokens", "theme", "view",
-  "layer", "batch", "palette"];
+const DEPS = ["_explain", "_explain_values", "_explain_for", "_can_explain", "_data", "selected_query", "head", "head_names", "query_tokens",
+  "key_tokens", "theme", "view", "layer", "batch", "palette"];
 /** While hidden, the strip and, where the numbers are in hand (a static copy's), the table are drawn once the
  * page is idle, so that the tab's first click finds them built (it cost that click 40–60 ms at T = 64); again
  * when these change (DEPS but the pin, its head and its numbers: the view shown draws that pin). */
@@ -237,14 +237,16 @@ function drawBlank(v, geom, shown) {
   afterFill(v, shown);
 }
 
-/** Head `hd`'s value vectors before any pin, where a static copy carries them for the layer and batch shown
- * (`_explain_values`, decoded by restore.js): {S, V: S × valueDim floats, valueDim}; else null (a live
- * kernel sends V with a pin's numbers). */
+/** Head `hd`'s value vectors before any pin, where they are in hand for the layer and batch shown
+ * (`_explain_values`: a live kernel's for the shown head, as bytes; a static copy's for every head, decoded by
+ * restore.js): {S, V: S × valueDim floats, valueDim}; else null. */
 function headValues(app, S, hd) {
   const f = app.get("_explain_for"); // as static.js reads it: without, the table's layer is the one shown
-  if (f && (f[0] !== (app.get("layer") | 0) || f[1] !== (app.get("batch") | 0))) return null;
-  const V = (app.get("_explain_values") || {})[String(hd)];
-  return V instanceof Float32Array && V.length && V.length % S === 0 ? { S, V, valueDim: V.length / S } : null;
+  if (f && f.length && (f[0] !== (app.get("layer") | 0) || f[1] !== (app.get("batch") | 0))) return null;
+  const raw = (app.get("_explain_values") || {})[String(hd)];
+  if (raw == null) return null;
+  const V = raw instanceof Float32Array ? raw : toFloat32(raw); // a view of the bytes, not a copy
+  return V.length && V.length % S === 0 ? { S, V, valueDim: V.length / S } : null;
 }
 
 /** After the rows are filled: measured the frame after; the table or the view shown again gets its offset

@@ -13,6 +13,7 @@ import pytest
 
 from browser_support import ARTIFACTS, EXPLAINED, LIVE, notebook_session
 from conftest import IT_SENTENCE
+from test_browser_explain_rows import VALUES, value_text
 
 pytestmark = pytest.mark.browser
 
@@ -35,8 +36,12 @@ CELLS = [
     # cell runs, so a busy cell would not make them wait); then back to the layer's own speed
     "import time\nw = res.widget\nfast = w._explain_dict\nw._explain_dict = lambda *a: (time.sleep(1.5), fast(*a))[1]",
     "del w._explain_dict",
+    # nothing pinned in the explain view: the kernel sends the shown head's values V (the rows show them)
+    f"%%attention -o vres\nkind: global\nnum_heads: 2\nkey_dim: 8\nview: explain\nquery: {IT_SENTENCE}",
+    "print('VALUES', json.dumps([np.asarray(vres.explain(0, head=hd).V, np.float32).tolist() for hd in range(2)]))",
 ]
 SLOW, FAST = 7, 8
+BLANK, BLANK_VALUES = 9, 10
 
 ROWS = """(root) => Array.from(root.querySelectorAll('tr[data-explain-key]'), (r) => ({
   j: Number(r.dataset.explainKey), w: Number(r.dataset.weight), masked: r.dataset.masked === 'true',
@@ -237,4 +242,24 @@ def test_a_slow_kernel_leaves_the_table_in_place_and_then_says_it_waits(session)
     nb.run(FAST)
     py = state(nb)
     assert py["q"] == 9 and max(abs(r["w"] - b) for r, b in zip(root.evaluate(ROWS), py["w"])) < 1e-6
+    assert browser.console_errors == [], browser.console_errors
+
+
+def test_before_a_pin_the_rows_show_the_kernels_value_vectors(session):
+    """A live kernel sends the shown head's V with the explain view, before any pin (it is every query's): the
+    rows of keys show each key's value vector, head by head, as a static copy's do."""
+    nb, browser = session
+    page = nb.page
+    before = page.locator(LIVE).count()  # the other tests may have run their cells, or not
+    nb.run(BLANK)
+    root = page.locator(LIVE).nth(before)
+    V = json.loads(nb.run(BLANK_VALUES).split("VALUES", 1)[1])
+    for hd in (0, 1):
+        if hd:
+            root.locator("select.aw-explain-head").select_option(str(hd))
+        page.wait_for_function("([el, t]) => el.querySelector('tr[data-explain-key=\"0\"] .aw-explain-vec')?.title === t",
+                               arg=[root.element_handle(), value_text(V[hd][0])], timeout=30_000)
+        shown = root.evaluate(VALUES)
+        assert len(shown) == len(V[hd]) and all(t == value_text(V[hd][j]) for j, t in shown), shown[:2]
+        assert root.locator(".aw-explain-table").get_attribute("data-shows") == ""  # nothing pinned
     assert browser.console_errors == [], browser.console_errors
