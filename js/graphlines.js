@@ -37,10 +37,14 @@ export function paintLines(ctx, g) {
   drain(paintLinesSteps(ctx, g));
 }
 
-/** Lines read or stroked between two yields of paintLinesSteps (about 6 ms of a 2-core machine's time). */
+/** Lines read between two yields of paintLinesSteps (about 6 ms of a 2-core machine's time). */
 export const STEP_LINES = 8192;
+/** Lines stroked between two painted steps of paintLinesSteps: each such step is rasterized in its idle callback
+ * (layers.js layerSteps hands the canvas over), about 5 µs a line at T = 64 (8,192 lines took 37-49 ms there,
+ * an idle callback which an input arriving then waited for; 2,048: 8-13 ms). */
+export const STEP_STROKES = 2048;
 
-/** paintLines in steps: yields every STEP_LINES lines read, and after a bucket's path once STEP_LINES lines were
+/** paintLines in steps: yields every STEP_LINES lines read, and after a bucket's path once STEP_STROKES lines were
  * stroked since the last yield (a path is never split: lines of one path do not darken where they cross). */
 export function* paintLinesSteps(ctx, g) {
   const { sel, active } = g;
@@ -122,7 +126,7 @@ function* strokeBuckets(ctx, g, buckets, width, r) {
     ctx.beginPath();
     for (let c = 0; c < b.ya.length; c++) for (const o of offsets) { ctx.moveTo(g.x0, b.ya[c] + o); ctx.lineTo(g.x1, b.yb[c] + o); }
     ctx.stroke();
-    if ((stroked += b.ya.length) >= STEP_LINES) { stroked = 0; yield true; } // true: painted (layers.js)
+    if ((stroked += b.ya.length) >= STEP_STROKES) { stroked = 0; yield true; } // true: painted (layers.js)
   }
 }
 

@@ -7,7 +7,7 @@ import { graphLayout } from "../layout.js";
 import { createLayers } from "../layers.js";
 import { headColor } from "../colors.js";
 import { geometry, paintScreen } from "../graphpaint.js";
-import { paintLines } from "../graphlines.js";
+import { paintLines, paintLinesSteps, STEP_STROKES } from "../graphlines.js";
 
 // A 2D context that records what is stroked: per stroke(), its style, opacity and subpaths.
 function recorder() {
@@ -109,4 +109,26 @@ test("merged active lines: one per other token, in the colour the heads' strokes
   paintLines(a, one);
   paintLines(b, { ...one, merge: true });
   assert.deepEqual(b.strokes, a.strokes);
+});
+
+test("a stepped paint hands its lines over in parts of about STEP_STROKES, a bucket's path whole", () => {
+  const d = data(8, 64, 64), v = view(d), g = geometry(v, 400, 0);
+  const sel = selectLines(d, { heads: [0, 1, 2, 3, 4, 5, 6, 7], threshold: 0 });
+  const ctx = recorder(), steps = paintLinesSteps(ctx, { ...g, yMin: -1e9, yMax: 1e9, sel, extra: null, nh: 8, color: (hd) => v.app.headColor(hd), active: null, unit: 1 });
+  const parts = [];
+  let seen = 0;
+  for (let r = steps.next(); !r.done; r = steps.next()) {
+    if (!r.value) continue; // a step that only read
+    const part = ctx.strokes.slice(seen).map((st) => st.ys.length);
+    seen = ctx.strokes.length;
+    parts.push(part);
+  }
+  const lines = ctx.strokes.reduce((a, st) => a + st.ys.length, 0);
+  assert.ok(lines > 8 * STEP_STROKES, lines);
+  // each part passed STEP_STROKES only with its last bucket: a hand-over rasterizes about that many lines
+  for (const part of parts) assert.ok(part.slice(0, -1).reduce((a, n) => a + n, 0) < STEP_STROKES, part);
+  assert.ok(parts.length >= 4, parts.length);
+  // one stroke per bucket (colour and opacity): no path split across parts
+  const keys = ctx.strokes.map((st) => `${st.style} ${st.alpha}`);
+  assert.equal(new Set(keys).size, keys.length);
 });
