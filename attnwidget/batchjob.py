@@ -30,8 +30,8 @@ class BatchRequests(PassRequests):
     def _passes(self, b: int) -> list:
         """The layers from queries and keys whose item ``b`` (with the keys hidden now) is still to be made."""
         w = self.widget
-        return [x.scores.hiding(w.hidden_keys) for x in w._layers
-                if hasattr(x.scores, "hiding") and not x.scores.hiding(w.hidden_keys).has_summary(b)]
+        shown = (x.scores.hiding(w.hidden_keys) for x in w._layers if hasattr(x.scores, "hiding"))
+        return [s for s in shown if not s.has_summary(b)]
 
     def needs_pass(self, b: int) -> bool:
         return b != self.widget.batch and bool(self._passes(b))

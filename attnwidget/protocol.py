@@ -202,9 +202,25 @@ def explain_values(explainer, layer: int, head: int, batch: int) -> dict[str, by
         V = explainer(layer, 0, head, batch).V
     except ValueError:  # a layer without inputs, or one that changes its input: the pin says why
         return {}
-    if V is None or V.nbytes > EXPLAIN_MAX_BYTES:
-        return {}
-    return {str(head): codec.float_bytes(V)}
+    return {} if V is None else sized_values(head, codec.float_bytes(V))
+
+
+def sized_values(head: int, V: bytes) -> dict[str, bytes]:
+    return {str(head): V} if len(V) <= EXPLAIN_MAX_BYTES else {}
+
+
+def explain_update(widget, change: dict | None = None) -> dict[str, Any]:
+    """The explain view's traits after ``change`` (None: all of them): ``_explain`` for the pinned query and
+    head, and, but for a pin (V is every query's), ``_explain_values`` and ``_explain_for``, taken from the
+    pin's numbers where there is a pin; nothing computed while another view shows."""
+    shown = widget._explainer is not None and widget.view == "explain"
+    q, hd, b = widget.selected_query, widget.head, widget.batch
+    out = {"_explain": widget._explain_dict(q, hd, b) if shown and q is not None else {}}
+    if shown and (change is None or change["name"] != "selected_query"):
+        V = out["_explain"].get("V")
+        out["_explain_values"] = sized_values(hd, V) if V is not None else explain_values(widget._explainer, widget.layer, hd, b)
+        out["_explain_for"] = [widget.layer, b]
+    return out
 
 
 def snapshot(widget) -> dict[str, Any]:

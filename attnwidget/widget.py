@@ -84,8 +84,8 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
                 [(w.query_tokens, w.key_tokens) for w in layers], [w.head_names for w in layers]),
             info=protocol.header_info(info, first.scores.shape[0]), **kwargs)
         self._send_payloads("_data", "_exact", "_overview")
-        self._requests = hidejob.HideRequests(self)  # the browser's hide boxes
-        self._batch_requests = batchjob.BatchRequests(self)  # its batch picker
+        # the browser's hide boxes and batch picker: their passes in threads of their own
+        self._requests, self._batch_requests = hidejob.HideRequests(self), batchjob.BatchRequests(self)
         self._can_hide = hide.offered(layers, self._data, self._overview)
         self._can_explain = explainer is not None
         self._send_explain()
@@ -286,16 +286,10 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
 
     @t.observe("selected_query", "head", "batch", "layer", "view")
     def _send_explain(self, change=None) -> None:
-        """Fill ``_explain`` for the pinned query and ``head``, and ``_explain_values`` (``head``'s V, which the
-        rows show before a pin), only while the explain view shows."""
-        shown = self._explainer is not None and self.view == "explain"
-        if shown and (change is None or change["name"] != "selected_query"):  # V: the same for every query
-            self._explain_values = protocol.explain_values(self._explainer, self.layer, self.head, self.batch)
-            self._explain_for = [self.layer, self.batch]
-        if not shown or self.selected_query is None:
-            self._explain = {}
-        else:
-            self._explain = self._explain_dict(self.selected_query, self.head, self.batch)
+        """``_explain`` for the pinned query and ``head`` and ``_explain_values`` (``head``'s V, which the rows
+        show before a pin), only while the explain view shows (:func:`protocol.explain_update`)."""
+        for name, value in protocol.explain_update(self, change).items():
+            setattr(self, name, value)
 
     def explain_table(self, max_queries: int = 64) -> dict[str, dict]:
         """Every query × head of the current layer and batch in ``_explain``'s form, keyed ``"q,h"``

@@ -27,6 +27,9 @@ def test_the_shown_heads_values_while_the_explain_view_shows():
     sent = w._explain_values
     w.selected_query = 3
     assert w._explain_values is sent and w._explain["query"] == 3  # a pin sends its numbers, not V again
+    w.head = 1  # pinned: V taken from the pin's numbers, not computed again
+    assert list(w._explain_values) == ["1"] and w._explain_values["1"] == w._explain["V"]
+    np.testing.assert_array_equal(values(w, 1, (4, 5)), res.explain(3, 1, 1).V.astype(np.float32))
     state = protocol.snapshot(w)  # a static copy: every head's, of the layer and batch shown
     assert sorted(state["_explain_values"]) == ["0", "1", "2"] and state["_explain_for"] == [0, 1]
 
