@@ -10,6 +10,12 @@ of its scores from a CPU run, and the median time of a capture (every layer's sc
 against a bare forward pass. Imports only keras, numpy, attnwidget (and the backend Keras uses), and
 bench_long.py beside it for ``--long``.
 
+``--batch``: instead, the batch picker's requests (:mod:`attnwidget.batchjob`) on ``from_qk(device="gpu")`` with 3
+batch items at T = 32,768 and 131,072 (``--small``: 1,024 and 4,096): the build (item 0), item 1 asked as the
+picker asks (its pass in a thread; the time until it is settled), the pinned token's exact row of item 1
+against NumPy; then item 2 asked and, once its pass reports, item 1 again: how long until the stopped pass
+ended, and that item 2 was not made.
+
 ``--long``: instead, ``AttentionWidget.from_qk(q, k, tokens, device="gpu")`` (:mod:`attnwidget.blockwise_ops`)
 at T = 32,768 and 131,072 (``--small``: 1,024 and 4,096, for a CPU), 8 heads, d = 64, random q and k: where
 it ran, the build time, the first pin's time and the next pin's (the first includes a compiling backend's
@@ -106,6 +112,56 @@ def long_one(t: int, heads: int = 8, d: int = 64, seed: int = 0) -> dict:
             "keys_equal": equal, "top_err": top_err, "k": kk}
 
 
+def batch_one(t: int, heads: int = 8, d: int = 64, items: int = 3, seed: int = 0) -> dict:
+    """The batch picker's requests at ``T = t`` (``--batch``): timings and checks."""
+    import threading
+
+    import bench_long as bl
+
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((items, heads, t, d), dtype=np.float32)
+    k = rng.standard_normal((items, heads, t, d), dtype=np.float32)
+    t0 = time.perf_counter()
+    w = attnwidget.AttentionWidget.from_qk(q, k, [f"t{i}" for i in range(t)], device="gpu")
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    w._batch_requests.ask(1, 1).join()
+    item = time.perf_counter() - t0
+    assert w.batch == 1 and w._batch_done == 1 and w._batch_error == "", (w.batch, w._batch_done, w._batch_error)
+    w.selected_query = i = t // 3
+    row = np.frombuffer(w._exact["row"], "<f4").reshape(heads, t)
+    scale = 1 / np.sqrt(d)
+    row_err = max(float(np.abs(row[h] - bl.dense_rows(q[1, h], k[1, h], [i], False, scale)[0]).max())
+                  for h in range(heads))
+    reported = threading.Event()
+    w.observe(lambda c: c["new"] is not None and reported.set(), "_progress")
+    pass2 = w._batch_requests.ask(2, 2)
+    while not reported.wait(0.05) and pass2.is_alive():  # a pass shorter than progress.SEND_S reports nothing
+        pass
+    t0 = time.perf_counter()
+    back = w._batch_requests.ask(1, 3)
+    pass2.join()
+    stop = time.perf_counter() - t0 if reported.is_set() else None
+    return {"T": t, "placed": w.scores.on_device(0).placed, "build_s": build, "item_s": item, "row_err": row_err,
+            "back_none": back is None, "stop_s": stop, "batch": w.batch, "done": w._batch_done,
+            "item2_made": w.scores.has_summary(2), "progress": w._progress}
+
+
+def batch_part(small: bool) -> None:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    batch_one(512)  # the backend's first ops
+    print("from_qk(device='gpu'), 3 batch items, 8 heads, d = 64: the batch picker's requests")
+    print("| T | ran on | build (item 0) s | item 1 asked → settled s | its exact row max err | item 2 asked, then 1: "
+          "pass ended after s | shown, settled, item 2 made, progress |")
+    print("|---|---|---|---|---|---|---|")
+    for t in ([1024, 4096] if small else [32768, 131072]):
+        r = batch_one(t)
+        stop = "— (ended first)" if r["stop_s"] is None else f"{r['stop_s']:.2f}"
+        print(f"| {t:,} | {r['placed']} | {r['build_s']:.2f} | {r['item_s']:.2f} | {r['row_err']:.1e} | "
+              f"{stop} | batch {r['batch']}, done {r['done']}, {r['item2_made']}, {r['progress']} |",
+              flush=True)
+
+
 def long_part(keras, small: bool) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     long_one(512)  # the backend's first ops
@@ -126,7 +182,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="T = 128, 3 runs (a CPU smoke test)")
     ap.add_argument("--long", action="store_true", help="only from_qk(device='gpu') at T = 32,768 and 131,072")
-    ap.add_argument("--small", action="store_true", help="with --long: T = 1,024 and 4,096 (a CPU smoke test)")
+    ap.add_argument("--batch", action="store_true", help="only the batch picker's requests at T = 32,768 and 131,072")
+    ap.add_argument("--small", action="store_true", help="with --long or --batch: T = 1,024 and 4,096 (a CPU smoke test)")
     ap.add_argument("--length", type=int, default=None, help="sequence length (default 512, --quick 128)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs (default 10, --quick 3)")
     args = ap.parse_args()
@@ -139,6 +196,9 @@ def main() -> None:
     print(f"tensorflow imported: {'tensorflow' in sys.modules}")
     if args.long:
         long_part(keras, args.small)
+        return
+    if args.batch:
+        batch_part(args.small)
         return
     target = "gpu:0" if gpus else "cpu"
 
