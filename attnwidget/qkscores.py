@@ -9,6 +9,7 @@ recomputed from ``q`` and ``k`` when asked for. The ``(Q, K)`` matrix is never m
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any, Sequence
 
 import numpy as np
@@ -96,6 +97,8 @@ class QKScores:
         self._summaries: dict[int, QKSummary] = {}
         self._tensors: dict[int, blockwise_ops.KerasQK] = {}  # the Keras path's q and k, per batch element
         self._hidings: dict[tuple[int, ...], QKScores] = {}  # the last hiding()s, made once (HIDINGS_KEPT)
+        # hiding()'s bookkeeping is asked from a hide request's thread, a batch request's and the kernel's
+        self._hidings_lock = threading.Lock()
 
     shape = property(lambda self: (self.q.shape[0], self.q.shape[1], self.q.shape[2], self.k.shape[2]))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -127,18 +130,19 @@ class QKScores:
         cols = tuple(sorted({int(j) for j in hidden if 0 <= int(j) < self.shape[3]}))
         if not cols:
             return self
-        if cols in self._hidings:
-            self._hidings[cols] = self._hidings.pop(cols)  # the most recent now: the last to go
-        else:
-            keep = np.ones(self.shape[3], dtype=bool)
-            keep[list(cols)] = False
-            out = copy.copy(self)  # q, k and their device tensors shared
-            out._parts = [(_without_keys(m, keep), c) for m, c in self._parts]
-            out._summaries, out._hidings = {}, {}
-            while len(self._hidings) >= HIDINGS_KEPT:
-                self._hidings.pop(next(iter(self._hidings)))  # the least recently asked for
-            self._hidings[cols] = out
-        return self._hidings[cols]
+        with self._hidings_lock:
+            if cols in self._hidings:
+                self._hidings[cols] = self._hidings.pop(cols)  # the most recent now: the last to go
+            else:
+                keep = np.ones(self.shape[3], dtype=bool)
+                keep[list(cols)] = False
+                out = copy.copy(self)  # q, k and their device tensors shared
+                out._parts = [(_without_keys(m, keep), c) for m, c in self._parts]
+                out._summaries, out._hidings, out._hidings_lock = {}, {}, threading.Lock()
+                while len(self._hidings) >= HIDINGS_KEPT:
+                    self._hidings.pop(next(iter(self._hidings)))  # the least recently asked for
+                self._hidings[cols] = out
+            return self._hidings[cols]
 
     def has_summary(self, b: int) -> bool:
         """Whether :meth:`summary` of batch element ``b`` is made (no pass left)."""

@@ -3,12 +3,15 @@ trait, the ``hide_keys`` key of the magic, against an independent NumPy computat
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 import pytest
 import traitlets
 from IPython.core.error import UsageError
 
-from attnwidget import AttentionWidget, codec, export
+from attnwidget import AttentionWidget, codec, export, qkscores
 
 TOKENS = "<s> The animal didn't cross the street because it was too tired".split()
 
@@ -143,6 +146,35 @@ def test_weights_from_queries_and_keys_hide_keys_as_the_dense_ones_do(causal, pa
     widget.hidden_keys = []
     assert widget._data == before and widget.scores.summary(0) is first
     assert widget.scores.hiding([0]) is widget.scores.hiding([0])  # kept: hidden again without a new pass
+
+
+def test_the_kept_hidings_are_asked_for_from_several_threads_at_once():
+    """A hide request's thread, a batch request's and the kernel each ask ``hiding()``: its cache of the last
+    sets asked for stays whole (without its lock, threads switching every microsecond lost a set between
+    looking it up and taking it: KeyError)."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    rng = np.random.default_rng(5)
+    scores = qkscores.QKScores(*rng.standard_normal((2, 2, 2, 16, 4)).astype(np.float32), device="cpu")
+    errors = []
+
+    def ask(n):
+        try:
+            for i in range(4000):
+                assert scores.hiding([(i + n) % 5]) is not scores
+        except Exception as exc:  # noqa: BLE001 - every kind of failure is what this test looks for
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(4)]
+    try:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == [] and len(scores._hidings) == qkscores.HIDINGS_KEPT
+    assert scores.hiding([3]) is scores.hiding([3])
 
 
 def test_the_magic_hides_keys_and_says_what_is_wrong(ip):
