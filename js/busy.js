@@ -13,3 +13,10 @@ export function batchLabel(asked, batch, progress, changed) {
   if (asked == null || changed.has("_batch_done") || (changed.has("_data") && batch === asked)) return ["batch", null];
   return [progress == null ? "batch" : `batch (${computing(progress)})`, asked];
 }
+
+/** Ask the kernel for work that may need a pass (attnwidget/passjob.py: `{[key]: value, id}`; a newer request
+ * stops the running pass). The id is random, not counted, because every view of one widget model asks; the
+ * kernel settles request `id` by setting the kind's `_…_done` trait to it. */
+export function askPass(model, key, value) {
+  model.send({ [key]: value, id: Math.floor(Math.random() * 2 ** 31) });
+}

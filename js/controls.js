@@ -8,7 +8,7 @@ import { matrixShows, shownName, togglePatch, soloPatch, pickPatch, pickValue } 
 import { SCALES } from "./uistate.js";
 import { PALETTE_LABELS } from "./colors.js";
 import { createHideKey, hiddenNotice, listenShowAll } from "./hidekeys.js";
-import { batchLabel } from "./busy.js";
+import { batchLabel, askPass } from "./busy.js";
 
 const DBLCLICK_MS = 250;
 
@@ -113,7 +113,7 @@ function listenToolbar(app, c, onExport) {
     // a kernel makes the item (a tile pass in a layer from queries and keys) in a thread, which the picker's next
     // choice stops (attnwidget/batchjob.py), and sets `batch`; a static copy carries every item
     if (app.ui.static) app.set({ batch: c.batchAsked });
-    else app.model.send({ batch: c.batchAsked, id: Math.floor(Math.random() * 2 ** 31) });
+    else askPass(app.model, "batch", c.batchAsked);
   });
   dis.listen(c.png, "click", () => onExport("png"));
   dis.listen(c.svg, "click", () => onExport("svg"));

@@ -9,7 +9,7 @@
 
 import { h, setAttrs, setHidden, setText } from "./dom.js";
 import { createWait } from "./explainwait.js";
-import { computing } from "./busy.js";
+import { computing, askPass } from "./busy.js";
 
 /** The views drawn from the weights, where the checkboxes show (explain keeps the layer's own numbers). */
 const VIEWS = new Set(["graph", "matrix", "heads", "model"]);
@@ -67,7 +67,7 @@ export function createHideKey(app) {
 /** Ask Python to hide `keys` (attnwidget/hidejob.py: a pass in a thread of its own, which a newer request
  * stops); it answers by setting `_hide_done` to the request's id. */
 function askHide(app, keys) {
-  app.model.send({ hide_keys: keys, id: Math.floor(Math.random() * 2 ** 31) });
+  askPass(app.model, "hide_keys", keys);
 }
 
 /** The notice of what the views leave out: "key 0 ‘<s>’ hidden: …" (`hidden`: the key indices of this layer),

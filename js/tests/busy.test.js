@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { batchLabel, computing } from "../busy.js";
+import { askPass, batchLabel, computing } from "../busy.js";
 
 test("the hide box says how far the kernel is, in whole percent, when it says", () => {
   assert.equal(computing(null), "computing…");
@@ -24,4 +24,13 @@ test("the batch label says how far the kernel is with the item asked for, until 
   assert.deepEqual(batchLabel(1, 0, null, changed("_batch_error", "_batch_done")), ["batch", null]); // refused or failed: item 0 stays
   assert.deepEqual(batchLabel(2, 0, 0.3, changed("_data")), ["batch (computing… 30%)", 2]); // another change's data (a hide's)
   assert.deepEqual(batchLabel(1, 1, null, changed("batch", "_data")), ["batch", null]); // a static copy: the item's data
+});
+
+test("a pass request carries its value under the kind's key and an integer id (attnwidget/passjob.py)", () => {
+  const sent = [];
+  const model = { send: (m) => sent.push(m) };
+  askPass(model, "batch", 2);
+  askPass(model, "hide_keys", [0, 3]);
+  assert.deepEqual(sent.map(({ id, ...rest }) => rest), [{ batch: 2 }, { hide_keys: [0, 3] }]);
+  for (const { id } of sent) assert.ok(Number.isInteger(id) && id >= 0 && id < 2 ** 31, id);
 });
