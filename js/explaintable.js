@@ -145,13 +145,13 @@ const NUMBER_FLOOR = "−00.000";
 const WEIGHT_FLOOR = "Σ = 0.000";
 
 /** The sizer row: each column's widest text over all S keys, so the columns do not move as rows scroll in.
- * The q·k and logit columns keep the widest text they held since the keys last changed: another query's
- * numbers would move every column after them, and the browser would repaint the whole table (every pin). */
-function fillSizer(app, tb, ex, n) {
-  const S = ex.S;
+ * The q·k and logit columns keep the widest text they held since the keys last changed (`dots`, `logits`: a
+ * pin's widest, "" before one): another query's numbers would move every column after them, and the browser
+ * would repaint the whole table (every pin). `value`: the widest value vector's text ("" while V is not known). */
+function writeSizer(app, tb, S, dots, logits, value) {
   const held = tb.sizerKeys === S ? tb.sizer.children : null;
-  const wider = (k, t) => [t, NUMBER_FLOOR, held?.[k].textContent ?? ""].reduce((a, b) => (b.length > a.length ? b : a));
-  const texts = [String(S - 1), longestKey(app, tb, S), wider(2, formatNumber(widest(ex.dots, S))), wider(3, formatNumber(widest(n.logits, S))), WEIGHT_FLOOR, "", widestValue(tb, ex)];
+  const wider = (k, t) => [t, held?.[k].textContent ?? "", NUMBER_FLOOR].reduce((a, b) => (b.length > a.length ? b : a));
+  const texts = [String(S - 1), longestKey(app, tb, S), wider(2, dots), wider(3, logits), WEIGHT_FLOOR, "", value];
   texts.forEach((t, k) => setText(tb.sizer.children[k], t));
   tb.sizerKeys = S;
 }
@@ -189,7 +189,7 @@ export function fillTable(tb, app, ex, n, w, geom) {
   tb.last = { ex, n, w, color: app.headColor(ex.head) };
   // whose numbers these are: the title names the pin at once, the numbers may come from the kernel later
   setAttrs(tb.table, { "aria-rowcount": ex.S + 3, "data-shows": `${ex.query},${ex.head}` });
-  fillSizer(app, tb, ex, n);
+  writeSizer(app, tb, ex.S, formatNumber(widest(ex.dots, ex.S)), formatNumber(widest(n.logits, ex.S)), widestValue(tb, ex));
   fillWindow(app, tb, geom);
   let sum = 0;
   for (let j = 0; j < ex.S; j++) if (n.allowed[j]) sum += n.weights[j];
@@ -211,12 +211,8 @@ export function fillBlank(tb, app, S, geom, vals = null, color = null) {
   writeHeads(tb, 1, vals ? vals.valueDim : null);
   tb.last = { blank: true, ex: { S }, vals, color };
   setAttrs(tb.table, { "aria-rowcount": S + 3, "data-shows": "" });
-  if (tb.sizerKeys !== S || vals) { // else the widths a pin of these keys left stay
-    const held = tb.sizerKeys === S ? tb.sizer.children : null;
-    const texts = [String(S - 1), longestKey(app, tb, S), held?.[2].textContent || NUMBER_FLOOR, held?.[3].textContent || NUMBER_FLOOR, WEIGHT_FLOOR, "", vals ? widestValue(tb, vals) : ""];
-    texts.forEach((t, k) => setText(tb.sizer.children[k], t));
-    tb.sizerKeys = S;
-  }
+  // else the widths a pin of these keys left stay
+  if (tb.sizerKeys !== S || vals) writeSizer(app, tb, S, "", "", vals ? widestValue(tb, vals) : "");
   fillWindow(app, tb, geom);
   setAttrs(tb.sum, { "data-explain-sum": null });
   setText(tb.sumCell, "");
