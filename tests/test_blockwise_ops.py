@@ -67,6 +67,28 @@ def test_keras_summary_equals_numpy_and_dense(case, pool_max):
     assert np.isneginf(got.lse[:, ~keep.any(-1)]).all()
 
 
+@pytest.mark.parametrize("extents", [8, 1])
+def test_causal_tiles_read_as_many_key_extents_as_their_device_calls_for(monkeypatch, extents):
+    """Causal tiles read keys up to their last row, in one of CAUSAL_EXTENTS[kind] extents (a GPU: every key,
+    so that JAX compiles each op once); either way the summary equals the NumPy one and the dense softmax."""
+    nq, nk, causal, mask = CASES["causal padded"]
+    q, k = qk(3, nq, nk, seed=7)
+    src = blockwise_ops.KerasQK(q, k, 0.25)  # 1/√d, as from_qk scales
+    kind = src.where.split(":")[0]
+    monkeypatch.setitem(blockwise_ops.CAUSAL_EXTENTS, kind, extents)
+    read, tile = [], blockwise_ops.KerasQK._tile
+    monkeypatch.setattr(blockwise_ops.KerasQK, "_tile", lambda self, r0, r1, kt, *a: read.append(kt.shape[-1]) or
+                        tile(self, r0, r1, kt, *a))
+    got = src.summarize(causal=True, mask=mask)
+    step = -(-nk // extents)  # keys an extent: 12 of 90 for 8 extents (pooling blocks of 1 key here)
+    want = [min(nk, -(-min(r0 + 16, nq) // step) * step) for r0 in range(0, nq, 16)]  # 6 tiles of 16 rows
+    assert read == want and (read == [nk] * 6) == (extents == 1), read
+    ref = blockwise.summarize_qk(q, k, causal=True, mask=mask)
+    assert_same(got, ref)
+    p, keep = dense_softmax(q, k, True, mask)
+    assert_same(got, blockwise.QKSummary(codec.summarize(p, keep), ref.lse, overview.downsample(p)))
+
+
 @pytest.mark.parametrize("case", ["random", "causal padded", "mask with empty rows"])
 def test_exact_rows_and_columns_on_keras(case):
     nq, nk, causal, mask = CASES[case]
