@@ -147,35 +147,39 @@ def batch_one(t: int, heads: int = 8, d: int = 64, items: int = 3, seed: int = 0
             "item2_made": w.scores.has_summary(2), "progress": w._progress}
 
 
-def batch_part(small: bool) -> None:
+def table_part(one, title: str, columns: list[str], row, small: bool) -> None:
+    """``one(512)`` first (the backend's first ops, untimed), then ``one(T)`` at each size, each printed as
+    ``row(result)``: the cells of one line of a Markdown table under ``title`` and ``columns``."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    batch_one(512)  # the backend's first ops
-    print("from_qk(device='gpu'), 3 batch items, 8 heads, d = 64: the batch picker's requests")
-    print("| T | ran on | build (item 0) s | item 1 asked → settled s | its exact row max err | item 2 asked, then 1: "
-          "pass ended after s | shown, settled, item 2 made, progress |")
-    print("|---|---|---|---|---|---|---|")
+    one(512)
+    print(title)
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     for t in ([1024, 4096] if small else [32768, 131072]):
-        r = batch_one(t)
+        print("| " + " | ".join(row(one(t))) + " |", flush=True)
+
+
+def batch_part(small: bool) -> None:
+    def row(r):
         stop = "— (ended first)" if r["stop_s"] is None else f"{r['stop_s']:.2f}"
-        print(f"| {t:,} | {r['placed']} | {r['build_s']:.2f} | {r['item_s']:.2f} | {r['row_err']:.1e} | "
-              f"{stop} | batch {r['batch']}, done {r['done']}, {r['item2_made']}, {r['progress']} |",
-              flush=True)
+        return [f"{r['T']:,}", r["placed"], f"{r['build_s']:.2f}", f"{r['item_s']:.2f}", f"{r['row_err']:.1e}", stop,
+                f"batch {r['batch']}, done {r['done']}, {r['item2_made']}, {r['progress']}"]
+
+    table_part(batch_one, "from_qk(device='gpu'), 3 batch items, 8 heads, d = 64: the batch picker's requests",
+               ["T", "ran on", "build (item 0) s", "item 1 asked → settled s", "its exact row max err",
+                "item 2 asked, then 1: pass ended after s", "shown, settled, item 2 made, progress"], row, small)
 
 
 def long_part(keras, small: bool) -> None:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    long_one(512)  # the backend's first ops
-    print("from_qk(device='gpu'), 8 heads, d = 64, not causal")
-    print("| T | ran on | build s | pin ms (first / next) | peak host MiB (RSS) | peak device MiB | exact row max err | "
-          "top-k keys equal | top weights max err |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for t in ([1024, 4096] if small else [32768, 131072]):
-        r = long_one(t)
+    def row(r):
         dev = device_peak_mb(keras)
-        print(f"| {t:,} | {r['placed']} | {r['build_s']:.2f} | {r['pin_ms']:.0f} / {r['pin_next_ms']:.0f} | "
-              f"{r['rss_mb']:.0f} | "
-              f"{'—' if dev is None else f'{dev:.0f}'} | {r['row_err']:.1e} | {r['keys_equal']}/{r['rows']} (k = {r['k']}) | "
-              f"{r['top_err']:.1e} |", flush=True)
+        return [f"{r['T']:,}", r["placed"], f"{r['build_s']:.2f}", f"{r['pin_ms']:.0f} / {r['pin_next_ms']:.0f}",
+                f"{r['rss_mb']:.0f}", "—" if dev is None else f"{dev:.0f}", f"{r['row_err']:.1e}",
+                f"{r['keys_equal']}/{r['rows']} (k = {r['k']})", f"{r['top_err']:.1e}"]
+
+    table_part(long_one, "from_qk(device='gpu'), 8 heads, d = 64, not causal",
+               ["T", "ran on", "build s", "pin ms (first / next)", "peak host MiB (RSS)", "peak device MiB",
+                "exact row max err", "top-k keys equal", "top weights max err"], row, small)
 
 
 def main() -> None:
