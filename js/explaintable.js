@@ -150,7 +150,8 @@ const WEIGHT_FLOOR = "Σ = 0.000";
  * would repaint the whole table (every pin). `value`: the widest value vector's text ("" while V is not known). */
 function writeSizer(app, tb, S, dots, logits, value) {
   const held = tb.sizerKeys === S ? tb.sizer.children : null;
-  const wider = (k, t) => [t, held?.[k].textContent ?? "", NUMBER_FLOOR].reduce((a, b) => (b.length > a.length ? b : a));
+  // the text held wins a tie: the same width in tabular digits, and no write
+  const wider = (k, t) => [held?.[k].textContent ?? "", t, NUMBER_FLOOR].reduce((a, b) => (b.length > a.length ? b : a));
   const texts = [String(S - 1), longestKey(app, tb, S), wider(2, dots), wider(3, logits), WEIGHT_FLOOR, "", value];
   texts.forEach((t, k) => setText(tb.sizer.children[k], t));
   tb.sizerKeys = S;
