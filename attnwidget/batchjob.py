@@ -20,6 +20,7 @@ class BatchRequests(PassRequests):
     """The batch picker's requests for one widget."""
 
     KEY, DONE, ERROR, NAME = "batch", "_batch_done", "_batch_error", "batch"
+    PROGRESS = "_batch_progress"  # not _progress: a hide request's pass may run beside it
 
     def check(self, b: Any) -> int:
         n = self.widget.shape[0]

@@ -27,10 +27,12 @@ log = logging.getLogger("attnwidget")
 class PassRequests:
     """One widget's requests of one kind; ``lock`` (the widget's) is held while payloads are made and sent.
 
-    A subclass names its message ``KEY``, the traits ``DONE`` and ``ERROR`` it settles in, and says how a
+    A subclass names its message ``KEY``, the traits ``DONE`` and ``ERROR`` it settles in (and ``PROGRESS``, how
+    far its pass is, where two kinds may run side by side), and says how a
     value is checked, whether it needs a pass, what the pass makes and how the value is applied."""
 
     KEY = DONE = ERROR = NAME = ""
+    PROGRESS = "_progress"  # the synced trait its passes' progress goes to (progress.shown_in)
 
     def __init__(self, widget: Any):
         self.widget, self.lock, self.current = widget, widget._lock, None
@@ -95,7 +97,7 @@ class PassRequests:
     def _run(self, job: dict) -> None:
         """The pass for ``job["value"]``, then the value applied; a newer request stops it (nothing changes)."""
         try:
-            with progress.shown_in(self.widget, stop=lambda: job["stop"]):
+            with progress.shown_in(self.widget, stop=lambda: job["stop"], trait=self.PROGRESS):
                 self.work(job["value"])
         except progress.Stopped:
             pass

@@ -59,9 +59,10 @@ class Stopped(Exception):
 
 
 @contextlib.contextmanager
-def shown_in(widget: Any, stop: Callable[[], bool] | None = None) -> Iterator[None]:
-    """Within the block, ``widget``'s synced ``_progress`` follows the passes (a fraction, at most every
-    :data:`SEND_S` seconds; a pass shorter than that sends nothing); None again after it, however it ends.
+def shown_in(widget: Any, stop: Callable[[], bool] | None = None, trait: str = "_progress") -> Iterator[None]:
+    """Within the block, ``widget``'s synced ``trait`` (``_progress``; the batch picker's requests
+    ``_batch_progress``) follows the passes (a fraction, at most every :data:`SEND_S` seconds; a pass shorter
+    than that sends nothing); None again after it, however it ends.
     ``stop``: asked at each report; True ends the pass there with :class:`Stopped` (its threads stop at
     their next tile, :mod:`attnwidget.blockwise`)."""
     last = time.monotonic()
@@ -73,11 +74,11 @@ def shown_in(widget: Any, stop: Callable[[], bool] | None = None) -> Iterator[No
         now = time.monotonic()
         if now - last >= SEND_S:
             last = now
-            widget._progress = round(fraction, 3)
+            setattr(widget, trait, round(fraction, 3))
 
     try:
         with listening(send):
             yield
     finally:
-        if widget._progress is not None:
-            widget._progress = None
+        if getattr(widget, trait) is not None:
+            setattr(widget, trait, None)

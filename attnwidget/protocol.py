@@ -72,8 +72,11 @@ class WireState(t.HasTraits):
     hidden_keys = _sync(t.List(t.Int()), "keys left out of the graph, matrix, heads and model views, each query's weights "
                         "renormalised over the rest (an attention sink: hide.py); the explain view keeps the layer's own")
     _can_hide = _sync(t.Bool(False), "hidden_keys can be set: every layer holds softmax weights (an array, or queries and keys)")
-    _progress = _sync(t.Float(None, allow_none=True), "how far the kernel is with the hidden_keys or the batch item "
-                      "the browser asked for, 0…1 (a tile pass over queries and keys: progress.py); None when nothing runs")
+    _progress = _sync(t.Float(None, allow_none=True), "how far the kernel is with the hidden_keys the browser asked for, "
+                      "or with Python's own hidden_keys or batch, 0…1 (a tile pass over queries and keys: progress.py); "
+                      "None when nothing runs")
+    _batch_progress = _sync(t.Float(None, allow_none=True), "how far the kernel is with the batch item the picker asked for "
+                            "(batchjob.py), 0…1; None when no such pass runs (a hide request's pass beside it has _progress)")
     _hide_done = _sync(t.Int(-1), "the id of the browser's last hide request settled (hidejob.py): applied, refused or stopped")
     _hide_error = _sync(t.Unicode(""), "why the browser's last settled hide request changed nothing, in one line; '' when it did not fail")
     _batch_done = _sync(t.Int(-1), "the id of the batch picker's last request settled (batchjob.py): applied, refused or stopped")

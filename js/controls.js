@@ -152,12 +152,12 @@ function listenSwatches(app, swatches) {
 // A pin, its exact row and its explanation change no control but the pinned key's hide box (hidekeys.js,
 // which writes only what changed): a click or arrow key writes nothing else here; the kernel's progress
 // writes only that box's label and the batch picker's.
-const PIN_ONLY = new Set(["selected_query", "selected_key", "_exact", "_explain", "_progress"]);
+const PIN_ONLY = new Set(["selected_query", "selected_key", "_exact", "_explain", "_progress", "_batch_progress"]);
 
 function update(app, c, changed) {
   if (changed.size && [...changed].every((k) => PIN_ONLY.has(k))) {
     if (changed.has("selected_key") || changed.has("_progress")) c.hideKey.update();
-    if (changed.has("_progress")) updateBatchLabel(app, c, changed);
+    if (changed.has("_batch_progress")) updateBatchLabel(app, c, changed);
     return;
   }
   const d = app.data;
@@ -205,7 +205,7 @@ function update(app, c, changed) {
 
 /** The batch picker's label says how far the kernel is with the item it asked for (busy.js batchLabel). */
 function updateBatchLabel(app, c, changed) {
-  const [text, asked] = batchLabel(c.batchAsked ?? null, app.get("batch") ?? 0, app.get("_progress"), changed);
+  const [text, asked] = batchLabel(c.batchAsked ?? null, app.get("batch") ?? 0, app.get("_batch_progress"), changed);
   c.batchAsked = asked;
   setText(c.batchWrap.firstChild, text);
 }

@@ -35,7 +35,7 @@ def synchronous(widget, b, hidden=()):
 
 def started(widget) -> threading.Event:
     ev = threading.Event()
-    widget.observe(lambda c: c["new"] is not None and ev.set(), "_progress")
+    widget.observe(lambda c: c["new"] is not None and ev.set(), "_batch_progress")
     return ev
 
 
@@ -49,7 +49,7 @@ def test_a_request_returns_at_once_and_its_pass_sets_the_item_and_its_data_toget
     thread.join(60)
     want = synchronous(widget, 1)
     assert widget.batch == 1 and widget._data == want._data and widget._overview == want._overview
-    assert widget._batch_done == 5 and widget._batch_error == "" and widget._progress is None
+    assert widget._batch_done == 5 and widget._batch_error == "" and widget._batch_progress is widget._progress is None
     names = [n for n, _ in seen]
     assert sorted(names[:-1]) == ["_data", "batch"] and names[-1] == "_batch_done", names  # settled last
     # item 1 is made now: asked again later, it needs no pass
@@ -64,7 +64,7 @@ def test_the_picker_back_on_the_item_shown_stops_the_pass_and_settles_alone(widg
     assert go.wait(30)
     assert widget._batch_requests.ask(0, 2) is None  # the item shown: nothing to make, settled at once
     first.join(60)
-    assert widget.batch == 0 and widget._data == before and widget._progress is None
+    assert widget.batch == 0 and widget._data == before and widget._batch_progress is widget._progress is None
     assert seen == [("_batch_done", 2)], seen  # the stopped request changed nothing and settled nothing
     assert not widget.scores.has_summary(1)
     blockwise.summarize_qk(widget.scores.q[1], widget.scores.k[1])  # the same pass, whole
@@ -107,8 +107,25 @@ def test_a_refused_or_failed_request_is_settled_and_changes_nothing(widget, monk
     monkeypatch.setattr(blockwise._RowState, "finish", fail)
     with caplog.at_level(logging.ERROR, logger="attnwidget"):
         widget._batch_requests.ask(1, 4).join(60)
-    assert widget._batch_done == 4 and widget.batch == 0 and widget._data == before and widget._progress is None
+    assert widget._batch_done == 4 and widget.batch == 0 and widget._data == before
+    assert widget._batch_progress is widget._progress is None
     assert "batch item 1 failed: MemoryError" in caplog.text and widget._batch_error == "batch item 1 failed: MemoryError: out of memory"
     monkeypatch.undo()
     widget._batch_requests.ask(1, 5).join(60)  # the next that works clears the notice
     assert widget.batch == 1 and widget._batch_error == "" and widget._batch_done == 5
+
+
+def test_a_hide_request_beside_it_reports_in_a_trait_of_its_own(widget):
+    """The picker's pass reports in ``_batch_progress``, a hide box's in ``_progress``: with both running, each
+    label follows its own pass (in one trait, the first pass to end cleared the other's figure)."""
+    sent = {"_progress": [], "_batch_progress": []}
+    for name, out in sent.items():
+        widget.observe(lambda c, out=out: out.append(c["new"]), name)
+    passes = widget._batch_requests.ask(1, 1), widget._requests.ask([0], 2)
+    for p in passes:
+        p.join(60)
+    assert widget.batch == 1 and widget.hidden_keys == [0] and (widget._batch_done, widget._hide_done) == (1, 2)
+    batch = [x for x in sent["_batch_progress"] if x is not None]
+    assert batch and batch == sorted(batch) and sent["_batch_progress"][-1] is None, sent  # the picker's pass alone
+    # the hide box's pass, and one that applying the later of the two may need (item 1 with key 0 hidden)
+    assert any(x is not None for x in sent["_progress"]) and sent["_progress"][-1] is None, sent

@@ -21,7 +21,7 @@ rng = np.random.default_rng(4)
 q = rng.standard_normal((3, {H}, {T}, {D}), dtype=np.float32)
 k = rng.standard_normal((3, {H}, {T}, {D}), dtype=np.float32)
 w = AttentionWidget.from_qk(q, k, [f"t{{i}}" for i in range({T})])
-w""", "print('BATCH', w.batch, w._progress, len(w.scores._summaries))"]
+w""", "print('BATCH', w.batch, w._batch_progress, len(w.scores._summaries))"]
 WATCH = """(l) => { window.__labels = [];
   new MutationObserver(() => window.__labels.push(l.textContent)).observe(l, { subtree: true, childList: true, characterData: true }); }"""
 
@@ -47,7 +47,7 @@ def test_picking_another_batch_item_shows_the_kernels_progress_then_the_item(tmp
         page.wait_for_function("() => /computing… \\d+%/.test(window.__labels.at(-1) || '')", timeout=120_000)
         picker.select_option("1")
         page.wait_for_function("() => window.__labels.at(-1) === 'batch'", timeout=60_000)
-        # the stopped pass ends at its next report (its _progress then goes back to None): item 2 not made
+        # the stopped pass ends at its next report (its _batch_progress then goes back to None): item 2 not made
         for _ in range(60):
             out = nb.run(1)
             if "BATCH 1 None" in out:
