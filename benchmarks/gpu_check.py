@@ -134,7 +134,7 @@ def batch_one(t: int, heads: int = 8, d: int = 64, items: int = 3, seed: int = 0
     row_err = max(float(np.abs(row[h] - bl.dense_rows(q[1, h], k[1, h], [i], False, scale)[0]).max())
                   for h in range(heads))
     reported = threading.Event()
-    w.observe(lambda c: c["new"] is not None and reported.set(), "_progress")
+    w.observe(lambda c: c["new"] is not None and reported.set(), "_batch_progress")
     pass2 = w._batch_requests.ask(2, 2)
     while not reported.wait(0.05) and pass2.is_alive():  # a pass shorter than progress.SEND_S reports nothing
         pass
@@ -144,7 +144,7 @@ def batch_one(t: int, heads: int = 8, d: int = 64, items: int = 3, seed: int = 0
     stop = time.perf_counter() - t0 if reported.is_set() else None
     return {"T": t, "placed": w.scores.on_device(0).placed, "build_s": build, "item_s": item, "row_err": row_err,
             "back_none": back is None, "stop_s": stop, "batch": w.batch, "done": w._batch_done,
-            "item2_made": w.scores.has_summary(2), "progress": w._progress}
+            "item2_made": w.scores.has_summary(2), "progress": w._batch_progress}
 
 
 def table_part(one, title: str, columns: list[str], row, small: bool) -> None:
