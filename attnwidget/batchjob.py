@@ -41,6 +41,9 @@ class BatchRequests(PassRequests):
         for scores in self._passes(b):
             scores.summary(b)
 
+    def missing(self, b: int) -> bool:
+        return bool(self._passes(b))  # keys hidden meanwhile: item b with them
+
     def apply(self, b: int) -> None:
         self.widget.batch = b
 

@@ -38,6 +38,10 @@ class HideRequests(PassRequests):
                     layer.scores.hiding(w.hidden_keys)
                 layer.scores.hiding(keys).summary(w.batch)
 
+    def missing(self, keys: list[int]) -> bool:
+        w = self.widget  # another item shown meanwhile: the keys hidden in it
+        return any(not x.scores.hiding(keys).has_summary(w.batch) for x in w._layers if hasattr(x.scores, "hiding"))
+
     def apply(self, keys: list[int]) -> None:
         self.widget.hidden_keys = keys
 

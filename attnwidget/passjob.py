@@ -22,6 +22,8 @@ import traitlets as t
 from . import progress
 
 log = logging.getLogger("attnwidget")
+#: Passes a request runs at most before its value is applied (each after the other kind changed what is shown).
+ROUNDS = 3
 
 
 class PassRequests:
@@ -52,6 +54,10 @@ class PassRequests:
 
     def apply(self, value: Any) -> None:
         raise NotImplementedError
+
+    def missing(self, value: Any) -> bool:
+        """Whether applying ``value`` now would need a pass still (what is shown changed since :meth:`work`)."""
+        return False
 
     def failed(self, value: Any, exc: BaseException) -> str:
         """The notice's line for a request whose pass or application failed."""
@@ -95,17 +101,24 @@ class PassRequests:
                 setattr(self.widget, self.DONE, rid)
 
     def _run(self, job: dict) -> None:
-        """The pass for ``job["value"]``, then the value applied; a newer request stops it (nothing changes)."""
-        try:
-            with progress.shown_in(self.widget, stop=lambda: job["stop"], trait=self.PROGRESS):
-                self.work(job["value"])
-        except progress.Stopped:
-            pass
-        except Exception as exc:
-            job["error"] = self.failed(job["value"], exc)
-            log.exception("attnwidget: %s", job["error"])
-        with self.lock:
-            if self.current is job:  # not stopped by a newer request, which settles instead
-                self.current = None
+        """The pass for ``job["value"]``, then the value applied; a newer request stops it (nothing changes).
+        Where the other kind's request changed what is shown meanwhile (another item, other keys) and the value
+        now needs more (:meth:`missing`), the pass goes on for that, here, not under the lock while applying."""
+        for round_ in range(1, ROUNDS + 1):
+            try:
+                with progress.shown_in(self.widget, stop=lambda: job["stop"], trait=self.PROGRESS):
+                    self.work(job["value"])
+            except progress.Stopped:
+                return  # a newer request took its place, and settles instead
+            except Exception as exc:
+                job["error"] = self.failed(job["value"], exc)
+                log.exception("attnwidget: %s", job["error"])
+            with self.lock:
+                if self.current is not job:
+                    return
                 error = job.get("error", "")
+                if not error and round_ < ROUNDS and self.missing(job["value"]):
+                    continue
+                self.current = None
                 self._settle(job["rid"], job["value"], error, apply=not error)
+                return

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from attnwidget import AttentionWidget, blockwise, protocol
+from attnwidget import AttentionWidget, batchjob, blockwise, hidejob, protocol, qkscores
 from conftest import record
 from test_blockwise import qk
 
@@ -115,17 +115,55 @@ def test_a_refused_or_failed_request_is_settled_and_changes_nothing(widget, monk
     assert widget.batch == 1 and widget._batch_error == "" and widget._batch_done == 5
 
 
-def test_a_hide_request_beside_it_reports_in_a_trait_of_its_own(widget):
-    """The picker's pass reports in ``_batch_progress``, a hide box's in ``_progress``: with both running, each
-    label follows its own pass (in one trait, the first pass to end cleared the other's figure)."""
+def test_keys_hidden_during_the_pass_are_made_in_it_not_while_the_item_is_applied(widget, monkeypatch):
+    """Keys hidden while the picker's pass runs (here at its end, as a hide request's thread may): the pass goes
+    on for item 1 with them, reported in ``_batch_progress``, so applying the item makes nothing under the
+    widget's lock (a pin or a cell's message would wait for it); the hide's own pass reports in ``_progress``."""
+    work, made = batchjob.BatchRequests.work, []
+
+    def work_then_hide(self, b):
+        work(self, b)
+        if not self.widget.hidden_keys:
+            self.widget.hidden_keys = [0]  # Python's setter: item 0 with key 0 hidden, made at once
+
+    def spy(self, b):
+        if not self.has_summary(b):
+            made.append((b, widget._lock._is_owned()))  # an RLock: held by the thread making it
+        return summary(self, b)
+
+    summary = qkscores.QKScores.summary
+    monkeypatch.setattr(batchjob.BatchRequests, "work", work_then_hide)
+    monkeypatch.setattr(qkscores.QKScores, "summary", spy)
     sent = {"_progress": [], "_batch_progress": []}
     for name, out in sent.items():
         widget.observe(lambda c, out=out: out.append(c["new"]), name)
-    passes = widget._batch_requests.ask(1, 1), widget._requests.ask([0], 2)
-    for p in passes:
-        p.join(60)
-    assert widget.batch == 1 and widget.hidden_keys == [0] and (widget._batch_done, widget._hide_done) == (1, 2)
-    batch = [x for x in sent["_batch_progress"] if x is not None]
-    assert batch and batch == sorted(batch) and sent["_batch_progress"][-1] is None, sent  # the picker's pass alone
-    # the hide box's pass, and one that applying the later of the two may need (item 1 with key 0 hidden)
-    assert any(x is not None for x in sent["_progress"]) and sent["_progress"][-1] is None, sent
+    widget._batch_requests.ask(1, 1).join(60)
+    assert [b for b, _ in made] == [1, 0, 1] and not any(held for b, held in made if b == 1), made
+    assert widget.batch == 1 and widget.hidden_keys == [0] and widget._batch_done == 1 and widget._batch_error == ""
+    assert widget._data == synchronous(widget, 1, [0])._data
+    for name, got in sent.items():  # the picker's passes in its trait, the setter's in _progress
+        assert any(x is not None for x in got) and got[-1] is None, (name, got)
+
+
+def test_an_item_shown_during_a_hide_pass_gets_the_keys_hidden_in_that_pass(widget, monkeypatch):
+    """The other way round: another item shown while a hide request's pass runs; that pass goes on for the
+    item, so hiding the keys then makes nothing under the lock."""
+    work, made = hidejob.HideRequests.work, []
+
+    def work_then_pick(self, keys):
+        work(self, keys)
+        if self.widget.batch == 0:
+            self.widget.batch = 1  # Python's setter: item 1 without hidden keys, made at once
+
+    def spy(self, b):
+        if not self.has_summary(b):
+            made.append((b, widget._lock._is_owned()))
+        return summary(self, b)
+
+    summary = qkscores.QKScores.summary
+    monkeypatch.setattr(hidejob.HideRequests, "work", work_then_pick)
+    monkeypatch.setattr(qkscores.QKScores, "summary", spy)
+    widget._requests.ask([0, 9], 4).join(60)
+    assert [b for b, _ in made] == [0, 1, 1] and not made[-1][1], made  # item 1 with 0 and 9 hidden: in the pass
+    assert widget.batch == 1 and widget.hidden_keys == [0, 9] and widget._hide_done == 4 and widget._hide_error == ""
+    assert widget._data == synchronous(widget, 1, [0, 9])._data
