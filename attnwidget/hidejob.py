@@ -29,18 +29,23 @@ class HideRequests(PassRequests):
         # nothing hidden, or weights in hand (renormalised at once): no pass
         return bool(keys) and any(hasattr(x.scores, "hiding") for x in self.widget._layers)
 
+    def _passes(self, keys: list[int], b: int) -> list:
+        """The layers from queries and keys whose item ``b`` with ``keys`` hidden is still to be made."""
+        made = (x.scores.hiding(keys) for x in self.widget._layers if hasattr(x.scores, "hiding"))
+        return [s for s in made if not s.has_summary(b)]
+
     def work(self, keys: list[int]) -> None:
         """The summaries of every layer from queries and keys with ``keys`` hidden, for the batch element shown."""
-        w = self.widget
-        for layer in w._layers:
-            if hasattr(layer.scores, "hiding"):
-                if w.hidden_keys:  # asked for again: the keys shown stay made while others come and go
-                    layer.scores.hiding(w.hidden_keys)
-                layer.scores.hiding(keys).summary(w.batch)
+        w, b = self.widget, self.widget.batch
+        if w.hidden_keys:  # asked for again: the keys shown stay made while others come and go
+            for x in w._layers:
+                if hasattr(x.scores, "hiding"):
+                    x.scores.hiding(w.hidden_keys)
+        for scores in self._passes(keys, b):
+            scores.summary(b)
 
     def missing(self, keys: list[int]) -> bool:
-        w = self.widget  # another item shown meanwhile: the keys hidden in it
-        return any(not x.scores.hiding(keys).has_summary(w.batch) for x in w._layers if hasattr(x.scores, "hiding"))
+        return bool(self._passes(keys, self.widget.batch))  # another item shown meanwhile: the keys hidden in it
 
     def apply(self, keys: list[int]) -> None:
         self.widget.hidden_keys = keys
