@@ -85,7 +85,7 @@ class AttentionWidget(protocol.WireState, anywidget.AnyWidget):
             info=protocol.header_info(info, first.scores.shape[0]), **kwargs)
         self._send_payloads("_data", "_exact", "_overview")
         # the browser's hide boxes and batch picker: their passes in threads of their own
-        self._requests, self._batch_requests = hidejob.HideRequests(self), batchjob.BatchRequests(self)
+        self._hide_requests, self._batch_requests = hidejob.HideRequests(self), batchjob.BatchRequests(self)
         self._can_hide = hide.offered(layers, self._data, self._overview)
         self._can_explain = explainer is not None
         self._send_explain()

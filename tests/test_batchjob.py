@@ -163,7 +163,7 @@ def test_an_item_shown_during_a_hide_pass_gets_the_keys_hidden_in_that_pass(widg
     summary = qkscores.QKScores.summary
     monkeypatch.setattr(hidejob.HideRequests, "work", work_then_pick)
     monkeypatch.setattr(qkscores.QKScores, "summary", spy)
-    widget._requests.ask([0, 9], 4).join(60)
+    widget._hide_requests.ask([0, 9], 4).join(60)
     assert [b for b, _ in made] == [0, 1, 1] and not made[-1][1], made  # item 1 with 0 and 9 hidden: in the pass
     assert widget.batch == 1 and widget.hidden_keys == [0, 9] and widget._hide_done == 4 and widget._hide_error == ""
     assert widget._data == synchronous(widget, 1, [0, 9])._data

@@ -34,7 +34,7 @@ def synchronous(widget, keys):
 def test_a_request_returns_at_once_and_its_pass_sets_the_keys_and_the_data_together(widget):
     before, seen = dict(widget._data), record(widget, "hidden_keys", "_data", "_hide_done")
     t0 = time.perf_counter()
-    thread = widget._requests.ask([0], 5)
+    thread = widget._hide_requests.ask([0], 5)
     asked = time.perf_counter() - t0
     assert thread is not None and thread.is_alive() and asked < 0.1, asked
     assert widget._data == before and widget.hidden_keys == []  # nothing yet: the keys shown are still none
@@ -49,9 +49,9 @@ def test_a_newer_request_stops_the_running_pass_and_settles_alone(widget, tallie
     started = threading.Event()
     widget.observe(lambda c: c["new"] is not None and started.set(), "_progress")
     before, seen = dict(widget._data), record(widget, "hidden_keys", "_data", "_hide_done")
-    first = widget._requests.ask([0], 1)
+    first = widget._hide_requests.ask([0], 1)
     assert started.wait(30)
-    assert widget._requests.ask([], 2) is None  # nothing hidden: the summary in hand, settled at once
+    assert widget._hide_requests.ask([], 2) is None  # nothing hidden: the summary in hand, settled at once
     first.join(60)
     assert widget.hidden_keys == [] and widget._data == before and widget._progress is None
     assert seen == [("_hide_done", 2)], seen  # the stopped request changed nothing and settled nothing
@@ -63,7 +63,7 @@ def test_a_newer_request_stops_the_running_pass_and_settles_alone(widget, tallie
 def test_a_pin_during_a_pass_reads_the_keys_shown_then_the_new_ones(widget):
     started = threading.Event()
     widget.observe(lambda c: c["new"] is not None and started.set(), "_progress")
-    thread = widget._requests.ask([0], 1)
+    thread = widget._hide_requests.ask([0], 1)
     assert started.wait(30)
     t0 = time.perf_counter()
     widget.selected_query = 700
@@ -86,7 +86,7 @@ def test_through_the_widgets_message_handler_and_for_weights_in_hand(widget):
         time.sleep(0.01)
     assert widget.hidden_keys == [3]
     dense = AttentionWidget(np.full((1, 2, 4, 4), 0.25, np.float32), list("abcd"))
-    assert dense._requests.ask([1], 4) is None  # weights in hand: renormalised at once
+    assert dense._hide_requests.ask([1], 4) is None  # weights in hand: renormalised at once
     assert dense.hidden_keys == [1] and dense._hide_done == 4
     assert "_hide_done" in protocol.SCHEMA["traits"]
 
@@ -94,7 +94,7 @@ def test_through_the_widgets_message_handler_and_for_weights_in_hand(widget):
 def test_a_refused_or_failed_request_is_settled_and_changes_nothing(widget, monkeypatch, caplog):
     before = dict(widget._data)
     with caplog.at_level(logging.WARNING, logger="attnwidget"):
-        assert widget._requests.ask([T + 5], 3) is None
+        assert widget._hide_requests.ask([T + 5], 3) is None
     assert widget._hide_done == 3 and widget.hidden_keys == [] and f"expected key indices in 0..{T - 1}" in caplog.text
     assert widget._hide_error == f"hidden_keys: expected key indices in 0..{T - 1}, got {T + 5}"  # the views' notice
 
@@ -103,11 +103,11 @@ def test_a_refused_or_failed_request_is_settled_and_changes_nothing(widget, monk
 
     monkeypatch.setattr(blockwise._RowState, "finish", fail)
     with caplog.at_level(logging.ERROR, logger="attnwidget"):
-        widget._requests.ask([0], 4).join(60)
+        widget._hide_requests.ask([0], 4).join(60)
     assert widget._hide_done == 4 and widget.hidden_keys == [] and widget._data == before and widget._progress is None
     assert "hiding key 0 failed: MemoryError" in caplog.text and widget._hide_error == "hiding key 0 failed: MemoryError: out of memory"
     monkeypatch.undo()
-    widget._requests.ask([0, 7], 5).join(60)  # the next that works clears the notice
+    widget._hide_requests.ask([0, 7], 5).join(60)  # the next that works clears the notice
     assert widget.hidden_keys == [0, 7] and widget._hide_error == "" and widget._hide_done == 5
 
 
@@ -124,7 +124,7 @@ def test_the_static_copy_is_written_again_from_the_passs_thread(ip, monkeypatch)
     widget = AttentionWidget.from_qk(*qk(2, 64, 64), [f"t{i}" for i in range(64)])  # small: its copy carries it
     copy = shown_in_notebook(monkeypatch, widget)[1]
     with capture_output() as cap:
-        widget._requests.ask([0], 1).join(60)
+        widget._hide_requests.ask([0], 1).join(60)
     updates = [o for o in cap.outputs if o.update and o.transient == copy.transient]
     assert len(updates) == 1
     state = json.loads(re.search(r'class="aw-state">(.*?)</script>', updates[0].data["text/html"]).group(1))
