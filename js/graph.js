@@ -51,6 +51,7 @@ export function createGraph(app) {
     el, update: (changed) => update(v, changed), draw: () => draw(v),
     idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw, { choose: () => linesAhead(v, missed), paint: () => paintAhead(v) }),
     preparing: () => preparing(v),
+    warmTimes: 2, // its canvases are 2D (graphpaint.js onto): handed over anew at each of their first two showings (warm.js)
     exportCanvas: (scale) => exportCanvas(v, scale),
     exportSVG: () => exportSVG(v), focusToken: (side, index) => focusToken(v, side, index), destroy: () => dropLayers(v.st.layers),
   };

@@ -107,7 +107,7 @@ function frameLoop(app, controls, views, body, warm) {
       for (const [name, v] of Object.entries(views)) {
         if (name === view || !v.idle) continue;
         v.idle(view, { changes: stale[name], catchUp: () => catchUp(name) });
-        warmWhenIdle(app, v.el, warm[name], () => v.preparing?.());
+        warmWhenIdle(app, v.el, warm[name], () => v.preparing?.(), v.warmTimes);
       }
     } catch (err) {
       console.error("attnwidget:", err);
