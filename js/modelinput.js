@@ -18,10 +18,10 @@ export function placeRing(v) {
 }
 
 /** What is under (x, y): a thumbnail {li, c, mean, r, cell: {i, j} of the thumbnail or null}, a layer's name {li, label}, or null. */
-function hit(v, e) {
+function hit(v, e, r0 = v.canvas.getBoundingClientRect()) {
   const { st } = v, m = st.m;
   if (!m || !st.ov) return null;
-  const r0 = v.canvas.getBoundingClientRect(), x = e.clientX - r0.left, y = e.clientY - r0.top;
+  const x = e.clientX - r0.left, y = e.clientY - r0.top;
   const r = Math.floor((y - m.top) / m.rowH);
   if (r < 0 || r >= m.rows.length) return null;
   const li = m.rows[r], l = st.ov.layers[li];
@@ -70,10 +70,16 @@ function tip(v, t, anchor) {
 
 export function listen(v) {
   const { app, canvas } = v, { dis } = app;
+  // the canvas's spot of the last move and the tooltip's serial after it: a move to the same spot with the tooltip as
+  // that move left it (a click's own move) does nothing
+  let at = null;
   dis.listen(canvas, "mousemove", (e) => {
-    const t = hit(v, e);
-    canvas.style.cursor = t && !t.label ? "pointer" : "default";
+    const r = canvas.getBoundingClientRect(), spot = `${e.clientX - r.left},${e.clientY - r.top}`;
+    if (at && at.spot === spot && at.serial === app.tooltip.serial) return;
+    const t = hit(v, e, r), cursor = t && !t.label ? "pointer" : "default";
+    if (canvas.style.cursor !== cursor) canvas.style.cursor = cursor;
     if (t) tip(v, t, { x: e.clientX, y: e.clientY }); else app.tooltip.hide();
+    at = { spot, serial: app.tooltip.serial };
   });
   dis.listen(canvas, "mouseleave", () => app.tooltip.hide());
   // a thumbnail's click leaves the view: focusing the canvas on the way (mousedown's default) is work for nothing

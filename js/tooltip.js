@@ -15,12 +15,15 @@ function approxNote(root) {
 export function createTooltip(root) {
   const el = h("div", { class: "aw-tooltip", role: "tooltip", hidden: true });
   root.append(el);
+  let shows = null; // what the tooltip holds now (JSON of title, rows, note): a move within one cell rebuilds nothing
+  const tip = { el, show, hide, serial: 0 }; // serial: counts shows and hides (what is shown may have changed)
 
   /**
    * anchor: an Element or {rect} (placed beside it, away from the centre), or {x, y} (client coordinates).
    * rows: [{name, color, value, exact}] shown as a small table.
    */
   function show(anchor, title, rows = [], note = null) {
+    tip.serial++;
     // where it goes is read before anything is written (a read after the writes would lay the page out in
     // this event or frame); its own size is not read: it goes on the side of the anchor away from the
     // centre (translateX(-100%) on the left) and may be as wide as the room there
@@ -37,7 +40,8 @@ export function createTooltip(root) {
       y = anchor.y - rr.top + 14;
     }
     const room = Math.max(60, Math.floor(left ? x - 2 : rr.width - x - 2));
-    el.replaceChildren(...content(title, rows, note));
+    const what = JSON.stringify([title, rows, note]);
+    if (what !== shows) { el.replaceChildren(...content(title, rows, note)); shows = what; }
     setHidden(el, false);
     setAttrs(el, { style: { left: `${Math.round(x)}px`, top: `${Math.round(Math.max(2, y))}px`, transform: left ? "translateX(-100%)" : "none",
       maxWidth: `min(calc(360 * var(--aw-u, 1px)), ${room}px)` } });
@@ -64,8 +68,9 @@ export function createTooltip(root) {
   }
 
   function hide() {
+    tip.serial++;
     setHidden(el, true);
   }
 
-  return { el, show, hide };
+  return tip;
 }

@@ -79,3 +79,62 @@ def test_a_token_tooltip_goes_beside_the_token(browser, tmp_path):
         assert (tip["right"] <= b["x"]) if side == "key" else (tip["left"] >= b["x"] + b["width"]), (side, tip, b)
         page.mouse.move(2, 2)
     page.close()
+
+
+TIP_RECORD = """() => { window.__tipRecords = [];
+  new MutationObserver((rs) => { window.__tipRecords.push(...rs.map((r) => r.type)); })
+    .observe(document.querySelector('.aw-tooltip'), { subtree: true, childList: true, attributes: true, characterData: true }); }"""
+TIP = "() => { const t = document.querySelector('.aw-tooltip'); return { hidden: t.hidden, title: t.firstChild?.textContent, left: t.style.left }; }"
+SERIAL = "() => document.querySelector('.attnwidget').attnwidget.app.tooltip.serial"
+
+
+def test_a_move_within_a_cell_moves_the_tooltip_without_rebuilding_it(browser, tmp_path):
+    """The matrix's tooltip follows the pointer; a move that keeps its text only moves it (no node made or dropped)."""
+    path = tmp_path / "matrix.html"
+    widget("matrix").to_html(path)
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    canvas = page.locator(".attnwidget canvas.aw-matrix-canvas")
+    canvas.wait_for(timeout=10_000)
+    page.wait_for_timeout(300)
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    page.mouse.move(x, y)
+    page.wait_for_function("() => !document.querySelector('.aw-tooltip').hidden", timeout=5_000)
+    before = page.evaluate(TIP)
+    page.evaluate(TIP_RECORD)
+    page.mouse.move(x + 1, y)  # a cell is wider than a pixel here (24 keys)
+    page.wait_for_function("(l) => document.querySelector('.aw-tooltip').style.left !== l", arg=before["left"], timeout=5_000)
+    after, kinds = page.evaluate(TIP), page.evaluate("() => window.__tipRecords")
+    page.close()
+    assert after["title"] == before["title"] and not after["hidden"], (before, after)
+    assert kinds and set(kinds) == {"attributes"}, kinds  # its style (left) only
+
+
+def test_a_model_thumbnail_move_to_the_same_spot_does_nothing_unless_the_tooltip_changed_since(browser, tmp_path):
+    """A click's own move (a mousemove where the pointer already is) leaves the model view's tooltip as it is, with no
+    work; after the keyboard moved the tooltip to its focus ring, the same move shows the pointer's thumbnail again."""
+    w = np.random.default_rng(5).random((2, 1, 2, T, T)).astype(np.float32)
+    path = tmp_path / "model.html"
+    AttentionWidget(list(w / w.sum(-1, keepdims=True)), [f"token{i}" for i in range(T)], view="model").to_html(path)
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    canvas = page.locator(".attnwidget canvas.aw-model-canvas")
+    canvas.wait_for(timeout=10_000)
+    page.wait_for_timeout(300)
+    pos, box = page.evaluate("() => document.querySelector('.attnwidget').attnwidget.views.model.locate(1, 1)"), canvas.bounding_box()
+    x, y = box["x"] + pos["x"], box["y"] + pos["y"]
+    page.mouse.move(x, y)
+    page.wait_for_function("() => !document.querySelector('.aw-tooltip').hidden", timeout=5_000)
+    first, serial = page.evaluate(TIP), page.evaluate(SERIAL)
+    page.evaluate(TIP_RECORD)
+    page.mouse.move(x, y)
+    page.wait_for_timeout(100)
+    assert (page.evaluate(SERIAL), page.evaluate("() => window.__tipRecords")) == (serial, [])
+    canvas.focus()
+    page.keyboard.press("ArrowDown")  # the ring on another thumbnail, its tooltip there
+    page.wait_for_function("(t) => document.querySelector('.aw-tooltip').firstChild?.textContent !== t", arg=first["title"], timeout=5_000)
+    page.mouse.move(x, y)
+    page.wait_for_function("(t) => document.querySelector('.aw-tooltip').firstChild?.textContent === t", arg=first["title"], timeout=5_000)
+    assert page.evaluate(TIP) == first
+    page.close()
