@@ -20,6 +20,9 @@ const EXTRA_KEYS = [...LINE_KEYS, "_exact", "selected_query", "selected_key"];
  * data or tokens change, not when the heads or the threshold do: a head card's click solos its head, and the
  * graph redrawn in idle time after each (tens of ms at T = 512) delayed the next input (heads keys 40-64 ms). */
 const PREPARE_ON = ["_data", "query_tokens", "key_tokens", "theme"];
+/** More lines than this, not yet painted when a view switch shows the graph (a tab clicked while it prepares, as the
+ * page loads), are painted a slice a frame after it (graphpaint.js baseSlice), not all in the frame that shows it. */
+const SLICED_LINES = 16384;
 
 export function createGraph(app) {
   const cols = {
@@ -49,7 +52,10 @@ export function createGraph(app) {
   listen(v);
   return {
     el, update: (changed) => update(v, changed), draw: () => draw(v),
-    idle: (shown, missed) => prepareWhenIdle(v, missed, PREPARE_ON, draw, { choose: () => linesAhead(v, missed), paint: () => paintAhead(v) }),
+    idle: (shown, missed) => {
+      v.st.wasHidden = true;
+      prepareWhenIdle(v, missed, PREPARE_ON, draw, { choose: () => linesAhead(v, missed), paint: () => paintAhead(v) });
+    },
     preparing: () => preparing(v),
     warmTimes: 2, // its canvases are 2D (graphpaint.js onto): handed over anew at each of their first two showings (warm.js)
     exportCanvas: (scale) => exportCanvas(v, scale),
@@ -63,6 +69,8 @@ function update(v, changed) {
   // the scroll position, kept from scroll events so that a frame reads no layout; checked the frame after
   // the view is shown again (dom.js recheckScroll), not read here: that read laid the page out in the tab's frame
   if (changed.has("view")) st.recheck = true;
+  if (changed.has("view") && st.wasHidden) st.showing = true; // shown by a view switch (not the first render)
+  st.wasHidden = false;
   if (changed.has("_data") || changed.has("query_tokens") || changed.has("key_tokens") || !st.built) buildTokens(v);
   if (LINE_KEYS.some((k) => changed.has(k)) || !st.sel) recomputeLines(v);
   if (EXTRA_KEYS.some((k) => changed.has(k))) recomputeExtra(v);
@@ -91,7 +99,11 @@ function draw(v) {
   const g = screenGeometry(v);
   const midW = `${g.midW}px`;
   if (v.mid.style.width !== midW) v.mid.style.width = midW; // the band between the columns, centred
-  paintScreen(v, g);
+  // many lines still to paint when the view is shown: a slice a frame in the frames after the one that shows it
+  const sliced = (st.showing || st.slicing) && (st.sel?.n ?? 0) > SLICED_LINES;
+  const painted = paintScreen(v, g, { sliced, wait: st.showing });
+  st.slicing = sliced && !painted;
+  st.showing = false;
   placePin(v, g);
   st.geom = g;
   if (st.recheck) { st.recheck = false; recheckScroll(v.scroller, () => st.top, (top) => { st.top = top; app.invalidate(); }); }

@@ -1,13 +1,13 @@
 // Graph view, painting: the lines, weight bars and pin between the token columns, onto a 2D
 // context (the screen's canvas, a PNG's or the SVG recorder). `v` is the graph view's context (graph.js).
 
-import { paintCanvas } from "./dom.js";
+import { paintCanvas, runSlice } from "./dom.js";
 import { rowCenter, segmentY, clamp } from "./layout.js";
 import { pinned } from "./graphtokens.js";
 import { SIGN_POS, SIGN_NEG } from "./lines.js";
 import { diverging, rgbToHex } from "./colors.js";
 import { paintLines, paintLinesSteps } from "./graphlines.js";
-import { layerSteps, blit, sameDeps, whenIdle } from "./layers.js";
+import { layerSteps, blit, sameDeps, sameItems, whenIdle } from "./layers.js";
 import { drain } from "./steps.js";
 
 
@@ -71,19 +71,23 @@ function linesFor(v, g, act) {
 // (query, key) pair under the pointer. Each is painted only when what it shows changes: a hover paints
 // its token's lines, pinning the hovered token paints nothing (the pin is an element, graph.js).
 
-/** The screen's canvases (v.canvases) for geometry `g` ({...geometry, yMin, yMax, size}). */
-export function paintScreen(v, g) {
+/** The screen's canvases (v.canvases) for geometry `g` ({...geometry, yMin, yMax, size}). `sliced`: the lines'
+ * layer, if it is not painted yet, painted a slice a frame (baseSlice; `wait`: none in this frame), the base canvas
+ * cleared until then. False while that layer is still to paint. */
+export function paintScreen(v, g, { sliced = false, wait = false } = {}) {
   const { app, st } = v, th = app.ui.theme, L = st.layers, size = g.size, base = baseDeps(v, g);
   const act = activeToken(app), p = pinned(app), hv = app.ui.hover;
   const pair = p && hv && hv.side !== p.side
     ? { i: p.side === "query" ? p.index : hv.index, j: p.side === "key" ? p.index : hv.index } : null;
   const lines = linesFor(v, g, act);
   const name = act ? "faded" : "plain";
-  const image = drain(baseLayer(v, g, name, false));
-  if (!act && !sameDeps(L.slots.faded, base)) {
+  const image = sliced ? baseSlice(v, g, name, wait) : drain(baseLayer(v, g, name, false));
+  if (image && !act && !sameDeps(L.slots.faded, base)) {
     whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) drain(baseLayer(v, g, "faded", false)); });
   }
-  onto(v, "base", [name, L.slots[name].serial], size, (c) => { blit(c, image); paintSegments(c, v, g); });
+  // until its layer is painted, a canvas that showed other lines is cleared, a blank one left as it is
+  if (image) onto(v, "base", [name, L.slots[name].serial], size, (c) => { blit(c, image); paintSegments(c, v, g); });
+  else if (st.shown.base) onto(v, "base", [], size, () => {});
   onto(v, "active", act ? [...base, act.side, act.index, app.exact] : [], size, (c) => {
     if (!act) return;
     if (lines) paintLines(c, { ...lines, layer: "active", hairlines: size.ratio, merge: true });
@@ -91,6 +95,7 @@ export function paintScreen(v, g) {
     if (bars) paintBars(c, bars, th.border2);
   });
   onto(v, "pair", pair ? [...base, pair.i, pair.j, th.fg] : [], size, (c) => pair && paintPair(c, g, pair, th.fg, app.ui.scale));
+  return Boolean(image);
 }
 
 /** Canvas `name` of v.canvases, painted by paint(ctx) unless it shows `deps` at `size` already. */
@@ -121,9 +126,27 @@ function baseLayer(v, g, name, sliced) {
 }
 
 /** The base canvas's layer for `g` (the screen's, paintScreen's), painted in steps ahead of the frame that shows
- * it: in idle time, while the view is hidden (graph.js). A generator. */
+ * it: in idle time, while the view is hidden (graph.js). A generator, kept in `v.st.baseJob` so that a frame that
+ * shows the view before it ended goes on with it (baseSlice). */
 export function paintBaseSteps(v, g) {
-  return baseLayer(v, g, activeToken(v.app) ? "faded" : "plain", true);
+  const name = activeToken(v.app) ? "faded" : "plain";
+  v.st.baseJob = { name, deps: baseDeps(v, g), size: g.size, steps: baseLayer(v, g, name, true) };
+  return v.st.baseJob.steps;
+}
+
+/** Layer `name` for `g` a slice (SLICE_MS of its steps) a frame, the next frame asked for, none in this one if
+ * `wait`: what the frames that show the view before its preparation ended do (at T = 512, 100,000 lines painted in
+ * the frame that shows it took it to 32-88 ms). Goes on with the steps begun in idle time if they paint this layer;
+ * the layer's image once painted, else null. */
+function baseSlice(v, g, name, wait) {
+  const { st } = v, deps = baseDeps(v, g), job = st.baseJob;
+  const L = st.layers.slots[name];
+  if (sameDeps(L, deps) && L.width === g.size.width && L.height === g.size.height && L.ratio === g.size.ratio) return L.image;
+  const same = job && job.name === name && sameItems(job.deps, deps) && job.size.width === g.size.width && job.size.height === g.size.height;
+  if (!same) st.baseJob = { name, deps, size: g.size, steps: baseLayer(v, g, name, true) };
+  if (wait || !runSlice(st.baseJob.steps)) { v.app.invalidate(); return null; } // the next frame goes on
+  st.baseJob = null;
+  return drain(baseLayer(v, g, name, false)); // painted: its image
 }
 
 /** The divider between two segments (segment_start) across the gutters, level with the token columns' own

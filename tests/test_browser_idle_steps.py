@@ -103,3 +103,41 @@ def test_a_hidden_heads_view_builds_its_cards_a_thumbnail_an_idle_callback(brows
     sizes = page.evaluate("() => [...document.querySelectorAll('.attnwidget canvas.aw-thumb')].map((c) => [c.width, c.height, c.offsetWidth > 8])")
     page.close()
     assert sizes == [[T, T, True]] * HEADS, sizes
+
+
+# No idle time at all (the page clicked before any came), strokes counted per animation frame, and the strokes made
+# by the time the frame that handles a click is done (a rAF asked for after the widget's own handlers).
+NO_IDLE = """() => {
+  window.requestIdleCallback = () => 0;
+  window.__perFrame = [];
+  const tick = () => { window.__perFrame.push(window.__calls.stroke); requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  window.addEventListener('click', () => { const s0 = window.__calls.stroke;
+    requestAnimationFrame(() => { window.__clickFrame = window.__calls.stroke - s0; }); });
+}"""
+
+
+def test_a_graph_shown_before_it_prepared_paints_its_lines_in_the_frames_after_not_in_its_tabs_frame(browser, pages):
+    """Clicked as the page loads, before the hidden graph painted its lines in idle time (none here): the frame that
+    shows it paints none, the frames after it paint them a slice each (js/graphpaint.js baseSlice), and the lines
+    are then those of a graph painted in one piece (at T = 512 that frame was 32-88 ms with them, 16-24 without)."""
+    shown = open_page(browser, pages["graph"])
+    want = shown.evaluate(LINES)
+    shown.close()
+    page = browser.new_page()
+    page.add_init_script(script=f"({COUNT})(); document.addEventListener('DOMContentLoaded', {NO_IDLE})")
+    page.goto(pages["matrix"].as_uri())
+    page.locator(".attnwidget canvas.aw-matrix-canvas").wait_for(timeout=20_000)
+    page.evaluate(SETTLE)
+    assert page.evaluate("() => window.__calls.stroke") == 0  # nothing painted ahead
+    page.locator('.attnwidget button[data-view="graph"]').click()
+    page.wait_for_function(f"() => ({VIEW})() === 'graph' && window.__clickFrame !== undefined")
+    page.wait_for_function(f"() => {LINES[6:]}.some((x, i) => i % 4 === 3 && x > 0)", timeout=20_000)
+    page.evaluate(SETTLE)
+    click_frame, per_frame, got = page.evaluate("() => window.__clickFrame"), page.evaluate("() => window.__perFrame"), page.evaluate(LINES)
+    page.close()
+    assert click_frame == 0, f"the Graph tab's frame stroked {click_frame} paths"
+    painting = [b - a for a, b in zip(per_frame, per_frame[1:]) if b > a]
+    assert len(painting) >= 3, painting  # a slice a frame
+    diff = np.abs(np.array(got, dtype=np.int16) - np.array(want, dtype=np.int16))
+    assert diff.max() == 0, f"{int((diff > 0).sum())} channels differ, by up to {diff.max()}"
