@@ -23,11 +23,8 @@ def widget(view: str, **kw):
     return AttentionWidget(w / w.sum(-1, keepdims=True), [f"token{i}" for i in range(T)], view=view, **kw)
 
 
-def inside(tip, root):
-    return tip["left"] >= root["left"] - 1 and tip["right"] <= root["right"] + 1 and tip["top"] >= root["top"] - 1
-
-
-def test_a_matrix_cell_tooltip_goes_beside_the_pointer_inside_the_widget(browser, tmp_path):
+def open_matrix(browser, tmp_path):
+    """A ``to_html`` copy shown on the matrix, open in a page: (page, its canvas's locator)."""
     path = tmp_path / "matrix.html"
     widget("matrix").to_html(path)
     page = browser.new_page()
@@ -35,6 +32,15 @@ def test_a_matrix_cell_tooltip_goes_beside_the_pointer_inside_the_widget(browser
     canvas = page.locator(".attnwidget canvas.aw-matrix-canvas")
     canvas.wait_for(timeout=10_000)
     page.wait_for_timeout(300)
+    return page, canvas
+
+
+def inside(tip, root):
+    return tip["left"] >= root["left"] - 1 and tip["right"] <= root["right"] + 1 and tip["top"] >= root["top"] - 1
+
+
+def test_a_matrix_cell_tooltip_goes_beside_the_pointer_inside_the_widget(browser, tmp_path):
+    page, canvas = open_matrix(browser, tmp_path)
     page.evaluate(LAYOUT_READS, [page.locator(".attnwidget").element_handle(), ".aw-tooltip", ".aw-matrix", "offsetWidth"])
     box = canvas.bounding_box()
     shown = "() => !document.querySelector('.aw-tooltip').hidden"
@@ -90,13 +96,7 @@ SERIAL = "() => document.querySelector('.attnwidget').attnwidget.app.tooltip.ser
 
 def test_a_move_within_a_cell_moves_the_tooltip_without_rebuilding_it(browser, tmp_path):
     """The matrix's tooltip follows the pointer; a move that keeps its text only moves it (no node made or dropped)."""
-    path = tmp_path / "matrix.html"
-    widget("matrix").to_html(path)
-    page = browser.new_page()
-    page.goto(path.as_uri())
-    canvas = page.locator(".attnwidget canvas.aw-matrix-canvas")
-    canvas.wait_for(timeout=10_000)
-    page.wait_for_timeout(300)
+    page, canvas = open_matrix(browser, tmp_path)
     box = canvas.bounding_box()
     x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
     page.mouse.move(x, y)
