@@ -9,6 +9,7 @@ import { pinned, buildTokens, placeTokens, renderWindow, markPinned, reveal, foc
 import { geometry, paintScreen, paintBaseSteps } from "./graphpaint.js";
 import { createLayers, dropLayers } from "./layers.js";
 import { exportCanvas, exportSVG } from "./graphexport.js";
+import { STEP_STROKES } from "./graphlines.js";
 import { SIGN_POS, SIGN_NEG } from "./lines.js";
 import { lineColor } from "./graphpaint.js";
 import { pixelRatio } from "./uistate.js";
@@ -20,9 +21,11 @@ const EXTRA_KEYS = [...LINE_KEYS, "_exact", "selected_query", "selected_key"];
  * data or tokens change, not when the heads or the threshold do: a head card's click solos its head, and the
  * graph redrawn in idle time after each (tens of ms at T = 512) delayed the next input (heads keys 40-64 ms). */
 const PREPARE_ON = ["_data", "query_tokens", "key_tokens", "theme"];
-/** More lines than this, not yet painted when a view switch shows the graph (a tab clicked while it prepares, as the
- * page loads), are painted a slice a frame after it (graphpaint.js baseSlice), not all in the frame that shows it. */
-const SLICED_LINES = 16384;
+/** More lines than one painting step strokes, not yet painted when a view switch shows the graph (a tab clicked while
+ * it prepares, as the page loads) or when its lines change, are painted a slice a frame after that input's frame
+ * (graphpaint.js baseSlice), not all in it (slicing): the cost is the lines' pixels, not their number (at T = 64,
+ * 16,000 lines took 35-112 ms to rasterize). */
+const SLICED_LINES = STEP_STROKES;
 
 export function createGraph(app) {
   const cols = {
@@ -71,6 +74,7 @@ function update(v, changed) {
   if (changed.has("view")) st.recheck = true;
   if (changed.has("view") && st.wasHidden) st.showing = true; // shown by a view switch (not the first render)
   st.wasHidden = false;
+  if (st.geom && LINE_KEYS.some((k) => changed.has(k))) st.relines = true; // other lines, drawn before (not the first render)
   if (changed.has("_data") || changed.has("query_tokens") || changed.has("key_tokens") || !st.built) buildTokens(v);
   if (LINE_KEYS.some((k) => changed.has(k)) || !st.sel) recomputeLines(v);
   if (EXTRA_KEYS.some((k) => changed.has(k))) recomputeExtra(v);
@@ -99,14 +103,24 @@ function draw(v) {
   const g = screenGeometry(v);
   const midW = `${g.midW}px`;
   if (v.mid.style.width !== midW) v.mid.style.width = midW; // the band between the columns, centred
-  // many lines still to paint when the view is shown: a slice a frame in the frames after the one that shows it
-  const sliced = (st.showing || st.slicing) && (st.sel?.n ?? 0) > SLICED_LINES;
-  const painted = paintScreen(v, g, { sliced, wait: st.showing });
-  st.slicing = sliced && !painted;
-  st.showing = false;
+  const start = st.showing || st.relines;
+  if (!paintScreen(v, g, slicing(v, start))) st.slicing ??= { top: st.top, clear: st.showing };
+  else st.slicing = null;
+  st.showing = st.relines = false;
   placePin(v, g);
   st.geom = g;
   if (st.recheck) { st.recheck = false; recheckScroll(v.scroller, () => st.top, (top) => { st.top = top; app.invalidate(); }); }
+}
+
+/** How the lines' layer is painted (graphpaint.js paintScreen): with many lines to paint when the view is shown
+ * (`start`) or its lines changed (a threshold step: at T = 64 rasterizing them took that key's frame to 56-128 ms),
+ * none in that frame and a slice a frame after, the canvas keeping the lines it showed meanwhile, cleared if the
+ * view was hidden; at once if the view scrolled meanwhile (the lines must follow the tokens), or with few lines. */
+function slicing(v, start) {
+  const { st } = v, many = (st.sel?.n ?? 0) > SLICED_LINES;
+  if (st.slicing && (!many || st.slicing.top !== st.top)) st.slicing = null;
+  const sliced = many && (start || Boolean(st.slicing));
+  return { sliced, wait: start, clear: sliced && (st.showing || Boolean(st.slicing?.clear)) };
 }
 
 /** Where the screen's canvases put the lines (graphpaint.js geometry), their size and the rows they show. */

@@ -73,8 +73,8 @@ function linesFor(v, g, act) {
 
 /** The screen's canvases (v.canvases) for geometry `g` ({...geometry, yMin, yMax, size}). `sliced`: the lines'
  * layer, if it is not painted yet, painted a slice a frame (baseSlice; `wait`: none in this frame), the base canvas
- * cleared until then. False while that layer is still to paint. */
-export function paintScreen(v, g, { sliced = false, wait = false } = {}) {
+ * left as it is until then, or cleared (`clear`). False while that layer is still to paint. */
+export function paintScreen(v, g, { sliced = false, wait = false, clear = false } = {}) {
   const { app, st } = v, th = app.ui.theme, L = st.layers, size = g.size, base = baseDeps(v, g);
   const act = activeToken(app), p = pinned(app), hv = app.ui.hover;
   const pair = p && hv && hv.side !== p.side
@@ -83,11 +83,10 @@ export function paintScreen(v, g, { sliced = false, wait = false } = {}) {
   const name = act ? "faded" : "plain";
   const image = sliced ? baseSlice(v, g, name, wait) : drain(baseLayer(v, g, name, false));
   if (image && !act && !sameDeps(L.slots.faded, base)) {
-    whenIdle(L, () => { if (sameDeps(L.slots.plain, base)) drain(baseLayer(v, g, "faded", false)); });
+    whenIdle(L, () => (sameDeps(L.slots.plain, base) ? baseLayer(v, g, "faded", true) : null)); // in slices
   }
-  // until its layer is painted, a canvas that showed other lines is cleared, a blank one left as it is
   if (image) onto(v, "base", [name, L.slots[name].serial], size, (c) => { blit(c, image); paintSegments(c, v, g); });
-  else if (st.shown.base) onto(v, "base", [], size, () => {});
+  else if (clear && st.shown.base) onto(v, "base", [], size, () => {}); // a blank canvas is left as it is
   onto(v, "active", act ? [...base, act.side, act.index, app.exact] : [], size, (c) => {
     if (!act) return;
     if (lines) paintLines(c, { ...lines, layer: "active", hairlines: size.ratio, merge: true });

@@ -2,7 +2,7 @@
 // it shows changes (its `deps`); the frames in between copy pixels. A click or a hover then rasterizes
 // only what it changed: software 2D canvases (no GPU) spend most of a frame rasterizing paths and text.
 
-import { idleLater, cancelIdle } from "./dom.js";
+import { idleLater, cancelIdle, runSlice } from "./dom.js";
 import { drain } from "./steps.js";
 
 /** An empty set of layers for one canvas. */
@@ -87,23 +87,32 @@ export function blit(ctx, image) {
   ctx.restore();
 }
 
-/** Run fn once the page is idle; a later call before then replaces it (one pending per set of layers). */
+/** Run fn once the page is idle; a later call before then replaces it (one pending per set of layers). If fn
+ * returns a generator (a layer's steps), its steps run a slice (dom.js runSlice) per idle callback until it ends
+ * or a later call replaces it: the graph's faded layer at T = 64 in one piece was a 54-67 ms idle task, which the
+ * next key waited for. */
 export function whenIdle(layers, fn) {
   layers.next = fn;
   if (layers.idle) return;
-  layers.idle = idleLater(() => {
-    const next = layers.next;
+  const slice = (deadline) => {
     layers.idle = 0;
-    layers.next = null;
-    next?.();
-  });
+    if (layers.next) {
+      const next = layers.next;
+      layers.next = null;
+      const r = next();
+      layers.steps = r && typeof r.next === "function" ? r : null;
+    }
+    if (layers.steps && !runSlice(layers.steps, deadline)) layers.idle = idleLater(slice);
+    else layers.steps = null;
+  };
+  layers.idle = idleLater(slice);
 }
 
 /** Let go of the bitmaps and of the idle work (the view is destroyed). */
 export function dropLayers(layers) {
   if (layers.idle) cancelIdle(layers.idle);
   layers.idle = 0;
-  layers.next = null;
+  layers.next = layers.steps = null;
   for (const L of Object.values(layers.slots)) L.image.close?.();
   layers.slots = {};
 }

@@ -56,8 +56,8 @@ def test_a_hidden_graph_paints_in_steps_what_a_shown_one_paints_at_once(browser,
     want = shown.evaluate(LINES)
     shown.close()
     assert sum(want[3::4]) > 0, "the graph painted no line"
-    # a frame paints a layer in one piece: one hand-over each (every line; every line faded, ahead of a hover)
-    assert once["transfer"] == 2, once
+    # a frame paints its layer in one piece (one hand-over), then idle time the faded one in steps (js/layers.js whenIdle)
+    assert once["transfer"] >= 3, once
 
     page = open_page(browser, pages["matrix"])
     ahead = page.evaluate("() => window.__calls")
@@ -105,16 +105,16 @@ def test_a_hidden_heads_view_builds_its_cards_a_thumbnail_an_idle_callback(brows
     assert sizes == [[T, T, True]] * HEADS, sizes
 
 
-# No idle time at all (the page clicked before any came), strokes counted per animation frame, and the strokes made
-# by the time the frame that handles a click is done (a rAF asked for after the widget's own handlers).
-NO_IDLE = """() => {
-  window.requestIdleCallback = () => 0;
+# Strokes counted per animation frame, and those made by the time the frame that handles a click or an input is done
+# (a rAF asked for after the widget's own handlers).
+INPUT_FRAMES = """() => {
   window.__perFrame = [];
   const tick = () => { window.__perFrame.push(window.__calls.stroke); requestAnimationFrame(tick); };
   requestAnimationFrame(tick);
-  window.addEventListener('click', () => { const s0 = window.__calls.stroke;
+  for (const type of ['click', 'input']) window.addEventListener(type, () => { const s0 = window.__calls.stroke;
     requestAnimationFrame(() => { window.__clickFrame = window.__calls.stroke - s0; }); });
 }"""
+NO_IDLE = "() => { window.requestIdleCallback = () => 0; (INPUT_FRAMES)(); }".replace("INPUT_FRAMES", INPUT_FRAMES)
 
 
 def test_a_graph_shown_before_it_prepared_paints_its_lines_in_the_frames_after_not_in_its_tabs_frame(browser, pages):
@@ -139,5 +139,35 @@ def test_a_graph_shown_before_it_prepared_paints_its_lines_in_the_frames_after_n
     assert click_frame == 0, f"the Graph tab's frame stroked {click_frame} paths"
     painting = [b - a for a, b in zip(per_frame, per_frame[1:]) if b > a]
     assert len(painting) >= 3, painting  # a slice a frame
+    diff = np.abs(np.array(got, dtype=np.int16) - np.array(want, dtype=np.int16))
+    assert diff.max() == 0, f"{int((diff > 0).sum())} channels differ, by up to {diff.max()}"
+
+
+def test_a_threshold_step_paints_the_new_lines_in_the_frames_after_its_own(browser, pages, tmp_path):
+    """The threshold slider's key: the graph keeps the lines it showed in that input's frame and paints the new ones a
+    slice a frame after (js/graph.js slicing; at T = 64 rasterizing them in that frame took it to 56-128 ms); they
+    are then those of a copy made with that threshold, painted in one piece."""
+    w = np.random.default_rng(7).random((1, HEADS, T, T)).astype(np.float32) ** 4
+    w /= w.sum(-1, keepdims=True)
+    path = tmp_path / "thr.html"
+    AttentionWidget(w, [f"w{i}" for i in range(T)], view="graph", threshold=0.01).to_html(path)
+    shown = open_page(browser, path)
+    want = shown.evaluate(LINES)
+    shown.close()
+    page = browser.new_page()
+    page.add_init_script(script=f"({COUNT})(); document.addEventListener('DOMContentLoaded', {INPUT_FRAMES})")
+    page.goto(pages["graph"].as_uri())  # the same weights, threshold 0
+    page.locator(".attnwidget .aw-tok-query").first.wait_for(timeout=20_000)
+    page.evaluate(SETTLE)
+    before = page.evaluate(LINES)
+    page.focus(".attnwidget input[type=range]")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => window.__clickFrame !== undefined && document.querySelector('.attnwidget').attnwidget.app.get('threshold') === 0.01")
+    page.wait_for_function(f"(b) => {LINES[6:]}.some((x, i) => x !== b[i])", arg=before, timeout=20_000)
+    page.evaluate(SETTLE)
+    frame, per_frame, got = page.evaluate("() => window.__clickFrame"), page.evaluate("() => window.__perFrame"), page.evaluate(LINES)
+    page.close()
+    assert frame == 0, f"the threshold key's frame stroked {frame} paths"
+    assert len([b - a for a, b in zip(per_frame, per_frame[1:]) if b > a]) >= 2, per_frame
     diff = np.abs(np.array(got, dtype=np.int16) - np.array(want, dtype=np.int16))
     assert diff.max() == 0, f"{int((diff > 0).sum())} channels differ, by up to {diff.max()}"

@@ -88,3 +88,16 @@ test("a layer painted in one piece while its steps wait stands: the steps give i
   assert.equal(L.version, 1, "nothing stored after the frame's");
   assert.ok(!frame.closed);
 });
+
+test("whenIdle runs a generator a slice per idle callback; a later call replaces what is left of it", async () => {
+  const L = createLayers(), seen = { a: 0, b: 0 }, done = [];
+  const spin = (ms) => { const end = performance.now() + ms; while (performance.now() < end); };
+  function* steps(name, n) { for (let i = 0; i < n; i++) { spin(1); seen[name]++; yield; } done.push(name); }
+  whenIdle(L, () => steps("a", 40)); // 40 ms of steps: more than one slice (dom.js SLICE_MS)
+  await new Promise((r) => setTimeout(r, 45)); // the first idle callback (a 30 ms timer here) has run
+  assert.ok(seen.a > 0 && seen.a < 40, `one slice: ${seen.a} steps`);
+  whenIdle(L, () => steps("b", 3));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(done, ["b"]); // a's rest dropped
+  assert.ok(seen.a < 40 && seen.b === 3, JSON.stringify(seen));
+});
