@@ -1,7 +1,7 @@
 // Graph view: query tokens left, key tokens right, one canvas of lines between them. The parts:
 // graphtokens.js (the token columns), graphpaint.js (painting), graphexport.js (PNG and SVG).
 
-import { h, setText, setHidden, recheckScroll, prepareWhenIdle, preparing } from "./dom.js";
+import { h, setText, setHidden, recheckScroll, prepareWhenIdle, preparing, runSlice } from "./dom.js";
 import { rowCenter, canvasSize, clamp } from "./layout.js";
 import { selectLines, selectLinesSteps, selectExactLines } from "./lines.js";
 import { formatCount } from "./format.js";
@@ -76,7 +76,7 @@ function update(v, changed) {
   st.wasHidden = false;
   if (st.geom && LINE_KEYS.some((k) => changed.has(k))) st.relines = true; // other lines, drawn before (not the first render)
   if (changed.has("_data") || changed.has("query_tokens") || changed.has("key_tokens") || !st.built) buildTokens(v);
-  if (LINE_KEYS.some((k) => changed.has(k)) || !st.sel) recomputeLines(v);
+  if (LINE_KEYS.some((k) => changed.has(k)) || !st.sel) chooseLines(v);
   if (EXTRA_KEYS.some((k) => changed.has(k))) recomputeExtra(v);
   // the pinned token's button exists even while another view shows
   placeTokens(v);
@@ -103,7 +103,10 @@ function draw(v) {
   const g = screenGeometry(v);
   const midW = `${g.midW}px`;
   if (v.mid.style.width !== midW) v.mid.style.width = midW; // the band between the columns, centred
-  const start = st.showing || st.relines;
+  let start = st.showing || st.relines;
+  const c = st.choosing; // none of its steps in the input's frame; once chosen, the lines painted from the next frame on
+  if (c && (start || !runSlice(c.steps))) app.invalidate();
+  else if (c) { st.choosing = null; recomputeLines(v); st.showing = c.clear; start = true; }
   if (!paintScreen(v, g, slicing(v, start))) st.slicing ??= { top: st.top, clear: st.showing };
   else st.slicing = null;
   st.showing = st.relines = false;
@@ -149,11 +152,29 @@ const lineOptions = (app) => ({ heads: app.get("heads"), threshold: app.get("thr
 function linesAhead(v, missed) {
   const { app, st } = v;
   if (!app.data || (st.sel && !LINE_KEYS.some((k) => missed.changes.has(k)))) return null;
-  return (function* () {
-    const d = app.data, opts = lineOptions(app);
-    st.ahead = { d, key: JSON.stringify(opts), sel: yield* selectLinesSteps(d, opts) };
-  })();
+  return chooseSteps(v);
 }
+
+/** The lines for the data and traits as they are now, chosen in steps (lines.js selectLinesSteps) into `st.ahead`,
+ * which recomputeLines takes. A generator. */
+function chooseSteps(v) {
+  const { app, st } = v, d = app.data, opts = lineOptions(app);
+  return (function* () { st.ahead = { d, key: JSON.stringify(opts), sel: yield* selectLinesSteps(d, opts) }; })();
+}
+
+/** The lines for the traits as they are now: chosen at once, or, where other lines of a view drawn before come
+ * from many values, a slice a frame (draw; `st.choosing`), the old lines kept meanwhile; not across data of another
+ * shape (the old lines would not fit its tokens), nor when chosen ahead already. */
+function chooseLines(v) {
+  const { app, st } = v, d = app.data, fits = st.sel && d && st.selShape === `${d.Q}x${d.K}`;
+  const ahead = st.ahead && st.ahead.d === d && st.ahead.key === JSON.stringify(lineOptions(app));
+  if (st.relines && fits && !ahead && manyValues(d)) st.choosing = { steps: chooseSteps(v), clear: Boolean(st.showing) };
+  else { st.choosing = null; recomputeLines(v); }
+}
+
+/** Whether choosing the lines reads more values than a few of selectLinesSteps's steps (65,536 each): at T = 512,
+ * 8 heads, 40-70 ms in one piece. */
+const manyValues = (d) => Boolean(d) && d.H * d.Q * (d.sparse ? d.k : d.K) > 4 * 65536;
 
 /** After the catch-up, the lines' layer painted in steps of idle time (graphpaint.js paintBaseSteps): the draw
  * that follows finds it painted (100,000 lines at T = 512: 50-55 ms in one piece). */
@@ -165,6 +186,7 @@ function recomputeLines(v) {
   const { app, st } = v, d = app.data, opts = lineOptions(app), got = st.ahead;
   st.ahead = null; // chosen ahead for these data and traits, or chosen now
   st.sel = !d ? null : got && got.d === d && got.key === JSON.stringify(opts) ? got.sel : selectLines(d, opts);
+  st.selShape = d ? `${d.Q}x${d.K}` : null;
   const msgs = [];
   if (st.sel && !st.sel.heads.length) msgs.push("no heads selected: click a head swatch to show it");
   if (st.sel?.sparse) msgs.push(`${formatCount(d.Q)} × ${formatCount(d.K)} tokens: lines come from each query's ${d.k} strongest keys per head; a pinned token's from its exact weights`);

@@ -112,8 +112,10 @@ INPUT_FRAMES = """() => {
   const tick = () => { window.__perFrame.push(window.__calls.stroke); requestAnimationFrame(tick); };
   requestAnimationFrame(tick);
   for (const type of ['click', 'input']) window.addEventListener(type, () => { const s0 = window.__calls.stroke;
-    requestAnimationFrame(() => { window.__clickFrame = window.__calls.stroke - s0; }); });
+    requestAnimationFrame(() => { window.__clickFrame = window.__calls.stroke - s0; window.__clickNotice = NOTICE(); }); });
 }"""
+NOTICE = "(() => document.querySelector('.attnwidget .aw-graph-notice')?.textContent)"
+INPUT_FRAMES = INPUT_FRAMES.replace("NOTICE", NOTICE)
 NO_IDLE = "() => { window.requestIdleCallback = () => 0; (INPUT_FRAMES)(); }".replace("INPUT_FRAMES", INPUT_FRAMES)
 
 
@@ -144,9 +146,10 @@ def test_a_graph_shown_before_it_prepared_paints_its_lines_in_the_frames_after_n
 
 
 def test_a_threshold_step_paints_the_new_lines_in_the_frames_after_its_own(browser, pages, tmp_path):
-    """The threshold slider's key: the graph keeps the lines it showed in that input's frame and paints the new ones a
-    slice a frame after (js/graph.js slicing; at T = 64 rasterizing them in that frame took it to 56-128 ms); they
-    are then those of a copy made with that threshold, painted in one piece."""
+    """The threshold slider's key: the graph keeps the lines it showed in that input's frame, and chooses and paints the
+    new ones a slice a frame after it (js/graph.js chooseLines, slicing; at T = 64 rasterizing them in that frame
+    took it to 56-128 ms, at 512 choosing them 40-70 ms); they are then those of a copy made with that threshold,
+    painted in one piece."""
     w = np.random.default_rng(7).random((1, HEADS, T, T)).astype(np.float32) ** 4
     w /= w.sum(-1, keepdims=True)
     path = tmp_path / "thr.html"
@@ -159,15 +162,18 @@ def test_a_threshold_step_paints_the_new_lines_in_the_frames_after_its_own(brows
     page.goto(pages["graph"].as_uri())  # the same weights, threshold 0
     page.locator(".attnwidget .aw-tok-query").first.wait_for(timeout=20_000)
     page.evaluate(SETTLE)
-    before = page.evaluate(LINES)
+    before, notice = page.evaluate(LINES), page.evaluate(NOTICE)
     page.focus(".attnwidget input[type=range]")
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => window.__clickFrame !== undefined && document.querySelector('.attnwidget').attnwidget.app.get('threshold') === 0.01")
     page.wait_for_function(f"(b) => {LINES[6:]}.some((x, i) => x !== b[i])", arg=before, timeout=20_000)
     page.evaluate(SETTLE)
     frame, per_frame, got = page.evaluate("() => window.__clickFrame"), page.evaluate("() => window.__perFrame"), page.evaluate(LINES)
+    notices = page.evaluate("() => window.__clickNotice"), page.evaluate(NOTICE)
     page.close()
     assert frame == 0, f"the threshold key's frame stroked {frame} paths"
+    # the lines chosen after that frame too (8 x 256² values): its notice (how many lines pass) still the old one there
+    assert notice and notices[0] == notice != notices[1], (notice, notices)
     assert len([b - a for a, b in zip(per_frame, per_frame[1:]) if b > a]) >= 2, per_frame
     diff = np.abs(np.array(got, dtype=np.int16) - np.array(want, dtype=np.int16))
     assert diff.max() == 0, f"{int((diff > 0).sum())} channels differ, by up to {diff.max()}"
