@@ -103,11 +103,11 @@ function draw(v) {
   const g = screenGeometry(v);
   const midW = `${g.midW}px`;
   if (v.mid.style.width !== midW) v.mid.style.width = midW; // the band between the columns, centred
-  let start = st.showing || st.relines;
+  let start = st.showing || st.relines, clear = st.showing;
   const c = st.choosing; // none of its steps in the input's frame; once chosen, the lines painted from the next frame on
   if (c && (start || !runSlice(c.steps))) app.invalidate();
-  else if (c) { st.choosing = null; recomputeLines(v); st.showing = c.clear; start = true; }
-  if (!paintScreen(v, g, slicing(v, start))) st.slicing ??= { top: st.top, clear: st.showing };
+  else if (c) { st.choosing = null; recomputeLines(v); start = true; clear = c.clear; }
+  if (!paintScreen(v, g, slicing(v, start, clear))) st.slicing ??= { top: st.top, clear };
   else st.slicing = null;
   st.showing = st.relines = false;
   placePin(v, g);
@@ -118,12 +118,12 @@ function draw(v) {
 /** How the lines' layer is painted (graphpaint.js paintScreen): with many lines to paint when the view is shown
  * (`start`) or its lines changed (a threshold step: at T = 64 rasterizing them took that key's frame to 56-128 ms),
  * none in that frame and a slice a frame after, the canvas keeping the lines it showed meanwhile, cleared if the
- * view was hidden; at once if the view scrolled meanwhile (the lines must follow the tokens), or with few lines. */
-function slicing(v, start) {
+ * view was hidden (`clear`); at once if the view scrolled meanwhile (the lines must follow the tokens), or with few lines. */
+function slicing(v, start, clear) {
   const { st } = v, many = (st.sel?.n ?? 0) > SLICED_LINES;
   if (st.slicing && (!many || st.slicing.top !== st.top)) st.slicing = null;
   const sliced = many && (start || Boolean(st.slicing));
-  return { sliced, wait: start, clear: sliced && (st.showing || Boolean(st.slicing?.clear)) };
+  return { sliced, wait: start, clear: sliced && (clear || Boolean(st.slicing?.clear)) };
 }
 
 /** Where the screen's canvases put the lines (graphpaint.js geometry), their size and the rows they show. */

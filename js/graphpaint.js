@@ -7,7 +7,7 @@ import { pinned } from "./graphtokens.js";
 import { SIGN_POS, SIGN_NEG } from "./lines.js";
 import { diverging, rgbToHex } from "./colors.js";
 import { paintLines, paintLinesSteps } from "./graphlines.js";
-import { layerSteps, blit, sameDeps, sameItems, whenIdle } from "./layers.js";
+import { layerSteps, blit, sameDeps, sameItems, whenIdle, paintedImage } from "./layers.js";
 import { drain } from "./steps.js";
 
 
@@ -138,14 +138,13 @@ export function paintBaseSteps(v, g) {
  * the frame that shows it took it to 32-88 ms). Goes on with the steps begun in idle time if they paint this layer;
  * the layer's image once painted, else null. */
 function baseSlice(v, g, name, wait) {
-  const { st } = v, deps = baseDeps(v, g), job = st.baseJob;
-  const L = st.layers.slots[name];
-  if (sameDeps(L, deps) && L.width === g.size.width && L.height === g.size.height && L.ratio === g.size.ratio) return L.image;
+  const { st } = v, deps = baseDeps(v, g), job = st.baseJob, ready = paintedImage(st.layers, name, deps, g.size);
+  if (ready) return ready;
   const same = job && job.name === name && sameItems(job.deps, deps) && job.size.width === g.size.width && job.size.height === g.size.height;
   if (!same) st.baseJob = { name, deps, size: g.size, steps: baseLayer(v, g, name, true) };
   if (wait || !runSlice(st.baseJob.steps)) { v.app.invalidate(); return null; } // the next frame goes on
   st.baseJob = null;
-  return drain(baseLayer(v, g, name, false)); // painted: its image
+  return paintedImage(st.layers, name, deps, g.size);
 }
 
 /** The divider between two segments (segment_start) across the gutters, level with the token columns' own

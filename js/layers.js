@@ -47,8 +47,8 @@ export function layer(layers, name, deps, size, paint) {
  * to blit().
  */
 export function* layerSteps(layers, name, deps, size, paint, sliced = true) {
-  const old = layers.slots[name];
-  if (sameDeps(old, deps) && old.width === size.width && old.height === size.height && old.ratio === size.ratio) return old.image;
+  const old = layers.slots[name], ready = paintedImage(layers, name, deps, size);
+  if (ready) return ready;
   // painted in steps, on a canvas of its own: a frame may paint this layer in one piece meanwhile (the view
   // shown between two steps, on the slot's canvas), and that one then stands
   let c = sliced ? null : old?.canvas;
@@ -76,6 +76,12 @@ export function* layerSteps(layers, name, deps, size, paint, sliced = true) {
   if (old && old.image !== image) old.image.close?.();
   layers.slots[name] = { deps, canvas: c, image, width: size.width, height: size.height, ratio: size.ratio, serial: ++layers.version };
   return image;
+}
+
+/** The image of layer `name` if it is painted for `deps` at `size`, else null. */
+export function paintedImage(layers, name, deps, size) {
+  const L = layers.slots[name];
+  return sameDeps(L, deps) && L.width === size.width && L.height === size.height && L.ratio === size.ratio ? L.image : null;
 }
 
 /** Copy a layer onto `ctx` pixel for pixel, whatever its transform. */
